@@ -1,0 +1,40 @@
+// Error codes, one registry for every package. Codes are stable: clients and operators match on
+// them. Each one is documented in docs/errors.md (a test keeps the two in step).
+export const ErrorCodes = {
+  INVALID_PAYLOAD: 'VIGIL_ERR_INVALID_PAYLOAD',
+  UNKNOWN_ROOM: 'VIGIL_ERR_UNKNOWN_ROOM',
+  TOO_MANY_ROOMS: 'VIGIL_ERR_TOO_MANY_ROOMS',
+  RATE_LIMITED: 'VIGIL_ERR_RATE_LIMITED',
+  REDIS_UNAVAILABLE: 'VIGIL_ERR_REDIS_UNAVAILABLE',
+  REDIS_CORRUPT: 'VIGIL_ERR_REDIS_CORRUPT',
+  SERVER_NOT_FOUND: 'VIGIL_ERR_SERVER_NOT_FOUND',
+  INVALID_QUERY: 'VIGIL_ERR_INVALID_QUERY',
+  INTERNAL: 'VIGIL_ERR_INTERNAL',
+  SHUTTING_DOWN: 'VIGIL_ERR_SHUTTING_DOWN',
+  CONFIG_INVALID: 'VIGIL_ERR_CONFIG_INVALID',
+  CONFIG_UNREADABLE: 'VIGIL_ERR_CONFIG_UNREADABLE',
+  REDIS_URL_INVALID: 'VIGIL_ERR_REDIS_URL_INVALID',
+  REDIS_WRITE_FAILED: 'VIGIL_ERR_REDIS_WRITE_FAILED',
+  SAMPLE_FAILED: 'VIGIL_ERR_SAMPLE_FAILED',
+  TARGET_UNRESOLVED: 'VIGIL_ERR_TARGET_UNRESOLVED',
+  EVENTS_DROPPED: 'VIGIL_ERR_EVENTS_DROPPED',
+  UNHANDLED_REJECTION: 'VIGIL_ERR_UNHANDLED_REJECTION',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** An error that carries a stable code; `expose` marks messages safe to show to a client. */
+export class VigilError extends Error {
+  readonly code: ErrorCode;
+  readonly expose: boolean;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; expose?: boolean }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'VigilError';
+    this.code = code;
+    this.expose = options?.expose ?? true;
+  }
+}
+
+export function errorAck(code: ErrorCode, message: string) {
+  return { ok: false as const, error: { code, message } };
+}

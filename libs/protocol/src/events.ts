@@ -1,0 +1,30 @@
+// Event names of the Socket.IO namespace `/monitoring`, kept identical to the earlier system.
+export const NAMESPACE = '/monitoring';
+export const DEFAULT_PORT = 3001;
+
+export const ClientEvents = {
+  subscribeServerMetrics: 'subscribe-server-metrics',
+  unsubscribeServerMetrics: 'unsubscribe-server-metrics',
+  subscribeServerLogs: 'subscribe-server-logs',
+  unsubscribeServerLogs: 'unsubscribe-server-logs',
+  unsubscribe: 'unsubscribe',
+  getConnectionStatus: 'get-connection-status',
+  ping: 'ping',
+} as const;
+
+export const ServerEvents = {
+  connectionEstablished: 'connection-established',
+  subscriptionConfirmed: 'subscription-confirmed',
+  unsubscriptionConfirmed: 'unsubscription-confirmed',
+  connectionStatus: 'connection-status',
+  processInfo: 'process:info',
+  processLogs: 'process:logs',
+  serverStatusChanged: 'server-status-changed',
+  pong: 'pong',
+} as const;
+
+export type ClientEventName = (typeof ClientEvents)[keyof typeof ClientEvents];
+export type ServerEventName = (typeof ServerEvents)[keyof typeof ServerEvents];
+
+/** Default sampling interval of a target, as in the earlier system. */
+export const DEFAULT_INTERVAL_MS = 5000;

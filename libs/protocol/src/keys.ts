@@ -1,0 +1,25 @@
+// Redis key layout. Per-server keys share the hash tag `{<serverId>}` so that they live on
+// one slot if the deployment ever moves to Redis Cluster.
+export const KEY_PREFIX = 'vigil:';
+
+export const Keys = {
+  /** HASH serverId → JSON registry entry. */
+  registry: `${KEY_PREFIX}registry`,
+  /** ZSET serverId → epoch ms of the last heartbeat. */
+  heartbeats: `${KEY_PREFIX}heartbeats`,
+  /** STRING: latest `process:info` payload, position included. */
+  latest: (serverId: string) => `${KEY_PREFIX}srv:{${serverId}}:latest`,
+  /** STREAM of `process:info` payloads; the entry id is the position. */
+  metrics: (serverId: string) => `${KEY_PREFIX}srv:{${serverId}}:metrics`,
+  /** STREAM of `server-status-changed` payloads. */
+  events: (serverId: string) => `${KEY_PREFIX}srv:{${serverId}}:events`,
+} as const;
+
+/** Stream field that holds the JSON body of an entry. */
+export const STREAM_FIELD = 'd';
+
+/** Channel prefix the Socket.IO Redis adapter uses (its default). */
+export const ADAPTER_CHANNEL_PREFIX = 'socket.io';
+
+/** Channel on which a gateway checks that its own pub/sub round trip works. */
+export const probeChannel = (gatewayId: string) => `${KEY_PREFIX}probe#${gatewayId}#`;

@@ -1,0 +1,137 @@
+// Payload schemas, one source for runtime validation and for the TypeScript types.
+import { Type, type Static } from '@sinclair/typebox';
+
+/** Server ids: what a room name or Redis key can safely carry. */
+export const SERVER_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$';
+export const ServerId = Type.String({ pattern: SERVER_ID_PATTERN, maxLength: 128 });
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+export const LogLevel = Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)));
+export type LogLevel = Static<typeof LogLevel>;
+
+export const Position = Type.String({ pattern: '^\\d{1,15}-\\d{1,15}$', maxLength: 31 });
+const IsoTime = Type.String({ maxLength: 40 });
+const Interval = Type.Integer({ minimum: 100, maximum: 3_600_000 });
+
+// ---- client → gateway -------------------------------------------------------------------
+
+export const SubscribeServerMetrics = Type.Object(
+  { serverId: ServerId, interval: Type.Optional(Interval) },
+  { additionalProperties: false },
+);
+export type SubscribeServerMetrics = Static<typeof SubscribeServerMetrics>;
+
+export const SubscribeServerLogs = Type.Object(
+  {
+    serverId: ServerId,
+    level: Type.Optional(LogLevel),
+    since: Type.Optional(Position),
+    backfill: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
+  },
+  { additionalProperties: false },
+);
+export type SubscribeServerLogs = Static<typeof SubscribeServerLogs>;
+
+export const ByServer = Type.Object({ serverId: ServerId }, { additionalProperties: false });
+export type ByServer = Static<typeof ByServer>;
+
+export const Unsubscribe = Type.Object(
+  { room: Type.String({ minLength: 1, maxLength: 200 }) },
+  { additionalProperties: false },
+);
+export type Unsubscribe = Static<typeof Unsubscribe>;
+
+export const Ping = Type.Union([
+  Type.Undefined(),
+  Type.Null(),
+  Type.Object(
+    { timestamp: Type.Optional(Type.Union([Type.Number(), Type.String({ maxLength: 64 })])) },
+    { additionalProperties: false },
+  ),
+]);
+export type Ping = Static<typeof Ping>;
+
+export const NoPayload = Type.Union([
+  Type.Undefined(),
+  Type.Null(),
+  Type.Object({}, { additionalProperties: false }),
+]);
+
+// ---- gateway → client -------------------------------------------------------------------
+
+export const Memory = Type.Object({
+  rss: Type.Number({ minimum: 0 }),
+  heapUsed: Type.Number({ minimum: 0 }),
+  heapTotal: Type.Number({ minimum: 0 }),
+  external: Type.Number({ minimum: 0 }),
+});
+
+export const ProcessInfo = Type.Object({
+  pid: Type.Integer({ minimum: 1 }),
+  /** Percent of one core, two decimals. */
+  cpu: Type.Number({ minimum: 0 }),
+  memory: Memory,
+  /** Seconds since the process started. */
+  uptime: Type.Number({ minimum: 0 }),
+  timestamp: IsoTime,
+});
+export type ProcessInfo = Static<typeof ProcessInfo>;
+
+/** `process:info` as stored in history: everything but the position, which is the entry id. */
+export const ProcessInfoBody = Type.Object({
+  serverId: ServerId,
+  processInfo: ProcessInfo,
+  timestamp: IsoTime,
+});
+export type ProcessInfoBody = Static<typeof ProcessInfoBody>;
+
+export const ProcessInfoEvent = Type.Intersect([ProcessInfoBody, Type.Object({ position: Position })]);
+export type ProcessInfoEvent = Static<typeof ProcessInfoEvent>;
+
+export const SERVER_STATUSES = ['running', 'exited', 'restarted', 'stale'] as const;
+export const ServerStatus = Type.Union(SERVER_STATUSES.map((s) => Type.Literal(s)));
+export type ServerStatus = Static<typeof ServerStatus>;
+
+export const StatusChangeBody = Type.Object({
+  serverId: ServerId,
+  status: ServerStatus,
+  timestamp: IsoTime,
+  pid: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
+  previousPid: Type.Optional(Type.Integer({ minimum: 1 })),
+  reason: Type.Optional(Type.String({ maxLength: 200 })),
+});
+export type StatusChangeBody = Static<typeof StatusChangeBody>;
+
+/**
+ * `server-status-changed`. Collector-observed changes carry the position of their entry in the
+ * server's event stream; `stale` is derived by gateways from a missing heartbeat and carries none.
+ */
+export const StatusChangeEvent = Type.Intersect([
+  StatusChangeBody,
+  Type.Object({ position: Type.Optional(Type.Union([Position, Type.Null()])) }),
+]);
+export type StatusChangeEvent = Static<typeof StatusChangeEvent>;
+
+/** What a collector writes to the registry for each server it watches. */
+export const RegistryEntry = Type.Object({
+  serverId: ServerId,
+  targetId: Type.String({ maxLength: 128 }),
+  host: Type.String({ maxLength: 255 }),
+  collectorId: Type.String({ maxLength: 255 }),
+  pid: Type.Union([Type.Integer({ minimum: 1 }), Type.Null()]),
+  command: Type.Union([Type.String({ maxLength: 4096 }), Type.Null()]),
+  startedAt: Type.Union([IsoTime, Type.Null()]),
+  status: ServerStatus,
+  restarts: Type.Integer({ minimum: 0 }),
+  intervalMs: Interval,
+  /** After this long without a heartbeat, the server is reported `stale`. */
+  staleAfterMs: Type.Integer({ minimum: 100 }),
+  updatedAt: IsoTime,
+});
+export type RegistryEntry = Static<typeof RegistryEntry>;
+
+// ---- acks -------------------------------------------------------------------------------
+
+export type AckError = { ok: false; error: { code: string; message: string } };
+export type AckOk<T extends object = object> = { ok: true } & T;
+export type Ack<T extends object = object> = AckOk<T> | AckError;

@@ -1,0 +1,32 @@
+// Compiled validators: validation at the boundary, with a message that says what is wrong where.
+import type { Static, TSchema } from '@sinclair/typebox';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+
+export type Validator<T extends TSchema> = {
+  check(value: unknown): value is Static<T>;
+  /** A short human-readable explanation, or null when the value is valid. */
+  explain(value: unknown): string | null;
+};
+
+export function compile<T extends TSchema>(schema: T): Validator<T> {
+  const checker = TypeCompiler.Compile(schema);
+  return {
+    check: (value: unknown): value is Static<T> => checker.Check(value),
+    explain(value: unknown): string | null {
+      if (checker.Check(value)) return null;
+      const first = checker.Errors(value).First();
+      if (!first) return 'invalid value';
+      const where = first.path === '' ? 'payload' : first.path;
+      return `${where}: ${first.message}`.slice(0, 300);
+    },
+  };
+}
+
+/** JSON.parse that never throws and refuses prototype-polluting keys. */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text, (key, value) => (key === '__proto__' || key === 'constructor' ? undefined : value));
+  } catch {
+    return undefined;
+  }
+}

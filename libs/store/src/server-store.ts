@@ -1,0 +1,157 @@
+// Reads what collectors wrote: registry with computed status, latest samples, paged history.
+// Everything read from Redis is parsed defensively and checked against the protocol schema;
+// an entry that fails is skipped and reported, never passed on.
+import type { Redis } from 'ioredis';
+import {
+  Keys,
+  ProcessInfoBody,
+  ProcessInfoEvent,
+  RegistryEntry,
+  STREAM_FIELD,
+  compile,
+  parseJson,
+  type ServerStatus,
+} from '@vigil/protocol';
+
+const checkEntry = compile(RegistryEntry);
+const checkLatest = compile(ProcessInfoEvent);
+const checkBody = compile(ProcessInfoBody);
+
+export type ServerView = RegistryEntry & {
+  /** Status as reported, or `stale` when the heartbeat is older than `staleAfterMs`. */
+  status: ServerStatus;
+  lastHeartbeatAt: string | null;
+  latest: ProcessInfoEvent | null;
+};
+
+export type HistoryPage = {
+  items: ProcessInfoEvent[];
+  /** Pass as `before` to get the next older page; null when there is none. */
+  next: string | null;
+};
+
+export class ServerStore {
+  readonly #redis: Redis;
+  readonly #onCorrupt: (what: string) => void;
+  readonly #now: () => number;
+
+  constructor(redis: Redis, options: { onCorrupt?: (what: string) => void; now?: () => number } = {}) {
+    this.#redis = redis;
+    this.#onCorrupt = options.onCorrupt ?? (() => {});
+    this.#now = options.now ?? Date.now;
+  }
+
+  async latest(serverId: string): Promise<ProcessInfoEvent | null> {
+    const raw = await this.#redis.get(Keys.latest(serverId));
+    return raw === null ? null : this.#parseLatest(raw, serverId);
+  }
+
+  async list(): Promise<ServerView[]> {
+    const [entries, beats] = await Promise.all([
+      this.#redis.hgetall(Keys.registry),
+      this.#redis.zrange(Keys.heartbeats, '0', '-1', 'WITHSCORES'),
+    ]);
+    const heartbeat = new Map<string, number>();
+    for (let i = 0; i + 1 < beats.length; i += 2) heartbeat.set(beats[i]!, Number(beats[i + 1]));
+    const ids = Object.keys(entries).sort();
+    const latest = ids.length === 0 ? [] : await this.#redis.mget(ids.map((id) => Keys.latest(id)));
+    const out: ServerView[] = [];
+    ids.forEach((id, i) => {
+      const view = this.#view(id, entries[id]!, heartbeat.get(id), latest[i] ?? null);
+      if (view) out.push(view);
+    });
+    return out;
+  }
+
+  async get(serverId: string): Promise<ServerView | null> {
+    const [entry, beat, latest] = await Promise.all([
+      this.#redis.hget(Keys.registry, serverId),
+      this.#redis.zscore(Keys.heartbeats, serverId),
+      this.#redis.get(Keys.latest(serverId)),
+    ]);
+    if (entry === null) return null;
+    return this.#view(serverId, entry, beat === null ? undefined : Number(beat), latest);
+  }
+
+  /** Heartbeat age per server, for the stale sweep: null when there is no heartbeat at all. */
+  async heartbeats(serverIds: string[]): Promise<Map<string, { at: number | null; staleAfterMs: number | null; status: ServerStatus | null }>> {
+    const out = new Map<string, { at: number | null; staleAfterMs: number | null; status: ServerStatus | null }>();
+    if (serverIds.length === 0) return out;
+    const pipeline = this.#redis.pipeline();
+    pipeline.zmscore(Keys.heartbeats, ...serverIds);
+    pipeline.hmget(Keys.registry, ...serverIds);
+    const res = await pipeline.exec();
+    const scores = (res?.[0]?.[1] ?? []) as (string | null)[];
+    const entries = (res?.[1]?.[1] ?? []) as (string | null)[];
+    serverIds.forEach((id, i) => {
+      const score = scores[i];
+      const entry = entries[i] == null ? null : this.#parseEntry(entries[i]!, id);
+      out.set(id, {
+        at: score == null ? null : Number(score),
+        staleAfterMs: entry?.staleAfterMs ?? null,
+        status: entry?.status ?? null,
+      });
+    });
+    return out;
+  }
+
+  /**
+   * A page of metrics history, oldest first. With `before`, the page ends just before that
+   * position (paging back in time); with `after`, it starts just after it (resuming forward).
+   */
+  async metrics(serverId: string, query: { before?: string; after?: string; limit: number }): Promise<HistoryPage> {
+    const key = Keys.metrics(serverId);
+    let rows: [string, string[]][];
+    if (query.after !== undefined) {
+      rows = (await this.#redis.xrange(key, `(${query.after}`, '+', 'COUNT', query.limit + 1)) as [string, string[]][];
+      const more = rows.length > query.limit;
+      rows = rows.slice(0, query.limit);
+      const items = this.#rows(serverId, rows);
+      return { items, next: more && rows.length > 0 ? rows[rows.length - 1]![0] : null };
+    }
+    const end = query.before === undefined ? '+' : `(${query.before}`;
+    rows = (await this.#redis.xrevrange(key, end, '-', 'COUNT', query.limit + 1)) as [string, string[]][];
+    const more = rows.length > query.limit;
+    rows = rows.slice(0, query.limit).reverse();
+    const items = this.#rows(serverId, rows);
+    return { items, next: more && rows.length > 0 ? rows[0]![0] : null };
+  }
+
+  #rows(serverId: string, rows: [string, string[]][]): ProcessInfoEvent[] {
+    const out: ProcessInfoEvent[] = [];
+    for (const [id, fields] of rows) {
+      const at = fields.indexOf(STREAM_FIELD);
+      const body = at >= 0 ? parseJson(fields[at + 1] ?? '') : undefined;
+      if (checkBody.check(body) && body.serverId === serverId) out.push({ ...body, position: id });
+      else this.#onCorrupt(`${Keys.metrics(serverId)} ${id}`);
+    }
+    return out;
+  }
+
+  #view(serverId: string, rawEntry: string, heartbeatAt: number | undefined, rawLatest: string | null): ServerView | null {
+    const entry = this.#parseEntry(rawEntry, serverId);
+    if (!entry) return null;
+    const stale =
+      entry.status !== 'exited' && (heartbeatAt === undefined || this.#now() - heartbeatAt > entry.staleAfterMs);
+    return {
+      ...entry,
+      status: stale ? 'stale' : entry.status,
+      lastHeartbeatAt: heartbeatAt === undefined ? null : new Date(heartbeatAt).toISOString(),
+      latest: rawLatest === null ? null : this.#parseLatest(rawLatest, serverId),
+    };
+  }
+
+  #parseEntry(raw: string, serverId: string): RegistryEntry | null {
+    const value = parseJson(raw);
+    if (checkEntry.check(value) && value.serverId === serverId) return value;
+    this.#onCorrupt(`${Keys.registry} ${serverId}`);
+    return null;
+  }
+
+  #parseLatest(raw: string, serverId: string): ProcessInfoEvent | null {
+    const value = parseJson(raw);
+    if (checkLatest.check(value) && value.serverId === serverId) return value;
+    this.#onCorrupt(Keys.latest(serverId));
+    return null;
+  }
+}
