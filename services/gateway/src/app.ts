@@ -1,0 +1,59 @@
+// buildApp() builds a gateway: Fastify + Socket.IO on the sharded Redis adapter + REST. It opens
+// nothing that it does not also close: app.close() releases every socket, timer, listener and
+// Redis connection, and a new buildApp() starts from nothing.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import pino from 'pino';
+import { ErrorCodes } from '@vigil/protocol';
+import { ServerStore } from '@vigil/store';
+import { resolveOptions, type GatewayOptions } from './options.js';
+import { openRedisClients } from './redis-clients.js';
+import { Readiness } from './readiness.js';
+import socketPlugin from './socket-plugin.js';
+import { serverRoutes } from './routes/servers.js';
+import { healthRoutes } from './routes/health.js';
+import { installErrorHandlers } from './http-errors.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    gatewayId: string;
+    /** Count of messages Redis delivered to this gateway on a channel. */
+    redisReceived(channel: string): number;
+  }
+}
+
+export type { GatewayOptions } from './options.js';
+
+export async function buildApp(options: GatewayOptions): Promise<FastifyInstance> {
+  const settings = resolveOptions(options);
+  const base = settings.logger ?? pino({ level: 'silent' });
+  const logger = base.child({ gatewayId: settings.gatewayId });
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: 64 * 1024,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    // Unknown query fields are an error, not silently dropped.
+    ajv: { customOptions: { removeAdditional: false } },
+  });
+  const redis = openRedisClients(settings.redisUrl, settings.gatewayId, logger);
+  const store = new ServerStore(redis.command, {
+    onCorrupt: (what) => logger.warn({ code: ErrorCodes.REDIS_CORRUPT, what }, 'skipped a malformed entry in redis'),
+  });
+  const readiness = new Readiness(redis, settings.gatewayId, settings.readinessTimeoutMs);
+  app.decorate('gatewayId', settings.gatewayId);
+  app.decorate('redisReceived', (channel: string) => redis.received(channel));
+
+  // Hooks run in reverse order on close: sockets first (socket plugin), then Redis.
+  app.addHook('onClose', async () => {
+    await redis.close();
+  });
+  app.addHook('preClose', async () => {
+    readiness.close();
+  });
+  installErrorHandlers(app);
+  await app.register(socketPlugin, { settings, redis, store, logger });
+  await app.register(healthRoutes, { readiness, gatewayId: settings.gatewayId });
+  await app.register(serverRoutes, { store });
+  return app;
+}

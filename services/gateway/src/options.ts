@@ -1,0 +1,50 @@
+// Gateway options: what buildApp() accepts, checked once with messages that name the option.
+import { Type, type Static } from '@sinclair/typebox';
+import type { Logger } from 'pino';
+import { ErrorCodes, VigilError, compile } from '@vigil/protocol';
+
+export const GatewaySettings = Type.Object(
+  {
+    redisUrl: Type.String({ minLength: 1 }),
+    gatewayId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._:-]{1,128}$' })),
+    /** Origins allowed to connect from a browser (CORS and handshake). Requests with no Origin (scripts) are allowed. */
+    corsOrigins: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 100 })),
+    maxRoomsPerSocket: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    eventsPerSecond: Type.Optional(Type.Number({ minimum: 1, maximum: 10_000 })),
+    eventBurst: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    maxPayloadBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 10_000_000 })),
+    staleSweepMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 600_000 })),
+    readinessTimeoutMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
+  },
+  { additionalProperties: false },
+);
+export type GatewaySettings = Static<typeof GatewaySettings>;
+
+export type GatewayOptions = GatewaySettings & {
+  /** A pino logger; defaults to a silent one so tests stay quiet. */
+  logger?: Logger;
+};
+
+export type ResolvedOptions = Required<GatewaySettings> & { logger: Logger | undefined };
+
+const checkSettings = compile(GatewaySettings);
+
+export const DEFAULT_CORS_ORIGINS = ['http://localhost:3000', 'http://127.0.0.1:3000'];
+
+export function resolveOptions(options: GatewayOptions): ResolvedOptions {
+  const { logger, ...settings } = options;
+  const problem = checkSettings.explain(settings);
+  if (problem) throw new VigilError(ErrorCodes.CONFIG_INVALID, `vigil gateway: invalid option ${problem}`);
+  return {
+    redisUrl: settings.redisUrl,
+    gatewayId: settings.gatewayId ?? `gw-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+    corsOrigins: settings.corsOrigins ?? DEFAULT_CORS_ORIGINS,
+    maxRoomsPerSocket: settings.maxRoomsPerSocket ?? 256,
+    eventsPerSecond: settings.eventsPerSecond ?? 20,
+    eventBurst: settings.eventBurst ?? 50,
+    maxPayloadBytes: settings.maxPayloadBytes ?? 64 * 1024,
+    staleSweepMs: settings.staleSweepMs ?? 1000,
+    readinessTimeoutMs: settings.readinessTimeoutMs ?? 1000,
+    logger,
+  };
+}

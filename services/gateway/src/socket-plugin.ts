@@ -1,0 +1,73 @@
+// Socket.IO as a Fastify plugin. Everything it opens (engine, Socket.IO server, adapter, sweeper)
+// is created here per app instance and closed by this plugin's onClose hook, so an app can be
+// built, closed and built again any number of times in one process. Socket.IO is bound to its
+// own engine.io server so that closing it never closes Fastify's HTTP server: Fastify owns that.
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { Server as Engine } from 'engine.io';
+import { Server } from 'socket.io';
+import { createShardedAdapter } from '@socket.io/redis-adapter';
+import { NAMESPACE } from '@vigil/protocol';
+import type { ServerStore } from '@vigil/store';
+import type { ResolvedOptions } from './options.js';
+import type { RedisClients } from './redis-clients.js';
+import { registerMonitoring } from './monitoring.js';
+import { StaleSweeper } from './stale-sweeper.js';
+
+export type SocketPluginOptions = { settings: ResolvedOptions; redis: RedisClients; store: ServerStore; logger: Logger };
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    io: Server;
+  }
+}
+
+async function socketPlugin(app: FastifyInstance, { settings, redis, store, logger }: SocketPluginOptions): Promise<void> {
+  const allowed = new Set(settings.corsOrigins);
+  const engine = new Engine({
+    perMessageDeflate: false,
+    httpCompression: false,
+    maxHttpBufferSize: settings.maxPayloadBytes,
+    cors: { origin: settings.corsOrigins, credentials: true },
+    allowRequest: (req, callback) => {
+      const origin = req.headers.origin;
+      if (origin === undefined || allowed.has(origin)) callback(null, true);
+      else callback('origin not allowed', false);
+    },
+  });
+  // Other upgrade handlers may share the HTTP server; do not destroy their upgrades.
+  engine.attach(app.server, { path: '/socket.io/', destroyUpgrade: false });
+
+  const io = new Server({ serveClient: false, maxHttpBufferSize: settings.maxPayloadBytes });
+  io.bind(engine);
+  io.adapter(createShardedAdapter(redis.adapterPub, redis.adapterSub, { subscriptionMode: 'dynamic' }));
+  const nsp = io.of(NAMESPACE);
+  registerMonitoring(nsp, {
+    store,
+    logger,
+    limits: { maxRooms: settings.maxRoomsPerSocket, perSecond: settings.eventsPerSecond, burst: settings.eventBurst },
+  });
+  const sweeper = new StaleSweeper(nsp, store, logger, settings.staleSweepMs);
+  sweeper.start();
+  app.decorate('io', io);
+
+  app.addHook('preClose', async () => {
+    sweeper.stop();
+    // Clients see "transport close" and reconnect, to another gateway behind the balancer.
+    // The adapter's unsubscribes wait on Redis; during an outage, do not wait for them.
+    await withTimeout(io.close(), 2000);
+  });
+}
+
+function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.then(() => undefined, () => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+export default fp(socketPlugin, { name: 'vigil-socket', fastify: '5.x' });

@@ -1,0 +1,77 @@
+// Turns a missing heartbeat into `server-status-changed: stale` for the clients of this gateway.
+// Staleness is derived, not observed by any collector, so each gateway tells only its own
+// clients (a local emit, never through the adapter): every client hears it exactly once.
+import type { Logger } from 'pino';
+import type { Namespace } from 'socket.io';
+import { ServerEvents, metricsRoom, parseRoom, type ServerStatus } from '@vigil/protocol';
+import type { ServerStore } from '@vigil/store';
+
+export class StaleSweeper {
+  readonly #nsp: Namespace;
+  readonly #store: ServerStore;
+  readonly #logger: Logger;
+  readonly #everyMs: number;
+  readonly #stale = new Set<string>();
+  #timer: NodeJS.Timeout | null = null;
+  #running = false;
+
+  constructor(nsp: Namespace, store: ServerStore, logger: Logger, everyMs: number) {
+    this.#nsp = nsp;
+    this.#store = store;
+    this.#logger = logger;
+    this.#everyMs = everyMs;
+  }
+
+  start(): void {
+    this.#running = true;
+    this.#schedule();
+  }
+
+  stop(): void {
+    this.#running = false;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
+  }
+
+  #schedule(): void {
+    if (!this.#running) return;
+    this.#timer = setTimeout(() => {
+      this.sweep()
+        .catch((err: Error) => this.#logger.debug({ err: err.message }, 'stale sweep skipped'))
+        .finally(() => this.#schedule());
+    }, this.#everyMs);
+  }
+
+  /** One pass over the servers this gateway's clients watch. */
+  async sweep(): Promise<void> {
+    const watched: string[] = [];
+    for (const room of this.#nsp.adapter.rooms.keys()) {
+      const parsed = parseRoom(room);
+      if (parsed?.kind === 'metrics') watched.push(parsed.serverId);
+    }
+    for (const id of this.#stale) if (!watched.includes(id)) this.#stale.delete(id);
+    if (watched.length === 0) return;
+    const beats = await this.#store.heartbeats(watched);
+    const now = Date.now();
+    for (const [serverId, beat] of beats) {
+      if (beat.status === null || beat.staleAfterMs === null) continue;
+      const isStale = beat.status !== 'exited' && (beat.at === null || now - beat.at > beat.staleAfterMs);
+      if (isStale && !this.#stale.has(serverId)) {
+        this.#stale.add(serverId);
+        this.#emit(serverId, 'stale');
+      } else if (!isStale && this.#stale.delete(serverId)) {
+        this.#emit(serverId, beat.status);
+      }
+    }
+  }
+
+  #emit(serverId: string, status: ServerStatus): void {
+    this.#logger.info({ serverId, status }, 'server status derived from heartbeat');
+    this.#nsp.local.to(metricsRoom(serverId)).emit(ServerEvents.serverStatusChanged, {
+      serverId,
+      status,
+      timestamp: new Date().toISOString(),
+      position: null,
+    });
+  }
+}

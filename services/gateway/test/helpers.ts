@@ -1,0 +1,107 @@
+// Shared test fixtures: gateways on free ports, Socket.IO clients, and a stand-in collector that
+// publishes samples exactly as the real one does (through TickWriter, the real wire format).
+import type { FastifyInstance } from 'fastify';
+import type { AddressInfo } from 'node:net';
+import { io as connect, type Socket } from 'socket.io-client';
+import {
+  Keys,
+  NAMESPACE,
+  ServerEvents,
+  metricsRoom,
+  type ProcessInfoBody,
+  type RegistryEntry,
+} from '@vigil/protocol';
+import { TickWriter, broadcastFrame, closeRedis, createRedis } from '@vigil/store';
+import { waitFor } from '@vigil/testkit';
+import { buildApp, type GatewayOptions } from '../src/app.js';
+
+export type RunningGateway = { app: FastifyInstance; url: string; port: number; close(): Promise<void> };
+
+export async function startGateway(redisUrl: string, options: Partial<GatewayOptions> = {}): Promise<RunningGateway> {
+  const app = await buildApp({ redisUrl, staleSweepMs: 100, ...options });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as AddressInfo).port;
+  return { app, port, url: `http://127.0.0.1:${port}`, close: () => app.close() };
+}
+
+export async function connectClient(url: string, options: Record<string, unknown> = {}): Promise<Socket> {
+  const socket = connect(`${url}${NAMESPACE}`, { transports: ['websocket'], forceNew: true, reconnection: false, ...options });
+  await waitFor(() => socket.connected, { message: 'client to connect' });
+  return socket;
+}
+
+export function collect<T>(socket: Socket, event: string): T[] {
+  const got: T[] = [];
+  socket.on(event, (payload: T) => got.push(payload));
+  return got;
+}
+
+export function sampleBody(serverId: string, n: number, pid = 4242): ProcessInfoBody {
+  const now = new Date().toISOString();
+  return {
+    serverId,
+    processInfo: {
+      pid,
+      cpu: n % 100,
+      memory: { rss: 1_000_000 + n, heapUsed: 0, heapTotal: 0, external: 0 },
+      uptime: n,
+      timestamp: now,
+    },
+    timestamp: now,
+  };
+}
+
+export function registryEntry(serverId: string, overrides: Partial<RegistryEntry> = {}): RegistryEntry {
+  return {
+    serverId,
+    targetId: serverId,
+    host: 'test-host',
+    collectorId: 'test-collector',
+    pid: 4242,
+    command: 'node demo.js',
+    startedAt: new Date().toISOString(),
+    status: 'running',
+    restarts: 0,
+    intervalMs: 1000,
+    staleAfterMs: 3000,
+    updatedAt: new Date().toISOString(),
+    ...overrides,
+  };
+}
+
+/** Publishes like a collector: history + latest + room broadcast in one round trip. */
+export class FakeCollector {
+  readonly redis;
+  readonly #writer;
+  constructor(redisUrl: string) {
+    this.redis = createRedis(redisUrl, 'command');
+    this.#writer = new TickWriter(this.redis);
+  }
+  async sample(serverId: string, n: number, entry?: Partial<RegistryEntry>): Promise<string> {
+    const [position] = await this.#writer.write({
+      appends: [
+        {
+          stream: Keys.metrics(serverId),
+          maxLen: 1000,
+          latestKey: Keys.latest(serverId),
+          body: JSON.stringify(sampleBody(serverId, n)),
+          frame: broadcastFrame('fake-collector', NAMESPACE, metricsRoom(serverId), ServerEvents.processInfo),
+        },
+      ],
+      registry: [{ serverId, entry: JSON.stringify(registryEntry(serverId, entry)) }],
+      heartbeats: [{ serverId, at: Date.now() }],
+    });
+    return position!;
+  }
+  close() {
+    return closeRedis(this.redis);
+  }
+}
+
+export async function emitAck<T = { ok: boolean; error?: { code: string; message: string } }>(
+  socket: Socket,
+  event: string,
+  ...args: unknown[]
+): Promise<T> {
+  return (await socket.timeout(5000).emitWithAck(event, ...args)) as T;
+}

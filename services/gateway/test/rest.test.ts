@@ -1,0 +1,83 @@
+// The REST view: registry with status and latest sample, one server, paged history, health.
+import t from 'tap';
+import { ErrorCodes } from '@vigil/protocol';
+import { startRedis } from '@vigil/testkit';
+import { FakeCollector, startGateway } from './helpers.js';
+
+t.test('registry, server, paged metrics history and errors', async (t) => {
+  const redis = await startRedis();
+  const gw = await startGateway(redis.url);
+  const collector = new FakeCollector(redis.url);
+  t.teardown(async () => {
+    await collector.close();
+    await gw.close();
+    await redis.close();
+  });
+  const positions: string[] = [];
+  for (let n = 0; n < 25; n++) positions.push(await collector.sample('web', n));
+  await collector.sample('db', 0, { status: 'exited', pid: 77 });
+
+  const list = await gw.app.inject('/api/servers');
+  t.equal(list.statusCode, 200);
+  const servers = list.json().servers as Array<Record<string, unknown>>;
+  t.same(servers.map((s) => s.serverId), ['db', 'web']);
+  t.match(servers[1], { serverId: 'web', status: 'running', host: 'test-host', pid: 4242, latest: { position: positions[24] } });
+  t.match(servers[0], { serverId: 'db', status: 'exited' }, 'an exited server is exited, not stale');
+
+  const one = await gw.app.inject('/api/servers/web');
+  t.equal(one.statusCode, 200);
+  t.equal(one.json().latest.processInfo.uptime, 24);
+
+  const missing = await gw.app.inject('/api/servers/nope');
+  t.equal(missing.statusCode, 404);
+  t.equal(missing.json().error.code, ErrorCodes.SERVER_NOT_FOUND);
+
+  // Page backwards in tens: 15..24, 5..14, 0..4.
+  const seen: string[] = [];
+  let before: string | null = null;
+  let pages = 0;
+  do {
+    const q: string = `/api/servers/web/metrics?limit=10${before ? `&before=${before}` : ''}`;
+    const page = (await gw.app.inject(q)).json() as { items: Array<{ position: string }>; next: string | null };
+    seen.unshift(...page.items.map((i) => i.position));
+    before = page.next;
+    pages++;
+  } while (before && pages < 10);
+  t.equal(pages, 3, 'three pages of at most ten');
+  t.same(seen, positions, 'paging backwards returns every sample once, in order');
+
+  const forward = (await gw.app.inject(`/api/servers/web/metrics?after=${positions[19]}&limit=100`)).json();
+  t.same(forward.items.map((i: { position: string }) => i.position), positions.slice(20), 'after= resumes forward');
+  t.equal(forward.next, null);
+
+  for (const bad of ['limit=0', 'limit=5000', 'limit=abc', 'before=yesterday', `before=${positions[1]}&after=${positions[0]}`, 'sql=1']) {
+    const res = await gw.app.inject(`/api/servers/web/metrics?${bad}`);
+    t.equal(res.statusCode, 400, `${bad} is a bad query`);
+    t.equal(res.json().error.code, ErrorCodes.INVALID_QUERY);
+  }
+  const badId = await gw.app.inject('/api/servers/has%20space');
+  t.equal(badId.statusCode, 400, 'a malformed server id is refused');
+
+  t.same((await gw.app.inject('/healthz')).json(), { status: 'ok', gatewayId: gw.app.gatewayId });
+  const ready = await gw.app.inject('/readyz');
+  t.equal(ready.statusCode, 200);
+  t.equal(ready.json().ready, true);
+});
+
+t.test('malformed entries in Redis are skipped, not served', async (t) => {
+  const redis = await startRedis();
+  const gw = await startGateway(redis.url);
+  const collector = new FakeCollector(redis.url);
+  t.teardown(async () => {
+    await collector.close();
+    await gw.close();
+    await redis.close();
+  });
+  await collector.sample('good', 1);
+  await redis.command('HSET', 'vigil:registry', 'bad', '{"serverId":"bad","pid":"not a number"}');
+  await redis.command('HSET', 'vigil:registry', 'worse', 'not json at all');
+  await redis.command('SET', 'vigil:srv:{good}:latest', '{"serverId":"good","__proto__":{"x":1}}');
+  const servers = (await gw.app.inject('/api/servers')).json().servers as Array<Record<string, unknown>>;
+  t.same(servers.map((s) => s.serverId), ['good'], 'only the well-formed entry is listed');
+  t.equal(servers[0]!.latest, null, 'a malformed latest sample is not passed on');
+});

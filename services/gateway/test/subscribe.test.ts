@@ -1,0 +1,125 @@
+// What a subscribing client sees: the latest sample at once from any gateway, confirmations,
+// status, unsubscription, and the seed protocol's small events.
+import t from 'tap';
+import { ServerEvents, type ProcessInfoEvent } from '@vigil/protocol';
+import { startRedis, waitFor } from '@vigil/testkit';
+import { FakeCollector, collect, connectClient, emitAck, startGateway } from './helpers.js';
+
+t.test('the latest sample arrives immediately on subscribe, from either gateway', async (t) => {
+  const redis = await startRedis();
+  const a = await startGateway(redis.url);
+  const b = await startGateway(redis.url);
+  const collector = new FakeCollector(redis.url);
+  t.teardown(async () => {
+    await collector.close();
+    await Promise.all([a.close(), b.close()]);
+    await redis.close();
+  });
+  await collector.sample('api', 1);
+  const newest = await collector.sample('api', 2);
+
+  for (const gw of [a, b]) {
+    const client = await connectClient(gw.url);
+    t.teardown(() => client.close());
+    const infos = collect<ProcessInfoEvent>(client, ServerEvents.processInfo);
+    const confirmations = collect<Record<string, unknown>>(client, ServerEvents.subscriptionConfirmed);
+    const ack = await emitAck<Record<string, unknown>>(client, 'subscribe-server-metrics', { serverId: 'api', interval: 5000 });
+    t.match(ack, { ok: true, room: 'server-metrics-api', serverId: 'api', interval: 5000, latest: true });
+    await waitFor(() => infos.length === 1 && confirmations.length === 1, { message: 'latest sample and confirmation' });
+    t.equal(infos[0]!.position, newest, 'the newest sample, with its position');
+    t.equal(infos[0]!.processInfo.uptime, 2);
+    t.match(confirmations[0], { room: 'server-metrics-api', serverId: 'api', interval: 5000, timestamp: String });
+  }
+});
+
+t.test('a server with no sample yet: subscription confirmed, latest false, samples flow later', async (t) => {
+  const redis = await startRedis();
+  const gw = await startGateway(redis.url);
+  const collector = new FakeCollector(redis.url);
+  const client = await connectClient(gw.url);
+  t.teardown(async () => {
+    client.close();
+    await collector.close();
+    await gw.close();
+    await redis.close();
+  });
+  const infos = collect<ProcessInfoEvent>(client, ServerEvents.processInfo);
+  const ack = await emitAck<Record<string, unknown>>(client, 'subscribe-server-metrics', { serverId: 'new-one' });
+  t.match(ack, { ok: true, latest: false, interval: 5000 }, 'interval defaults to 5000 ms as in the earlier system');
+  await collector.sample('new-one', 7);
+  await waitFor(() => infos.length === 1);
+  t.equal(infos[0]!.processInfo.uptime, 7);
+});
+
+t.test('connection-established, status, ping, unsubscribe by room', async (t) => {
+  const redis = await startRedis();
+  const gw = await startGateway(redis.url);
+  const collector = new FakeCollector(redis.url);
+  t.teardown(async () => {
+    await collector.close();
+    await gw.close();
+    await redis.close();
+  });
+  const { io } = await import('socket.io-client');
+  const client = io(`${gw.url}/monitoring`, { transports: ['websocket'], forceNew: true, reconnection: false });
+  t.teardown(() => client.close());
+  const established = await new Promise<Record<string, unknown>>((resolve) => client.once(ServerEvents.connectionEstablished, resolve));
+  t.match(established, { clientId: String, timestamp: String });
+  t.equal(established.clientId, client.id, 'clientId is the socket id');
+
+  await emitAck(client, 'subscribe-server-metrics', { serverId: 'a' });
+  await emitAck(client, 'subscribe-server-metrics', { serverId: 'b' });
+  const statusEvents = collect<Record<string, unknown>>(client, ServerEvents.connectionStatus);
+  const status = await emitAck<Record<string, unknown>>(client, 'get-connection-status');
+  t.match(status, { ok: true, clientId: client.id, connectedAt: String, lastActivity: String });
+  t.same([...(status.subscribedRooms as string[])].sort(), ['server-metrics-a', 'server-metrics-b']);
+  await waitFor(() => statusEvents.length === 1, { message: 'connection-status event' });
+
+  const pong = await emitAck<Record<string, unknown>>(client, 'ping', { timestamp: 123 });
+  t.match(pong, { ok: true, echo: 123 });
+
+  const infos = collect<ProcessInfoEvent>(client, ServerEvents.processInfo);
+  const unsubscribed = collect<Record<string, unknown>>(client, ServerEvents.unsubscriptionConfirmed);
+  t.match(await emitAck(client, 'unsubscribe', { room: 'server-metrics-a' }), { ok: true, room: 'server-metrics-a', wasSubscribed: true });
+  await waitFor(() => unsubscribed.length === 1);
+  await collector.sample('a', 1);
+  await collector.sample('b', 2);
+  await waitFor(() => infos.length === 1);
+  t.same(infos.map((i) => i.serverId), ['b'], 'no more samples of the room left');
+  t.match(await emitAck(client, 'unsubscribe', { room: 'server-metrics-a' }), { ok: true, wasSubscribed: false }, 'leaving twice is harmless');
+  t.match(await emitAck(client, 'unsubscribe', { room: 'lobby' }), { ok: false, error: { code: 'VIGIL_ERR_UNKNOWN_ROOM' } });
+});
+
+t.test('a server whose collector stopped turns stale, on REST and for subscribers', async (t) => {
+  const redis = await startRedis();
+  const gw = await startGateway(redis.url, { staleSweepMs: 50 });
+  const collector = new FakeCollector(redis.url);
+  const client = await connectClient(gw.url);
+  t.teardown(async () => {
+    client.close();
+    await collector.close();
+    await gw.close();
+    await redis.close();
+  });
+  const changes = collect<Record<string, unknown>>(client, ServerEvents.serverStatusChanged);
+  await collector.sample('quiet', 1, { staleAfterMs: 400 });
+  await emitAck(client, 'subscribe-server-metrics', { serverId: 'quiet' });
+  const res = await gw.app.inject('/api/servers/quiet');
+  t.equal(res.json().status, 'running', 'running while the heartbeat is fresh');
+  // The collector says nothing more.
+  await waitFor(() => changes.length === 1, { timeoutMs: 5000, message: 'stale event' });
+  t.match(changes[0], { serverId: 'quiet', status: 'stale', position: null });
+  t.equal((await gw.app.inject('/api/servers/quiet')).json().status, 'stale', 'REST agrees');
+  // It comes back.
+  await collector.sample('quiet', 2, { staleAfterMs: 400 });
+  await waitFor(() => changes.length === 2, { message: 'running again' });
+  t.match(changes[1], { serverId: 'quiet', status: 'running' });
+  // A client subscribing to an already stale server hears it at once.
+  await waitFor(async () => (await gw.app.inject('/api/servers/quiet')).json().status === 'stale', { message: 'stale again' });
+  const late = await connectClient(gw.url);
+  t.teardown(() => late.close());
+  const lateChanges = collect<Record<string, unknown>>(late, ServerEvents.serverStatusChanged);
+  await emitAck(late, 'subscribe-server-metrics', { serverId: 'quiet' });
+  await waitFor(() => lateChanges.length === 1);
+  t.match(lateChanges[0], { serverId: 'quiet', status: 'stale' });
+});
