@@ -20,7 +20,8 @@ export function parseRedisUrl(url: string): RedisOptions {
   try {
     parsed = new URL(url);
   } catch {
-    throw new VigilError(ErrorCodes.REDIS_URL_INVALID, `Redis URL is not a URL: "${redact(url)}"`);
+    // Not echoed: an unparseable URL may still hold a password.
+    throw new VigilError(ErrorCodes.REDIS_URL_INVALID, 'Redis URL is not a valid URL; expected redis[s]://[user:password@]host[:port][/db]');
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
     throw new VigilError(ErrorCodes.REDIS_URL_INVALID, `Redis URL must start with redis:// or rediss://, got "${parsed.protocol}//"`);
@@ -86,8 +87,4 @@ export async function closeRedis(client: Redis, timeoutMs = 1000): Promise<void>
   ]);
   clearTimeout(timer);
   if ((client.status as string) !== 'end') client.disconnect(false);
-}
-
-function redact(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
 }

@@ -22,7 +22,7 @@ export type RedisProcess = {
 
 const REDIS_BIN = process.env.VIGIL_REDIS_SERVER ?? 'redis-server';
 
-export async function startRedis(options: { port?: number } = {}): Promise<RedisProcess> {
+export async function startRedis(options: { port?: number; password?: string } = {}): Promise<RedisProcess> {
   const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'vigil-redis-'));
   let child: ChildProcess | null = null;
@@ -32,7 +32,10 @@ export async function startRedis(options: { port?: number } = {}): Promise<Redis
     if (child) return;
     const proc = spawn(
       REDIS_BIN,
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'],
+      [
+        '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning',
+        ...(options.password ? ['--requirepass', options.password] : []),
+      ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     child = proc;
@@ -45,7 +48,8 @@ export async function startRedis(options: { port?: number } = {}): Promise<Redis
     for (;;) {
       if (child !== proc) throw new Error(`redis-server on port ${port} exited at start: ${stderr.trim()}`);
       try {
-        if ((await inline(port, 'PING')).startsWith('+PONG')) return;
+        const reply = await inline(port, ['PING']);
+        if (reply.startsWith('+PONG') || reply.startsWith('-NOAUTH')) return;
       } catch {
         /* not up yet */
       }
@@ -65,15 +69,16 @@ export async function startRedis(options: { port?: number } = {}): Promise<Redis
   }
 
   await start();
+  const auth = options.password ? `:${encodeURIComponent(options.password)}@` : '';
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://${auth}127.0.0.1:${port}`,
     stop,
     start: () => {
       if (closed) return Promise.reject(new Error('redis process closed'));
       return start();
     },
-    command: (...args: string[]) => inline(port, ...args),
+    command: (...args: string[]) => inline(port, args, options.password),
     async close() {
       closed = true;
       await stop();
@@ -82,8 +87,15 @@ export async function startRedis(options: { port?: number } = {}): Promise<Redis
   };
 }
 
-/** One RESP command over a fresh connection; returns the raw reply text. */
-function inline(port: number, ...args: string[]): Promise<string> {
+function encode(args: string[]): string {
+  const parts = [`*${args.length}\r\n`];
+  for (const a of args) parts.push(`$${Buffer.byteLength(a)}\r\n${a}\r\n`);
+  return parts.join('');
+}
+
+/** One RESP command over a fresh connection (after AUTH when a password is set); returns the raw reply text. */
+function inline(port: number, args: string[], password?: string): Promise<string> {
+  const authReply = '+OK\r\n';
   return new Promise((resolve, reject) => {
     const socket = createConnection({ port, host: '127.0.0.1' });
     let reply = '';
@@ -96,17 +108,18 @@ function inline(port: number, ...args: string[]): Promise<string> {
       reject(err);
     });
     socket.on('connect', () => {
-      const parts = [`*${args.length}\r\n`];
-      for (const a of args) parts.push(`$${Buffer.byteLength(a)}\r\n${a}\r\n`);
-      socket.write(parts.join(''));
+      socket.write((password ? encode(['AUTH', password]) : '') + encode(args));
     });
     socket.on('data', (d) => {
       reply += d.toString();
-      // Good enough for the short replies tests ask for: wait until the reply quiets down.
+      if (password && reply.startsWith(authReply)) {
+        if (reply.length === authReply.length) return;
+      }
+      // Good enough for the short replies tests ask for: a reply ends with CRLF.
       if (reply.endsWith('\r\n')) {
         clearTimeout(timer);
         socket.end();
-        resolve(reply);
+        resolve(password && reply.startsWith(authReply) ? reply.slice(authReply.length) : reply);
       }
     });
   });
