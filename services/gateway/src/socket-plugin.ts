@@ -29,11 +29,13 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logg
     perMessageDeflate: false,
     httpCompression: false,
     maxHttpBufferSize: settings.maxPayloadBytes,
-    cors: { origin: settings.corsOrigins, credentials: true },
+    cors: { origin: settings.corsOrigins.includes('*') ? true : settings.corsOrigins, credentials: true },
+    // Browsers send Origin: allow the configured origins and the gateway's own (a page it
+    // served, or one served through the same load balancer host). Scripts send none.
     allowRequest: (req, callback) => {
-      const origin = req.headers.origin;
-      if (origin === undefined || allowed.has(origin)) callback(null, true);
-      else callback('origin not allowed', false);
+      const ok = isOriginAllowed(req.headers.origin, req.headers.host, allowed);
+      if (!ok) logger.warn({ origin: String(req.headers.origin).slice(0, 200) }, 'socket handshake refused: origin not allowed');
+      callback(ok ? null : 'origin not allowed', ok);
     },
   });
   // Other upgrade handlers may share the HTTP server; do not destroy their upgrades.
@@ -58,6 +60,16 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logg
     // The adapter's unsubscribes wait on Redis; during an outage, do not wait for them.
     await withTimeout(io.close(), 2000);
   });
+}
+
+export function isOriginAllowed(origin: string | undefined, host: string | undefined, allowed: ReadonlySet<string>): boolean {
+  if (origin === undefined) return true;
+  if (allowed.has(origin) || allowed.has('*')) return true;
+  try {
+    return host !== undefined && new URL(origin).host === host;
+  } catch {
+    return false;
+  }
 }
 
 function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {

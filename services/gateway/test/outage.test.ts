@@ -61,6 +61,8 @@ t.test('Redis stopped for 10 s: the gateway stays up, readiness flips, samples r
   await redis.stop();
   const downAt = Date.now();
   await waitFor(async () => (await gw.ready()) === 503, { message: 'readyz 503 during the outage' });
+  const notReady = (await (await fetch(`${gw.url}/readyz`)).json()) as { error: { code: string; message: string } };
+  t.equal(notReady.error.code, ErrorCodes.REDIS_UNAVAILABLE, 'readyz says why, with a code');
   const rest = await fetch(`${gw.url}/api/servers`);
   t.equal(rest.status, 503, 'REST answers 503 during the outage');
   t.equal(((await rest.json()) as { error: { code: string } }).error.code, ErrorCodes.REDIS_UNAVAILABLE);

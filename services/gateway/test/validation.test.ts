@@ -163,3 +163,28 @@ t.test('too many rooms for one client', async (t) => {
   t.match(await emitAck(client, 'subscribe-server-metrics', { serverId: 'd' }), { ok: false, error: { code: ErrorCodes.TOO_MANY_ROOMS } });
   t.match(await emitAck(client, 'subscribe-server-metrics', { serverId: 'a' }), { ok: true }, 're-subscribing to a held room is fine');
 });
+
+t.test('browsers from origins not allowed are refused at the handshake; own and listed origins pass', async (t) => {
+  const redis = await startRedis();
+  const gw = await startGateway(redis.url, { corsOrigins: ['http://dash.example:3000'] });
+  t.teardown(async () => {
+    await gw.close();
+    await redis.close();
+  });
+  const { io } = await import('socket.io-client');
+  const attempt = (origin: string) =>
+    new Promise<string>((resolve) => {
+      const s = io(`${gw.url}/monitoring`, { transports: ['polling'], forceNew: true, reconnection: false, extraHeaders: { Origin: origin } });
+      s.on('connect', () => {
+        s.close();
+        resolve('connected');
+      });
+      s.on('connect_error', (err) => {
+        s.close();
+        resolve(`refused: ${err.message}`);
+      });
+    });
+  t.match(await attempt('http://evil.example'), /^refused/, 'a foreign origin is refused');
+  t.equal(await attempt('http://dash.example:3000'), 'connected', 'a listed origin connects');
+  t.equal(await attempt(gw.url), 'connected', "the gateway's own origin connects");
+});
