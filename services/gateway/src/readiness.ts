@@ -58,7 +58,9 @@ export class Readiness {
       timer = setTimeout(() => resolve(false), this.#timeoutMs);
     });
     try {
-      await this.#pub.spublish(this.#channel, nonce).catch(() => undefined);
+      // Not awaited: if Redis vanished unnoticed the publish waits for its return, while the
+      // answer must come within the timeout.
+      this.#pub.spublish(this.#channel, nonce).catch(() => undefined);
       const ok = await delivered;
       if (this.#closed) return { ready: false, reason: 'shutting down' };
       if (!ok) return { ready: false, reason: `probe not received within ${this.#timeoutMs} ms` };

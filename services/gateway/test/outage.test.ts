@@ -24,7 +24,9 @@ async function spawnGateway(redisUrl: string, t: { teardown(fn: () => unknown): 
     if (exitCode === undefined) {
       const gone = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
       await gone;
+      clearTimeout(timer);
     }
   });
   const url = `http://127.0.0.1:${port}`;
@@ -38,7 +40,7 @@ async function spawnGateway(redisUrl: string, t: { teardown(fn: () => unknown): 
       return output;
     },
     ready: async () => {
-      const res = await fetch(`${url}/readyz`).catch(() => null);
+      const res = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(5000) }).catch(() => null);
       return res?.status ?? 0;
     },
   };
@@ -122,4 +124,28 @@ t.test('SIGTERM during an outage still shuts down cleanly', async (t) => {
   await waitFor(() => gw.exitCode !== undefined, { timeoutMs: 10_000, message: 'gateway to exit' });
   t.equal(gw.exitCode, 0, `exited 0 after SIGTERM (in ${Date.now() - started} ms)`);
   t.notMatch(gw.output, /Unhandled|VIGIL_ERR_UNHANDLED_REJECTION/);
+});
+
+t.test('readiness answers within its timeout even when Redis stops answering mid-probe', async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.close());
+  const gw = await spawnGateway(redis.url, t);
+  await waitFor(async () => (await gw.ready()) === 200, { timeoutMs: 20_000 });
+  // SIGSTOP: the connections stay open but nothing answers, the case a crashed or frozen Redis presents.
+  const redisPid = Number(/process_id:(\d+)/.exec(await redis.command('INFO', 'server'))?.[1]);
+  t.ok(redisPid > 0, 'found the redis-server pid');
+  process.kill(redisPid, 'SIGSTOP');
+  t.teardown(() => {
+    try {
+      process.kill(redisPid, 'SIGCONT');
+    } catch {
+      /* already gone */
+    }
+  });
+  const started = Date.now();
+  const res = await fetch(`${gw.url}/readyz`, { signal: AbortSignal.timeout(8000) });
+  t.equal(res.status, 503, 'a frozen Redis is not ready');
+  t.ok(Date.now() - started < 5000, `answered in ${Date.now() - started} ms`);
+  process.kill(redisPid, 'SIGCONT');
+  await waitFor(async () => (await gw.ready()) === 200, { timeoutMs: 20_000, message: 'ready after Redis thaws' });
 });
