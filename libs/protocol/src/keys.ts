@@ -11,6 +11,8 @@ export const Keys = {
   latest: (serverId: string) => `${KEY_PREFIX}srv:{${serverId}}:latest`,
   /** STREAM of `process:info` payloads; the entry id is the position. */
   metrics: (serverId: string) => `${KEY_PREFIX}srv:{${serverId}}:metrics`,
+  /** STREAM of `process:logs` payloads (all levels); the entry id is the position. */
+  logs: (serverId: string) => `${KEY_PREFIX}srv:{${serverId}}:logs`,
   /** STREAM of `server-status-changed` payloads. */
   events: (serverId: string) => `${KEY_PREFIX}srv:{${serverId}}:events`,
 } as const;

@@ -1,5 +1,5 @@
 // Room names, exactly as the earlier system's dashboards expect them.
-import { SERVER_ID_PATTERN } from './schemas.js';
+import { LOG_LEVELS, SERVER_ID_PATTERN, levelsFrom, type LogLevel } from './schemas.js';
 
 const METRICS_PREFIX = 'server-metrics-';
 const LOGS_PREFIX = 'server-logs-';
@@ -13,7 +13,20 @@ export function logsRoom(serverId: string): string {
   return LOGS_PREFIX + serverId;
 }
 
-export type ParsedRoom = { kind: 'metrics' | 'logs'; serverId: string };
+/**
+ * Each log line is broadcast once, to the room of its own level: `server-logs-<id>@<level>`.
+ * A subscriber at level L is in the rooms of L and every level above, so it receives each line
+ * that meets L exactly once. (`@` cannot occur in a server id, so the name parses back.)
+ */
+export function logsLevelRoom(serverId: string, level: LogLevel): string {
+  return `${LOGS_PREFIX}${serverId}@${level}`;
+}
+
+export function logsRoomsFrom(serverId: string, level: LogLevel): string[] {
+  return levelsFrom(level).map((l) => logsLevelRoom(serverId, l));
+}
+
+export type ParsedRoom = { kind: 'metrics' | 'logs'; serverId: string; level?: LogLevel };
 
 /** Parses a room a client may name in `unsubscribe`; null for anything else. */
 export function parseRoom(room: string): ParsedRoom | null {
@@ -25,6 +38,13 @@ export function parseRoom(room: string): ParsedRoom | null {
   } else if (room.startsWith(LOGS_PREFIX)) {
     kind = 'logs';
     serverId = room.slice(LOGS_PREFIX.length);
+    const at = serverId.lastIndexOf('@');
+    if (at >= 0) {
+      const level = serverId.slice(at + 1) as LogLevel;
+      serverId = serverId.slice(0, at);
+      if (!LOG_LEVELS.includes(level) || !serverIdRe.test(serverId)) return null;
+      return { kind, serverId, level };
+    }
   } else {
     return null;
   }

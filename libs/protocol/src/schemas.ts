@@ -5,9 +5,19 @@ import { Type, type Static } from '@sinclair/typebox';
 export const SERVER_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$';
 export const ServerId = Type.String({ pattern: SERVER_ID_PATTERN, maxLength: 128 });
 
+/** Log levels, least to most severe. A subscriber at level L receives L and above. */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 export const LogLevel = Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)));
 export type LogLevel = Static<typeof LogLevel>;
+
+/** The levels a subscriber at `level` receives. */
+export function levelsFrom(level: LogLevel): LogLevel[] {
+  return LOG_LEVELS.slice(LOG_LEVELS.indexOf(level));
+}
+
+export function meetsLevel(lineLevel: LogLevel, subscribed: LogLevel): boolean {
+  return LOG_LEVELS.indexOf(lineLevel) >= LOG_LEVELS.indexOf(subscribed);
+}
 
 export const Position = Type.String({ pattern: '^\\d{1,15}-\\d{1,15}$', maxLength: 31 });
 const IsoTime = Type.String({ maxLength: 40 });
@@ -99,6 +109,9 @@ export const StatusChangeBody = Type.Object({
   pid: Type.Optional(Type.Union([Type.Integer({ minimum: 1 }), Type.Null()])),
   previousPid: Type.Optional(Type.Integer({ minimum: 1 })),
   reason: Type.Optional(Type.String({ maxLength: 200 })),
+  /** For a process the agent supervised: how it ended. */
+  exitCode: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+  signal: Type.Optional(Type.Union([Type.String({ maxLength: 16 }), Type.Null()])),
 });
 export type StatusChangeBody = Static<typeof StatusChangeBody>;
 
@@ -111,6 +124,28 @@ export const StatusChangeEvent = Type.Intersect([
   Type.Object({ position: Type.Optional(Type.Union([Position, Type.Null()])) }),
 ]);
 export type StatusChangeEvent = Static<typeof StatusChangeEvent>;
+
+/** Longest log message kept, in UTF-8 bytes; longer ones are cut and marked. */
+export const MAX_LOG_MESSAGE_BYTES = 16 * 1024;
+
+export const LogData = Type.Object({
+  level: LogLevel,
+  message: Type.String({ maxLength: MAX_LOG_MESSAGE_BYTES + 64 }),
+  timestamp: IsoTime,
+  metadata: Type.Record(Type.String({ maxLength: 128 }), Type.Unknown()),
+});
+export type LogData = Static<typeof LogData>;
+
+/** `process:logs` as stored in history: everything but the position, which is the entry id. */
+export const ProcessLogsBody = Type.Object({
+  serverId: ServerId,
+  logData: LogData,
+  timestamp: IsoTime,
+});
+export type ProcessLogsBody = Static<typeof ProcessLogsBody>;
+
+export const ProcessLogsEvent = Type.Intersect([ProcessLogsBody, Type.Object({ position: Position })]);
+export type ProcessLogsEvent = Static<typeof ProcessLogsEvent>;
 
 /** What a collector writes to the registry for each server it watches. */
 export const RegistryEntry = Type.Object({

@@ -69,3 +69,15 @@ t.test('every error code is documented in docs/errors.md', async (t) => {
   const known = new Set<string>(Object.values(ErrorCodes));
   for (const code of documented) t.ok(known.has(code!), `${code} in the docs exists in the registry`);
 });
+
+t.test('log rooms: one per level, a subscriber at L is in L and above', async (t) => {
+  const { logsRoomsFrom, logsLevelRoom, meetsLevel, levelsFrom } = await import('../src/index.js');
+  t.same(logsRoomsFrom('api', 'warn'), ['server-logs-api@warn', 'server-logs-api@error', 'server-logs-api@fatal']);
+  t.equal(logsRoomsFrom('api', 'trace').length, 6);
+  t.same(parseRoom(logsLevelRoom('db.2', 'error')), { kind: 'logs', serverId: 'db.2', level: 'error' });
+  t.equal(parseRoom('server-logs-api@loud'), null, 'an unknown level is not a room');
+  t.equal(parseRoom('server-logs-@warn'), null);
+  t.ok(meetsLevel('error', 'warn'));
+  t.notOk(meetsLevel('info', 'warn'));
+  t.same(levelsFrom('fatal'), ['fatal']);
+});

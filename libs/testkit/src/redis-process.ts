@@ -22,6 +22,24 @@ export type RedisProcess = {
 
 const REDIS_BIN = process.env.VIGIL_REDIS_SERVER ?? 'redis-server';
 
+// A test process killed by its runner (a timeout sends SIGTERM) must not leave redis-servers
+// behind: kill every live one on exit, and turn the signals into an exit.
+const live = new Set<ChildProcess>();
+let reaperInstalled = false;
+function installReaper(): void {
+  if (reaperInstalled) return;
+  reaperInstalled = true;
+  process.once('exit', () => {
+    for (const child of live) child.kill('SIGKILL');
+  });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      for (const child of live) child.kill('SIGKILL');
+      process.kill(process.pid, signal);
+    });
+  }
+}
+
 export async function startRedis(options: { port?: number; password?: string } = {}): Promise<RedisProcess> {
   const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'vigil-redis-'));
@@ -39,9 +57,12 @@ export async function startRedis(options: { port?: number; password?: string } =
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     child = proc;
+    installReaper();
+    live.add(proc);
     let stderr = '';
     proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     proc.on('exit', () => {
+      live.delete(proc);
       if (child === proc) child = null;
     });
     const deadline = Date.now() + 10_000;

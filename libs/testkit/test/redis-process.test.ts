@@ -12,3 +12,31 @@ t.test('a private redis-server answers, stops, and starts again on the same port
   t.match(await redis.command('PING'), /^\+PONG/);
   t.match(await redis.command('GET', 'k'), /^\$-1/, 'a restarted server keeps nothing');
 });
+
+t.test('a test process that is terminated takes its redis-servers with it', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const entry = fileURLToPath(new URL('../src/index.ts', import.meta.url));
+  const script = `import { startRedis } from ${JSON.stringify(entry)}; const r = await startRedis(); console.log(r.port); setInterval(() => {}, 1000);`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+  t.ok(port > 0, 'the child started a redis-server');
+  const gone = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await gone;
+  const { createConnection } = await import('node:net');
+  const { waitFor } = await import('../src/index.js');
+  await waitFor(
+    () =>
+      new Promise<boolean>((resolve) => {
+        const s = createConnection({ port, host: '127.0.0.1' });
+        s.on('connect', () => {
+          s.destroy();
+          resolve(false);
+        });
+        s.on('error', () => resolve(true));
+      }),
+    { timeoutMs: 5000, message: 'the orphan redis-server to be gone' },
+  );
+  t.pass('nothing listens on its port any more');
+});

@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// vigil-collector: reads the config, builds the logger, starts the collector and stops it cleanly
+// on SIGTERM/SIGINT (exit 0). A config error is one fatal log line with its code, exit 1.
+import { pino, type Logger } from 'pino';
+import { ErrorCodes, VigilError } from '@vigil/protocol';
+import { createCollector, type Collector } from './collector.js';
+import { loadConfig, type CollectorConfig } from './config.js';
+import { USAGE, parseFlags } from './flags.js';
+
+/** If stopping takes longer than this, something is stuck: leave anyway. */
+const STOP_DEADLINE_MS = 10_000;
+
+function baseLogger(level: string): Logger {
+  return pino({ level, base: { service: 'vigil-collector' } });
+}
+
+function isConfigError(err: unknown): err is VigilError {
+  return err instanceof VigilError && (err.code === ErrorCodes.CONFIG_INVALID || err.code === ErrorCodes.CONFIG_UNREADABLE);
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  let config: CollectorConfig;
+  let collector: Collector;
+  let logger: Logger;
+  try {
+    if (parseFlags(argv).help) {
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    }
+    config = loadConfig({ argv, env: process.env });
+    logger = baseLogger(config.logLevel).child({ collectorId: config.collectorId });
+    collector = createCollector({ ...config, logger });
+  } catch (err) {
+    if (!isConfigError(err)) throw err;
+    // The message names the field; a stack would only bury it.
+    baseLogger('info').fatal({ code: err.code }, err.message);
+    process.exitCode = 1;
+    return;
+  }
+
+  process.on('unhandledRejection', (reason) => {
+    // The collector keeps running: a stray rejection must not take host monitoring down.
+    logger.error({ code: ErrorCodes.UNHANDLED_REJECTION, err: String((reason as Error)?.stack ?? reason) }, 'unhandled rejection');
+  });
+  let stopping = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping');
+    setTimeout(() => {
+      logger.error({ code: ErrorCodes.INTERNAL }, `stop took longer than ${STOP_DEADLINE_MS} ms; exiting`);
+      process.exit(1);
+    }, STOP_DEADLINE_MS).unref();
+    collector.stop().then(
+      () => process.exit(0),
+      (err: Error) => {
+        logger.error({ code: ErrorCodes.INTERNAL, err: err.message }, 'stop failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  await collector.start();
+}
+
+main().catch((err: unknown) => {
+  baseLogger('info').fatal({ code: ErrorCodes.INTERNAL, err: (err as Error)?.stack ?? String(err) }, 'collector crashed');
+  process.exit(1);
+});

@@ -1,0 +1,96 @@
+// Command-line flags of vigil-collector, parsed into overrides of the config file. Values are
+// checked for shape here (`<id>=<pid>`); what they mean is checked with the rest of the config.
+import { parseArgs } from 'node:util';
+import { ErrorCodes, VigilError } from '@vigil/protocol';
+
+export type Flags = {
+  help: boolean;
+  config?: string;
+  redisUrl?: string;
+  collectorId?: string;
+  host?: string;
+  self?: string;
+  intervalMs?: number;
+  /** Targets named on the command line, in file shape, appended to the file's. */
+  targets: Array<Record<string, unknown>>;
+};
+
+export const USAGE = `usage: vigil-collector [options]
+  --config <path>          JSON config file (env VIGIL_CONFIG)
+  --redis-url <url>        redis:// or rediss:// URL (env VIGIL_REDIS_URL)
+  --collector-id <id>      this agent's id (env VIGIL_COLLECTOR_ID; default: host)
+  --host <name>            host name reported (env VIGIL_HOST; default: os.hostname())
+  --pid <id>=<pid>         watch a process by pid (repeatable)
+  --pidfile <id>=<path>    watch the process named by a pidfile (repeatable)
+  --match <id>=<regex>     watch every process whose command line matches (repeatable)
+  --self <id>              watch the agent itself as server <id>
+  --interval <ms>          default sampling interval of targets (100..3600000, default 5000)
+  -h, --help               print this help
+env VIGIL_LOG_LEVEL: trace, debug, info (default), warn, error, fatal, silent`;
+
+function invalid(message: string): VigilError {
+  return new VigilError(ErrorCodes.CONFIG_INVALID, message);
+}
+
+function splitPair(flag: string, value: string): [string, string] {
+  const at = value.indexOf('=');
+  if (at <= 0 || at === value.length - 1) throw invalid(`--${flag}: expected <id>=<value>, got "${value}"`);
+  return [value.slice(0, at), value.slice(at + 1)];
+}
+
+function integer(flag: string, text: string): number {
+  if (!/^\d{1,10}$/.test(text)) throw invalid(`--${flag}: expected a positive integer, got "${text}"`);
+  return Number(text);
+}
+
+export function parseFlags(argv: readonly string[]): Flags {
+  let values: ReturnType<typeof parse>['values'];
+  try {
+    values = parse(argv).values;
+  } catch (err) {
+    throw invalid(`command line: ${(err as Error).message}`);
+  }
+  const targets: Flags['targets'] = [];
+  for (const v of values.pid ?? []) {
+    const [id, pid] = splitPair('pid', v);
+    targets.push({ id, pid: integer('pid', pid) });
+  }
+  for (const v of values.pidfile ?? []) {
+    const [id, pidfile] = splitPair('pidfile', v);
+    targets.push({ id, pidfile });
+  }
+  for (const v of values.match ?? []) {
+    const [id, match] = splitPair('match', v);
+    targets.push({ id, match });
+  }
+  return {
+    help: values.help ?? false,
+    config: values.config,
+    redisUrl: values['redis-url'],
+    collectorId: values['collector-id'],
+    host: values.host,
+    self: values.self,
+    intervalMs: values.interval === undefined ? undefined : integer('interval', values.interval),
+    targets,
+  };
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      config: { type: 'string' },
+      'redis-url': { type: 'string' },
+      'collector-id': { type: 'string' },
+      host: { type: 'string' },
+      pid: { type: 'string', multiple: true },
+      pidfile: { type: 'string', multiple: true },
+      match: { type: 'string', multiple: true },
+      self: { type: 'string' },
+      interval: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}

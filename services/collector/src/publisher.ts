@@ -1,0 +1,183 @@
+// Publishing: a tick's reports become ONE TickWriter.write (one pipelined round trip): status
+// events, samples, registry entries and heartbeats. It also owns what a Redis outage costs:
+// samples of a failed tick are dropped and counted; status events wait in a bounded queue and
+// go out, in order, ahead of the next tick that gets through.
+import type { Logger } from 'pino';
+import {
+  ErrorCodes,
+  Keys,
+  NAMESPACE,
+  ServerEvents,
+  metricsRoom,
+  type ProcessInfoBody,
+  type RegistryEntry,
+  type StatusChangeBody,
+} from '@vigil/protocol';
+import { broadcastFrame, type AppendOp, type BroadcastFrame, type Tick } from '@vigil/store';
+import { COMMAND_MAX_LENGTH } from './proc.js';
+import { toProcessInfo } from './sampler.js';
+import type { ServerReport, ServerState, StatusChange } from './server-state.js';
+
+export const EVENTS_MAX_LEN = 1000;
+export const PENDING_EVENTS_MAX = 1000;
+
+/** Counters kept across start/stop cycles (plain numbers, no resources). */
+export type Counters = {
+  ticks: number;
+  samplesWritten: number;
+  samplesDropped: number;
+  eventsDropped: number;
+  writeFailures: number;
+};
+
+export type PublisherOptions = {
+  writer: { write(tick: Tick): Promise<string[]> };
+  /** True while the Redis connection is up; during a known outage a tick is dropped without waiting. */
+  isConnected: () => boolean;
+  collectorId: string;
+  host: string;
+  historyMaxLen: number;
+  logger: Logger;
+  counters: Counters;
+};
+
+type Frames = { info: BroadcastFrame; status: BroadcastFrame };
+type Outage = { samplesDropped: number };
+
+export class Publisher {
+  readonly #o: PublisherOptions;
+  readonly #uid: string;
+  readonly #frames = new Map<string, Frames>();
+  #pending: AppendOp[] = [];
+  #outage: Outage | null = null;
+  /** Events dropped since the last successful write (logged when it leaves 0). */
+  #eventsDroppedSinceOk = 0;
+
+  constructor(options: PublisherOptions) {
+    this.#o = options;
+    this.#uid = `vigil-collector:${options.collectorId}`;
+  }
+
+  get pendingEvents(): number {
+    return this.#pending.length;
+  }
+
+  /** Writes one tick. Never throws: a failed write is counted, logged once per outage, survived. */
+  async publish(reports: readonly ServerReport[], at: number): Promise<void> {
+    const iso = new Date(at).toISOString();
+    for (const r of reports) if (r.change) this.#enqueue(this.#statusOp(r.server, r.change, iso));
+    const samples = reports.filter((r) => r.sample).map((r) => this.#sampleOp(r, iso));
+    const tick: Tick = {
+      appends: [...this.#pending, ...samples],
+      registry: reports.map((r) => ({ serverId: r.server.serverId, entry: JSON.stringify(this.registryEntry(r.server, iso)) })),
+      heartbeats: reports.map((r) => ({ serverId: r.server.serverId, at })),
+    };
+    try {
+      // Mid-outage, waiting for ioredis to give up on each write would stall sampling.
+      if (this.#outage && !this.#o.isConnected()) throw new Error('not connected');
+      await this.#o.writer.write(tick);
+    } catch (err) {
+      this.#failed(samples.length, err as Error);
+      return;
+    }
+    this.#o.counters.samplesWritten += samples.length;
+    const flushed = this.#pending.length;
+    this.#pending = [];
+    if (this.#outage) {
+      const { samplesDropped } = this.#outage;
+      this.#outage = null;
+      const eventsDropped = this.#eventsDroppedSinceOk;
+      this.#o.logger.info({ samplesDropped, eventsDropped, eventsFlushed: flushed }, 'redis writes succeed again');
+    }
+    this.#eventsDroppedSinceOk = 0;
+  }
+
+  /** Called on stop: events still waiting will never be sent; count and report them. */
+  discardPending(): void {
+    const n = this.#pending.length;
+    if (n === 0) return;
+    this.#pending = [];
+    this.#o.counters.eventsDropped += n;
+    this.#o.logger.warn({ code: ErrorCodes.EVENTS_DROPPED, dropped: n }, 'stopping with undelivered status events');
+  }
+
+  registryEntry(s: ServerState, iso: string): RegistryEntry {
+    return {
+      serverId: s.serverId,
+      targetId: s.targetId,
+      host: this.#o.host,
+      collectorId: this.#o.collectorId,
+      pid: s.process?.pid ?? s.lastPid,
+      command: s.command === null ? null : s.command.slice(0, COMMAND_MAX_LENGTH),
+      startedAt: s.startedAt === null ? null : new Date(s.startedAt).toISOString(),
+      status: s.status ?? 'exited',
+      restarts: s.restarts,
+      intervalMs: s.intervalMs,
+      staleAfterMs: Math.max(3 * s.intervalMs, 1000),
+      updatedAt: iso,
+    };
+  }
+
+  #failed(samples: number, err: Error): void {
+    const c = this.#o.counters;
+    c.writeFailures++;
+    c.samplesDropped += samples;
+    if (!this.#outage) {
+      this.#outage = { samplesDropped: 0 };
+      this.#o.logger.warn(
+        { code: ErrorCodes.REDIS_WRITE_FAILED, err: err.message, cause: (err as { code?: unknown }).code },
+        'redis write failed: dropping samples, keeping status events until it recovers',
+      );
+    }
+    this.#outage.samplesDropped += samples;
+  }
+
+  #enqueue(op: AppendOp): void {
+    this.#pending.push(op);
+    if (this.#pending.length <= PENDING_EVENTS_MAX) return;
+    // The oldest goes: the newest event says what the state is now.
+    this.#pending.shift();
+    this.#o.counters.eventsDropped++;
+    if (this.#eventsDroppedSinceOk++ === 0) {
+      this.#o.logger.warn({ code: ErrorCodes.EVENTS_DROPPED, max: PENDING_EVENTS_MAX }, 'status event queue full: dropping the oldest');
+    }
+  }
+
+  #framesOf(serverId: string): Frames {
+    let f = this.#frames.get(serverId);
+    if (!f) {
+      const room = metricsRoom(serverId);
+      f = {
+        info: broadcastFrame(this.#uid, NAMESPACE, room, ServerEvents.processInfo),
+        status: broadcastFrame(this.#uid, NAMESPACE, room, ServerEvents.serverStatusChanged),
+      };
+      this.#frames.set(serverId, f);
+    }
+    return f;
+  }
+
+  #sampleOp(r: ServerReport, iso: string): AppendOp {
+    const serverId = r.server.serverId;
+    const body: ProcessInfoBody = { serverId, processInfo: toProcessInfo(r.sample!), timestamp: iso };
+    return {
+      stream: Keys.metrics(serverId),
+      maxLen: this.#o.historyMaxLen,
+      latestKey: Keys.latest(serverId),
+      body: JSON.stringify(body),
+      frame: this.#framesOf(serverId).info,
+    };
+  }
+
+  #statusOp(s: ServerState, change: StatusChange, iso: string): AppendOp {
+    const body: StatusChangeBody = { serverId: s.serverId, status: change.status, timestamp: iso, pid: change.pid };
+    if (change.previousPid !== undefined) body.previousPid = change.previousPid;
+    if (change.reason !== undefined) body.reason = change.reason.slice(0, 200);
+    return {
+      stream: Keys.events(s.serverId),
+      maxLen: EVENTS_MAX_LEN,
+      latestKey: null,
+      body: JSON.stringify(body),
+      frame: this.#framesOf(s.serverId).status,
+    };
+  }
+}

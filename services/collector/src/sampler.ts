@@ -1,0 +1,127 @@
+// Sampling: every pid of a tick in ONE batched pidusage call, each live process turned into an
+// Observation that carries its identity (pid, start time).
+//
+// Start time, exactly and for free: pidusage's procfile backend reads /proc/uptime once per call,
+// so within one call `elapsed_self - elapsed_X` is the exact difference of the start times (a
+// multiple of the 10 ms clock tick). The agent's own pid is always in the batch as that anchor.
+//
+// pidusage keeps an open fd on /proc/<pid>/stat per pid in module-global history. Once that
+// process is gone, the cached fd answers ESRCH for as long as the pid is asked for, even if a new
+// process has taken the pid. So a pid that failed after having been read is not asked for again
+// until pidusage's own sweeper has closed that fd. (pidusage.clear() would drop the fds without
+// closing them.)
+import pidusage from 'pidusage';
+import { ErrorCodes, VigilError, type ProcessInfo } from '@vigil/protocol';
+
+export type PidStat = { cpu: number; memory: number; elapsed: number };
+export type SampleFn = (pids: number[], options: { maxage: number }) => Promise<Record<string, PidStat | null | undefined>>;
+
+export type Observation = {
+  pid: number;
+  /** `${pid}@${startKey}`: the same process for as long as it lives, never another one. */
+  key: string;
+  /** Start time relative to the agent's own start, in ms (exact to the 10 ms tick). */
+  startKey: number;
+  /** Percent of one core since this pid was last sampled, two decimals. */
+  cpu: number;
+  rss: number;
+  elapsedMs: number;
+  /** Epoch ms of the sample and of the process start (for display). */
+  at: number;
+  startedAt: number;
+};
+
+export type SamplerOptions = {
+  /** pidusage-compatible batched sampler; injectable so tests can count calls. */
+  sample?: SampleFn;
+  now: () => number;
+  /** Passed to pidusage as `maxage`: how long it keeps per-pid history without being asked. */
+  maxAgeMs: number;
+  selfPid?: number;
+};
+
+const CLOCK_TICK_MS = 10;
+
+// ---- what we know of pidusage's module-global cache (shared by every Sampler in the process)
+let largestMaxAge = 0;
+/** pid → monotonic ms of the last successful read (pidusage may hold an fd for it). */
+const readAt = new Map<number, number>();
+/** pid → monotonic ms before which it is not asked for (its stale fd may still be cached). */
+const quarantinedUntil = new Map<number, number>();
+/** pidusage's history is global: calls are serialized so /proc/uptime stays one value per call. */
+let queue: Promise<unknown> = Promise.resolve();
+
+function cacheLifetime(maxAgeMs: number): number {
+  // Expiry after maxage, then up to one sweep period (half the first maxage pidusage was given).
+  return maxAgeMs + largestMaxAge / 2 + 100;
+}
+
+export class Sampler {
+  readonly #sample: SampleFn;
+  readonly #now: () => number;
+  readonly #maxAgeMs: number;
+  readonly #selfPid: number;
+
+  constructor(options: SamplerOptions) {
+    this.#sample = options.sample ?? (pidusage as unknown as SampleFn);
+    this.#now = options.now;
+    this.#maxAgeMs = options.maxAgeMs;
+    this.#selfPid = options.selfPid ?? process.pid;
+    largestMaxAge = Math.max(largestMaxAge, this.#maxAgeMs);
+  }
+
+  /** Observations of the live processes among `pids` (and of the agent itself). */
+  async sample(pids: readonly number[]): Promise<Map<number, Observation>> {
+    const t0 = performance.now();
+    const lifetime = cacheLifetime(this.#maxAgeMs);
+    for (const [pid, until] of quarantinedUntil) if (until <= t0) quarantinedUntil.delete(pid);
+    for (const [pid, at] of readAt) if (t0 - at > lifetime) readAt.delete(pid);
+
+    const ask = [this.#selfPid];
+    for (const pid of new Set(pids)) if (pid !== this.#selfPid && !quarantinedUntil.has(pid)) ask.push(pid);
+    const run = queue.then(() => this.#sample(ask, { maxage: this.#maxAgeMs }));
+    queue = run.catch(() => undefined);
+    let stats: Awaited<ReturnType<SampleFn>>;
+    try {
+      stats = await run;
+    } catch (err) {
+      throw new VigilError(ErrorCodes.SAMPLE_FAILED, `pidusage failed: ${(err as Error).message}`, { cause: err });
+    }
+    const at = this.#now();
+    const self = stats[this.#selfPid];
+    if (!self) throw new VigilError(ErrorCodes.SAMPLE_FAILED, 'pidusage returned nothing for the agent itself');
+
+    const out = new Map<number, Observation>();
+    for (const pid of ask) {
+      const s = stats[pid];
+      if (!s) {
+        if (readAt.delete(pid)) quarantinedUntil.set(pid, t0 + lifetime);
+        continue;
+      }
+      readAt.set(pid, t0);
+      const startKey = Math.round((self.elapsed - s.elapsed) / CLOCK_TICK_MS) * CLOCK_TICK_MS;
+      out.set(pid, {
+        pid,
+        key: `${pid}@${startKey}`,
+        startKey,
+        cpu: Math.round(Math.max(0, s.cpu) * 100) / 100,
+        rss: Math.max(0, s.memory),
+        elapsedMs: Math.max(0, s.elapsed),
+        at,
+        startedAt: at - Math.max(0, s.elapsed),
+      });
+    }
+    return out;
+  }
+}
+
+/** The `processInfo` of a `process:info` payload. */
+export function toProcessInfo(o: Observation): ProcessInfo {
+  return {
+    pid: o.pid,
+    cpu: o.cpu,
+    memory: { rss: o.rss, heapUsed: 0, heapTotal: 0, external: 0 },
+    uptime: Math.floor(o.elapsedMs / 1000),
+    timestamp: new Date(o.at).toISOString(),
+  };
+}

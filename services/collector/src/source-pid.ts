@@ -1,0 +1,14 @@
+// A target named by a fixed pid: that pid is always the one candidate.
+import type { Resolution, Source } from './source.js';
+
+export class PidSource implements Source {
+  readonly #pid: number;
+
+  constructor(pid: number) {
+    this.#pid = pid;
+  }
+
+  async resolve(): Promise<Resolution> {
+    return { pids: [this.#pid] };
+  }
+}

@@ -1,0 +1,59 @@
+// A target named by a pidfile, read again at every due tick. A missing or garbled file means "no
+// process": logged once per spell (TARGET_UNRESOLVED), never a crash.
+import { open } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { ErrorCodes } from '@vigil/protocol';
+import type { Resolution, Source } from './source.js';
+
+// A pidfile holds a decimal pid and maybe a newline; anything longer is not a pidfile.
+const MAX_BYTES = 64;
+const PID_MAX = 4_194_304;
+
+export class PidfileSource implements Source {
+  readonly #targetId: string;
+  readonly #path: string;
+  readonly #logger: Logger;
+  #lastProblem: string | null = null;
+
+  constructor(targetId: string, path: string, logger: Logger) {
+    this.#targetId = targetId;
+    this.#path = path;
+    this.#logger = logger;
+  }
+
+  async resolve(): Promise<Resolution> {
+    let text: string;
+    let mtimeMs: number;
+    try {
+      const file = await open(this.#path, 'r');
+      try {
+        mtimeMs = (await file.stat()).mtimeMs;
+        const buf = Buffer.alloc(MAX_BYTES + 1);
+        const { bytesRead } = await file.read(buf, 0, buf.length, 0);
+        text = buf.subarray(0, bytesRead).toString('utf8');
+      } finally {
+        await file.close();
+      }
+    } catch (err) {
+      return this.#unresolved(`pidfile ${this.#path} unreadable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+    const trimmed = text.trim();
+    const pid = /^\d{1,7}$/.test(trimmed) ? Number(trimmed) : NaN;
+    if (text.length > MAX_BYTES || !(pid >= 1 && pid <= PID_MAX)) {
+      return this.#unresolved(`pidfile ${this.#path} does not hold a pid`);
+    }
+    if (this.#lastProblem !== null) {
+      this.#logger.info({ targetId: this.#targetId, pid }, 'pidfile resolves again');
+      this.#lastProblem = null;
+    }
+    return { pids: [pid], pidfileMtimeMs: mtimeMs };
+  }
+
+  #unresolved(reason: string): Resolution {
+    if (this.#lastProblem !== reason) {
+      this.#logger.warn({ code: ErrorCodes.TARGET_UNRESOLVED, targetId: this.#targetId }, reason);
+      this.#lastProblem = reason;
+    }
+    return { pids: [], unresolved: reason };
+  }
+}

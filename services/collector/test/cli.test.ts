@@ -1,0 +1,86 @@
+// The vigil-collector entry as operators run it: config errors are one line with a code and exit
+// 1; a valid config runs, writes to Redis and exits 0 on SIGTERM.
+import t from 'tap';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ErrorCodes } from '@vigil/protocol';
+import { startRedis, waitFor } from '@vigil/testkit';
+import { latest, reader, registryEntry, spawnChild } from './fixtures.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dir = mkdtempSync(join(tmpdir(), 'vigil-collector-cli-'));
+
+type Run = { proc: ChildProcess; output: () => string; exited: Promise<number | null> };
+
+function cli(t: { teardown(fn: () => unknown): void }, args: string[], env: Record<string, string> = {}): Run {
+  const proc = spawn(process.execPath, ['--import', 'tsx', '--conditions=vigil:source', 'src/cli.ts', ...args], {
+    cwd: root,
+    env: { ...process.env, VIGIL_REDIS_URL: '', VIGIL_CONFIG: '', VIGIL_COLLECTOR_ID: '', VIGIL_HOST: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  t.teardown(async () => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    await exited;
+  });
+  return { proc, output: () => out, exited };
+}
+
+function configFile(content: unknown): string {
+  const path = join(dir, `${Math.random().toString(36).slice(2)}.json`);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+t.test('config errors: exit 1, the code and the field, no stack', async (t) => {
+  const cases: Array<[string, string[], string, RegExp]> = [
+    ['bad JSON', ['--config', configFile('{"targets": [')], ErrorCodes.CONFIG_UNREADABLE, /not valid JSON/],
+    ['bad regex', ['--config', configFile({ targets: [{ id: 'w', match: '(' }] })], ErrorCodes.CONFIG_INVALID, /targets\[0\]\.match: invalid regular expression/],
+    ['missing file', ['--config', join(dir, 'nope.json')], ErrorCodes.CONFIG_UNREADABLE, /ENOENT/],
+  ];
+  await Promise.all(
+    cases.map(async ([what, args, code, message]) => {
+      const run = cli(t, args);
+      t.equal(await run.exited, 1, `${what}: exit 1`);
+      const out = run.output();
+      t.match(out, code, `${what}: the code`);
+      t.match(out, message, `${what}: the reason`);
+      t.notMatch(out, /\n\s+at /, `${what}: no stack trace`);
+    }),
+  );
+});
+
+t.test('a valid config runs, writes to Redis, and exits 0 on SIGTERM', async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.close());
+  const r = reader(t, redis.url);
+  const child = await spawnChild(t);
+  const config = configFile({
+    redisUrl: redis.url,
+    collectorId: 'cli-test',
+    host: 'cli-host',
+    defaults: { intervalMs: 200 },
+    self: { id: 'collector-self' },
+    targets: [{ id: 'api', pid: child.pid }],
+  });
+  const run = cli(t, ['--config', config], { VIGIL_LOG_LEVEL: 'info' });
+  await waitFor(async () => (await latest(r, 'api')) !== null && (await latest(r, 'collector-self')) !== null, {
+    timeoutMs: 30_000,
+    message: 'samples from the CLI',
+  }).catch((err: Error) => {
+    throw new Error(`${err.message}; collector output: ${run.output()}`);
+  });
+  t.match(await registryEntry(r, 'api'), { collectorId: 'cli-test', host: 'cli-host', pid: child.pid, status: 'running', intervalMs: 200 });
+  t.match(await registryEntry(r, 'collector-self'), { pid: run.proc.pid, status: 'running' }, 'the agent watches itself');
+  run.proc.kill('SIGTERM');
+  t.equal(await run.exited, 0, 'exit 0 on SIGTERM');
+  t.match(run.output(), /"msg":"collector stopped"/, 'stopped cleanly');
+  const clients = await redis.command('CLIENT', 'LIST');
+  t.notMatch(clients, /name=vigil-collector:cli-test/, 'its Redis connection is closed');
+});

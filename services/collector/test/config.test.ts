@@ -1,0 +1,157 @@
+// Config errors name their code and the exact field; merge order is flags > env > file > defaults.
+import t, { type Test } from 'tap';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ErrorCodes, VigilError } from '@vigil/protocol';
+import { createCollector, loadConfig } from '../src/index.js';
+import { sinkLogger } from './fixtures.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'vigil-collector-config-'));
+let n = 0;
+function file(content: unknown): string {
+  const path = join(dir, `c${n++}.json`);
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+}
+
+function load(argv: string[], env: Record<string, string> = {}) {
+  return loadConfig({ argv, env });
+}
+
+function fails(t: Test, fn: () => unknown, code: string, message: RegExp, what: string) {
+  try {
+    fn();
+  } catch (err) {
+    t.ok(err instanceof VigilError, `${what}: a VigilError`);
+    t.equal((err as VigilError).code, code, `${what}: code`);
+    t.match((err as Error).message, message, `${what}: message`);
+    return;
+  }
+  t.fail(`${what}: did not throw`);
+}
+
+t.test('a valid file with defaults applied', async (t) => {
+  const path = file({
+    redisUrl: 'redis://127.0.0.1:6390/2',
+    collectorId: 'host-a',
+    host: 'host-a',
+    defaults: { intervalMs: 2000, historyMaxLen: 100 },
+    self: { id: 'collector-host-a', intervalMs: 5000 },
+    targets: [
+      { id: 'api', pid: 1234, intervalMs: 1000 },
+      { id: 'worker', pidfile: '/run/worker.pid' },
+      { id: 'node-web', match: 'node .*web\\.js', maxInstances: 4 },
+    ],
+  });
+  const c = load(['--config', path]);
+  t.equal(c.redisUrl, 'redis://127.0.0.1:6390/2');
+  t.equal(c.historyMaxLen, 100);
+  t.same(c.self, { id: 'collector-host-a', intervalMs: 5000 });
+  t.same(
+    c.targets.map((x) => x.intervalMs),
+    [1000, 2000, 2000],
+    'targets without an interval take defaults.intervalMs',
+  );
+  t.equal(c.logLevel, 'info');
+});
+
+t.test('defaults without a file: interval 5000, self off, history 720', async (t) => {
+  const c = load(['--pid', 'api=42']);
+  t.same(c.targets, [{ id: 'api', pid: 42, intervalMs: 5000 }]);
+  t.equal(c.self, false);
+  t.equal(c.historyMaxLen, 720);
+  t.equal(c.redisUrl, 'redis://127.0.0.1:6379');
+});
+
+t.test('flags win over env, env over the file', async (t) => {
+  const path = file({ redisUrl: 'redis://file:1', collectorId: 'file', host: 'file', targets: [{ id: 'a', pid: 1 }] });
+  const env = { VIGIL_REDIS_URL: 'redis://env:2', VIGIL_COLLECTOR_ID: 'env', VIGIL_HOST: 'env', VIGIL_CONFIG: path, VIGIL_LOG_LEVEL: 'warn' };
+  const fromEnv = load([], env);
+  t.same([fromEnv.redisUrl, fromEnv.collectorId, fromEnv.host, fromEnv.logLevel], ['redis://env:2', 'env', 'env', 'warn']);
+  const fromFlags = load(
+    ['--redis-url', 'redis://flag:3', '--collector-id', 'flag', '--self', 'me', '--interval', '250', '--pidfile', 'w=/run/w.pid', '--match', 'm=a=b'],
+    env,
+  );
+  t.same([fromFlags.redisUrl, fromFlags.collectorId], ['redis://flag:3', 'flag']);
+  t.same(fromFlags.self, { id: 'me', intervalMs: 250 });
+  t.same(fromFlags.targets, [
+    { id: 'a', pid: 1, intervalMs: 250 },
+    { id: 'w', pidfile: '/run/w.pid', intervalMs: 250 },
+    { id: 'm', match: 'a=b', intervalMs: 250 },
+  ]);
+});
+
+t.test('errors: code and exact field path', async (t) => {
+  fails(t, () => load(['--config', join(dir, 'missing.json')]), ErrorCodes.CONFIG_UNREADABLE, /missing\.json.*ENOENT/, 'missing file');
+  fails(t, () => load([], { VIGIL_CONFIG: dir }), ErrorCodes.CONFIG_UNREADABLE, /EISDIR/, 'a directory');
+  fails(t, () => load(['--config', file('{"targets": [')]), ErrorCodes.CONFIG_UNREADABLE, /not valid JSON/, 'bad JSON');
+  fails(t, () => load(['--config', file('[]')]), ErrorCodes.CONFIG_INVALID, /^config: Expected object/, 'not an object');
+  fails(t, () => load(['--config', file({ targets: [{ id: 'a', pid: 'x' }] })]), ErrorCodes.CONFIG_INVALID, /^targets\[0\]\.pid: Expected integer/, 'wrong type');
+  fails(t, () => load(['--config', file({ targets: [{ id: 'a', pid: 1, intervalMs: 50 }] })]), ErrorCodes.CONFIG_INVALID, /^targets\[0\]\.intervalMs: /, 'interval too short');
+  fails(t, () => load(['--config', file({ defaults: { intervalMs: 'fast' } })]), ErrorCodes.CONFIG_INVALID, /^defaults\.intervalMs: /, 'nested wrong type');
+  fails(t, () => load(['--config', file({ targets: [{ id: 'a', pid: 1, extra: true }] })]), ErrorCodes.CONFIG_INVALID, /^targets\[0\]\.extra: /, 'unknown property');
+  fails(t, () => load(['--config', file({ targets: [{ pid: 1 }] })]), ErrorCodes.CONFIG_INVALID, /^targets\[0\]\.id: /, 'missing id');
+  fails(t, () => load(['--config', file({ targets: [{ id: 'bad id', pid: 1 }] })]), ErrorCodes.CONFIG_INVALID, /^targets\[0\]\.id: /, 'bad id');
+  fails(t, () => load(['--config', file({ self: { id: 'me', intervalMs: 'x' } })]), ErrorCodes.CONFIG_INVALID, /^self\.intervalMs: /, 'bad self');
+  fails(t, () => load(['--config', file({ self: true })]), ErrorCodes.CONFIG_INVALID, /^self: /, 'self neither false nor object');
+  fails(
+    t,
+    () => load(['--config', file({ targets: [{ id: 'a', pid: 1 }, { id: 'b', pid: 2 }, { id: 'a', pidfile: '/x' }] })]),
+    ErrorCodes.CONFIG_INVALID,
+    /^targets\[2\]\.id: duplicate server id "a" \(also targets\[0\]\.id\)/,
+    'duplicate ids',
+  );
+  fails(
+    t,
+    () => load(['--config', file({ targets: [{ id: 'web', match: 'x' }, { id: 'web.2', pid: 2 }] })]),
+    ErrorCodes.CONFIG_INVALID,
+    /^targets\[1\]\.id: duplicate server id "web\.2"/,
+    'an id taken by another target\'s instance slot',
+  );
+  fails(
+    t,
+    () => load(['--config', file({ self: { id: 'a' }, targets: [{ id: 'a', pid: 1 }] })]),
+    ErrorCodes.CONFIG_INVALID,
+    /^targets\[0\]\.id: duplicate server id "a" \(also self\.id\)/,
+    'target id equal to self id',
+  );
+  fails(
+    t,
+    () => load(['--config', file({ targets: [{ id: 'a', pid: 1, pidfile: '/run/a.pid' }] })]),
+    ErrorCodes.CONFIG_INVALID,
+    /^targets\[0\]: exactly one of pid, pidfile, match is required, got pid and pidfile/,
+    'two selectors',
+  );
+  fails(t, () => load(['--config', file({ targets: [{ id: 'a' }] })]), ErrorCodes.CONFIG_INVALID, /^targets\[0\]: .*got none/, 'no selector');
+  fails(
+    t,
+    () => load(['--config', file({ targets: [{ id: 'a', pid: 1 }, { id: 'b', pid: 2 }, { id: 'c', match: 'node (web' }] })]),
+    ErrorCodes.CONFIG_INVALID,
+    /^targets\[2\]\.match: invalid regular expression: .*Unterminated group/,
+    'bad regex',
+  );
+  fails(t, () => load(['--config', file({ targets: [{ id: 'a', pid: 1, maxInstances: 2 }] })]), ErrorCodes.CONFIG_INVALID, /^targets\[0\]\.maxInstances: only valid with match/, 'maxInstances without match');
+  fails(t, () => load(['--config', file({ redisUrl: 'http://x' })]), ErrorCodes.CONFIG_INVALID, /^redisUrl: \S/, 'bad URL scheme');
+  fails(t, () => load(['--config', file({ redisUrl: 'not a url' })]), ErrorCodes.CONFIG_INVALID, /^redisUrl: \S/, 'not a URL');
+  fails(t, () => load([], { VIGIL_REDIS_URL: 'redis://h/99' }), ErrorCodes.CONFIG_INVALID, /^redisUrl \(VIGIL_REDIS_URL\): \S/, 'bad URL from env names the env var');
+  fails(t, () => load([], { VIGIL_LOG_LEVEL: 'loud' }), ErrorCodes.CONFIG_INVALID, /^VIGIL_LOG_LEVEL: /, 'bad log level');
+  fails(t, () => load(['--pid', 'api']), ErrorCodes.CONFIG_INVALID, /^--pid: expected <id>=<value>/, 'flag without =');
+  fails(t, () => load(['--pid', 'api=x']), ErrorCodes.CONFIG_INVALID, /^--pid: expected a positive integer/, 'flag pid not a number');
+  fails(t, () => load(['--interval', '10']), ErrorCodes.CONFIG_INVALID, /^--interval: must be 100\.\.3600000/, 'flag interval out of range');
+  fails(t, () => load(['--frobnicate']), ErrorCodes.CONFIG_INVALID, /^command line: Unknown option '--frobnicate'/, 'unknown flag');
+});
+
+t.test('createCollector checks its options with the same messages', async (t) => {
+  const { logger } = sinkLogger();
+  const base = { redisUrl: 'redis://127.0.0.1:1', collectorId: 'c', host: 'h', logger };
+  fails(t, () => createCollector({ ...base, targets: [] }), ErrorCodes.CONFIG_INVALID, /^targets: nothing to watch/, 'no targets');
+  fails(
+    t,
+    () => createCollector({ ...base, targets: [{ id: 'a', match: '(' }] }),
+    ErrorCodes.CONFIG_INVALID,
+    /^targets\[0\]\.match: invalid regular expression/,
+    'bad regex',
+  );
+  fails(t, () => createCollector({ ...base, redisUrl: 'x', targets: [{ id: 'a', pid: 1 }] }), ErrorCodes.CONFIG_INVALID, /^redisUrl: /, 'bad URL');
+});

@@ -1,0 +1,153 @@
+// Test fixtures: real child processes, a room watcher speaking the adapter's wire format, a pino
+// logger that collects lines, and readers of what the collector wrote. Everything a fixture
+// starts is released by the teardown it registers on the test.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { createConnection, createServer, type Socket } from 'node:net';
+import { pino, type Logger } from 'pino';
+import type { Redis } from 'ioredis';
+import {
+  Keys,
+  NAMESPACE,
+  ProcessInfoBody,
+  ProcessInfoEvent,
+  RegistryEntry,
+  STREAM_FIELD,
+  StatusChangeEvent,
+  compile,
+  metricsRoom,
+} from '@vigil/protocol';
+import { adapterChannel, closeRedis, createRedis } from '@vigil/store';
+
+type T = { teardown(fn: () => unknown): void };
+
+export const checkInfoEvent = compile(ProcessInfoEvent);
+export const checkInfoBody = compile(ProcessInfoBody);
+export const checkStatusEvent = compile(StatusChangeEvent);
+export const checkRegistry = compile(RegistryEntry);
+
+export type Child = { proc: ChildProcess; pid: number; kill(): Promise<void> };
+
+/** Starts `node -e <script> <args…>`; killed (SIGKILL) and awaited at teardown. */
+export async function spawnChild(t: T, script = 'setInterval(() => {}, 1000)', args: string[] = []): Promise<Child> {
+  const proc = spawn(process.execPath, ['-e', script, ...args], { stdio: 'ignore' });
+  await new Promise<void>((resolve, reject) => {
+    proc.once('spawn', resolve);
+    proc.once('error', reject);
+  });
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  const kill = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    await exited;
+  };
+  t.teardown(kill);
+  return { proc, pid: proc.pid!, kill };
+}
+
+export function marker(): string {
+  return `vigil-test-${randomUUID()}`;
+}
+
+/** Busy-loops on one core. */
+export const BUSY = 'for (;;) {}';
+
+export type Broadcast = { event: string; payload: Record<string, unknown> & { position?: string } };
+
+/** A plain sharded subscriber on a server's metrics room, like a gateway with a client in it. */
+export async function watchRoom(t: T, url: string, serverId: string): Promise<Broadcast[]> {
+  const sub = createRedis(url, 'subscriber');
+  t.teardown(() => closeRedis(sub));
+  const got: Broadcast[] = [];
+  const channel = adapterChannel(NAMESPACE, metricsRoom(serverId));
+  sub.on('smessageBuffer', (ch: Buffer, message: Buffer) => {
+    if (ch.toString() !== channel) return;
+    const frame = JSON.parse(message.toString()) as { data: { packet: { data: [string, Broadcast['payload']] } } };
+    const [event, payload] = frame.data.packet.data;
+    got.push({ event, payload });
+  });
+  await sub.ssubscribe(channel);
+  return got;
+}
+
+export type LogLine = { level: number; msg: string; code?: string } & Record<string, unknown>;
+
+/** A pino logger whose lines are collected (pino's test/helper.js sink). */
+export function sinkLogger(level = 'debug'): { logger: Logger; lines: LogLine[] } {
+  const lines: LogLine[] = [];
+  const sink = { write: (s: string) => void lines.push(JSON.parse(s) as LogLine) };
+  return { logger: pino({ level }, sink), lines };
+}
+
+/** A Redis client for reading what the collector wrote. */
+export function reader(t: T, url: string): Redis {
+  const r = createRedis(url, 'command');
+  t.teardown(() => closeRedis(r));
+  return r;
+}
+
+export async function registryEntry(r: Redis, serverId: string): Promise<RegistryEntry | null> {
+  const raw = await r.hget(Keys.registry, serverId);
+  return raw === null ? null : (JSON.parse(raw) as RegistryEntry);
+}
+
+export async function latest(r: Redis, serverId: string): Promise<ProcessInfoEvent | null> {
+  const raw = await r.get(Keys.latest(serverId));
+  return raw === null ? null : (JSON.parse(raw) as ProcessInfoEvent);
+}
+
+/** Entries of a stream as [id, parsed body]. */
+export async function streamEntries<B = Record<string, unknown>>(r: Redis, key: string): Promise<Array<[string, B]>> {
+  const rows = (await r.xrange(key, '-', '+')) as Array<[string, string[]]>;
+  return rows.map(([id, fields]) => [id, JSON.parse(fields[fields.indexOf(STREAM_FIELD) + 1]!) as B]);
+}
+
+export type StatusBody = { serverId: string; status: string; pid?: number | null; previousPid?: number; reason?: string };
+
+export function statusEvents(got: readonly Broadcast[]): StatusBody[] {
+  return got.filter((b) => b.event === 'server-status-changed').map((b) => b.payload as unknown as StatusBody);
+}
+
+export type Gate = { url: string; open(): void; close(): void };
+
+/**
+ * A TCP pass-through to a local Redis port that can be shut: lets a test decide when a client
+ * may reconnect after an outage. Closing it cuts live connections; its own server and sockets are
+ * released at teardown.
+ */
+export async function tcpGate(t: T, port: number): Promise<Gate> {
+  let isOpen = true;
+  const sockets = new Set<Socket>();
+  const track = (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => s.destroy());
+  };
+  const server = createServer((down) => {
+    track(down);
+    if (!isOpen) return void down.destroy();
+    const up = createConnection({ port, host: '127.0.0.1' });
+    track(up);
+    up.on('close', () => down.destroy());
+    down.on('close', () => up.destroy());
+    down.pipe(up);
+    up.pipe(down);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const gatePort = typeof address === 'object' && address ? address.port : 0;
+  t.teardown(
+    () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  );
+  return {
+    url: `redis://127.0.0.1:${gatePort}`,
+    open: () => void (isOpen = true),
+    close: () => {
+      isOpen = false;
+      for (const s of sockets) s.destroy();
+    },
+  };
+}

@@ -1,0 +1,76 @@
+// The sampler on a fake batched sampler: identity from elapsed times within one call, one call
+// per sample() with the agent's own pid as anchor, calls never overlapping, and pids whose stale
+// pidusage fd may still be cached left alone for a while.
+import t from 'tap';
+import { ErrorCodes, VigilError } from '@vigil/protocol';
+import { Sampler, toProcessInfo, type PidStat, type SampleFn } from '../src/sampler.js';
+
+const SELF = 4242;
+const AT = Date.UTC(2026, 10, 21, 12, 0, 0);
+
+function fake(table: () => Record<number, PidStat | undefined>) {
+  const calls: number[][] = [];
+  let active = 0;
+  let overlapped = false;
+  const sample: SampleFn = async (pids) => {
+    calls.push([...pids]);
+    if (active++ > 0) overlapped = true;
+    await new Promise((r) => setImmediate(r));
+    active--;
+    const t = table();
+    return Object.fromEntries(pids.map((p) => [p, t[p]]));
+  };
+  return { sample, calls, overlapped: () => overlapped };
+}
+
+t.test('identity: start relative to the agent, exact to the 10 ms tick', async (t) => {
+  const f = fake(() => ({
+    [SELF]: { cpu: 1, memory: 1, elapsed: 100_000.00000001 },
+    10: { cpu: 55.555, memory: 2048, elapsed: 39_999.9999999 },
+  }));
+  const s = new Sampler({ sample: f.sample, now: () => AT, maxAgeMs: 3000, selfPid: SELF });
+  const seen = await s.sample([10, 10]);
+  t.same(f.calls, [[SELF, 10]], 'one call, own pid first, duplicates merged');
+  const o = seen.get(10)!;
+  t.equal(o.key, '10@60000');
+  t.equal(o.cpu, 55.56);
+  t.equal(o.startedAt, AT - 39_999.9999999);
+  t.same(toProcessInfo(o), { pid: 10, cpu: 55.56, memory: { rss: 2048, heapUsed: 0, heapTotal: 0, external: 0 }, uptime: 39, timestamp: new Date(AT).toISOString() });
+  t.equal(seen.get(SELF)!.key, `${SELF}@0`);
+});
+
+t.test('calls are serialized process-wide', async (t) => {
+  const f = fake(() => ({ [SELF]: { cpu: 0, memory: 1, elapsed: 1000 } }));
+  const a = new Sampler({ sample: f.sample, now: () => AT, maxAgeMs: 3000, selfPid: SELF });
+  const b = new Sampler({ sample: f.sample, now: () => AT, maxAgeMs: 3000, selfPid: SELF });
+  await Promise.all([a.sample([]), b.sample([]), a.sample([])]);
+  t.equal(f.calls.length, 3);
+  t.notOk(f.overlapped(), 'no two calls in flight at once');
+});
+
+t.test('a pid that was read and then failed is not asked for again until its fd can have expired', async (t) => {
+  let alive = true;
+  const f = fake(() => ({ [SELF]: { cpu: 0, memory: 1, elapsed: 1000 }, 20: alive ? { cpu: 0, memory: 1, elapsed: 500 } : undefined }));
+  const s = new Sampler({ sample: f.sample, now: () => AT, maxAgeMs: 100_000, selfPid: SELF });
+  t.ok((await s.sample([20])).has(20));
+  alive = false;
+  t.notOk((await s.sample([20])).has(20), 'gone');
+  alive = true;
+  t.notOk((await s.sample([20])).has(20), 'not asked while quarantined');
+  t.same(f.calls[2], [SELF]);
+});
+
+t.test('a pid never read is asked for every time', async (t) => {
+  const f = fake(() => ({ [SELF]: { cpu: 0, memory: 1, elapsed: 1000 } }));
+  const s = new Sampler({ sample: f.sample, now: () => AT, maxAgeMs: 100_000, selfPid: SELF });
+  await s.sample([30]);
+  await s.sample([30]);
+  t.same(f.calls, [[SELF, 30], [SELF, 30]]);
+});
+
+t.test('failures are SAMPLE_FAILED', async (t) => {
+  const broken = new Sampler({ sample: async () => Promise.reject(new Error('boom')), now: () => AT, maxAgeMs: 3000, selfPid: SELF });
+  await t.rejects(broken.sample([1]), new VigilError(ErrorCodes.SAMPLE_FAILED, 'pidusage failed: boom'));
+  const noSelf = new Sampler({ sample: async () => ({}), now: () => AT, maxAgeMs: 3000, selfPid: SELF });
+  await t.rejects(noSelf.sample([1]), { code: ErrorCodes.SAMPLE_FAILED });
+});
