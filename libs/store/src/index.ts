@@ -3,3 +3,4 @@ export { parseRedisUrl, createRedis, closeRedis, type RedisRole, type RedisLike 
 export { adapterChannel, broadcastFrame, type BroadcastFrame } from './adapter-wire.js';
 export { TickWriter, type AppendOp, type Tick } from './tick-writer.js';
 export { ServerStore, type ServerView, type HistoryPage } from './server-store.js';
+export { LogStore, type LogPage, type LogQuery } from './log-store.js';

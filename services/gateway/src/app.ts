@@ -1,10 +1,10 @@
 // buildApp() builds a gateway: Fastify + Socket.IO on the sharded Redis adapter + REST. It opens
 // nothing that it does not also close: app.close() releases every socket, timer, listener and
 // Redis connection, and a new buildApp() starts from nothing.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { ErrorCodes } from '@vigil/protocol';
-import { ServerStore } from '@vigil/store';
+import { LogStore, ServerStore } from '@vigil/store';
 import { resolveOptions, type GatewayOptions } from './options.js';
 import { openRedisClients } from './redis-clients.js';
 import { Readiness } from './readiness.js';
@@ -29,7 +29,8 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
   const logger = base.child({ gatewayId: settings.gatewayId });
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Probes come every few seconds from every balancer and kubelet: not worth a line each.
+    logController: new LogController({ disableRequestLogging: (req) => req.url === '/healthz' || req.url === '/readyz' }),
     bodyLimit: 64 * 1024,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
@@ -38,6 +39,9 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
   });
   const redis = openRedisClients(settings.redisUrl, settings.gatewayId, logger);
   const store = new ServerStore(redis.command, {
+    onCorrupt: (what) => logger.warn({ code: ErrorCodes.REDIS_CORRUPT, what }, 'skipped a malformed entry in redis'),
+  });
+  const logs = new LogStore(redis.command, {
     onCorrupt: (what) => logger.warn({ code: ErrorCodes.REDIS_CORRUPT, what }, 'skipped a malformed entry in redis'),
   });
   const readiness = new Readiness(redis, settings.gatewayId, settings.readinessTimeoutMs);
@@ -52,8 +56,8 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
     readiness.close();
   });
   installErrorHandlers(app);
-  await app.register(socketPlugin, { settings, redis, store, logger });
+  await app.register(socketPlugin, { settings, redis, store, logs, logger });
   await app.register(healthRoutes, { readiness, gatewayId: settings.gatewayId });
-  await app.register(serverRoutes, { store });
+  await app.register(serverRoutes, { store, logs });
   return app;
 }

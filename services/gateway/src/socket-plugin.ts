@@ -9,13 +9,13 @@ import { Server as Engine } from 'engine.io';
 import { Server } from 'socket.io';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
 import { NAMESPACE } from '@vigil/protocol';
-import type { ServerStore } from '@vigil/store';
+import type { LogStore, ServerStore } from '@vigil/store';
 import type { ResolvedOptions } from './options.js';
 import type { RedisClients } from './redis-clients.js';
 import { registerMonitoring } from './monitoring.js';
 import { StaleSweeper } from './stale-sweeper.js';
 
-export type SocketPluginOptions = { settings: ResolvedOptions; redis: RedisClients; store: ServerStore; logger: Logger };
+export type SocketPluginOptions = { settings: ResolvedOptions; redis: RedisClients; store: ServerStore; logs: LogStore; logger: Logger };
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -23,7 +23,7 @@ declare module 'fastify' {
   }
 }
 
-async function socketPlugin(app: FastifyInstance, { settings, redis, store, logger }: SocketPluginOptions): Promise<void> {
+async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs, logger }: SocketPluginOptions): Promise<void> {
   const allowed = new Set(settings.corsOrigins);
   const engine = new Engine({
     perMessageDeflate: false,
@@ -47,7 +47,12 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logg
   const nsp = io.of(NAMESPACE);
   registerMonitoring(nsp, {
     store,
+    logs,
     logger,
+    // Commands on one connection run in order: once a PING on the subscriber connection is
+    // answered, every (s)subscribe sent before it is in effect and every message published
+    // before it has been received.
+    syncSubscriptions: () => withTimeoutOrThrow(redis.sub.ping().then(() => undefined), 2000),
     limits: { maxRooms: settings.maxRoomsPerSocket, perSecond: settings.eventsPerSecond, burst: settings.eventBurst },
   });
   const sweeper = new StaleSweeper(nsp, store, logger, settings.staleSweepMs);
@@ -70,6 +75,16 @@ export function isOriginAllowed(origin: string | undefined, host: string | undef
   } catch {
     return false;
   }
+}
+
+function withTimeoutOrThrow<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`redis did not answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {

@@ -8,6 +8,8 @@ import {
   NAMESPACE,
   ServerEvents,
   metricsRoom,
+  logsLevelRoom,
+  type LogLevel,
   type ProcessInfoBody,
   type RegistryEntry,
 } from '@vigil/protocol';
@@ -92,6 +94,21 @@ export class FakeCollector {
       heartbeats: [{ serverId, at: Date.now() }],
     });
     return position!;
+  }
+  /** Writes log lines like a collector: each to the stream and to its own level's room, in one round trip. */
+  async lines(serverId: string, lines: Array<{ level: LogLevel; message: string }>, maxLen = 10_000): Promise<string[]> {
+    const now = new Date().toISOString();
+    return this.#writer.write({
+      appends: lines.map((l) => ({
+        stream: Keys.logs(serverId),
+        maxLen,
+        latestKey: null,
+        body: JSON.stringify({ serverId, logData: { level: l.level, message: l.message, timestamp: now, metadata: {} }, timestamp: now }),
+        frame: broadcastFrame('fake-collector', NAMESPACE, logsLevelRoom(serverId, l.level), ServerEvents.processLogs),
+      })),
+      registry: [],
+      heartbeats: [],
+    });
   }
   close() {
     return closeRedis(this.redis);

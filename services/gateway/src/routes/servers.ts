@@ -1,8 +1,8 @@
 // REST view of the registry and history: what any gateway can answer from Redis alone.
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { ErrorCodes, Position, ServerId, VigilError } from '@vigil/protocol';
-import type { ServerStore } from '@vigil/store';
+import { ErrorCodes, LogLevel, Position, ServerId, VigilError } from '@vigil/protocol';
+import type { LogStore, ServerStore } from '@vigil/store';
 
 const Params = Type.Object({ id: ServerId });
 const HistoryQuery = Type.Object(
@@ -14,7 +14,17 @@ const HistoryQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export async function serverRoutes(app: FastifyInstance, { store }: { store: ServerStore }): Promise<void> {
+const LogQuery = Type.Object(
+  {
+    limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+    level: Type.Optional(LogLevel),
+    since: Type.Optional(Position),
+    before: Type.Optional(Position),
+  },
+  { additionalProperties: false },
+);
+
+export async function serverRoutes(app: FastifyInstance, { store, logs }: { store: ServerStore; logs: LogStore }): Promise<void> {
   app.get('/api/servers', async () => ({ servers: await store.list() }));
 
   app.get<{ Params: Static<typeof Params> }>('/api/servers/:id', { schema: { params: Params } }, async (req) => {
@@ -37,6 +47,30 @@ export async function serverRoutes(app: FastifyInstance, { store }: { store: Ser
         ...(after !== undefined ? { after } : {}),
       });
       return { serverId: req.params.id, ...page };
+    },
+  );
+
+  // Log history. `since`: the lines after that position, oldest first (resume); `before`: the
+  // page just older than that position (scroll up); neither: the newest page. `next` continues
+  // in the same direction; `gap` says lines after `since` were trimmed away.
+  app.get<{ Params: Static<typeof Params>; Querystring: Static<typeof LogQuery> }>(
+    '/api/servers/:id/logs',
+    { schema: { params: Params, querystring: LogQuery } },
+    async (req) => {
+      const { limit, since, before } = req.query;
+      const level = req.query.level ?? 'trace';
+      if (since !== undefined && before !== undefined) {
+        throw new VigilError(ErrorCodes.INVALID_QUERY, 'give either "since" or "before", not both');
+      }
+      if (since !== undefined) {
+        const [page, gap] = await Promise.all([
+          logs.page(req.params.id, { direction: 'forward', after: since, level, limit }),
+          logs.gapAfter(req.params.id, since),
+        ]);
+        return { serverId: req.params.id, level, ...page, gap };
+      }
+      const page = await logs.page(req.params.id, { direction: 'backward', level, limit, ...(before !== undefined ? { before } : {}) });
+      return { serverId: req.params.id, level, ...page };
     },
   );
 }

@@ -1,0 +1,49 @@
+// What every event handler of one connected client shares.
+import type { Static, TSchema } from '@sinclair/typebox';
+import type { Logger } from 'pino';
+import type { Socket } from 'socket.io';
+import { parseRoom, type Validator } from '@vigil/protocol';
+import type { LogStore, ServerStore } from '@vigil/store';
+import type { ClientSession } from './client-session.js';
+import { handleEvent, type HandlerResult } from './event-handler.js';
+
+export type MonitoringDeps = {
+  store: ServerStore;
+  logs: LogStore;
+  logger: Logger;
+  limits: { maxRooms: number; perSecond: number; burst: number };
+  /** Resolves once every subscription this gateway has asked Redis for is in effect. */
+  syncSubscriptions(): Promise<void>;
+};
+
+export type SocketContext = {
+  socket: Socket;
+  session: ClientSession;
+  log: Logger;
+  deps: MonitoringDeps;
+  on<T extends TSchema>(event: string, v: Validator<T>, h: (p: Static<T>) => Promise<HandlerResult> | HandlerResult): void;
+};
+
+export function socketContext(socket: Socket, session: ClientSession, log: Logger, deps: MonitoringDeps): SocketContext {
+  return {
+    socket,
+    session,
+    log,
+    deps,
+    on: (event, v, h) => handleEvent(socket, session, log, event, v, h),
+  };
+}
+
+/**
+ * The rooms a client holds as it named them: a log subscription is one logical room
+ * (`server-logs-<id>`) however many level rooms it spans.
+ */
+export function logicalRooms(socket: Socket): string[] {
+  const out = new Set<string>();
+  for (const room of socket.rooms) {
+    if (room === socket.id) continue;
+    const parsed = parseRoom(room);
+    out.add(parsed?.kind === 'logs' ? `server-logs-${parsed.serverId}` : room);
+  }
+  return [...out];
+}
