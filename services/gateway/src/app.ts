@@ -12,6 +12,7 @@ import socketPlugin from './socket-plugin.js';
 import { serverRoutes } from './routes/servers.js';
 import { healthRoutes } from './routes/health.js';
 import { installErrorHandlers } from './http-errors.js';
+import { GatewayMetrics } from './metrics.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -37,7 +38,8 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
     // Unknown query fields are an error, not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
   });
-  const redis = openRedisClients(settings.redisUrl, settings.gatewayId, logger);
+  const metrics = new GatewayMetrics(settings.gatewayId, settings.metricsRegistries);
+  const redis = openRedisClients(settings.redisUrl, settings.gatewayId, logger, (op) => metrics.redisFailure(op));
   const store = new ServerStore(redis.command, {
     onCorrupt: (what) => logger.warn({ code: ErrorCodes.REDIS_CORRUPT, what }, 'skipped a malformed entry in redis'),
   });
@@ -55,8 +57,12 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
   app.addHook('preClose', async () => {
     readiness.close();
   });
-  installErrorHandlers(app);
-  await app.register(socketPlugin, { settings, redis, store, logs, logger });
+  installErrorHandlers(app, (op) => metrics.redisFailure(op));
+  await app.register(socketPlugin, { settings, redis, store, logs, logger, metrics, readiness });
+  app.get('/metrics', async (_req, reply) => {
+    const { contentType, body } = await metrics.render();
+    return reply.type(contentType).send(body);
+  });
   await app.register(healthRoutes, { readiness, gatewayId: settings.gatewayId });
   await app.register(serverRoutes, { store, logs });
   return app;

@@ -2,7 +2,7 @@
 import { DEFAULT_PORT, ErrorCodes, VigilError } from '@vigil/protocol';
 import type { GatewaySettings } from './options.js';
 
-export type EnvConfig = { host: string; port: number; options: GatewaySettings };
+export type EnvConfig = { host: string; port: number; drainMs: number; options: GatewaySettings };
 
 export function readEnvConfig(env: NodeJS.ProcessEnv): EnvConfig {
   const port = parseInteger(env.PORT ?? env.VIGIL_PORT, 'PORT', DEFAULT_PORT, 0, 65535);
@@ -15,7 +15,8 @@ export function readEnvConfig(env: NodeJS.ProcessEnv): EnvConfig {
   }
   if (env.VIGIL_MAX_ROOMS_PER_SOCKET) options.maxRoomsPerSocket = parseInteger(env.VIGIL_MAX_ROOMS_PER_SOCKET, 'VIGIL_MAX_ROOMS_PER_SOCKET', 256, 1, 10_000);
   if (env.VIGIL_STALE_SWEEP_MS) options.staleSweepMs = parseInteger(env.VIGIL_STALE_SWEEP_MS, 'VIGIL_STALE_SWEEP_MS', 1000, 50, 600_000);
-  return { host: env.HOST ?? env.VIGIL_HOST ?? '0.0.0.0', port, options };
+  const drainMs = parseInteger(env.VIGIL_DRAIN_MS, 'VIGIL_DRAIN_MS', 10_000, 0, 600_000);
+  return { host: env.HOST ?? env.VIGIL_HOST ?? '0.0.0.0', port, drainMs, options };
 }
 
 function parseInteger(raw: string | undefined, name: string, fallback: number, min: number, max: number): number {

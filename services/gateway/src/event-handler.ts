@@ -16,10 +16,13 @@ export function handleEvent<T extends TSchema>(
   event: string,
   validator: Validator<T>,
   handler: (payload: Static<T>) => Promise<HandlerResult> | HandlerResult,
+  onReject?: (code: string) => void,
 ): void {
   socket.on(event, (...args: unknown[]) => {
     const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as Ack) : undefined;
     const reply = (response: unknown) => {
+      const error = (response as { error?: { code?: string } }).error;
+      if (error?.code && onReject) onReject(error.code);
       if (ack) ack(response);
     };
     if (!session.admit(Date.now())) {

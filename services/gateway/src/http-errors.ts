@@ -9,7 +9,7 @@ const STATUS: Partial<Record<string, number>> = {
   [ErrorCodes.REDIS_UNAVAILABLE]: 503,
 };
 
-export function installErrorHandlers(app: FastifyInstance): void {
+export function installErrorHandlers(app: FastifyInstance, onRedisFailure?: (op: string) => void): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof VigilError && err.expose) {
       return reply.code(STATUS[err.code] ?? 500).send({ error: { code: err.code, message: err.message } });
@@ -21,6 +21,7 @@ export function installErrorHandlers(app: FastifyInstance): void {
       return reply.code(err.statusCode).send({ error: { code: ErrorCodes.INVALID_QUERY, message: err.message } });
     }
     if (isRedisFailure(err)) {
+      onRedisFailure?.('request');
       req.log.warn({ code: ErrorCodes.REDIS_UNAVAILABLE, err: err.message }, 'redis unavailable');
       return reply.code(503).send({ error: { code: ErrorCodes.REDIS_UNAVAILABLE, message: 'redis is unavailable; try again shortly' } });
     }

@@ -2,6 +2,7 @@
 // shuts down cleanly on SIGTERM/SIGINT. Everything else lives in buildApp().
 import { hostname } from 'node:os';
 import pino from 'pino';
+import { Registry, collectDefaultMetrics } from 'prom-client';
 import { ErrorCodes, VigilError } from '@vigil/protocol';
 import { buildApp } from './app.js';
 import { readEnvConfig } from './env-config.js';
@@ -20,13 +21,18 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (reason) => {
     logger.error({ code: ErrorCodes.UNHANDLED_REJECTION, err: reason }, 'unhandled promise rejection');
   });
-  const app = await buildApp({ ...config.options, logger });
+  // Node.js process metrics (event-loop lag, memory, GC) are process-wide: registered once here.
+  const processMetrics = new Registry();
+  collectDefaultMetrics({ register: processMetrics });
+  const app = await buildApp({ ...config.options, logger, metricsRegistries: [processMetrics] });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    app.close().then(
+    // SIGTERM: drain first (readiness false, clients sent elsewhere in batches), then close.
+    const drained = signal === 'SIGTERM' ? app.drain({ maxMs: config.drainMs }) : Promise.resolve();
+    drained.then(() => app.close()).then(
       () => process.exit(0),
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');

@@ -1,6 +1,7 @@
 // Gateway options: what buildApp() accepts, checked once with messages that name the option.
 import { Type, type Static } from '@sinclair/typebox';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { ErrorCodes, VigilError, compile } from '@vigil/protocol';
 
 export const GatewaySettings = Type.Object(
@@ -23,16 +24,18 @@ export type GatewaySettings = Static<typeof GatewaySettings>;
 export type GatewayOptions = GatewaySettings & {
   /** A pino logger; defaults to a silent one so tests stay quiet. */
   logger?: Logger;
+  /** More registries to serve on /metrics (the process-wide Node.js metrics, for one). */
+  metricsRegistries?: Registry[];
 };
 
-export type ResolvedOptions = Required<GatewaySettings> & { logger: Logger | undefined };
+export type ResolvedOptions = Required<GatewaySettings> & { logger: Logger | undefined; metricsRegistries: Registry[] };
 
 const checkSettings = compile(GatewaySettings);
 
 export const DEFAULT_CORS_ORIGINS = ['http://localhost:3000', 'http://127.0.0.1:3000'];
 
 export function resolveOptions(options: GatewayOptions): ResolvedOptions {
-  const { logger, ...settings } = options;
+  const { logger, metricsRegistries, ...settings } = options;
   const problem = checkSettings.explain(settings);
   if (problem) throw new VigilError(ErrorCodes.CONFIG_INVALID, `vigil gateway: invalid option ${problem}`);
   return {
@@ -46,5 +49,6 @@ export function resolveOptions(options: GatewayOptions): ResolvedOptions {
     staleSweepMs: settings.staleSweepMs ?? 1000,
     readinessTimeoutMs: settings.readinessTimeoutMs ?? 1000,
     logger,
+    metricsRegistries: metricsRegistries ?? [],
   };
 }

@@ -14,6 +14,7 @@ export class Readiness {
   readonly #waiting = new Map<string, () => void>();
   #inFlight: Promise<ReadinessResult> | null = null;
   #closed = false;
+  #draining = false;
   #seq = 0;
   readonly #onMessage = (channel: Buffer, message: Buffer) => {
     if (channel.toString() !== this.#channel) return;
@@ -31,8 +32,17 @@ export class Readiness {
   }
 
   /** Concurrent callers share one probe. */
+  /** From now on the gateway is not ready: it is draining before it stops. */
+  markDraining(): void {
+    this.#draining = true;
+  }
+
+  get draining(): boolean {
+    return this.#draining || this.#closed;
+  }
+
   check(): Promise<ReadinessResult> {
-    if (this.#closed) return Promise.resolve({ ready: false, reason: 'shutting down' });
+    if (this.#closed || this.#draining) return Promise.resolve({ ready: false, reason: 'shutting down' });
     this.#inFlight ??= this.#probe().finally(() => {
       this.#inFlight = null;
     });

@@ -43,7 +43,7 @@ function guard(client: Redis, onError: (err: unknown) => void): Redis {
   });
 }
 
-export function openRedisClients(url: string, gatewayId: string, logger: Logger): RedisClients {
+export function openRedisClients(url: string, gatewayId: string, logger: Logger, onFailure: (op: string) => void = () => {}): RedisClients {
   // Log a connection problem once per outage per client, not once per retry.
   const failing = new Set<string>();
   const onError = (name: string) => (err: Error) => {
@@ -66,8 +66,10 @@ export function openRedisClients(url: string, gatewayId: string, logger: Logger)
     const name = channel.toString();
     perChannel.set(name, (perChannel.get(name) ?? 0) + 1);
   });
-  const adapterError = (err: unknown) =>
+  const adapterError = (err: unknown) => {
+    onFailure('adapter');
     logger.debug({ code: ErrorCodes.REDIS_UNAVAILABLE, err: (err as Error)?.message }, 'adapter redis command failed');
+  };
   return {
     pub,
     sub,

@@ -14,6 +14,8 @@ export type MonitoringDeps = {
   limits: { maxRooms: number; perSecond: number; burst: number };
   /** Resolves once every subscription this gateway has asked Redis for is in effect. */
   syncSubscriptions(): Promise<void>;
+  /** Counts an event answered with an error. */
+  onReject?(code: string): void;
 };
 
 export type SocketContext = {
@@ -30,7 +32,7 @@ export function socketContext(socket: Socket, session: ClientSession, log: Logge
     session,
     log,
     deps,
-    on: (event, v, h) => handleEvent(socket, session, log, event, v, h),
+    on: (event, v, h) => handleEvent(socket, session, log, event, v, h, deps.onReject),
   };
 }
 

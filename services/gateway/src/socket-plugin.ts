@@ -14,16 +14,29 @@ import type { ResolvedOptions } from './options.js';
 import type { RedisClients } from './redis-clients.js';
 import { registerMonitoring } from './monitoring.js';
 import { StaleSweeper } from './stale-sweeper.js';
+import { drainClients, type DrainOptions, type DrainResult } from './drain.js';
+import type { GatewayMetrics } from './metrics.js';
+import type { Readiness } from './readiness.js';
 
-export type SocketPluginOptions = { settings: ResolvedOptions; redis: RedisClients; store: ServerStore; logs: LogStore; logger: Logger };
+export type SocketPluginOptions = {
+  settings: ResolvedOptions;
+  redis: RedisClients;
+  store: ServerStore;
+  logs: LogStore;
+  logger: Logger;
+  metrics: GatewayMetrics;
+  readiness: Readiness;
+};
 
 declare module 'fastify' {
   interface FastifyInstance {
     io: Server;
+    /** Stop taking clients and let the connected ones go, in batches, to other gateways. */
+    drain(options?: DrainOptions): Promise<DrainResult>;
   }
 }
 
-async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs, logger }: SocketPluginOptions): Promise<void> {
+async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs, logger, metrics, readiness }: SocketPluginOptions): Promise<void> {
   const allowed = new Set(settings.corsOrigins);
   const engine = new Engine({
     perMessageDeflate: false,
@@ -33,6 +46,10 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
     // Browsers send Origin: allow the configured origins and the gateway's own (a page it
     // served, or one served through the same load balancer host). Scripts send none.
     allowRequest: (req, callback) => {
+      if (readiness.draining) {
+        callback('gateway is shutting down', false);
+        return;
+      }
       const ok = isOriginAllowed(req.headers.origin, req.headers.host, allowed);
       if (!ok) logger.warn({ origin: String(req.headers.origin).slice(0, 200) }, 'socket handshake refused: origin not allowed');
       callback(ok ? null : 'origin not allowed', ok);
@@ -53,14 +70,23 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
     // answered, every (s)subscribe sent before it is in effect and every message published
     // before it has been received.
     syncSubscriptions: () => withTimeoutOrThrow(redis.sub.ping().then(() => undefined), 2000),
+    onReject: (code) => metrics.rejected(code),
     limits: { maxRooms: settings.maxRoomsPerSocket, perSecond: settings.eventsPerSecond, burst: settings.eventBurst },
   });
+  metrics.attach(nsp);
+  const countMessage = (channel: Buffer, message: Buffer) => metrics.onRedisMessage(channel.toString(), message);
+  redis.sub.on('smessageBuffer', countMessage);
   const sweeper = new StaleSweeper(nsp, store, logger, settings.staleSweepMs);
   sweeper.start();
   app.decorate('io', io);
+  app.decorate('drain', async (options?: DrainOptions) => {
+    readiness.markDraining();
+    return drainClients(nsp, logger, options);
+  });
 
   app.addHook('preClose', async () => {
     sweeper.stop();
+    redis.sub.off('smessageBuffer', countMessage);
     // Clients see "transport close" and reconnect, to another gateway behind the balancer.
     // The adapter's unsubscribes wait on Redis; during an outage, do not wait for them.
     await withTimeout(io.close(), 2000);

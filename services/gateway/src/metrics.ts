@@ -1,0 +1,92 @@
+// Prometheus metrics of one gateway, in a registry of its own (nothing process-global, so apps
+// can be built and closed any number of times). Counting is per Redis message, never per
+// client: deliveries are added as the size of the room a message was for.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Namespace } from 'socket.io';
+import { parseRoom } from '@vigil/protocol';
+
+const POSITION_MARK = '"position":"';
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly #extra: Registry[];
+  readonly #messages: Counter<'kind'>;
+  readonly #deliveries: Counter<'kind'>;
+  readonly #lag: Histogram<'kind'>;
+  readonly #failures: Counter<'op'>;
+  readonly #rejected: Counter<'code'>;
+  #nsp: Namespace | null = null;
+
+  constructor(gatewayId: string, extra: Registry[] = []) {
+    this.#extra = extra;
+    const registers = [this.registry];
+    this.registry.setDefaultLabels({ gateway: gatewayId });
+    const self = this;
+    new Gauge({
+      name: 'vigil_gateway_connections',
+      help: 'Socket.IO clients connected to this gateway',
+      registers,
+      collect() {
+        this.set(self.#nsp?.sockets.size ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'vigil_gateway_rooms',
+      help: 'Rooms with at least one client on this gateway',
+      registers,
+      collect() {
+        const nsp = self.#nsp;
+        let rooms = 0;
+        if (nsp) for (const room of nsp.adapter.rooms.keys()) if (!nsp.sockets.has(room)) rooms++;
+        this.set(rooms);
+      },
+    });
+    this.#messages = new Counter({ name: 'vigil_gateway_redis_messages_total', help: 'Messages received from Redis pub/sub', labelNames: ['kind'], registers });
+    this.#deliveries = new Counter({ name: 'vigil_gateway_deliveries_total', help: 'Events delivered to clients from Redis messages', labelNames: ['kind'], registers });
+    this.#lag = new Histogram({
+      name: 'vigil_gateway_delivery_lag_seconds',
+      help: 'Time from an event being written to Redis (its position) to this gateway emitting it',
+      labelNames: ['kind'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.#failures = new Counter({ name: 'vigil_gateway_redis_failures_total', help: 'Redis commands that failed, by operation', labelNames: ['op'], registers });
+    this.#rejected = new Counter({ name: 'vigil_gateway_events_rejected_total', help: 'Client events answered with an error, by code', labelNames: ['code'], registers });
+  }
+
+  attach(nsp: Namespace): void {
+    this.#nsp = nsp;
+  }
+
+  /** Called for every message on the subscriber connection. */
+  onRedisMessage(channel: string, message: Buffer): void {
+    // socket.io#/monitoring#<room>#
+    const end = channel.length - 1;
+    const start = channel.indexOf('#', channel.indexOf('#') + 1) + 1;
+    const room = start > 0 && end > start ? channel.slice(start, end) : '';
+    const parsed = room ? parseRoom(room) : null;
+    const kind = parsed?.kind ?? 'other';
+    this.#messages.inc({ kind });
+    if (!parsed || !this.#nsp) return;
+    this.#deliveries.inc({ kind }, this.#nsp.adapter.rooms.get(room)?.size ?? 0);
+    const at = message.lastIndexOf(POSITION_MARK);
+    if (at >= 0) {
+      const dash = message.indexOf(0x2d, at + POSITION_MARK.length);
+      const ms = Number(message.toString('latin1', at + POSITION_MARK.length, dash));
+      if (Number.isFinite(ms) && ms > 0) this.#lag.observe({ kind }, Math.max(0, Date.now() - ms) / 1000);
+    }
+  }
+
+  redisFailure(op: string): void {
+    this.#failures.inc({ op });
+  }
+
+  rejected(code: string): void {
+    this.#rejected.inc({ code });
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    const merged = this.#extra.length ? Registry.merge([this.registry, ...this.#extra]) : this.registry;
+    return { contentType: merged.contentType, body: await merged.metrics() };
+  }
+}

@@ -1,0 +1,55 @@
+// Draining: readiness goes false at once, new handshakes are refused, connected clients are let
+// go in batches in a way that makes them reconnect, and they come back through the balancer to
+// the other gateway.
+import t from 'tap';
+import { io as connect, type Socket } from 'socket.io-client';
+import { ServerEvents, type ProcessInfoEvent } from '@vigil/protocol';
+import { startRedis, startTcpBalancer, waitFor } from '@vigil/testkit';
+import { FakeCollector, startGateway } from './helpers.js';
+
+t.test('drain sends every client to the other gateway, which they reach by themselves', async (t) => {
+  const redis = await startRedis();
+  const a = await startGateway(redis.url);
+  const b = await startGateway(redis.url);
+  const lb = await startTcpBalancer([a.port, b.port]);
+  const collector = new FakeCollector(redis.url);
+  const clients: Socket[] = [];
+  t.teardown(async () => {
+    clients.forEach((c) => c.close());
+    await lb.close();
+    await collector.close();
+    await Promise.all([a.close(), b.close()]);
+    await redis.close();
+  });
+
+  const N = 60;
+  const reasons: string[] = [];
+  const received = new Map<Socket, number>();
+  for (let i = 0; i < N; i++) {
+    const c = connect(`${lb.url}/monitoring`, { transports: ['websocket'], forceNew: true, reconnectionDelay: 50, reconnectionDelayMax: 300 });
+    // Like the earlier dashboard: subscribe on every connect.
+    c.on('connect', () => c.emit('subscribe-server-metrics', { serverId: 'S' }));
+    c.on('disconnect', (reason) => reasons.push(reason));
+    c.on(ServerEvents.processInfo, (_e: ProcessInfoEvent) => received.set(c, (received.get(c) ?? 0) + 1));
+    clients.push(c);
+  }
+  await waitFor(() => clients.every((c) => c.connected), { message: 'all clients connected' });
+  await waitFor(() => lb.connectionsTo(a.port) > 0 && lb.connectionsTo(b.port) > 0, { message: 'clients on both gateways' });
+  const onA = a.app.io.of('/monitoring').sockets.size;
+  t.ok(onA > 0, `${onA} clients start on gateway A`);
+
+  const draining = a.app.drain({ maxMs: 5000, intervalMs: 50, minBatch: 5 });
+  t.equal((await a.app.inject('/readyz')).statusCode, 503, 'readiness is false as soon as the drain starts');
+  t.equal((await a.app.inject('/readyz')).json().error.code, 'VIGIL_ERR_SHUTTING_DOWN');
+  const result = await draining;
+  t.match(result, { clients: onA, remaining: 0 }, 'every client of A was let go within the window');
+  t.ok(result.disconnected >= onA);
+
+  await waitFor(() => clients.every((c) => c.connected) && lb.connectionsTo(a.port) === 0, { timeoutMs: 15_000, message: 'all clients back, on B' });
+  t.equal(b.app.io.of('/monitoring').sockets.size, N, 'all clients are on B now');
+  t.ok(reasons.length >= onA && reasons.every((r) => r === 'transport close'), 'clients saw "transport close", the reason that makes them reconnect');
+  received.clear();
+  await collector.sample('S', 1);
+  await waitFor(() => received.size === N, { message: 'every client to receive again' });
+  t.pass('every client receives again after the drain');
+});
