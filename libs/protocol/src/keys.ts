@@ -17,6 +17,12 @@ export const Keys = {
   events: (serverId: string) => `${KEY_PREFIX}srv:{${serverId}}:events`,
 } as const;
 
+/** HASH: a client's subscriptions, so another gateway can give them back after a reconnect. */
+export const sessionKey = (sessionId: string) => `${KEY_PREFIX}session:{${sessionId}}`;
+
+/** STRING: Redis time (ms) at which a gateway last said it was alive. */
+export const gatewayAliveKey = (gatewayId: string) => `${KEY_PREFIX}gw:{${gatewayId}}:alive`;
+
 /** Stream field that holds the JSON body of an entry. */
 export const STREAM_FIELD = 'd';
 

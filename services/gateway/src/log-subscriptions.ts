@@ -19,6 +19,7 @@ import {
   logsRoomsFrom,
   parseRoom,
   type LogLevel,
+  type SubscribeServerLogs as SubscribeLogsPayload,
 } from '@vigil/protocol';
 import type { LogPage } from '@vigil/store';
 import { OutgoingWatch } from './outgoing-watch.js';
@@ -39,65 +40,72 @@ export function heldLogRooms(ctx: SocketContext, serverId: string): string[] {
 }
 
 export function registerLogSubscriptions(ctx: SocketContext, leave: (room: string) => Promise<Record<string, unknown>>): void {
-  const { socket, deps, log, on } = ctx;
+  const { on } = ctx;
 
   on(ClientEvents.subscribeServerLogs, subscribeV, async (p) => {
-    if (p.since !== undefined && p.backfill !== undefined) {
-      throw new VigilError(ErrorCodes.INVALID_PAYLOAD, `${ClientEvents.subscribeServerLogs}: give "since" or "backfill", not both`);
-    }
-    const level = p.level ?? DEFAULT_LOG_LEVEL;
-    const wanted = logsRoomsFrom(p.serverId, level);
-    const held = heldLogRooms(ctx, p.serverId);
-    if (held.length === 0 && logicalRooms(socket).length >= deps.limits.maxRooms) {
-      throw new VigilError(ErrorCodes.TOO_MANY_ROOMS, `a client may hold at most ${deps.limits.maxRooms} rooms`);
-    }
-    const replaying = p.since !== undefined || (p.backfill ?? 0) > 0;
-    const watch = replaying ? new OutgoingWatch(socket, ServerEvents.processLogs, p.serverId) : null;
-    let replayed = 0;
-    let gap = false;
-    let more = false;
-    let next: string | undefined;
-    try {
-      for (const room of held) if (!wanted.includes(room)) await socket.leave(room);
-      await socket.join(wanted);
-      if (replaying && watch) {
-        let page: LogPage;
-        try {
-          await deps.syncSubscriptions();
-          if (p.since !== undefined) {
-            gap = await deps.logs.gapAfter(p.serverId, p.since);
-            page = await deps.logs.page(p.serverId, { direction: 'forward', after: p.since, level, limit: MAX_REPLAY });
-          } else {
-            page = await deps.logs.page(p.serverId, { direction: 'backward', level, limit: p.backfill ?? 0 });
-          }
-          await deps.syncSubscriptions();
-        } catch (err) {
-          // Without its history the subscription would silently miss lines: refuse it whole.
-          for (const room of wanted) await socket.leave(room);
-          log.warn({ code: ErrorCodes.REDIS_UNAVAILABLE, err: (err as Error).message }, 'log history unavailable');
-          throw new VigilError(ErrorCodes.REDIS_UNAVAILABLE, 'log history is unavailable now; subscribe again shortly');
-        }
-        // The first live line this socket was sent; stop watching before replaying, which the
-        // watch would otherwise see too.
-        const firstLive = watch.oldest;
-        watch.stop();
-        for (const line of page.items) {
-          if (firstLive !== null && comparePositions(line.position, firstLive) >= 0) break; // sent live already
-          socket.emit(ServerEvents.processLogs, line);
-          replayed++;
-        }
-        if (p.since !== undefined && page.next !== null && replayed === page.items.length && replayed > 0) {
-          more = true;
-          next = page.items[page.items.length - 1]!.position;
-        }
-      }
-    } finally {
-      watch?.stop();
-    }
-    const confirmation = { room: logsRoom(p.serverId), serverId: p.serverId, level, timestamp: new Date().toISOString() };
-    socket.emit(ServerEvents.subscriptionConfirmed, confirmation);
-    return { ...confirmation, replayed, gap, more, ...(next !== undefined ? { next } : {}) };
+    const result = await subscribeLogs(ctx, p);
+    ctx.saveSession();
+    return result;
   });
 
   on(ClientEvents.unsubscribeServerLogs, byServerV, (p) => leave(logsRoom(p.serverId)));
+}
+
+export async function subscribeLogs(ctx: SocketContext, p: SubscribeLogsPayload): Promise<Record<string, unknown>> {
+  const { socket, deps, log } = ctx;
+  if (p.since !== undefined && p.backfill !== undefined) {
+    throw new VigilError(ErrorCodes.INVALID_PAYLOAD, `${ClientEvents.subscribeServerLogs}: give "since" or "backfill", not both`);
+  }
+  const level = p.level ?? DEFAULT_LOG_LEVEL;
+  const wanted = logsRoomsFrom(p.serverId, level);
+  const held = heldLogRooms(ctx, p.serverId);
+  if (held.length === 0 && logicalRooms(socket).length >= deps.limits.maxRooms) {
+    throw new VigilError(ErrorCodes.TOO_MANY_ROOMS, `a client may hold at most ${deps.limits.maxRooms} rooms`);
+  }
+  const replaying = p.since !== undefined || (p.backfill ?? 0) > 0;
+  const watch = replaying ? new OutgoingWatch(socket, ServerEvents.processLogs, p.serverId) : null;
+  let replayed = 0;
+  let gap = false;
+  let more = false;
+  let next: string | undefined;
+  try {
+    for (const room of held) if (!wanted.includes(room)) await socket.leave(room);
+    await socket.join(wanted);
+    if (replaying && watch) {
+      let page: LogPage;
+      try {
+        await deps.syncSubscriptions();
+        if (p.since !== undefined) {
+          gap = await deps.logs.gapAfter(p.serverId, p.since);
+          page = await deps.logs.page(p.serverId, { direction: 'forward', after: p.since, level, limit: MAX_REPLAY });
+        } else {
+          page = await deps.logs.page(p.serverId, { direction: 'backward', level, limit: p.backfill ?? 0 });
+        }
+        await deps.syncSubscriptions();
+      } catch (err) {
+        // Without its history the subscription would silently miss lines: refuse it whole.
+        for (const room of wanted) await socket.leave(room);
+        log.warn({ code: ErrorCodes.REDIS_UNAVAILABLE, err: (err as Error).message }, 'log history unavailable');
+        throw new VigilError(ErrorCodes.REDIS_UNAVAILABLE, 'log history is unavailable now; subscribe again shortly');
+      }
+      // The first live line this socket was sent; stop watching before replaying, which the
+      // watch would otherwise see too.
+      const firstLive = watch.oldest;
+      watch.stop();
+      for (const line of page.items) {
+        if (firstLive !== null && comparePositions(line.position, firstLive) >= 0) break; // sent live already
+        socket.emit(ServerEvents.processLogs, line);
+        replayed++;
+      }
+      if (p.since !== undefined && page.next !== null && replayed === page.items.length && replayed > 0) {
+        more = true;
+        next = page.items[page.items.length - 1]!.position;
+      }
+    }
+  } finally {
+    watch?.stop();
+  }
+  const confirmation = { room: logsRoom(p.serverId), serverId: p.serverId, level, timestamp: new Date().toISOString() };
+  socket.emit(ServerEvents.subscriptionConfirmed, confirmation);
+  return { ...confirmation, replayed, gap, more, ...(next !== undefined ? { next } : {}) };
 }

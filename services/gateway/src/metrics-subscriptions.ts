@@ -13,6 +13,7 @@ import {
   compile,
   metricsRoom,
   type ProcessInfoEvent,
+  type SubscribeServerMetrics as SubscribeMetricsPayload,
 } from '@vigil/protocol';
 import { OutgoingWatch } from './outgoing-watch.js';
 import { logicalRooms, type SocketContext } from './socket-context.js';
@@ -21,46 +22,53 @@ const subscribeV = compile(SubscribeServerMetrics);
 const byServerV = compile(ByServer);
 
 export function registerMetricsSubscriptions(ctx: SocketContext, leave: (room: string) => Promise<Record<string, unknown>>): void {
-  const { socket, deps, log, on } = ctx;
+  const { on } = ctx;
 
   on(ClientEvents.subscribeServerMetrics, subscribeV, async (p) => {
-    const room = metricsRoom(p.serverId);
-    if (!socket.rooms.has(room) && logicalRooms(socket).length >= deps.limits.maxRooms) {
-      throw new VigilError(ErrorCodes.TOO_MANY_ROOMS, `a client may hold at most ${deps.limits.maxRooms} rooms`);
-    }
-    // A live sample may arrive between joining and reading the latest one: send the latest only
-    // if it is newer than anything already sent (never a duplicate, never backwards).
-    const watch = new OutgoingWatch(socket, ServerEvents.processInfo, p.serverId);
-    let latest: ProcessInfoEvent | null = null;
-    let warning: { code: string; message: string } | undefined;
-    try {
-      await socket.join(room);
-      try {
-        const view = await deps.store.get(p.serverId);
-        latest = view?.latest ?? null;
-        if (latest && (watch.newest === null || comparePositions(latest.position, watch.newest) > 0)) {
-          socket.emit(ServerEvents.processInfo, latest);
-        }
-        if (view && view.status !== 'running') {
-          socket.emit(ServerEvents.serverStatusChanged, {
-            serverId: p.serverId,
-            status: view.status,
-            timestamp: new Date().toISOString(),
-            pid: view.pid,
-            position: null,
-          });
-        }
-      } catch (err) {
-        warning = { code: ErrorCodes.REDIS_UNAVAILABLE, message: 'subscribed, but the latest sample could not be read now' };
-        log.warn({ code: ErrorCodes.REDIS_UNAVAILABLE, err: (err as Error).message }, 'latest sample unavailable');
-      }
-    } finally {
-      watch.stop();
-    }
-    const confirmation = { room, serverId: p.serverId, interval: p.interval ?? DEFAULT_INTERVAL_MS, timestamp: new Date().toISOString() };
-    socket.emit(ServerEvents.subscriptionConfirmed, confirmation);
-    return { ...confirmation, latest: latest !== null, ...(warning ? { warning } : {}) };
+    const result = await subscribeMetrics(ctx, p);
+    ctx.saveSession();
+    return result;
   });
 
   on(ClientEvents.unsubscribeServerMetrics, byServerV, (p) => leave(metricsRoom(p.serverId)));
+}
+
+export async function subscribeMetrics(ctx: SocketContext, p: SubscribeMetricsPayload): Promise<Record<string, unknown>> {
+  const { socket, deps, log } = ctx;
+  const room = metricsRoom(p.serverId);
+  if (!socket.rooms.has(room) && logicalRooms(socket).length >= deps.limits.maxRooms) {
+    throw new VigilError(ErrorCodes.TOO_MANY_ROOMS, `a client may hold at most ${deps.limits.maxRooms} rooms`);
+  }
+  // A live sample may arrive between joining and reading the latest one: send the latest only
+  // if it is newer than anything already sent (never a duplicate, never backwards).
+  const watch = new OutgoingWatch(socket, ServerEvents.processInfo, p.serverId);
+  let latest: ProcessInfoEvent | null = null;
+  let warning: { code: string; message: string } | undefined;
+  try {
+    await socket.join(room);
+    try {
+      const view = await deps.store.get(p.serverId);
+      latest = view?.latest ?? null;
+      if (latest && (watch.newest === null || comparePositions(latest.position, watch.newest) > 0)) {
+        socket.emit(ServerEvents.processInfo, latest);
+      }
+      if (view && view.status !== 'running') {
+        socket.emit(ServerEvents.serverStatusChanged, {
+          serverId: p.serverId,
+          status: view.status,
+          timestamp: new Date().toISOString(),
+          pid: view.pid,
+          position: null,
+        });
+      }
+    } catch (err) {
+      warning = { code: ErrorCodes.REDIS_UNAVAILABLE, message: 'subscribed, but the latest sample could not be read now' };
+      log.warn({ code: ErrorCodes.REDIS_UNAVAILABLE, err: (err as Error).message }, 'latest sample unavailable');
+    }
+  } finally {
+    watch.stop();
+  }
+  const confirmation = { room, serverId: p.serverId, interval: p.interval ?? DEFAULT_INTERVAL_MS, timestamp: new Date().toISOString() };
+  socket.emit(ServerEvents.subscriptionConfirmed, confirmation);
+  return { ...confirmation, latest: latest !== null, ...(warning ? { warning } : {}) };
 }

@@ -17,7 +17,10 @@ import {
 import { ClientSession } from './client-session.js';
 import { registerLogSubscriptions, heldLogRooms } from './log-subscriptions.js';
 import { registerMetricsSubscriptions } from './metrics-subscriptions.js';
-import { logicalRooms, socketContext, type MonitoringDeps, type SocketContext } from './socket-context.js';
+import { logicalRooms, sessionIdOf, socketContext, type MonitoringDeps, type SocketContext } from './socket-context.js';
+import { subscribeLogs } from './log-subscriptions.js';
+import { subscribeMetrics } from './metrics-subscriptions.js';
+import type { RestoredSession } from './sessions.js';
 
 export type { MonitoringDeps } from './socket-context.js';
 
@@ -33,7 +36,14 @@ function onConnection(socket: Socket, deps: MonitoringDeps): void {
   const session = new ClientSession(Date.now(), deps.limits);
   const log = deps.logger.child({ clientId: socket.id });
   log.debug('client connected');
-  socket.on('disconnect', (reason) => log.debug({ reason }, 'client disconnected'));
+  socket.on('disconnect', (reason) => {
+    log.debug({ reason }, 'client disconnected');
+    const id = sessionIdOf(socket);
+    if (!id || !deps.sessions) return;
+    // A client that said goodbye will not be back for its rooms; anyone else may be.
+    if (reason === 'client namespace disconnect') deps.sessions.forget(id);
+    else deps.sessions.left(id);
+  });
   const ctx = socketContext(socket, session, log, deps);
   const leave = (room: string) => leaveRoom(ctx, room);
 
@@ -64,6 +74,24 @@ function onConnection(socket: Socket, deps: MonitoringDeps): void {
   });
 
   socket.emit(ServerEvents.connectionEstablished, { clientId: socket.id, timestamp: session.connectedAt });
+  const restored = socket.data.vigilRestore as RestoredSession | undefined;
+  if (restored) void restoreSession(ctx, restored);
+}
+
+/** Gives a reconnected client its rooms back, with the log lines it missed, as if it had re-subscribed. */
+async function restoreSession(ctx: SocketContext, restored: RestoredSession): Promise<void> {
+  let rooms = 0;
+  for (const room of restored.rooms) {
+    try {
+      if (room.kind === 'metrics') await subscribeMetrics(ctx, { serverId: room.serverId });
+      else await subscribeLogs(ctx, { serverId: room.serverId, level: room.level, since: restored.resumeFrom });
+      rooms++;
+    } catch (err) {
+      ctx.log.warn({ err: (err as Error).message, serverId: room.serverId }, 'a room could not be restored');
+    }
+  }
+  ctx.saveSession();
+  ctx.log.info({ rooms, resumeFrom: restored.resumeFrom }, 'session restored');
 }
 
 /** Leaves a room as the client named it; a log room means every level room of that server. */
@@ -78,6 +106,7 @@ async function leaveRoom(ctx: SocketContext, room: string): Promise<Record<strin
   }
   const wasSubscribed = rooms.some((r) => socket.rooms.has(r));
   for (const r of rooms) await socket.leave(r);
+  ctx.saveSession();
   const confirmation = { room: named, timestamp: new Date().toISOString() };
   socket.emit(ServerEvents.unsubscriptionConfirmed, confirmation);
   return { ...confirmation, wasSubscribed };

@@ -16,6 +16,8 @@ export const GatewaySettings = Type.Object(
     maxPayloadBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 10_000_000 })),
     staleSweepMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 600_000 })),
     readinessTimeoutMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
+    /** How long a disconnected client's rooms are kept for it to reconnect to any gateway. */
+    sessionTtlMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 86_400_000 })),
   },
   { additionalProperties: false },
 );
@@ -48,6 +50,7 @@ export function resolveOptions(options: GatewayOptions): ResolvedOptions {
     maxPayloadBytes: settings.maxPayloadBytes ?? 64 * 1024,
     staleSweepMs: settings.staleSweepMs ?? 1000,
     readinessTimeoutMs: settings.readinessTimeoutMs ?? 1000,
+    sessionTtlMs: settings.sessionTtlMs ?? 120_000,
     logger,
     metricsRegistries: metricsRegistries ?? [],
   };

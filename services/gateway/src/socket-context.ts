@@ -6,6 +6,7 @@ import { parseRoom, type Validator } from '@vigil/protocol';
 import type { LogStore, ServerStore } from '@vigil/store';
 import type { ClientSession } from './client-session.js';
 import { handleEvent, type HandlerResult } from './event-handler.js';
+import { roomsOf, type SessionStore } from './sessions.js';
 
 export type MonitoringDeps = {
   store: ServerStore;
@@ -16,6 +17,7 @@ export type MonitoringDeps = {
   syncSubscriptions(): Promise<void>;
   /** Counts an event answered with an error. */
   onReject?(code: string): void;
+  sessions?: SessionStore;
 };
 
 export type SocketContext = {
@@ -24,7 +26,14 @@ export type SocketContext = {
   log: Logger;
   deps: MonitoringDeps;
   on<T extends TSchema>(event: string, v: Validator<T>, h: (p: Static<T>) => Promise<HandlerResult> | HandlerResult): void;
+  /** Writes this client's subscriptions through to its session. */
+  saveSession(): void;
 };
+
+/** The session id Socket.IO sends the client in CONNECT (set by the session middleware). */
+export function sessionIdOf(socket: Socket): string | undefined {
+  return (socket as unknown as { pid?: string }).pid;
+}
 
 export function socketContext(socket: Socket, session: ClientSession, log: Logger, deps: MonitoringDeps): SocketContext {
   return {
@@ -33,6 +42,10 @@ export function socketContext(socket: Socket, session: ClientSession, log: Logge
     log,
     deps,
     on: (event, v, h) => handleEvent(socket, session, log, event, v, h, deps.onReject),
+    saveSession() {
+      const id = sessionIdOf(socket);
+      if (id && deps.sessions && socket.connected) deps.sessions.save(id, roomsOf(socket.rooms));
+    },
   };
 }
 

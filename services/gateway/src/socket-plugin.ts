@@ -8,12 +8,13 @@ import type { Logger } from 'pino';
 import { Server as Engine } from 'engine.io';
 import { Server } from 'socket.io';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
-import { NAMESPACE } from '@vigil/protocol';
+import { ErrorCodes, NAMESPACE } from '@vigil/protocol';
 import type { LogStore, ServerStore } from '@vigil/store';
 import type { ResolvedOptions } from './options.js';
 import type { RedisClients } from './redis-clients.js';
 import { registerMonitoring } from './monitoring.js';
 import { StaleSweeper } from './stale-sweeper.js';
+import { SessionStore } from './sessions.js';
 import { drainClients, type DrainOptions, type DrainResult } from './drain.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Readiness } from './readiness.js';
@@ -71,11 +72,40 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
     // before it has been received.
     syncSubscriptions: () => withTimeoutOrThrow(redis.sub.ping().then(() => undefined), 2000),
     onReject: (code) => metrics.rejected(code),
+    get sessions() {
+      return sessions;
+    },
     limits: { maxRooms: settings.maxRoomsPerSocket, perSecond: settings.eventsPerSecond, burst: settings.eventBurst },
   });
   metrics.attach(nsp);
   const countMessage = (channel: Buffer, message: Buffer) => metrics.onRedisMessage(channel.toString(), message);
   redis.sub.on('smessageBuffer', countMessage);
+  const sessions = new SessionStore(redis.command, settings.gatewayId, settings.sessionTtlMs, logger);
+  // Runs before Socket.IO sends CONNECT: the pid set here travels to the client, which sends it
+  // back on its next connection (to any gateway).
+  nsp.use((socket, next) => {
+    const auth = socket.handshake.auth as { pid?: unknown; vigilRestore?: unknown } | undefined;
+    const previous = auth?.pid;
+    const setId = (id: string) => ((socket as unknown as { pid?: string }).pid = id);
+    if (!SessionStore.isValidId(previous) || auth?.vigilRestore === false) {
+      setId(SessionStore.newId());
+      next();
+      return;
+    }
+    withTimeoutOrThrow(sessions.load(previous), 1000).then(
+      (found) => {
+        setId(found ? previous : SessionStore.newId());
+        if (found) socket.data.vigilRestore = found;
+        next();
+      },
+      (err: Error) => {
+        logger.warn({ code: ErrorCodes.REDIS_UNAVAILABLE, err: err.message }, 'session not restored');
+        setId(SessionStore.newId());
+        next();
+      },
+    );
+  });
+  sessions.start(() => [...nsp.sockets.values()].map((s) => (s as unknown as { pid?: string }).pid).filter((id): id is string => !!id));
   const sweeper = new StaleSweeper(nsp, store, logger, settings.staleSweepMs);
   sweeper.start();
   app.decorate('io', io);
@@ -86,6 +116,7 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
 
   app.addHook('preClose', async () => {
     sweeper.stop();
+    sessions.stop();
     redis.sub.off('smessageBuffer', countMessage);
     // Clients see "transport close" and reconnect, to another gateway behind the balancer.
     // The adapter's unsubscribes wait on Redis; during an outage, do not wait for them.
