@@ -1,0 +1,271 @@
+// The client: one Socket.IO connection to `/monitoring`, the subscriptions made on it (re-joined
+// in the order they were made after every connect), and the routing of gateway events to them.
+import type { Socket } from 'socket.io-client';
+import {
+  ClientEvents,
+  LOG_LEVELS,
+  NAMESPACE,
+  SERVER_ID_PATTERN,
+  ServerEvents,
+  isPosition,
+} from '@vigil/protocol';
+import { ConnectionMonitor, type ConnectionState } from './connection.js';
+import { TypedEmitter, type Listener } from './emitter.js';
+import { ClientErrorCodes, VigilClientError } from './errors.js';
+import { LogsChannel, type LogsOptions } from './logs-subscription.js';
+import { MetricsChannel, type MetricsOptions } from './metrics-subscription.js';
+import { backoffDelay, resolveOptions, type ClientLogger, type ResolvedClientOptions, type VigilClientOptions } from './options.js';
+import { invalidPayload, type Channel, type ChannelHost, type LogsSubscription, type MetricsSubscription } from './subscription.js';
+import { isProcessInfoEvent, isProcessLogsEvent, isStatusChangeEvent, readAck, type RequestName, type Requests } from './wire.js';
+
+export type VigilClientEvents = {
+  /** Every change of the connection state. */
+  state: ConnectionState;
+};
+
+const serverIdRe = new RegExp(SERVER_ID_PATTERN);
+
+export class VigilClient {
+  readonly #options: ResolvedClientOptions;
+  readonly #socket: Socket;
+  readonly #monitor: ConnectionMonitor;
+  readonly #events: TypedEmitter<VigilClientEvents>;
+  /** In the order they were made: the order of re-joins. */
+  readonly #channels = new Set<Channel>();
+  readonly #metrics = new Map<string, Set<MetricsChannel>>();
+  readonly #logs = new Map<string, LogsChannel>();
+  readonly #host: ChannelHost;
+  readonly #pending = new Set<(err: VigilClientError) => void>();
+  #closed = false;
+
+  constructor(options: VigilClientOptions) {
+    const o = (this.#options = resolveOptions(options));
+    const logger = o.logger;
+    this.#events = new TypedEmitter((err) => logger.error({ err }, 'state listener threw'));
+    this.#socket = o.io(`${o.url}${NAMESPACE}`, {
+      path: o.path,
+      transports: o.transports,
+      tryAllTransports: o.transports.length > 1,
+      forceNew: true,
+      multiplex: false,
+      autoConnect: false,
+      reconnection: true,
+      reconnectionDelay: o.reconnection.initialDelayMs,
+      reconnectionDelayMax: o.reconnection.maxDelayMs,
+      randomizationFactor: o.reconnection.randomization,
+      reconnectionAttempts: o.reconnection.maxAttempts,
+      auth: handshakeAuth(o.auth),
+    });
+    this.#monitor = new ConnectionMonitor(this.#socket, o, (state) => this.#events.emit('state', state));
+    this.#host = this.#makeHost(logger);
+    this.#route();
+    this.#socket.connect();
+  }
+
+  get state(): ConnectionState {
+    return this.#monitor.state;
+  }
+
+  on<E extends keyof VigilClientEvents>(event: E, listener: Listener<VigilClientEvents[E]>): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  /** Resolves when the gateway confirmed the subscription (waiting while offline); rejects with a coded error. */
+  subscribeMetrics(serverId: string, options: MetricsOptions = {}): Promise<MetricsSubscription> {
+    return this.#start(() => {
+      checkServerId(serverId);
+      const { interval } = options;
+      if (interval !== undefined && !(Number.isInteger(interval) && interval >= 100 && interval <= 3_600_000)) {
+        throw invalidPayload('interval must be an integer number of ms in 100..3600000');
+      }
+      const channel = new MetricsChannel(this.#host, serverId, options);
+      let set = this.#metrics.get(serverId);
+      if (!set) this.#metrics.set(serverId, (set = new Set()));
+      set.add(channel);
+      return channel;
+    });
+  }
+
+  /** Resolves when the first replay is delivered and the gateway confirmed; rejects with a coded error. */
+  subscribeLogs(serverId: string, options: LogsOptions): Promise<LogsSubscription> {
+    return this.#start(() => {
+      checkServerId(serverId);
+      if (typeof options?.onLine !== 'function') throw invalidPayload('onLine must be a function');
+      const { level, backfill, since } = options;
+      if (level !== undefined && !LOG_LEVELS.includes(level)) throw invalidPayload(`level must be one of ${LOG_LEVELS.join(', ')}`);
+      if (backfill !== undefined && !(Number.isInteger(backfill) && backfill >= 0 && backfill <= 10_000)) {
+        throw invalidPayload('backfill must be an integer in 0..10000');
+      }
+      if (since !== undefined && !isPosition(since)) throw invalidPayload('since must be a position ("<ms>-<seq>")');
+      if (since !== undefined && backfill !== undefined) throw invalidPayload('give since or backfill, not both');
+      if (this.#logs.has(serverId)) {
+        throw new VigilClientError(
+          ClientErrorCodes.DUPLICATE_SUBSCRIPTION,
+          `already following the logs of ${serverId}; use setLevel() on that subscription or unsubscribe it first`,
+        );
+      }
+      const channel = new LogsChannel(this.#host, serverId, options);
+      this.#logs.set(serverId, channel);
+      return channel;
+    });
+  }
+
+  /** Releases everything: subscriptions (pending ones reject with VIGIL_ERR_CLIENT_CLOSED), socket, timers, listeners. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    const closed = new VigilClientError(ClientErrorCodes.CLOSED, 'the client was closed');
+    for (const channel of this.#channels) channel.end(closed);
+    this.#failPending(closed);
+    this.#channels.clear();
+    this.#metrics.clear();
+    this.#logs.clear();
+    this.#monitor.close();
+    this.#socket.removeAllListeners();
+    this.#socket.disconnect();
+    this.#events.clear();
+  }
+
+  #start<C extends MetricsChannel | LogsChannel>(create: () => C): Promise<C['view']> {
+    if (this.#closed) return Promise.reject(new VigilClientError(ClientErrorCodes.CLOSED, 'the client is closed'));
+    let channel: C;
+    try {
+      channel = create();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    this.#channels.add(channel);
+    void channel.join();
+    return channel.confirmed.then(() => channel.view);
+  }
+
+  #route(): void {
+    const socket = this.#socket;
+    const logger = this.#options.logger;
+    socket.on('connect', () => {
+      for (const channel of this.#channels) void channel.join();
+    });
+    socket.on('disconnect', (reason: string) => {
+      this.#failPending(new VigilClientError(ClientErrorCodes.DISCONNECTED, `connection lost: ${reason}`));
+    });
+    socket.on(ServerEvents.processInfo, (event: unknown) => {
+      if (!isProcessInfoEvent(event)) return malformed(logger, ServerEvents.processInfo);
+      for (const channel of this.#metrics.get(event.serverId) ?? []) channel.receiveSample(event);
+    });
+    socket.on(ServerEvents.serverStatusChanged, (event: unknown) => {
+      if (!isStatusChangeEvent(event)) return malformed(logger, ServerEvents.serverStatusChanged);
+      for (const channel of this.#metrics.get(event.serverId) ?? []) channel.receiveStatus(event);
+    });
+    socket.on(ServerEvents.processLogs, (event: unknown) => {
+      if (!isProcessLogsEvent(event)) return malformed(logger, ServerEvents.processLogs);
+      this.#logs.get(event.serverId)?.receive(event);
+    });
+  }
+
+  #makeHost(logger: ClientLogger): ChannelHost {
+    const client = this;
+    return {
+      logger,
+      get connected() {
+        return client.#socket.connected;
+      },
+      request: (event, payload, progress) => this.#request(event, payload, progress),
+      retryDelay: (attempt) => backoffDelay(attempt, this.#options.reconnection),
+      release: (channel) => this.#release(channel),
+    };
+  }
+
+  /**
+   * Sends a request and waits for its ack. The wait ends after `ackTimeoutMs` without an answer or
+   * without progress (a log replay of 10,000 lines may take longer than that on a slow link, but
+   * lines keep arriving), and at once when the connection drops.
+   */
+  #request<E extends RequestName>(event: E, payload: Requests[E]['payload'], progress?: () => number): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      if (!this.#socket.connected) {
+        reject(new VigilClientError(ClientErrorCodes.DISCONNECTED, `${event}: not connected`));
+        return;
+      }
+      const timeoutMs = this.#options.ackTimeoutMs;
+      const sentAt = Date.now();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let settled = false;
+      const settle = (outcome: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.#pending.delete(fail);
+        outcome();
+      };
+      const fail = (err: VigilClientError) => settle(() => reject(err));
+      const check = () => {
+        const idle = Date.now() - Math.max(sentAt, progress?.() ?? 0);
+        if (idle >= timeoutMs) fail(new VigilClientError(ClientErrorCodes.TIMEOUT, `${event}: no answer in ${timeoutMs} ms`));
+        else timer = setTimeout(check, timeoutMs - idle);
+      };
+      this.#pending.add(fail);
+      timer = setTimeout(check, timeoutMs);
+      this.#socket.emit(event, payload, (reply: unknown) =>
+        settle(() => {
+          try {
+            resolve(readAck(event, reply));
+          } catch (err) {
+            reject(err);
+          }
+        }),
+      );
+    });
+  }
+
+  /** Requests in flight fail at once when the connection drops (their acks cannot come). */
+  #failPending(err: VigilClientError): void {
+    for (const fail of [...this.#pending]) fail(err);
+  }
+
+  async #release(channel: Channel): Promise<void> {
+    this.#channels.delete(channel);
+    const { serverId } = channel;
+    let event: RequestName;
+    if (channel instanceof MetricsChannel) {
+      const set = this.#metrics.get(serverId);
+      set?.delete(channel);
+      if (set && set.size > 0) return; // another subscription still needs the room
+      this.#metrics.delete(serverId);
+      event = ClientEvents.unsubscribeServerMetrics;
+    } else {
+      if (this.#logs.get(serverId) === channel) this.#logs.delete(serverId);
+      event = ClientEvents.unsubscribeServerLogs;
+    }
+    // Offline there is nothing to leave: a new connection starts in no room.
+    if (this.#closed || !this.#socket.connected) return;
+    try {
+      await this.#request(event, { serverId });
+    } catch (err) {
+      this.#options.logger.debug({ serverId, event, err }, 'unsubscribe not confirmed');
+    }
+  }
+}
+
+export function createVigilClient(options: VigilClientOptions): VigilClient {
+  return new VigilClient(options);
+}
+
+function checkServerId(serverId: string): void {
+  if (typeof serverId !== 'string' || !serverIdRe.test(serverId)) {
+    throw invalidPayload(`serverId must match ${SERVER_ID_PATTERN}, got ${JSON.stringify(String(serverId).slice(0, 80))}`);
+  }
+}
+
+/**
+ * The client re-joins its subscriptions itself after every reconnect, resuming logs from the last
+ * line it delivered; `vigilRestore: false` tells the gateway not to restore the previous
+ * connection's rooms and missed lines as well (which it does for clients that do not re-join).
+ */
+function handshakeAuth(auth: VigilClientOptions['auth']): NonNullable<VigilClientOptions['auth']> {
+  if (typeof auth === 'function') return (cb) => auth((data) => cb({ ...data, vigilRestore: false }));
+  return { ...auth, vigilRestore: false };
+}
+
+function malformed(logger: ClientLogger, event: string): void {
+  logger.warn({ event }, 'dropped a malformed event from the gateway');
+}

@@ -1,0 +1,12 @@
+// @vigil/client: a typed browser and Node client for vigil gateways. Subscriptions survive
+// reconnects (to the same gateway or another), events are ordered and de-duplicated by position,
+// and logs resume after the last line delivered.
+export { createVigilClient, VigilClient, type VigilClientEvents } from './client.js';
+export type { VigilClientOptions, ReconnectionOptions, ClientLogger, IoFactory } from './options.js';
+export type { ConnectionState, ConnectionStateName, OfflineReason } from './connection.js';
+export type { NetworkStatus } from './network.js';
+export type { Subscription, MetricsSubscription, LogsSubscription } from './subscription.js';
+export type { MetricsOptions } from './metrics-subscription.js';
+export { MAX_REPLAY_ROUNDS, type LogsOptions, type GapInfo } from './logs-subscription.js';
+export { ClientErrorCodes, VigilClientError, type ClientErrorCode, type VigilErrorCode } from './errors.js';
+export type { LogLevel, ProcessInfoEvent, ProcessLogsEvent, StatusChangeEvent } from '@vigil/protocol';
