@@ -97,6 +97,12 @@ export class LogStore {
     return added > length && comparePositions(since, first) < 0;
   }
 
+  /** The newest position in the log stream, or null when there is none. */
+  async head(serverId: string): Promise<string | null> {
+    const rows = (await this.#redis.xrevrange(Keys.logs(serverId), '+', '-', 'COUNT', 1)) as [string, string[]][];
+    return rows[0]?.[0] ?? null;
+  }
+
   #finish(found: ProcessLogsEvent[], q: LogQuery, next: string | null): LogPage {
     return { items: q.direction === 'forward' ? found : found.reverse(), next };
   }

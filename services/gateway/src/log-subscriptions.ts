@@ -68,6 +68,7 @@ export async function subscribeLogs(ctx: SocketContext, p: SubscribeLogsPayload)
   let gap = false;
   let more = false;
   let next: string | undefined;
+  let head: string | null = null;
   try {
     for (const room of held) if (!wanted.includes(room)) await socket.leave(room);
     await socket.join(wanted);
@@ -102,10 +103,18 @@ export async function subscribeLogs(ctx: SocketContext, p: SubscribeLogsPayload)
         next = page.items[page.items.length - 1]!.position;
       }
     }
+    // Everything after `head` reaches this socket live: a client that has received nothing yet
+    // can resume from there after a reconnect. Best effort: without it the client falls back.
+    try {
+      if (!replaying) await deps.syncSubscriptions();
+      head = await deps.logs.head(p.serverId);
+    } catch (err) {
+      log.debug({ err: (err as Error).message }, 'log head unavailable');
+    }
   } finally {
     watch?.stop();
   }
   const confirmation = { room: logsRoom(p.serverId), serverId: p.serverId, level, timestamp: new Date().toISOString() };
   socket.emit(ServerEvents.subscriptionConfirmed, confirmation);
-  return { ...confirmation, replayed, gap, more, ...(next !== undefined ? { next } : {}) };
+  return { ...confirmation, replayed, gap, more, ...(next !== undefined ? { next } : {}), ...(head !== null ? { head } : {}) };
 }

@@ -11,6 +11,7 @@ import {
   Unsubscribe,
   VigilError,
   compile,
+  errorAck,
   logsRoom,
   parseRoom,
 } from '@vigil/protocol';
@@ -25,6 +26,7 @@ import type { RestoredSession } from './sessions.js';
 export type { MonitoringDeps } from './socket-context.js';
 
 const unsubscribeV = compile(Unsubscribe);
+const KNOWN_EVENTS = new Set<string>(Object.values(ClientEvents));
 const noneV = compile(NoPayload);
 const pingV = compile(Ping);
 
@@ -49,6 +51,16 @@ function onConnection(socket: Socket, deps: MonitoringDeps): void {
 
   registerMetricsSubscriptions(ctx, leave);
   registerLogSubscriptions(ctx, leave);
+
+  // Events outside the protocol: answer an ack so a client waiting on one is not left hanging.
+  socket.onAny((event: unknown, ...args: unknown[]) => {
+    if (typeof event === 'string' && KNOWN_EVENTS.has(event)) return;
+    const ack = args[args.length - 1];
+    if (typeof ack === 'function') {
+      ack(errorAck(ErrorCodes.UNKNOWN_EVENT, `unknown event ${JSON.stringify(String(event).slice(0, 64))}`));
+      deps.onReject?.(ErrorCodes.UNKNOWN_EVENT);
+    }
+  });
 
   ctx.on(ClientEvents.unsubscribe, unsubscribeV, async (p) => {
     if (!parseRoom(p.room)) throw new VigilError(ErrorCodes.UNKNOWN_ROOM, `not a vigil room: ${JSON.stringify(p.room.slice(0, 80))}`);

@@ -45,8 +45,9 @@ export function resolveOptions(options: GatewayOptions): ResolvedOptions {
     gatewayId: settings.gatewayId ?? `gw-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     corsOrigins: settings.corsOrigins ?? DEFAULT_CORS_ORIGINS,
     maxRoomsPerSocket: settings.maxRoomsPerSocket ?? 256,
-    eventsPerSecond: settings.eventsPerSecond ?? 20,
-    eventBurst: settings.eventBurst ?? 50,
+    // A dashboard re-joining 100+ servers after a reconnect must fit in one burst.
+    eventsPerSecond: settings.eventsPerSecond ?? 50,
+    eventBurst: settings.eventBurst ?? 300,
     maxPayloadBytes: settings.maxPayloadBytes ?? 64 * 1024,
     staleSweepMs: settings.staleSweepMs ?? 1000,
     readinessTimeoutMs: settings.readinessTimeoutMs ?? 1000,

@@ -6,7 +6,7 @@ import { ErrorCodes, LOG_LEVELS, ServerEvents, comparePositions, meetsLevel, typ
 import { startRedis, waitFor } from '@vigil/testkit';
 import { FakeCollector, collect, connectClient, emitAck, startGateway } from './helpers.js';
 
-type LogsAck = { ok: boolean; room: string; level: string; replayed: number; gap: boolean; more: boolean; next?: string; error?: { code: string } };
+type LogsAck = { ok: boolean; room: string; level: string; replayed: number; gap: boolean; more: boolean; next?: string; head?: string; error?: { code: string } };
 
 const levelOf = (i: number): LogLevel => LOG_LEVELS[i % LOG_LEVELS.length]!;
 const lines = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => ({ level: levelOf(from + k), message: `line ${from + k}` }));
@@ -32,6 +32,7 @@ t.test('each line reaches each subscriber whose level it meets, once, on any gat
     const got = collect<ProcessLogsEvent>(c, ServerEvents.processLogs);
     const ack = await emitAck<LogsAck>(c, 'subscribe-server-logs', { serverId: 'api', level });
     t.match(ack, { ok: true, room: 'server-logs-api', level, replayed: 0, gap: false });
+    t.notOk('head' in ack, 'an empty stream has no head');
     subs.push({ level, got });
   }
   const written = lines(0, 120);
@@ -66,6 +67,7 @@ t.test('since: replay after a position, then live, with no gap and no duplicate 
   const since = first[49]!;
   const ack = await emitAck<LogsAck>(c, 'subscribe-server-logs', { serverId: 'api', since });
   t.match(ack, { ok: true, gap: false, more: false });
+  t.ok(ack.head && comparePositions(ack.head, since) > 0, 'the ack says up to where history is covered');
   t.ok(ack.replayed >= 150, `replayed the history after the position (${ack.replayed} lines)`);
   await waitFor(() => n >= 600, { message: 'more live lines' });
   writing = false;

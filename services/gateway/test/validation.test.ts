@@ -130,6 +130,7 @@ t.test('events with no ack and unknown events are ignored without harm', async (
   client.emit('no-such-event', { x: 1 });
   client.emit('subscribe-server-metrics');
   t.match(await emitAck(client, 'ping'), { ok: true }, 'the connection still answers');
+  t.match(await emitAck(client, 'no-such-event', { x: 1 }), { ok: false, error: { code: ErrorCodes.UNKNOWN_EVENT } }, 'an unknown event with an ack is answered, not left hanging');
 });
 
 t.test('a message over the payload limit disconnects only its sender', async (t) => {
