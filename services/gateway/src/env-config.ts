@@ -16,7 +16,8 @@ export function readEnvConfig(env: NodeJS.ProcessEnv): EnvConfig {
   if (env.VIGIL_MAX_ROOMS_PER_SOCKET) options.maxRoomsPerSocket = parseInteger(env.VIGIL_MAX_ROOMS_PER_SOCKET, 'VIGIL_MAX_ROOMS_PER_SOCKET', 256, 1, 10_000);
   if (env.VIGIL_STALE_SWEEP_MS) options.staleSweepMs = parseInteger(env.VIGIL_STALE_SWEEP_MS, 'VIGIL_STALE_SWEEP_MS', 1000, 50, 600_000);
   const drainMs = parseInteger(env.VIGIL_DRAIN_MS, 'VIGIL_DRAIN_MS', 10_000, 0, 600_000);
-  return { host: env.HOST ?? env.VIGIL_HOST ?? '0.0.0.0', port, drainMs, options };
+  // VIGIL_HOST is the collector's reported host name; the gateway binds to HOST (or VIGIL_BIND_HOST).
+  return { host: env.HOST ?? env.VIGIL_BIND_HOST ?? '0.0.0.0', port, drainMs, options };
 }
 
 function parseInteger(raw: string | undefined, name: string, fallback: number, min: number, max: number): number {
