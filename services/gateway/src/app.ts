@@ -13,6 +13,7 @@ import { serverRoutes } from './routes/servers.js';
 import { healthRoutes } from './routes/health.js';
 import { installErrorHandlers } from './http-errors.js';
 import { GatewayMetrics } from './metrics.js';
+import { DEFAULT_DASHBOARD_DIR, dashboardRoutes } from './dashboard.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -65,5 +66,6 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
   });
   await app.register(healthRoutes, { readiness, gatewayId: settings.gatewayId });
   await app.register(serverRoutes, { store, logs });
+  await app.register(dashboardRoutes, { dir: settings.dashboardDir ?? DEFAULT_DASHBOARD_DIR });
   return app;
 }

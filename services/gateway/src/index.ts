@@ -24,7 +24,12 @@ async function main(): Promise<void> {
   // Node.js process metrics (event-loop lag, memory, GC) are process-wide: registered once here.
   const processMetrics = new Registry();
   collectDefaultMetrics({ register: processMetrics });
-  const app = await buildApp({ ...config.options, logger, metricsRegistries: [processMetrics] });
+  const app = await buildApp({
+    ...config.options,
+    logger,
+    metricsRegistries: [processMetrics],
+    ...(process.env.VIGIL_DASHBOARD_DIR ? { dashboardDir: process.env.VIGIL_DASHBOARD_DIR } : {}),
+  });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

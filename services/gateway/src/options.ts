@@ -28,16 +28,18 @@ export type GatewayOptions = GatewaySettings & {
   logger?: Logger;
   /** More registries to serve on /metrics (the process-wide Node.js metrics, for one). */
   metricsRegistries?: Registry[];
+  /** Directory of the dashboard build served at `/`; false to serve none. Default: the repository's services/dashboard/dist. */
+  dashboardDir?: string | false;
 };
 
-export type ResolvedOptions = Required<GatewaySettings> & { logger: Logger | undefined; metricsRegistries: Registry[] };
+export type ResolvedOptions = Required<GatewaySettings> & { logger: Logger | undefined; metricsRegistries: Registry[]; dashboardDir: string | false | undefined };
 
 const checkSettings = compile(GatewaySettings);
 
 export const DEFAULT_CORS_ORIGINS = ['http://localhost:3000', 'http://127.0.0.1:3000'];
 
 export function resolveOptions(options: GatewayOptions): ResolvedOptions {
-  const { logger, metricsRegistries, ...settings } = options;
+  const { logger, metricsRegistries, dashboardDir, ...settings } = options;
   const problem = checkSettings.explain(settings);
   if (problem) throw new VigilError(ErrorCodes.CONFIG_INVALID, `vigil gateway: invalid option ${problem}`);
   return {
@@ -54,5 +56,6 @@ export function resolveOptions(options: GatewayOptions): ResolvedOptions {
     sessionTtlMs: settings.sessionTtlMs ?? 120_000,
     logger,
     metricsRegistries: metricsRegistries ?? [],
+    dashboardDir,
   };
 }

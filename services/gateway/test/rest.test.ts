@@ -81,3 +81,31 @@ t.test('malformed entries in Redis are skipped, not served', async (t) => {
   t.same(servers.map((s) => s.serverId), ['good'], 'only the well-formed entry is listed');
   t.equal(servers[0]!.latest, null, 'a malformed latest sample is not passed on');
 });
+
+t.test('the dashboard build is served at /, with caching that suits hashed assets', async (t) => {
+  const { mkdtempSync, writeFileSync, mkdirSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-dash-'));
+  mkdirSync(join(dir, 'assets'));
+  writeFileSync(join(dir, 'index.html'), '<!doctype html><title>vigil</title>');
+  writeFileSync(join(dir, 'assets', 'app-abc123.js'), 'console.log(1)');
+  const redis = await startRedis();
+  const gw = await startGateway(redis.url, { dashboardDir: dir });
+  const bare = await startGateway(redis.url, { dashboardDir: join(dir, 'missing') });
+  t.teardown(async () => {
+    await Promise.all([gw.close(), bare.close()]);
+    await redis.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const index = await gw.app.inject('/');
+  t.equal(index.statusCode, 200);
+  t.match(index.body, /<title>vigil<\/title>/);
+  t.equal(index.headers['cache-control'], 'no-cache');
+  const asset = await gw.app.inject('/assets/app-abc123.js');
+  t.equal(asset.statusCode, 200);
+  t.match(asset.headers['cache-control'], /immutable/);
+  t.equal((await gw.app.inject('/api/servers')).statusCode, 200, 'the API still answers');
+  const notBuilt = await bare.app.inject('/');
+  t.match(notBuilt.json(), { dashboard: /not built/ }, 'without a build, / says how to get one');
+});

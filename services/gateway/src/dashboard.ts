@@ -1,0 +1,31 @@
+// Serves the dashboard's static build at `/`. Vite names assets by content hash, so they are
+// cached for good; index.html never is, so a new build is picked up at once.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import fastifyStatic from '@fastify/static';
+
+/** Where the dashboard build sits in this repository (from src/ or dist/ alike). */
+export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../../dashboard/dist/', import.meta.url));
+
+export async function dashboardRoutes(app: FastifyInstance, { dir }: { dir: string | false }): Promise<void> {
+  if (dir === false || !existsSync(`${dir}/index.html`)) {
+    app.get('/', async () => ({
+      name: 'vigil gateway',
+      dashboard: dir === false ? 'disabled' : 'not built: run `npm run build`',
+      socket: { namespace: '/monitoring', path: '/socket.io/' },
+      api: ['/api/servers', '/api/servers/:id', '/api/servers/:id/metrics', '/api/servers/:id/logs', '/healthz', '/readyz', '/metrics'],
+    }));
+    return;
+  }
+  await app.register(fastifyStatic, {
+    root: dir,
+    prefix: '/',
+    wildcard: false,
+    index: ['index.html'],
+    cacheControl: false, // set below, per file
+    setHeaders(res, path) {
+      res.setHeader('cache-control', path.endsWith('.html') ? 'no-cache' : 'public, max-age=31536000, immutable');
+    },
+  });
+}
