@@ -6,8 +6,9 @@ import { ErrorCodes, VigilError } from '@vigil/protocol';
 import { createCollector, type Collector } from './collector.js';
 import { loadConfig, type CollectorConfig } from './config.js';
 import { USAGE, parseFlags } from './flags.js';
+import { DEFAULT_STOP_GRACE_MS } from './supervisor.js';
 
-/** If stopping takes longer than this, something is stuck: leave anyway. */
+/** If stopping takes longer than this (plus the longest grace of a supervised command), something is stuck: leave anyway. */
 const STOP_DEADLINE_MS = 10_000;
 
 function baseLogger(level: string): Logger {
@@ -48,10 +49,12 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'stopping');
+    const grace = Math.max(0, ...config.targets.map((t) => ('command' in t ? (t.stopGraceMs ?? DEFAULT_STOP_GRACE_MS) : 0)));
+    const deadline = STOP_DEADLINE_MS + grace;
     setTimeout(() => {
-      logger.error({ code: ErrorCodes.INTERNAL }, `stop took longer than ${STOP_DEADLINE_MS} ms; exiting`);
+      logger.error({ code: ErrorCodes.INTERNAL }, `stop took longer than ${deadline} ms; exiting`);
       process.exit(1);
-    }, STOP_DEADLINE_MS).unref();
+    }, deadline).unref();
     collector.stop().then(
       () => process.exit(0),
       (err: Error) => {

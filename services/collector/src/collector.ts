@@ -1,17 +1,39 @@
 // The collector agent as an object: createCollector(options) checks its options; start() creates
-// every resource (Redis client, writer, sources, trackers, timer) and stop() releases all of them,
-// so start → stop → start works any number of times with nothing held across cycles.
-// Ticks never overlap: each one is scheduled by setTimeout when the previous one is done.
+// every resource (Redis client, writer, sources, trackers, supervised children, log followers,
+// timers) and stop() releases all of them, so start → stop → start works any number of times with
+// nothing held across cycles. Ticks never overlap: each one is scheduled by setTimeout when the
+// previous one is done. Every Redis write (ticks, status changes, log batches) goes through one
+// serial writer.
 import type { Logger } from 'pino';
 import { ErrorCodes } from '@vigil/protocol';
 import { TickWriter, closeRedis, createRedis } from '@vigil/store';
-import { DEFAULT_HISTORY_MAX_LEN, checkRedisUrl, invalid, resolveTargets, type SelfConfig, type TargetConfig } from './config.js';
+import {
+  DEFAULT_HISTORY_MAX_LEN,
+  DEFAULT_LOG_BUFFER_BYTES,
+  DEFAULT_LOG_BUFFER_LINES,
+  DEFAULT_LOG_HISTORY_MAX_LEN,
+  DEFAULT_LOG_POLL_MS,
+  checkRedisUrl,
+  defaultStateDir,
+  invalid,
+  resolveTargets,
+  type SelfConfig,
+  type Target,
+  type TargetConfig,
+} from './config.js';
+import type { LogChannel } from './log-channel.js';
+import type { LogCounters } from './log-shipper.js';
+import { Logs } from './logs.js';
 import { Publisher, type Counters } from './publisher.js';
+import { DEFAULT_LOG_RATE_LIMIT, type RateLimit } from './rate-limit.js';
 import { Sampler, type SampleFn } from './sampler.js';
 import { Schedule } from './schedule.js';
+import { SerialWriter } from './serial-writer.js';
 import { createSource } from './source.js';
+import { Supervisor, describeExit } from './supervisor.js';
 import { TickRunner, type Watched } from './tick.js';
 import { createTracker } from './tracker.js';
+import { CommandTracker } from './tracker-command.js';
 
 export type CollectorOptions = {
   redisUrl: string;
@@ -22,6 +44,18 @@ export type CollectorOptions = {
   self?: SelfConfig | false;
   /** Bound of each server's metrics history stream. Default 720. */
   historyMaxLen?: number;
+  /** Bound of each server's log stream. Default 10000. */
+  logHistoryMaxLen?: number;
+  /** Log lines held for Redis, for the whole collector. Default 50000. */
+  logBufferLines?: number;
+  /** The same bound in bytes of line bodies. Default 64 MiB. */
+  logBufferBytes?: number;
+  /** Rate limit of targets that set none. Default 1000 lines/s, burst 5000. */
+  logRateLimit?: Partial<RateLimit>;
+  /** Where log file positions are remembered. Default `${os.tmpdir()}/vigil-collector-<collectorId>`. */
+  stateDir?: string;
+  /** How often log files are polled. Default 250 ms. */
+  logPollMs?: number;
   logger: Logger;
   /** Clock for timestamps and heartbeats (scheduling uses the monotonic clock). */
   now?: () => number;
@@ -29,14 +63,12 @@ export type CollectorOptions = {
   sample?: SampleFn;
 };
 
-export type CollectorStats = {
-  ticks: number;
-  samplesWritten: number;
-  samplesDropped: number;
-  eventsPending: number;
-  eventsDropped: number;
-  writeFailures: number;
-};
+export type CollectorStats = Counters &
+  LogCounters & {
+    eventsPending: number;
+    /** Log lines waiting for Redis. */
+    logLinesPending: number;
+  };
 
 export interface Collector {
   start(): Promise<void>;
@@ -46,15 +78,31 @@ export interface Collector {
 }
 
 /** Everything one start() owns. */
-type Run = { stop(): Promise<void>; publisher: Publisher };
+type Run = { stop(): Promise<void>; publisher: Publisher; logs: Logs };
 
 export function createCollector(options: CollectorOptions): Collector {
-  const targets = resolveTargets(options.targets, options.self ?? false);
+  const logRateLimit = { ...DEFAULT_LOG_RATE_LIMIT, ...options.logRateLimit };
+  const targets = resolveTargets(options.targets, options.self ?? false, undefined, logRateLimit);
   if (targets.length === 0) throw invalid('targets: nothing to watch (no target and self is off)');
   checkRedisUrl(options.redisUrl);
-  const historyMaxLen = options.historyMaxLen ?? DEFAULT_HISTORY_MAX_LEN;
-  if (!Number.isInteger(historyMaxLen) || historyMaxLen < 1) throw invalid('historyMaxLen: must be a positive integer');
-  const counters: Counters = { ticks: 0, samplesWritten: 0, samplesDropped: 0, eventsDropped: 0, writeFailures: 0 };
+  const historyMaxLen = positive('historyMaxLen', options.historyMaxLen ?? DEFAULT_HISTORY_MAX_LEN);
+  const logHistoryMaxLen = positive('logHistoryMaxLen', options.logHistoryMaxLen ?? DEFAULT_LOG_HISTORY_MAX_LEN);
+  const logBufferLines = positive('logBufferLines', options.logBufferLines ?? DEFAULT_LOG_BUFFER_LINES);
+  const logBufferBytes = positive('logBufferBytes', options.logBufferBytes ?? DEFAULT_LOG_BUFFER_BYTES);
+  const logPollMs = positive('logPollMs', options.logPollMs ?? DEFAULT_LOG_POLL_MS);
+  const stateDir = options.stateDir ?? defaultStateDir(options.collectorId);
+  const counters: Counters & LogCounters = {
+    ticks: 0,
+    samplesWritten: 0,
+    samplesDropped: 0,
+    eventsDropped: 0,
+    writeFailures: 0,
+    logLinesRead: 0,
+    logLinesWritten: 0,
+    logLinesTruncated: 0,
+    logLinesRateLimited: 0,
+    logLinesDropped: 0,
+  };
   const logger = options.logger;
   let run: Run | null = null;
   // start() and stop() wait for each other, so overlapping calls cannot leak a run.
@@ -68,7 +116,7 @@ export function createCollector(options: CollectorOptions): Collector {
   return {
     start: () =>
       serially(async () => {
-        if (!run) run = startRun();
+        if (!run) run = await startRun();
       }),
     stop: () =>
       serially(async () => {
@@ -76,27 +124,36 @@ export function createCollector(options: CollectorOptions): Collector {
         run = null;
         if (r) await r.stop();
       }),
-    stats: () => ({ ...counters, eventsPending: run?.publisher.pendingEvents ?? 0 }),
+    stats: () => ({ ...counters, eventsPending: run?.publisher.pendingEvents ?? 0, logLinesPending: run?.logs.pending ?? 0 }),
   };
 
-  function startRun(): Run {
+  async function startRun(): Promise<Run> {
     const o = options;
     const now = o.now ?? Date.now;
     const selfPid = process.pid;
+    const uid = `vigil-collector:${o.collectorId}`;
     const redis = createRedis(o.redisUrl, 'command', {
-      name: `vigil-collector:${o.collectorId}`,
+      name: uid,
       // ioredis reports each failed reconnect; the publisher reports the outage once.
       onError: (err) => logger.debug({ err: err.message }, 'redis connection error'),
     });
-    const publisher = new Publisher({
-      writer: new TickWriter(redis),
-      isConnected: () => redis.status === 'ready',
-      collectorId: o.collectorId,
-      host: o.host,
-      historyMaxLen,
+    const isConnected = () => redis.status === 'ready';
+    const writer = new SerialWriter(new TickWriter(redis));
+    const publisher = new Publisher({ writer, isConnected, collectorId: o.collectorId, host: o.host, historyMaxLen, logger, counters });
+    const logs = new Logs({
+      targets,
+      writer,
+      isConnected,
+      uid,
+      maxLen: logHistoryMaxLen,
+      bufferLines: logBufferLines,
+      bufferBytes: logBufferBytes,
+      stateDir,
+      pollMs: logPollMs,
       logger,
       counters,
     });
+    redis.on('ready', () => logs.wake());
     const longest = Math.max(...targets.map((t) => t.intervalMs));
     const runner = new TickRunner({
       sampler: new Sampler({ sample: o.sample, now, maxAgeMs: 3 * longest, selfPid }),
@@ -106,11 +163,14 @@ export function createCollector(options: CollectorOptions): Collector {
       selfPid,
       now,
     });
-    const watched: Watched[] = targets.map((target) => ({
-      target,
-      source: createSource(target, { logger, selfPid }),
-      tracker: createTracker(target),
-    }));
+    const supervisors: Supervisor[] = [];
+    const watched: Watched[] = targets.map((target) => {
+      if (target.kind !== 'command') return { target, source: createSource(target, { logger, selfPid }), tracker: createTracker(target) };
+      const tracker = new CommandTracker(target);
+      const supervisor = supervise(target, tracker, logs.channel(target.id)!, publisher, now);
+      supervisors.push(supervisor);
+      return { target, source: createSource(target, { logger, selfPid, supervisor }), tracker };
+    });
     const schedule = new Schedule(watched.map((w) => ({ w, intervalMs: w.target.intervalMs })), performance.now());
     let timer: NodeJS.Timeout | null = null;
     let current: Promise<void> | null = null;
@@ -135,20 +195,64 @@ export function createCollector(options: CollectorOptions): Collector {
         });
     };
 
+    try {
+      await logs.start();
+    } catch (err) {
+      await closeRedis(redis);
+      throw err;
+    }
+    for (const s of supervisors) s.start();
     logger.info({ targets: targets.map((t) => `${t.kind}:${t.id}`) }, 'collector started');
     arm();
     return {
       publisher,
+      logs,
       async stop() {
         stopped = true;
         if (timer) clearTimeout(timer);
         timer = null;
         // A write in flight is bounded by the client's command timeout.
         if (current) await current;
+        // Children first: their last lines and their exits are still written below.
+        await Promise.all(supervisors.map((s) => s.stop()));
+        await logs.close();
+        await publisher.settled();
         publisher.discardPending();
         await closeRedis(redis);
         logger.info('collector stopped');
       },
     };
   }
+
+  function internalError(err: Error): void {
+    logger.error({ code: ErrorCodes.INTERNAL, err: err.message, stack: err.stack }, 'status publish failed');
+  }
+
+  /** A command target's supervisor: its output goes to the target's log channel, its starts and exits to the status stream. */
+  function supervise(target: Target & { kind: 'command' }, tracker: CommandTracker, channel: LogChannel, publisher: Publisher, now: () => number): Supervisor {
+    return new Supervisor(target, {
+      stdout: channel.sink('stdout'),
+      stderr: channel.sink('stderr'),
+      logger,
+      now,
+      started: (pid, at) => {
+        logger.info({ targetId: target.id, pid }, 'supervised command started');
+        publisher.publish([tracker.started(pid, at)], at).catch(internalError);
+      },
+      exited: (exit) => {
+        const what = describeExit(exit);
+        const level = exit.next.kind === 'gave-up' ? 'error' : exit.next.kind === 'restart' ? 'warn' : 'info';
+        channel.notice(level, `vigil: ${what}`, { pid: exit.pid, exitCode: exit.exitCode, signal: exit.signal });
+        const fields = { targetId: target.id, pid: exit.pid, exitCode: exit.exitCode, signal: exit.signal };
+        if (exit.next.kind === 'gave-up') logger.warn(fields, `supervised command ${target.id}: ${what}`);
+        else logger.info(fields, `supervised command ${target.id}: ${what}`);
+        publisher.publish([tracker.exited(exit, what)], exit.at).catch(internalError);
+      },
+    });
+  }
+}
+
+function positive(field: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw invalid(`${field}: must be a positive integer`);
+  return value;
 }

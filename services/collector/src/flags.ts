@@ -13,6 +13,8 @@ export type Flags = {
   intervalMs?: number;
   /** Targets named on the command line, in file shape, appended to the file's. */
   targets: Array<Record<string, unknown>>;
+  /** `--log-file <id>=<path>`: [target id, path], added to that target's logFiles. */
+  logFiles: Array<[string, string]>;
 };
 
 export const USAGE = `usage: vigil-collector [options]
@@ -23,6 +25,8 @@ export const USAGE = `usage: vigil-collector [options]
   --pid <id>=<pid>         watch a process by pid (repeatable)
   --pidfile <id>=<path>    watch the process named by a pidfile (repeatable)
   --match <id>=<regex>     watch every process whose command line matches (repeatable)
+  --command <id>=<cmdline> start, supervise and watch a command, capturing its output (repeatable)
+  --log-file <id>=<path>   follow a log file as logs of target <id> (repeatable)
   --self <id>              watch the agent itself as server <id>
   --interval <ms>          default sampling interval of targets (100..3600000, default 5000)
   -h, --help               print this help
@@ -63,6 +67,11 @@ export function parseFlags(argv: readonly string[]): Flags {
     const [id, match] = splitPair('match', v);
     targets.push({ id, match });
   }
+  for (const v of values.command ?? []) {
+    const [id, command] = splitPair('command', v);
+    targets.push({ id, command });
+  }
+  const logFiles = (values['log-file'] ?? []).map((v) => splitPair('log-file', v));
   return {
     help: values.help ?? false,
     config: values.config,
@@ -72,6 +81,7 @@ export function parseFlags(argv: readonly string[]): Flags {
     self: values.self,
     intervalMs: values.interval === undefined ? undefined : integer('interval', values.interval),
     targets,
+    logFiles,
   };
 }
 
@@ -88,6 +98,8 @@ function parse(argv: readonly string[]) {
       pid: { type: 'string', multiple: true },
       pidfile: { type: 'string', multiple: true },
       match: { type: 'string', multiple: true },
+      command: { type: 'string', multiple: true },
+      'log-file': { type: 'string', multiple: true },
       self: { type: 'string' },
       interval: { type: 'string' },
       help: { type: 'boolean', short: 'h' },

@@ -4,8 +4,13 @@ export {
   loadConfig,
   resolveTargets,
   DEFAULT_HISTORY_MAX_LEN,
+  DEFAULT_LOG_BUFFER_BYTES,
+  DEFAULT_LOG_BUFFER_LINES,
+  DEFAULT_LOG_HISTORY_MAX_LEN,
+  DEFAULT_LOG_POLL_MS,
   DEFAULT_MAX_INSTANCES,
   DEFAULT_REDIS_URL,
+  defaultStateDir,
   type CollectorConfig,
   type LoadOptions,
   type SelfConfig,
@@ -15,3 +20,6 @@ export {
 export { parseFlags, USAGE, type Flags } from './flags.js';
 export { toProcessInfo, type Observation, type SampleFn } from './sampler.js';
 export { slotServerId } from './tracker-slots.js';
+export { DEFAULT_LOG_RATE_LIMIT, type RateLimit } from './rate-limit.js';
+export { DEFAULT_RESTART, DEFAULT_STOP_GRACE_MS, type RestartPolicy } from './supervisor.js';
+export { AGENT_STREAM } from './log-channel.js';

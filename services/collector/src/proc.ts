@@ -35,3 +35,30 @@ export async function scanProcesses(excludePid: number): Promise<ProcessEntry[]>
   });
   return out;
 }
+
+/** How many live (not zombie) processes are in process group `pgid`. */
+export async function liveGroupMembers(pgid: number): Promise<number> {
+  try {
+    process.kill(-pgid, 0);
+  } catch {
+    return 0;
+  }
+  // The group exists; but an exited member that nobody has reaped yet still counts for kill(0).
+  let names: string[];
+  try {
+    names = await readdir('/proc');
+  } catch {
+    return 1;
+  }
+  let live = 0;
+  await Promise.all(
+    names.map(async (n) => {
+      if (!/^\d+$/.test(n)) return;
+      const stat = await readFile(`/proc/${n}/stat`, 'utf8').catch(() => '');
+      // "pid (comm) state ppid pgrp …": comm may hold spaces and parentheses.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[2] === String(pgid) && fields[0] !== 'Z') live++;
+    }),
+  );
+  return live;
+}

@@ -49,6 +49,7 @@ export class Publisher {
   readonly #uid: string;
   readonly #frames = new Map<string, Frames>();
   #pending: AppendOp[] = [];
+  #chain: Promise<void> = Promise.resolve();
   #outage: Outage | null = null;
   /** Events dropped since the last successful write (logged when it leaves 0). */
   #eventsDroppedSinceOk = 0;
@@ -62,8 +63,23 @@ export class Publisher {
     return this.#pending.length;
   }
 
-  /** Writes one tick. Never throws: a failed write is counted, logged once per outage, survived. */
-  async publish(reports: readonly ServerReport[], at: number): Promise<void> {
+  /**
+   * Writes one tick (or the status changes a supervisor reported between ticks). Never throws: a
+   * failed write is counted, logged once per outage, survived. Calls run one after the other, in
+   * the order they were made, so queued events are never sent twice or skipped.
+   */
+  publish(reports: readonly ServerReport[], at: number): Promise<void> {
+    const run = this.#chain.then(() => this.#publish(reports, at));
+    this.#chain = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Resolves when every publish() made so far is done. */
+  settled(): Promise<void> {
+    return this.#chain;
+  }
+
+  async #publish(reports: readonly ServerReport[], at: number): Promise<void> {
     const iso = new Date(at).toISOString();
     for (const r of reports) if (r.change) this.#enqueue(this.#statusOp(r.server, r.change, iso));
     const samples = reports.filter((r) => r.sample).map((r) => this.#sampleOp(r, iso));
@@ -172,6 +188,8 @@ export class Publisher {
     const body: StatusChangeBody = { serverId: s.serverId, status: change.status, timestamp: iso, pid: change.pid };
     if (change.previousPid !== undefined) body.previousPid = change.previousPid;
     if (change.reason !== undefined) body.reason = change.reason.slice(0, 200);
+    if (change.exitCode !== undefined) body.exitCode = change.exitCode;
+    if (change.signal !== undefined) body.signal = change.signal;
     return {
       stream: Keys.events(s.serverId),
       maxLen: EVENTS_MAX_LEN,

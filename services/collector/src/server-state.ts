@@ -4,7 +4,15 @@
 import type { Observation } from './sampler.js';
 
 export type TrackedStatus = 'running' | 'exited' | 'restarted';
-export type StatusChange = { status: TrackedStatus; pid: number | null; previousPid?: number; reason?: string };
+export type StatusChange = {
+  status: TrackedStatus;
+  pid: number | null;
+  previousPid?: number;
+  reason?: string;
+  /** How a supervised process ended (command targets only). */
+  exitCode?: number | null;
+  signal?: string | null;
+};
 
 /** One server as the collector knows it. Mutated only by its tracker (and the command cache). */
 export class ServerState {

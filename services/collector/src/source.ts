@@ -7,6 +7,8 @@ import { PidSource } from './source-pid.js';
 import { PidfileSource } from './source-pidfile.js';
 import { MatchSource } from './source-match.js';
 import { SelfSource } from './source-self.js';
+import { CommandSource } from './source-command.js';
+import type { Supervisor } from './supervisor.js';
 
 /** Shared by the sources of one tick: the /proc scan is done at most once, and only if asked. */
 export type TickContext = { processes(): Promise<ProcessEntry[]> };
@@ -24,7 +26,7 @@ export interface Source {
   resolve(ctx: TickContext): Promise<Resolution>;
 }
 
-export type SourceDeps = { logger: Logger; selfPid: number };
+export type SourceDeps = { logger: Logger; selfPid: number; /** The target's supervisor, for command targets. */ supervisor?: Supervisor };
 
 export function createSource(target: Target, deps: SourceDeps): Source {
   switch (target.kind) {
@@ -36,5 +38,8 @@ export function createSource(target: Target, deps: SourceDeps): Source {
       return new MatchSource(target.match);
     case 'self':
       return new SelfSource(deps.selfPid);
+    case 'command':
+      if (!deps.supervisor) throw new Error(`command target ${target.id} needs its supervisor`);
+      return new CommandSource(deps.supervisor);
   }
 }

@@ -7,10 +7,12 @@
 // - pidfile: the file names the process; a new live identity is a restart, unless the file is
 //   older than the process it names (a stale pidfile whose pid was reused): that is an exit.
 // - match: one server per matching process, in stable slots (see tracker-slots.ts).
+// - command: told by the supervisor as things happen (see tracker-command.ts).
 import type { Target } from './config.js';
 import type { Observation } from './sampler.js';
 import type { Resolution } from './source.js';
 import { SlotTracker } from './tracker-slots.js';
+import { CommandTracker } from './tracker-command.js';
 import { ServerState, keep, type ServerReport } from './server-state.js';
 
 /** A pidfile written this long before its process started cannot be that process's (coarse-mtime filesystems round to 1 s). */
@@ -77,5 +79,7 @@ export function createTracker(target: Target): Tracker {
       return new PidfileTracker(target);
     case 'match':
       return new SlotTracker(target.id, target.intervalMs, target.maxInstances);
+    case 'command':
+      return new CommandTracker(target);
   }
 }

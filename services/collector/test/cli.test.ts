@@ -2,13 +2,14 @@
 // 1; a valid config runs, writes to Redis and exits 0 on SIGTERM.
 import t from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes } from '@vigil/protocol';
+import { defaultStateDir } from '../src/index.js';
 import { startRedis, waitFor } from '@vigil/testkit';
-import { latest, reader, registryEntry, spawnChild } from './fixtures.js';
+import { alive, latest, logEntries, reader, registryEntry, spawnChild, waitForLines } from './fixtures.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = mkdtempSync(join(tmpdir(), 'vigil-collector-cli-'));
@@ -83,4 +84,32 @@ t.test('a valid config runs, writes to Redis, and exits 0 on SIGTERM', async (t)
   t.match(run.output(), /"msg":"collector stopped"/, 'stopped cleanly');
   const clients = await redis.command('CLIENT', 'LIST');
   t.notMatch(clients, /name=vigil-collector:cli-test/, 'its Redis connection is closed');
+});
+
+t.test('--command and --log-file: output and file lines reach Redis; SIGTERM ends the child, exit 0', async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.close());
+  const r = reader(t, redis.url);
+  // No flag names a state directory: the default one, removed afterwards.
+  t.teardown(() => rmSync(defaultStateDir('cli-cmd'), { recursive: true, force: true }));
+  const logFile = join(dir, `${Math.random().toString(36).slice(2)}.log`);
+  writeFileSync(logFile, '');
+  const script = "console.log('pid ' + process.pid); setInterval(() => {}, 1000)";
+  const run = cli(
+    t,
+    ['--redis-url', redis.url, '--collector-id', 'cli-cmd', '--command', `web=${process.execPath} -e "${script}"`, '--log-file', `web=${logFile}`],
+    { VIGIL_LOG_LEVEL: 'info' },
+  );
+  const first = await waitFor(async () => (await logEntries(r, 'web'))[0], { timeoutMs: 30_000, message: 'the child output' }).catch((err: Error) => {
+    throw new Error(`${err.message}; collector output: ${run.output()}`);
+  });
+  const pid = Number(first.logData.message.split(' ')[1]);
+  t.ok(alive(pid), `the child ${pid} runs`);
+  await waitFor(() => /"msg":"following log file"/.test(run.output()), { message: 'the file followed' });
+  appendFileSync(logFile, 'ERROR from the file\n');
+  await waitForLines(r, 'web', 2);
+  t.match((await logEntries(r, 'web'))[1], { logData: { level: 'error', message: 'ERROR from the file', metadata: { stream: 'file', file: logFile } } });
+  run.proc.kill('SIGTERM');
+  t.equal(await run.exited, 0, 'exit 0 on SIGTERM');
+  t.notOk(alive(pid), 'the supervised child is gone');
 });

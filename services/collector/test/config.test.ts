@@ -120,7 +120,7 @@ t.test('errors: code and exact field path', async (t) => {
     t,
     () => load(['--config', file({ targets: [{ id: 'a', pid: 1, pidfile: '/run/a.pid' }] })]),
     ErrorCodes.CONFIG_INVALID,
-    /^targets\[0\]: exactly one of pid, pidfile, match is required, got pid and pidfile/,
+    /^targets\[0\]: exactly one of pid, pidfile, match, command is required, got pid and pidfile/,
     'two selectors',
   );
   fails(t, () => load(['--config', file({ targets: [{ id: 'a' }] })]), ErrorCodes.CONFIG_INVALID, /^targets\[0\]: .*got none/, 'no selector');

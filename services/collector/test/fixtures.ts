@@ -3,13 +3,21 @@
 // starts is released by the teardown it registers on the test.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { pino, type Logger } from 'pino';
 import type { Redis } from 'ioredis';
 import {
   Keys,
+  LOG_LEVELS,
   NAMESPACE,
   ProcessInfoBody,
+  ProcessLogsEvent,
+  logsLevelRoom,
+  type LogLevel,
+  type ProcessLogsBody,
   ProcessInfoEvent,
   RegistryEntry,
   STREAM_FIELD,
@@ -18,6 +26,7 @@ import {
   metricsRoom,
 } from '@vigil/protocol';
 import { adapterChannel, closeRedis, createRedis } from '@vigil/store';
+import { waitFor } from '@vigil/testkit';
 
 type T = { teardown(fn: () => unknown): void };
 
@@ -150,4 +159,76 @@ export async function tcpGate(t: T, port: number): Promise<Gate> {
       for (const s of sockets) s.destroy();
     },
   };
+}
+
+export const checkLogsEvent = compile(ProcessLogsEvent);
+
+export type LogBroadcast = { room: LogLevel; event: string; payload: ProcessLogsEvent };
+
+/**
+ * A plain sharded subscriber on the six level rooms of a server's logs, as gateways with clients
+ * at every level would be. Each broadcast is recorded with the room it came through.
+ */
+export async function watchLogRooms(t: T, url: string, serverId: string): Promise<LogBroadcast[]> {
+  const sub = createRedis(url, 'subscriber');
+  t.teardown(() => closeRedis(sub));
+  const got: LogBroadcast[] = [];
+  const rooms = new Map(LOG_LEVELS.map((l) => [adapterChannel(NAMESPACE, logsLevelRoom(serverId, l)), l] as const));
+  sub.on('smessageBuffer', (ch: Buffer, message: Buffer) => {
+    const room = rooms.get(ch.toString());
+    if (room === undefined) return;
+    const frame = JSON.parse(message.toString()) as { data: { packet: { data: [string, ProcessLogsEvent] } } };
+    const [event, payload] = frame.data.packet.data;
+    got.push({ room, event, payload });
+  });
+  await sub.ssubscribe(...rooms.keys());
+  return got;
+}
+
+export type LogEntry = { position: string } & ProcessLogsBody;
+
+/** A server's log stream, oldest first. */
+export async function logEntries(r: Redis, serverId: string): Promise<LogEntry[]> {
+  return (await streamEntries<ProcessLogsBody>(r, Keys.logs(serverId))).map(([position, body]) => ({ position, ...body }));
+}
+
+/** Lines the agent wrote itself (drop reports, exits), as opposed to captured ones. */
+export function isAgentLine(e: ProcessLogsBody): boolean {
+  return e.logData.metadata.stream === 'vigil';
+}
+
+/** Waits until the server's log stream holds `count` captured (non-agent) lines, then returns the whole stream. */
+export async function waitForLines(r: Redis, serverId: string, count: number, timeoutMs = 15_000): Promise<LogEntry[]> {
+  let last: LogEntry[] = [];
+  return waitFor(
+    async () => {
+      last = await logEntries(r, serverId);
+      return last.filter((e) => !isAgentLine(e)).length >= count ? last : null;
+    },
+    { timeoutMs, intervalMs: 50, message: `${count} log lines of ${serverId}` },
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}; got ${last.filter((e) => !isAgentLine(e)).length}: …${JSON.stringify(last.slice(-3).map((e) => e.logData.message))}`);
+  });
+}
+
+/** True while `pid` names a live process (a zombie is not one). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** A private directory, removed at teardown. */
+export function tempDir(t: T, prefix = 'vigil-collector-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
