@@ -244,7 +244,7 @@ export function createCollector(options: CollectorOptions): Collector {
         const level = exit.next.kind === 'gave-up' ? 'error' : exit.next.kind === 'restart' ? 'warn' : 'info';
         channel.notice(level, `vigil: ${what}`, { pid: exit.pid, exitCode: exit.exitCode, signal: exit.signal });
         const fields = { targetId: target.id, pid: exit.pid, exitCode: exit.exitCode, signal: exit.signal };
-        if (exit.next.kind === 'gave-up') logger.warn(fields, `supervised command ${target.id}: ${what}`);
+        if (exit.next.kind === 'gave-up') logger.warn({ ...fields, code: ErrorCodes.COMMAND_FAILED }, `supervised command ${target.id}: ${what}`);
         else logger.info(fields, `supervised command ${target.id}: ${what}`);
         publisher.publish([tracker.exited(exit, what)], exit.at).catch(internalError);
       },

@@ -4,6 +4,7 @@
 // room (a subscriber at L sits in the rooms of L and above, so each line reaches it once).
 // Nothing is dropped silently: the agent writes a `warn` line saying how many were, and why.
 import {
+  ErrorCodes,
   Keys,
   MAX_LOG_MESSAGE_BYTES,
   NAMESPACE,
@@ -12,6 +13,7 @@ import {
   LOG_LEVELS,
   type LogLevel,
 } from '@vigil/protocol';
+import type { Logger } from 'pino';
 import { broadcastFrame, type BroadcastFrame } from '@vigil/store';
 import { utf8Boundary, type LineSink, type LineStream, type Segment } from './follower.js';
 import { parseJsonLine, textLevel } from './levels.js';
@@ -31,6 +33,8 @@ export type LogChannelOptions = {
   rateLimit: RateLimit;
   shipper: LogShipper;
   counters: LogCounters;
+  /** The agent's own log, where every drop is reported with its code too. */
+  logger?: Logger;
 };
 
 type Origin = { stream: LineStream; file?: string; fallback: LogLevel; metadata: string };
@@ -175,6 +179,7 @@ export class LogChannel {
       this.#awayDropped = 0;
       const meta = JSON.stringify({ dropped: n, reason: 'redis-unavailable', stream: AGENT_STREAM });
       shipper.offer(this.#line('warn', `vigil: dropped ${n} log lines while Redis was unavailable`, this.#isoOf(now), null, meta, null, 0), true);
+      this.#o.logger?.warn({ code: ErrorCodes.LOGS_DROPPED, serverId: this.#o.serverId, dropped: n, reason: 'redis-unavailable' }, 'log lines dropped');
     }
     if (this.#rateDropped > 0 && shipper.hasRoom() && now - this.#rateReportedAt >= RATE_REPORT_EVERY_MS) {
       const n = this.#rateDropped;
@@ -182,6 +187,7 @@ export class LogChannel {
       this.#rateReportedAt = now;
       const meta = JSON.stringify({ dropped: n, reason: 'rate-limit', stream: AGENT_STREAM });
       shipper.offer(this.#line('warn', `vigil: dropped ${n} log lines (rate limit)`, this.#isoOf(now), null, meta, null, 0), true);
+      this.#o.logger?.warn({ code: ErrorCodes.LOGS_DROPPED, serverId: this.#o.serverId, dropped: n, reason: 'rate-limit' }, 'log lines dropped');
     }
   }
 

@@ -60,6 +60,7 @@ export class Logs {
           rateLimit: t.logRateLimit ?? DEFAULT_LOG_RATE_LIMIT,
           shipper: this.#shipper,
           counters: options.counters,
+          logger: options.logger,
         }),
       );
     }
