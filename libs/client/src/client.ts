@@ -156,6 +156,13 @@ export class VigilClient {
       if (!isStatusChangeEvent(event)) return malformed(logger, ServerEvents.serverStatusChanged);
       for (const channel of this.#metrics.get(event.serverId) ?? []) channel.receiveStatus(event);
     });
+    // The gateway lost its pub/sub link for a while: lines may be in history that never came
+    // live. Re-join those log subscriptions from the last delivered position.
+    socket.on(ServerEvents.resyncRequired, (event: unknown) => {
+      const ids = (event as { serverIds?: unknown } | null)?.serverIds;
+      if (!Array.isArray(ids)) return malformed(logger, ServerEvents.resyncRequired);
+      for (const id of ids) if (typeof id === 'string') void this.#logs.get(id)?.join();
+    });
     socket.on(ServerEvents.processLogs, (event: unknown) => {
       if (!isProcessLogsEvent(event)) return malformed(logger, ServerEvents.processLogs);
       this.#logs.get(event.serverId)?.receive(event);

@@ -20,6 +20,12 @@ export const ServerEvents = {
   processInfo: 'process:info',
   processLogs: 'process:logs',
   serverStatusChanged: 'server-status-changed',
+  /**
+   * `{ serverIds, reason, timestamp }`: the gateway's pub/sub link to Redis was down; lines may
+   * have been stored without reaching this client live. A client that re-joins by itself
+   * subscribes again from its last position; for other clients the gateway replays in place.
+   */
+  resyncRequired: 'resync-required',
   pong: 'pong',
 } as const;
 

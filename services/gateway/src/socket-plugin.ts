@@ -15,6 +15,7 @@ import type { RedisClients } from './redis-clients.js';
 import { registerMonitoring } from './monitoring.js';
 import { StaleSweeper } from './stale-sweeper.js';
 import { SessionStore } from './sessions.js';
+import { PubSubRecovery } from './pubsub-recovery.js';
 import { drainClients, type DrainOptions, type DrainResult } from './drain.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Readiness } from './readiness.js';
@@ -63,14 +64,15 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
   io.bind(engine);
   io.adapter(createShardedAdapter(redis.adapterPub, redis.adapterSub, { subscriptionMode: 'dynamic' }));
   const nsp = io.of(NAMESPACE);
+  // Commands on one connection run in order: once a PING on the subscriber connection is
+  // answered, every (s)subscribe sent before it is in effect and every message published before
+  // it has been received.
+  const syncSubscriptions = () => withTimeoutOrThrow(redis.sub.ping().then(() => undefined), 2000);
   registerMonitoring(nsp, {
     store,
     logs,
     logger,
-    // Commands on one connection run in order: once a PING on the subscriber connection is
-    // answered, every (s)subscribe sent before it is in effect and every message published
-    // before it has been received.
-    syncSubscriptions: () => withTimeoutOrThrow(redis.sub.ping().then(() => undefined), 2000),
+    syncSubscriptions,
     onReject: (code) => metrics.rejected(code),
     get sessions() {
       return sessions;
@@ -78,7 +80,12 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
     limits: { maxRooms: settings.maxRoomsPerSocket, perSecond: settings.eventsPerSecond, burst: settings.eventBurst },
   });
   metrics.attach(nsp);
-  const countMessage = (channel: Buffer, message: Buffer) => metrics.onRedisMessage(channel.toString(), message);
+  const recovery = new PubSubRecovery(redis.sub, nsp, logs, logger, syncSubscriptions);
+  const countMessage = (channel: Buffer, message: Buffer) => {
+    const name = channel.toString();
+    metrics.onRedisMessage(name, message);
+    recovery.observe(name, message);
+  };
   redis.sub.on('smessageBuffer', countMessage);
   const sessions = new SessionStore(redis.command, settings.gatewayId, settings.sessionTtlMs, logger);
   // Runs before Socket.IO sends CONNECT: the pid set here travels to the client, which sends it
@@ -118,6 +125,7 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
     sweeper.stop();
     sessions.stop();
     redis.sub.off('smessageBuffer', countMessage);
+    recovery.close();
     // Clients see "transport close" and reconnect, to another gateway behind the balancer.
     // The adapter's unsubscribes wait on Redis; during an outage, do not wait for them.
     await withTimeout(io.close(), 2000);
