@@ -89,16 +89,18 @@ export async function subscribeLogs(ctx: SocketContext, p: SubscribeLogsPayload)
         log.warn({ code: ErrorCodes.REDIS_UNAVAILABLE, err: (err as Error).message }, 'log history unavailable');
         throw new VigilError(ErrorCodes.REDIS_UNAVAILABLE, 'log history is unavailable now; subscribe again shortly');
       }
-      // The first live line this socket was sent; stop watching before replaying, which the
-      // watch would otherwise see too.
-      const firstLive = watch.oldest;
+      // The first live line this socket was sent, per level room; stop watching before
+      // replaying, which the watch would otherwise see too.
+      const firstLive = new Map(watch.oldestByLevel);
       watch.stop();
       for (const line of page.items) {
-        if (firstLive !== null && comparePositions(line.position, firstLive) >= 0) break; // sent live already
+        const live = firstLive.get(line.logData.level);
+        if (live !== undefined && comparePositions(line.position, live) >= 0) continue; // sent live already
         socket.emit(ServerEvents.processLogs, line);
         replayed++;
       }
-      if (p.since !== undefined && page.next !== null && replayed === page.items.length && replayed > 0) {
+      // A full page: history goes on past it (lines there may not have come live on every level).
+      if (p.since !== undefined && page.next !== null && page.items.length > 0) {
         more = true;
         next = page.items[page.items.length - 1]!.position;
       }

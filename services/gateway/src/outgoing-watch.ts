@@ -3,11 +3,18 @@
 import type { Socket } from 'socket.io';
 import { comparePositions, isPosition } from '@vigil/protocol';
 
+type Watched = { serverId?: unknown; position?: unknown; logData?: { level?: unknown } };
+
 export class OutgoingWatch {
   oldest: string | null = null;
   newest: string | null = null;
+  /**
+   * Oldest position per log level. A log subscription spans one room per level and each room's
+   * subscription takes effect on its own, so "sent live from here on" holds per level only.
+   */
+  readonly oldestByLevel = new Map<string, string>();
   readonly #socket: Socket;
-  readonly #listener: (event: string, data: { serverId?: unknown; position?: unknown } | undefined) => void;
+  readonly #listener: (event: string, data: Watched | undefined) => void;
 
   constructor(socket: Socket, event: string, serverId: string) {
     this.#socket = socket;
@@ -15,6 +22,11 @@ export class OutgoingWatch {
       if (name !== event || data?.serverId !== serverId || !isPosition(data.position)) return;
       if (this.oldest === null || comparePositions(data.position, this.oldest) < 0) this.oldest = data.position;
       if (this.newest === null || comparePositions(data.position, this.newest) > 0) this.newest = data.position;
+      const level = data.logData?.level;
+      if (typeof level === 'string') {
+        const held = this.oldestByLevel.get(level);
+        if (held === undefined || comparePositions(data.position, held) < 0) this.oldestByLevel.set(level, data.position);
+      }
     };
     socket.onAnyOutgoing(this.#listener);
   }
