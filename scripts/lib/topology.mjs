@@ -1,0 +1,195 @@
+// What a local run starts, as a list of process specs in start order: Redis (unless one is
+// given), N gateways, the demo processes and one collector watching all of them (and, when the
+// collector can follow log files, shipping each one's log file as its logs). To add a process
+// (a load balancer, a third gateway…), add a spec here; the supervisor does the rest.
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { redisSpec } from './redis.mjs';
+import { httpGet } from './wait.mjs';
+
+/** Env vars that would override the collector's generated config (flags > env > file). */
+const COLLECTOR_ENV_OVERRIDES = ['VIGIL_REDIS_URL', 'VIGIL_CONFIG', 'VIGIL_COLLECTOR_ID', 'VIGIL_HOST'];
+
+const escapeRegex = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Whether the built collector follows log files (its --help lists --log-file). */
+export function collectorFollowsLogFiles(root) {
+  try {
+    const help = execFileSync(process.execPath, [join(root, 'services/collector/dist/cli.js'), '--help'], { encoding: 'utf8', timeout: 10_000 });
+    return help.includes('--log-file');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * @param o.root        repository root
+ * @param o.tmpDir      private temp dir (Redis files, pidfile, collector config and state)
+ * @param o.runDir      where each process's log file is (<runDir>/<spec name>.log)
+ * @param o.logs        have the collector ship each watched process's log file as its logs
+ * @param o.tag         unique to this run, on demo command lines (so `match` finds only ours)
+ * @param o.redis       `{ url }` of a Redis to use, or `{ port }` to start a private one
+ * @param o.gatewayPorts one port per gateway
+ * @param o.demo        start the demo processes
+ * @param o.httpPort    port of the demo HTTP server
+ * @param o.quickFlaky  make the flaky worker die every few seconds (for --check)
+ * @param o.intervalMs  sampling interval of every target
+ */
+export function buildTopology(o) {
+  const node = process.execPath;
+  const specs = [];
+  const servers = [];
+  // A server's log file, followed by the collector when it can: `logs` marks servers whose lines
+  // a client can subscribe to.
+  const target = (server, config, logOf) => {
+    const logs = Boolean(o.logs && logOf);
+    const withLogs = logs ? (sup) => ({ ...config(sup), logFiles: [join(o.runDir, `${logOf}.log`)] }) : config;
+    servers.push({ ...server, logs, config: withLogs });
+  };
+
+  let redisUrl = o.redis.url;
+  if (!redisUrl) {
+    const spec = redisSpec({ port: o.redis.port, dir: o.tmpDir });
+    redisUrl = `redis://127.0.0.1:${o.redis.port}`;
+    specs.push(spec);
+  }
+
+  const gateways = o.gatewayPorts.map((port, i) => ({ id: `gw-${i + 1}`, port, url: `http://127.0.0.1:${port}` }));
+  for (const gw of gateways) {
+    specs.push({
+      name: `gateway-${gw.id}`,
+      what: `gateway ${gw.id} on ${gw.url}`,
+      command: node,
+      args: [join(o.root, 'services/gateway/dist/index.js')],
+      cwd: o.root,
+      env: {
+        ...process.env,
+        PORT: String(gw.port),
+        HOST: '127.0.0.1',
+        VIGIL_REDIS_URL: redisUrl,
+        VIGIL_GATEWAY_ID: gw.id,
+        // No balancer here to send drained clients elsewhere: do not wait long for them.
+        VIGIL_DRAIN_MS: process.env.VIGIL_DRAIN_MS ?? '2000',
+      },
+      ready: async () => {
+        const { status, body } = await httpGet(`${gw.url}/readyz`);
+        if (status !== 200) throw new Error(`/readyz answers ${status}: ${body?.reason ?? JSON.stringify(body)}`);
+        return true;
+      },
+      readyTimeoutMs: 20_000,
+      stopTimeoutMs: 15_000,
+    });
+    target(
+      { id: `vigil-${gw.id}`, how: 'pid', what: `the gateway ${gw.id} itself` },
+      (sup) => ({ id: `vigil-${gw.id}`, pid: sup.get(`gateway-${gw.id}`).pid }),
+      `gateway-${gw.id}`,
+    );
+  }
+
+  if (o.demo) {
+    const demo = (file) => join(o.root, 'demo', file);
+    const demoEnv = { ...process.env };
+    specs.push({
+      name: 'demo-cpu-wave',
+      what: 'CPU use rising and falling over a minute',
+      command: node,
+      args: [demo('cpu-wave.mjs'), '--tag', o.tag],
+      env: demoEnv,
+    });
+    target(
+      { id: 'demo-cpu-wave', how: 'pid', what: 'CPU use rising and falling over a minute' },
+      (sup) => ({ id: 'demo-cpu-wave', pid: sup.get('demo-cpu-wave').pid }),
+      'demo-cpu-wave',
+    );
+
+    specs.push({
+      name: 'demo-mem-sawtooth',
+      what: 'memory climbing by 160 MiB, then freed',
+      command: node,
+      args: [demo('mem-sawtooth.mjs'), '--tag', o.tag],
+      env: demoEnv,
+    });
+    target(
+      { id: 'demo-mem-sawtooth', how: 'pid', what: 'memory climbing by 160 MiB, then freed' },
+      (sup) => ({ id: 'demo-mem-sawtooth', pid: sup.get('demo-mem-sawtooth').pid }),
+      'demo-mem-sawtooth',
+    );
+
+    const httpUrl = `http://127.0.0.1:${o.httpPort}`;
+    specs.push({
+      name: 'demo-http',
+      what: `mostly idle HTTP server, ${httpUrl}/ping`,
+      command: node,
+      args: [demo('http-server.mjs'), '--tag', o.tag],
+      env: { ...demoEnv, DEMO_HOST: '127.0.0.1', DEMO_PORT: String(o.httpPort) },
+      ready: async () => (await httpGet(`${httpUrl}/ping`)).status === 200,
+      readyTimeoutMs: 10_000,
+    });
+    const match = `http-server\\.mjs --tag ${escapeRegex(o.tag)}$`;
+    target(
+      { id: 'demo-http', how: 'match', what: `mostly idle HTTP server, ${httpUrl}/ping (logs each request)` },
+      () => ({ id: 'demo-http', match, maxInstances: 4 }),
+      'demo-http',
+    );
+
+    const pidfile = join(o.tmpDir, 'demo-flaky.pid');
+    const lifetime = o.quickFlaky ? '4000' : '40000';
+    specs.push({
+      name: 'demo-flaky',
+      what: `worker that exits every ~${Number(lifetime) / 1000} s, restarted by restart-loop.mjs`,
+      command: node,
+      args: [demo('restart-loop.mjs'), '--pidfile', pidfile, '--delay', '1000', '--', node, demo('flaky-worker.mjs'), '--tag', o.tag],
+      env: { ...demoEnv, DEMO_LIFETIME_MS: lifetime },
+      ready: () => existsSync(pidfile),
+      readyTimeoutMs: 10_000,
+    });
+    target(
+      { id: 'demo-flaky', how: 'pidfile', what: `worker that exits every ~${Number(lifetime) / 1000} s and is restarted` },
+      () => ({ id: 'demo-flaky', pidfile }),
+      'demo-flaky',
+    );
+  }
+
+  const configPath = join(o.tmpDir, 'collector.json');
+  const selfId = 'vigil-collector';
+  // Not its own log file: every line it wrote about shipping would be shipped in turn.
+  servers.unshift({ id: selfId, how: 'self', what: 'the collector itself', logs: false, config: null });
+  const collectorEnv = { ...process.env };
+  for (const name of COLLECTOR_ENV_OVERRIDES) delete collectorEnv[name];
+  specs.push({
+    name: 'collector',
+    what: `collector "local", config ${configPath}`,
+    command: node,
+    args: [join(o.root, 'services/collector/dist/cli.js'), '--config', configPath],
+    cwd: o.root,
+    env: collectorEnv,
+    prepare: ({ sup }) => {
+      const config = {
+        redisUrl,
+        collectorId: 'local',
+        defaults: { intervalMs: o.intervalMs, historyMaxLen: 3600 },
+        self: { id: selfId },
+        targets: servers.filter((s) => s.config).map((s) => s.config(sup)),
+      };
+      // Log positions of this run only: a later run follows its own files from their end.
+      if (o.logs) config.stateDir = join(o.tmpDir, 'collector-state');
+      writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
+    },
+    // Ready when every gateway lists every server with a sample: the whole path works.
+    ready: async () => {
+      for (const gw of gateways) {
+        const { status, body } = await httpGet(`${gw.url}/api/servers`);
+        if (status !== 200) throw new Error(`${gw.id} GET /api/servers answers ${status}`);
+        const listed = new Map(body.servers.map((s) => [s.serverId, s]));
+        const missing = servers.filter((s) => !listed.get(s.id)?.latest).map((s) => s.id);
+        if (missing.length > 0) throw new Error(`${gw.id} has no sample yet of ${missing.join(', ')}`);
+      }
+      return true;
+    },
+    readyTimeoutMs: 30_000,
+    stopTimeoutMs: 12_000,
+  });
+
+  return { specs, servers, gateways, redisUrl, configPath, httpUrl: o.demo ? `http://127.0.0.1:${o.httpPort}` : null };
+}
