@@ -20,6 +20,7 @@ COPY libs/protocol/package.json libs/protocol/
 COPY libs/store/package.json libs/store/
 COPY libs/testkit/package.json libs/testkit/
 COPY services/collector/package.json services/collector/
+COPY services/dashboard/package.json services/dashboard/
 COPY services/gateway/package.json services/gateway/
 COPY test/package.json test/
 

@@ -21,22 +21,26 @@ COPY libs/protocol/package.json libs/protocol/
 COPY libs/store/package.json libs/store/
 COPY libs/testkit/package.json libs/testkit/
 COPY services/collector/package.json services/collector/
+COPY services/dashboard/package.json services/dashboard/
 COPY services/gateway/package.json services/gateway/
 COPY test/package.json test/
 
 FROM manifests AS build
 ENV TURBO_TELEMETRY_DISABLED=1 DO_NOT_TRACK=1
-# The gateway's dependencies (with its workspace dependencies) + the root's dev tools (tsc, turbo).
+# The gateway's and the dashboard's dependencies (with their workspace dependencies) + the root's
+# dev tools (tsc, turbo, vite). The gateway serves the dashboard's static build at /.
 RUN --mount=type=cache,target=/root/.npm \
-    npm ci --workspace=@vigil/gateway --include-workspace-root --ignore-scripts
+    npm ci --workspace=@vigil/gateway --workspace=@vigil/dashboard --include-workspace-root --ignore-scripts
 COPY turbo.json tsconfig.base.json ./
 COPY libs/protocol/ libs/protocol/
 COPY libs/store/ libs/store/
 # testkit is a devDependency of every package: turbo's `^build` builds it first (not shipped).
 COPY libs/testkit/ libs/testkit/
 COPY services/gateway/ services/gateway/
-# `...` = the gateway and every workspace it depends on (protocol, store, testkit), in order.
-RUN npx turbo run build --filter=@vigil/gateway...
+COPY libs/client/ libs/client/
+COPY services/dashboard/ services/dashboard/
+# `...` = the gateway / dashboard and every workspace they depend on, in order.
+RUN npx turbo run build --filter=@vigil/gateway... --filter=@vigil/dashboard...
 
 FROM manifests AS prod-deps
 RUN --mount=type=cache,target=/root/.npm \
@@ -57,6 +61,8 @@ COPY --from=build /app/libs/store/package.json ./libs/store/package.json
 COPY --from=build /app/libs/store/dist ./libs/store/dist
 COPY --from=build /app/services/gateway/package.json ./services/gateway/package.json
 COPY --from=build /app/services/gateway/dist ./services/gateway/dist
+# Static files only: the gateway serves them at / (services/gateway/src/dashboard.ts).
+COPY --from=build /app/services/dashboard/dist ./services/dashboard/dist
 COPY deploy/healthcheck.mjs ./deploy/healthcheck.mjs
 # The image's `node` user, by number, so Kubernetes' runAsNonRoot can verify it.
 USER 1000:1000
