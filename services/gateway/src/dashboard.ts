@@ -21,7 +21,8 @@ export async function dashboardRoutes(app: FastifyInstance, { dir }: { dir: stri
   await app.register(fastifyStatic, {
     root: dir,
     prefix: '/',
-    wildcard: false,
+    // Files are looked up per request, so a dashboard rebuilt while the gateway runs is served.
+    wildcard: true,
     index: ['index.html'],
     cacheControl: false, // set below, per file
     setHeaders(res, path) {

@@ -1,0 +1,156 @@
+// One server, watched: its registry facts (REST, refreshed on status changes and every POLL_MS),
+// its status and samples live, and a bounded series for the charts, filled from history on open.
+import type { MetricsSubscription, ProcessInfoEvent, VigilClient } from '@vigil/client';
+import type { RestApi, ServerView } from './api.js';
+import { Observable } from './observable.js';
+import { SampleSeries } from './sample-series.js';
+import { POLL_MS } from './server-directory.js';
+
+/** Points kept per chart: 20 minutes at one sample a second. */
+export const CHART_POINTS = 1200;
+/** Samples read from history when the page opens. */
+export const HISTORY_POINTS = 300;
+
+export class ServerMonitor extends Observable {
+  readonly serverId: string;
+  readonly series = new SampleSeries(CHART_POINTS);
+  readonly #client: VigilClient;
+  readonly #api: RestApi;
+  #facts: ServerView | null = null;
+  #found: boolean | null = null;
+  #status: string | null = null;
+  /** Browser time of the last live status change, to tell it from an older registry read. */
+  #statusAt = 0;
+  #statusReason: string | null = null;
+  #latest: ProcessInfoEvent | null = null;
+  /** Browser time the latest sample arrived, to let uptime tick between samples. */
+  #latestAt = 0;
+  #error: string | null = null;
+  #subscription: Promise<MetricsSubscription | null> | null = null;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #stopped = false;
+  #offState: (() => void) | null = null;
+
+  constructor(client: VigilClient, api: RestApi, serverId: string) {
+    super();
+    this.#client = client;
+    this.#api = api;
+    this.serverId = serverId;
+  }
+
+  get facts(): ServerView | null {
+    return this.#facts;
+  }
+  /** null until the registry was read. */
+  get found(): boolean | null {
+    return this.#found;
+  }
+  get status(): string | null {
+    return this.#status ?? this.#facts?.status ?? null;
+  }
+  get statusReason(): string | null {
+    return this.#statusReason;
+  }
+  get latest(): ProcessInfoEvent | null {
+    return this.#latest;
+  }
+  get error(): string | null {
+    return this.#error;
+  }
+
+  /** Seconds the process has been up, ticking between samples; null when it is not running. */
+  uptimeAt(now: number): number | null {
+    const status = this.status;
+    if (status === 'exited' || !this.#latest) return null;
+    return this.#latest.processInfo.uptime + Math.max(0, now - this.#latestAt) / 1000;
+  }
+
+  start(): void {
+    this.#subscription = this.#client
+      .subscribeMetrics(this.serverId, {
+        onSample: (event) => this.#sample(event),
+        onStatus: (event) => {
+          this.#status = event.status;
+          this.#statusAt = Date.now();
+          this.#statusReason = event.reason ?? null;
+          this.changed();
+          this.#refreshSoon(500);
+        },
+        onError: (err) => this.#fail(err),
+      })
+      .catch((err: Error) => {
+        this.#fail(err);
+        return null;
+      });
+    this.#offState = this.#client.on('state', (state) => {
+      if (state.name === 'connected') this.#refreshSoon(0);
+    });
+    void this.#refresh();
+    void this.#loadHistory();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    this.#offState?.();
+    void this.#subscription?.then((s) => s?.unsubscribe());
+  }
+
+  #sample(event: ProcessInfoEvent): void {
+    this.series.add(event);
+    if (this.series.last?.position === event.position) {
+      this.#latest = event;
+      this.#latestAt = Date.now();
+    }
+    this.changed();
+  }
+
+  async #loadHistory(): Promise<void> {
+    try {
+      const page = await this.#api.metrics(this.serverId, { limit: HISTORY_POINTS });
+      if (this.#stopped) return;
+      this.series.addAll(page.items);
+      const newest = page.items[page.items.length - 1];
+      if (newest && !this.#latest) {
+        this.#latest = newest;
+        this.#latestAt = Date.now();
+      }
+      this.changed();
+    } catch (err) {
+      this.#error = `Could not read the metrics history: ${(err as Error).message}`;
+      this.changed();
+    }
+  }
+
+  async #refresh(): Promise<void> {
+    clearTimeout(this.#timer);
+    try {
+      if (this.#found === null || this.#client.state.name === 'connected') {
+        const askedAt = Date.now();
+        const facts = await this.#api.server(this.serverId);
+        if (this.#stopped) return;
+        this.#found = facts !== null;
+        this.#facts = facts;
+        // A live status change newer than this read wins over what the read saw.
+        if (facts && this.#statusAt <= askedAt) this.#status = facts.status;
+        this.#error = null;
+        this.changed();
+      }
+    } catch (err) {
+      this.#error = `Could not read the server: ${(err as Error).message}`;
+      this.changed();
+    }
+    if (!this.#stopped) this.#timer = setTimeout(() => void this.#refresh(), POLL_MS);
+  }
+
+  #refreshSoon(delay: number): void {
+    if (this.#stopped) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.#refresh(), delay);
+  }
+
+  #fail(err: Error): void {
+    this.#error = `Live metrics stopped: ${err.message}`;
+    this.changed();
+  }
+}

@@ -1,0 +1,286 @@
+// Browser-test fixtures: a real stack (redis-server, gateways built from source serving the built
+// dashboard, the collector's CLI supervising a steerable process), headless Chromium driven by
+// playwright-core with every console message of the page recorded, and screenshots. Everything a
+// fixture starts is stopped by the teardown it registers.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { buildApp } from '@vigil/gateway';
+import { freePort, startRedis, waitFor, type RedisProcess } from '@vigil/testkit';
+
+type Teardown = { teardown(fn: () => unknown): void; comment(...args: unknown[]): void };
+
+const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+export const DIST = here('../dist/');
+export const SCREENSHOTS = here('../test-output/screenshots/');
+const COLLECTOR_CLI = here('../../collector/src/cli.ts');
+const CHATTY = here('./fixtures/chatty.mjs');
+export const CHROMIUM = process.env.VIGIL_CHROMIUM ?? '/usr/bin/chromium';
+
+// ---- gateways -----------------------------------------------------------------------------
+
+export type Gateway = {
+  app: Awaited<ReturnType<typeof buildApp>>;
+  port: number;
+  url: string;
+  /** Sockets of the dashboard namespace connected to this gateway. */
+  clients(): number;
+  close(): Promise<void>;
+};
+
+/** A gateway serving the built dashboard, on `port` (a free one by default). */
+export async function startGateway(redisUrl: string, port = 0): Promise<Gateway> {
+  if (!existsSync(`${DIST}index.html`)) {
+    throw new Error(`the dashboard is not built (${DIST}index.html is missing): run \`npm run build\` first`);
+  }
+  const app = await buildApp({ redisUrl, dashboardDir: DIST, staleSweepMs: 200 });
+  await app.listen({ host: '127.0.0.1', port });
+  const bound = (app.server.address() as AddressInfo).port;
+  let closed = false;
+  return {
+    app,
+    port: bound,
+    url: `http://127.0.0.1:${bound}`,
+    clients: () => (closed ? 0 : app.io.of('/monitoring').sockets.size),
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await app.close();
+    },
+  };
+}
+
+export async function redis(t: Teardown): Promise<RedisProcess> {
+  const r = await startRedis();
+  t.teardown(() => r.close());
+  return r;
+}
+
+// ---- collector and watched processes -------------------------------------------------------
+
+export type Service = { child: ChildProcess; output(): string; stop(): Promise<void> };
+
+/** The collector's CLI from its sources (samples every 500 ms), stopped with SIGTERM at teardown. */
+export function startCollector(t: Teardown, redisUrl: string, id: string, args: string[]): Service {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--conditions=vigil:source', COLLECTOR_CLI, '--redis-url', redisUrl, '--collector-id', id, '--host', `${id}-host`, '--interval', '500', ...args],
+    { env: { ...process.env, VIGIL_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  child.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  t.teardown(stop);
+  return { child, output: () => out, stop };
+}
+
+/** A plain process that idles until killed (for `pid` targets). */
+export function spawnIdler(t: Teardown): ChildProcess {
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  return child;
+}
+
+/**
+ * The steerable process (test/fixtures/chatty.mjs), run by the collector as a `command` target:
+ * its stdout becomes the server's log lines.
+ */
+export class Chatty {
+  readonly port: number;
+  constructor(port: number) {
+    this.port = port;
+  }
+
+  static async create(): Promise<Chatty> {
+    return new Chatty(await freePort());
+  }
+
+  /** `--command <id>=<cmdline>` for the collector. */
+  commandFlag(id: string): string[] {
+    return ['--command', `${id}='${process.execPath}' '${CHATTY}' ${this.port}`];
+  }
+
+  async ready(timeoutMs = 20_000): Promise<void> {
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${this.port}/`).catch(() => null))?.status === 404, {
+      timeoutMs,
+      message: `chatty on port ${this.port} to answer`,
+    });
+  }
+
+  /** Prints one line; resolves when it was written to stdout, with the time just before asking. */
+  async say(level: string, text: string): Promise<number> {
+    const at = Date.now();
+    await this.#get(`/say?level=${encodeURIComponent(level)}&text=${encodeURIComponent(text)}`);
+    return at;
+  }
+
+  async sayMany(lines: Array<[string, string]>): Promise<void> {
+    const res = await fetch(`http://127.0.0.1:${this.port}/say`, { method: 'POST', body: JSON.stringify(lines) });
+    if (!res.ok) throw new Error(`chatty /say: ${res.status}`);
+    await res.text();
+  }
+
+  cpu(percent: number): Promise<void> {
+    return this.#get(`/cpu?pct=${percent}`);
+  }
+
+  exit(code: number): Promise<void> {
+    return this.#get(`/exit?code=${code}`);
+  }
+
+  async #get(path: string): Promise<void> {
+    const res = await fetch(`http://127.0.0.1:${this.port}${path}`);
+    if (!res.ok) throw new Error(`chatty ${path}: ${res.status}`);
+    await res.text();
+  }
+}
+
+// ---- browser ------------------------------------------------------------------------------
+
+export async function launchBrowser(t: Teardown): Promise<Browser> {
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-quic',
+      '--no-first-run',
+    ],
+  });
+  t.teardown(() => browser.close());
+  return browser;
+}
+
+export type ConsoleEntry = { type: string; text: string; at: number };
+export type OpenedPage = { page: Page; context: BrowserContext; console: ConsoleEntry[] };
+
+export const DESKTOP = { viewport: { width: 1280, height: 900 } };
+export const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
+
+/** A fresh context and page, every console message and page error recorded, closed at teardown. */
+export async function openPage(t: Teardown, browser: Browser, url: string, device: typeof DESKTOP | typeof PHONE = DESKTOP): Promise<OpenedPage> {
+  const context = await browser.newContext(device);
+  t.teardown(() => context.close());
+  const page = await context.newPage();
+  const entries: ConsoleEntry[] = [];
+  page.on('console', (m) => entries.push({ type: m.type(), text: m.text(), at: Date.now() }));
+  page.on('pageerror', (e) => entries.push({ type: 'pageerror', text: `${e.name}: ${e.message}`, at: Date.now() }));
+  await page.goto(url);
+  return { page, context, console: entries };
+}
+
+type Assert = Teardown & { same(found: unknown, wanted: unknown, message: string): unknown };
+
+/**
+ * The page logged no error or warning of its own. `allowed` names browser messages that are
+ * expected (a refused connection while the test keeps the gateway down).
+ */
+export function assertQuietConsole(t: Assert, entries: ConsoleEntry[], allowed?: RegExp): void {
+  const problems = entries.filter((e) => ['error', 'warning', 'pageerror', 'assert'].includes(e.type) && !allowed?.test(e.text));
+  const tolerated = allowed ? entries.filter((e) => allowed.test(e.text)) : [];
+  t.same(problems, [], `the page logged no error or warning (${entries.length} console messages${tolerated.length ? `, ${tolerated.length} expected network failures while the gateway was down` : ''})`);
+}
+
+export async function screenshot(t: Teardown, page: Page, name: string): Promise<string> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const path = `${SCREENSHOTS}${name}.png`;
+  await page.screenshot({ path, fullPage: true });
+  t.comment(`screenshot: ${path}`);
+  return path;
+}
+
+const CONTROL_ROLES = new Set(['button', 'link', 'combobox', 'textbox', 'searchbox', 'checkbox', 'radio', 'slider', 'spinbutton', 'switch', 'tab', 'menuitem', 'listbox']);
+
+/** Controls in Chromium's own accessibility tree that have no accessible name. */
+export async function unnamedControls(context: BrowserContext, page: Page): Promise<string[]> {
+  const cdp = await context.newCDPSession(page);
+  try {
+    const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as {
+      nodes: Array<{ ignored: boolean; role?: { value?: string }; name?: { value?: string } }>;
+    };
+    const controls = nodes.filter((n) => !n.ignored && CONTROL_ROLES.has(String(n.role?.value)));
+    if (controls.length === 0) return ['(no control found at all)'];
+    return controls.filter((n) => !String(n.name?.value ?? '').trim()).map((n) => String(n.role?.value));
+  } finally {
+    await cdp.detach();
+  }
+}
+
+/** Controls and their names, for the test log. */
+export async function namedControls(context: BrowserContext, page: Page): Promise<string[]> {
+  const cdp = await context.newCDPSession(page);
+  try {
+    const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as {
+      nodes: Array<{ ignored: boolean; role?: { value?: string }; name?: { value?: string } }>;
+    };
+    return nodes
+      .filter((n) => !n.ignored && CONTROL_ROLES.has(String(n.role?.value)))
+      .map((n) => `${n.role?.value} "${n.name?.value ?? ''}"`);
+  } finally {
+    await cdp.detach();
+  }
+}
+
+/** Text of one cell of a server's row in the servers view. */
+export async function cell(page: Page, serverId: string, field: 'pid' | 'status' | 'cpu' | 'rss'): Promise<string> {
+  return ((await page.locator(`tr[data-server-id="${serverId}"] [data-field="${field}"]`).textContent({ timeout: 5000 })) ?? '').trim();
+}
+
+/**
+ * Records in the page, by Date.now(), when a log line with a given message first shows up in the
+ * tail: `window.__seen[message]`. Same machine, same clock as the test's Date.now().
+ */
+export async function watchLogLines(page: Page): Promise<void> {
+  // A string, not a function: tsx's keepNames helpers do not exist in the page.
+  await page.evaluate(`(() => {
+    if (window.__seen) return;
+    const seen = (window.__seen = {});
+    const note = (node) => {
+      if (!(node instanceof HTMLElement)) return;
+      const rows = node.matches('.line') ? [node] : [...node.querySelectorAll('.line')];
+      const now = Date.now();
+      for (const row of rows) {
+        const message = row.querySelector('.msg')?.textContent ?? '';
+        if (!(message in seen)) seen[message] = now;
+      }
+    };
+    document.querySelectorAll('.line').forEach(note);
+    new MutationObserver((records) => records.forEach((r) => r.addedNodes.forEach(note))).observe(document.body, { childList: true, subtree: true });
+  })()`);
+}
+
+export async function seenAt(page: Page, message: string): Promise<number | null> {
+  return page.evaluate((m) => (window as unknown as { __seen?: Record<string, number> }).__seen?.[m] ?? null, message);
+}
+
+/** Messages of the log lines on screen, in order. */
+export async function tailMessages(page: Page): Promise<string[]> {
+  return page.locator('.log .line .msg').allTextContents();
+}
+
+export async function tailPositions(page: Page): Promise<string[]> {
+  return page.locator('.log .line').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset['position'] ?? ''));
+}
+
+export function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
