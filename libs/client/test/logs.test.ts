@@ -3,9 +3,8 @@
 // replays followed to the end, and resuming with nothing delivered yet.
 import t from 'tap';
 import { LOG_LEVELS, type LogLevel, type ProcessLogsEvent } from '@vigil/protocol';
-import { startRedis, waitFor } from '@vigil/testkit';
+import { startRedis, waitFor, startTcpBalancer } from '@vigil/testkit';
 import { ClientErrorCodes, type GapInfo } from '../src/index.js';
-import { startBalancer } from './fixtures/balancer.js';
 import { Publisher, startClient, startGateway, stateNames, type LogSpec } from './fixtures/cluster.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -27,7 +26,7 @@ t.test('lines published while the client switches gateways: exactly the publishe
   const redis = await startRedis();
   const a = await startGateway(redis.url);
   const b = await startGateway(redis.url);
-  const lb = await startBalancer([a.port, b.port]);
+  const lb = await startTcpBalancer([a.port, b.port]);
   const publisher = new Publisher(redis.url);
   const { client, states } = startClient(lb.url);
   t.teardown(async () => {

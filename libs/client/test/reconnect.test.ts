@@ -3,9 +3,8 @@
 // client re-joins its subscriptions by itself every time.
 import t from 'tap';
 import { NAMESPACE, comparePositions, type ProcessInfoEvent } from '@vigil/protocol';
-import { startRedis, waitFor } from '@vigil/testkit';
+import { startRedis, waitFor, startTcpBalancer } from '@vigil/testkit';
 import type { NetworkStatus } from '../src/index.js';
-import { startBalancer } from './fixtures/balancer.js';
 import { Publisher, connected, recordingIo, startClient, startGateway, stateNames, type WireRecord } from './fixtures/cluster.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -37,7 +36,7 @@ t.test('the gateway the client is on closes: it reconnects through the balancer 
   const redis = await startRedis();
   const a = await startGateway(redis.url);
   const b = await startGateway(redis.url);
-  const lb = await startBalancer([a.port, b.port]);
+  const lb = await startTcpBalancer([a.port, b.port]);
   const publisher = new Publisher(redis.url);
   const { client, states } = startClient(lb.url);
   t.teardown(async () => {
@@ -162,7 +161,7 @@ t.test('sixty subscriptions re-join after a switch, in the order they were made,
   const redis = await startRedis();
   const a = await startGateway(redis.url);
   const b = await startGateway(redis.url);
-  const lb = await startBalancer([a.port, b.port]);
+  const lb = await startTcpBalancer([a.port, b.port]);
   const publisher = new Publisher(redis.url);
   const sent: WireRecord[] = [];
   const { client } = startClient(lb.url, { io: recordingIo([], sent) });

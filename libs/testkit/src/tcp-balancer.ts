@@ -10,6 +10,8 @@ export type TcpBalancer = {
   readonly url: string;
   /** Connections currently open to each backend port. */
   connectionsTo(port: number): number;
+  /** The backend port each accepted connection was piped to, in order (the last 10,000). */
+  readonly routed: number[];
   setBackends(ports: number[]): void;
   close(): Promise<void>;
 };
@@ -19,6 +21,7 @@ export async function startTcpBalancer(backends: number[]): Promise<TcpBalancer>
   let next = 0;
   const open = new Map<number, Set<Socket>>();
   const all = new Set<Socket>();
+  const routed: number[] = [];
 
   const connectToLive = (client: Socket, attempt: number): void => {
     if (ports.length === 0 || attempt >= ports.length) {
@@ -30,6 +33,8 @@ export async function startTcpBalancer(backends: number[]): Promise<TcpBalancer>
     let connected = false;
     upstream.once('connect', () => {
       connected = true;
+      routed.push(port);
+      if (routed.length > 10_000) routed.shift();
       let set = open.get(port);
       if (!set) open.set(port, (set = new Set()));
       set.add(upstream);
@@ -62,6 +67,7 @@ export async function startTcpBalancer(backends: number[]): Promise<TcpBalancer>
     port,
     url: `http://127.0.0.1:${port}`,
     connectionsTo: (p) => open.get(p)?.size ?? 0,
+    routed,
     setBackends(list) {
       ports = [...list];
     },
