@@ -1,0 +1,267 @@
+// bench/README.md from a results file: what each benchmark measures and how, the machine, the
+// figures and the ratios against the baselines. Everything numeric comes from the results.
+import { DEFAULT_SAMPLING, type SamplingReport, type SamplingRow } from '../collector-sampling.js';
+import { DEFAULT_FANOUT, type FanoutReport, type Step, type StackResult } from '../fanout.js';
+import type { Machine } from './machine.js';
+
+export type Section<T> = { command: string; startedAt: string; finishedAt: string; otherCoresBefore: number | null; loadAvgAfter: number[]; report: T };
+
+export type Results = {
+  command: string;
+  machine: Machine;
+  sampling: Section<SamplingReport> | null;
+  fanout: Section<FanoutReport> | null;
+};
+
+const f = (x: number | null | undefined, digits = 1): string => (x == null ? '–' : x.toFixed(digits));
+const int = (x: number | null | undefined): string => (x == null ? '–' : Math.round(x).toLocaleString('en-US'));
+
+function table(head: string[], rows: string[][]): string {
+  const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
+  return [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+const MODE_LABEL: Record<SamplingRow['mode'], string> = {
+  batched: '(a) baseline: one batched `pidusage(pids)` per tick',
+  'per-pid': '(c) naive: one `pidusage(pid)` call per pid',
+  vigil: '(b) vigil collector → Redis',
+};
+
+function samplingSection(s: Section<SamplingReport>): string {
+  const r = s.report;
+  const o = r.options;
+  const rows = r.rows.map((row) => [
+    String(row.targets),
+    MODE_LABEL[row.mode],
+    String(row.ticks),
+    f(row.usPerTargetSample),
+    (row.perRunUs ?? []).map((x) => f(x)).join(' / '),
+    f(row.sampleUsPerTargetSample),
+    f(row.usPerTargetSample - row.sampleUsPerTargetSample),
+    f(row.tickBusyMs),
+    f(row.redisUsPerTargetSample),
+    f(row.otherCores, 2),
+  ]);
+  const ratios = r.ratios.map((x) => [String(x.targets), `${f(x.vigilOverBatched, 2)}×`, `${f(x.perPidOverBatched, 2)}×`]);
+  return `## 1. Collector CPU per target-sample (\`bench/collector-sampling.ts\`)
+
+**What it measures.** The CPU time a sampling process spends per target per tick (µs/target-sample),
+for N idle targets, comparing three ways of sampling the same pids:
+
+- **(a) baseline**: a bare loop calling \`pidusage(pids)\` once per tick with all pids, nothing else: the floor.
+- **(b) vigil**: the real collector, \`createCollector()\` from \`services/collector\`, with N \`pid\` targets,
+  writing every tick to a private \`redis-server\` (history XADD + latest SET + SPUBLISH to the room,
+  registry HSET, heartbeats ZADD, in one pipelined round trip). Its sampler is pidusage, injected through
+  the \`sample\` option only to count ticks and time the sampling part; the agent adds its own pid to each
+  batch (N + 1 pids per call).
+- **(c) naive**: one \`pidusage(pid)\` call per pid, one after the other: the second reference.
+
+**How.** ${int(Math.max(...o.sizes))} processes \`${r.targetsKind}\` are started once; each (mode, N) runs in a fresh
+Node process (pidusage keeps module-global state), ticks every ${o.intervalMs} ms (or at once when a tick
+overran, as the collector does), warms up for ${o.warmupTicks} ticks, then measures ${o.ticks} ticks
+(the naive mode at N ≥ 500: ${o.perPidTicksLarge}, since each of its ticks takes far longer than the interval). Every
+(N, mode) runs ${o.repeats ?? 1} time${(o.repeats ?? 1) === 1 ? '' : 's'}, in rounds; the figures pool the runs (total CPU ÷ total target-samples) and
+"per run" shows the spread.
+CPU is \`process.cpuUsage()\` (user + system, all threads) from the start of the first measured tick to the start
+of the tick after the last, so it includes publishing and everything the process does between ticks.
+"in pidusage" is the CPU spent inside the pidusage calls; redis-server's CPU comes from \`/proc/<pid>/stat\`
+(10 ms resolution; it includes redis's own idle housekeeping, visible in the rows where nothing writes to it).
+"Other load" is what the rest of the machine used meanwhile (\`/proc/stat\` busy time minus this process and redis).
+
+${table(
+  ['targets', 'mode', 'ticks (all runs)', 'µs/target-sample (process)', 'per run', 'of which in pidusage', 'rest (track + publish + idle)', 'tick wall ms', 'redis µs/target-sample', 'other load (cores)'],
+  rows,
+)}
+
+Ratios (µs/target-sample, process CPU):
+
+${table(['targets', 'vigil ÷ batched baseline', 'naive ÷ batched baseline'], ratios)}
+${r.notes.length > 0 ? `\nNotes from the run:\n\n${r.notes.map((n) => `- ${n}`).join('\n')}\n` : ''}
+Measured ${s.startedAt} – ${s.finishedAt} with \`${s.command}\`; other load just before: ${f(s.otherCoresBefore, 2)} cores.`;
+}
+
+function stepRows(st: StackResult, windowSec: number): string[][] {
+  const cores = (ms: number | null) => (ms === null ? '–' : (ms / 1000 / windowSec).toFixed(2));
+  return st.steps.map((s: Step) => [
+    String(s.ratePerSec),
+    int(s.offeredPerSec),
+    int(s.deliveriesPerSec),
+    `${f(s.deliveredFraction * 100, 2)}%`,
+    f(s.latencyMs.p50),
+    f(s.latencyMs.p90),
+    f(s.latencyMs.p99),
+    f(s.latencyMs.max),
+    f(s.gatewayUsPerDelivery),
+    cores(s.cpuMs.gateways),
+    cores(s.cpuMs.clients),
+    cores(s.cpuMs.publisher),
+    cores(s.cpuMs.redis),
+    s.discardedOtherCores === null ? f(s.otherCores, 2) : `${f(s.otherCores, 2)} (retried; first ${f(s.discardedOtherCores, 2)})`,
+    s.sustained ? 'yes' : s.keptUp ? 'kept up, p99 over' : '**no** (saturated)',
+  ]);
+}
+
+function highestKeptUp(st: StackResult): Step | null {
+  return st.steps.filter((s) => s.keptUp).sort((a, b) => b.ratePerSec - a.ratePerSec)[0] ?? null;
+}
+
+function keptUpRatio(r: FanoutReport): number | null {
+  const v = r.stacks.find((s) => s.stack === 'vigil');
+  const b = r.stacks.find((s) => s.stack === 'baseline');
+  const kv = v ? highestKeptUp(v) : null;
+  const kb = b ? highestKeptUp(b) : null;
+  return kv && kb ? kv.ratePerSec / kb.ratePerSec : null;
+}
+
+function fanoutSection(s: Section<FanoutReport>): string {
+  const r = s.report;
+  const o = r.options;
+  const windowSec = o.windowMs / 1000;
+  const head = [
+    'ticks/s',
+    'offered/s',
+    'received/s',
+    'arrived',
+    'p50 ms',
+    'p90 ms',
+    'p99 ms',
+    'max ms',
+    'gateway µs/delivery',
+    'gateways (cores)',
+    'clients (cores)',
+    'publisher (cores)',
+    'redis (cores)',
+    'other load (cores)',
+    'sustained',
+  ];
+  const stacks = r.stacks
+    .map((st) => {
+      const title = st.stack === 'vigil' ? 'vigil: TickWriter → Redis → vigil gateways (buildApp)' : 'baseline: `io.to(room).emit` → Redis → bare Socket.IO + sharded adapter';
+      const best = st.best
+        ? `Highest sustained (p99 ≤ ${o.p99LimitMs} ms): **${int(st.best.deliveriesPerSec)} deliveries/s** (${st.best.ratePerSec} ticks/s), p50 ${f(st.best.latencyMs.p50)} ms, p99 ${f(st.best.latencyMs.p99)} ms.`
+        : `No step kept p99 ≤ ${o.p99LimitMs} ms.`;
+      const peak = st.peak
+        ? ` Most deliveries/s received in a step, whatever the latency (its capacity here): **${int(st.peak.deliveriesPerSec)}** (${st.peak.ratePerSec} ticks/s, p99 ${f(st.peak.latencyMs.p99)} ms).`
+        : '';
+      const keptUp = highestKeptUp(st);
+      const kept = keptUp
+        ? ` Highest rate kept up with, whatever the p99: ${keptUp.ratePerSec} ticks/s (${int(keptUp.deliveriesPerSec)} deliveries/s, p99 ${f(keptUp.latencyMs.p99)} ms).`
+        : '';
+      const last = st.steps[st.steps.length - 1];
+      const ceiling =
+        last && last.keptUp && (last.latencyMs.p99 ?? Infinity) <= o.stopP99Ms
+          ? ' The highest rate tried still kept up: the ceiling is higher than shown.'
+          : '';
+      const notes = st.notes.length > 0 ? `\n\n${st.notes.map((n) => `- ${n}`).join('\n')}` : '';
+      return `### ${title}\n\n${st.connected} clients connected and subscribed.\n\n${table(head, stepRows(st, windowSec))}\n\n${best}${kept}${peak}${ceiling}${notes}`;
+    })
+    .join('\n\n');
+  let ratios = '';
+  if (r.ratios) {
+    const per = r.ratios.perRate.map((x) => [
+      String(x.ratePerSec),
+      `${f(x.p50, 2)}×`,
+      `${f(x.p99, 2)}×`,
+      `${f(x.gatewayUsPerDelivery, 2)}×`,
+      `${f(x.otherCores?.vigil, 2)} / ${f(x.otherCores?.baseline, 2)}`,
+    ]);
+    ratios = `### Ratios, vigil ÷ baseline
+
+- Highest sustained deliveries/s (p99 ≤ ${o.p99LimitMs} ms): **${f(r.ratios.bestDeliveriesPerSec, 2)}×**
+- Highest rate kept up with, whatever the p99: **${f(keptUpRatio(r), 2)}×**
+- Most deliveries/s received in a step (capacity): **${f(r.ratios.peakDeliveriesPerSec, 2)}×**
+- At each rate both kept up with (below 1 is better for vigil; latency ratios are only as good as the other load
+  columns are equal and low):
+
+${per.length > 0 ? table(['ticks/s', 'p50', 'p99', 'gateway µs/delivery', 'other load (vigil / baseline, cores)'], per) : '(no rate was kept up with by both)'}`;
+  }
+  return `## 2. End-to-end fan-out (\`bench/fanout.ts\`)
+
+**What it measures.** Deliveries per second and latency from publish to a client's \`process:info\` handler,
+through Redis and ${o.gateways} gateways, for ${int(o.clients)} Socket.IO clients watching ${o.servers} servers
+(${Math.round(o.clients / o.servers)} clients per server room, spread over ${o.gateways} gateways so that every room has
+clients on every gateway). Two stacks, same clients, same rooms, same payloads:
+
+- **vigil**: the collector's publish path, one \`TickWriter.write\` per tick (a Lua script per tick that, per
+  server, XADDs the sample, SETs latest and SPUBLISHes it in the sharded adapter's wire format with the stream id
+  as position; plus registry HSET and heartbeats ZADD) → vigil gateways built with \`buildApp()\`.
+- **baseline**: the stock way: a Socket.IO server with \`createShardedAdapter(pub, sub, { subscriptionMode: 'dynamic' })\`
+  and no clients does \`io.of('/monitoring').to(room).emit('process:info', payload)\` per server per tick → two bare
+  Socket.IO servers on the same adapter, whose only handler joins the room.
+
+**How.** Every role is its own process: ${o.gateways} gateways, 1 publisher, ${o.clientProcs} client processes
+(socket.io-client, websocket transport, one connection per client) and one private \`redis-server\` per stack. Both
+stacks are up at once and take turns at each rate, in alternating order, after an unrecorded warm-up step each.
+
+- **Load.** One sample per server per tick: a \`process:info\` JSON body of about 280 bytes (position and \`sentAt\`
+  included; about 310 bytes as a Socket.IO packet). The servers are split among ${o.collectors} simulated
+  collector${o.collectors === 1 ? '' : 's'} whose ticks are staggered evenly over the period (collectors on different hosts are not in
+  phase); each collector tick is one publish of its ${Math.ceil(o.servers / o.collectors)} servers, a burst of about
+  ${int(Math.ceil(o.servers / o.collectors) * (o.clients / o.servers))} deliveries. Offered deliveries/s = ticks/s × ${int(o.clients)}.
+- **Steps.** ${o.warmupMs / 1000} s warm-up, then a ${windowSec} s window. *received/s*: what the clients received while the
+  window was open (it stays below offered/s when the stack saturates). *arrived*: the share of the deliveries due for
+  samples published in the window that arrived at all (they get up to 5 s after the window). Latency = receive time −
+  \`sentAt\`, both read from the machine's monotonic clock (\`process.hrtime\`, the same clock in every process), over
+  the samples published in the window. A step **kept up** when the publisher kept its schedule (≥ 95% of the nominal
+  rate), received/s ≥ 98% of offered/s and ≥ 99% arrived; it is **sustained** when it also kept p99 ≤ ${o.p99LimitMs} ms.
+  The ramp (${o.ratesPerSec.join(', ')} ticks/s) stops, per stack, after a step that did not keep up or whose p99
+  passed ${o.stopP99Ms} ms (once per stack, such a step measured under more than ${o.retryAboveOtherCores} cores of other load is forgiven
+  and the ramp goes on; the stack's notes say so).
+- **CPU.** Per role, from \`/proc/<pid>/stat\` over the window (10 ms resolution), in cores (CPU seconds per second);
+  gateway µs/delivery = both gateways' CPU ÷ deliveries received. Everything (clients included, see their
+  column) shares the machine's cores, so a ceiling here is the machine's, not a gateway's alone.
+- **Noise.** Before each step the run waits for other work to use less than ${o.retryAboveOtherCores} cores (at most
+  ${o.quietBudgetMs / 1000} s of waiting over the whole run; ${int(r.quietWaitMs == null ? null : r.quietWaitMs / 1000)} s were spent); a step measured while other work used more
+  anyway is measured once more and the quieter of the two is kept (the "other load" column says so). "Other load"
+  counts everything outside the measured stack, the other stack's idle processes included.
+
+${stacks}
+
+${ratios}
+
+Measured ${s.startedAt} – ${s.finishedAt} with \`${s.command}\`; other load just before: ${f(s.otherCoresBefore, 2)} cores.`;
+}
+
+function flagLine(): string {
+  const d = DEFAULT_SAMPLING;
+  const o = DEFAULT_FANOUT;
+  const sampling = `--sizes=${d.sizes.join(',')} --interval=${d.intervalMs} --warmup-ticks=${d.warmupTicks} --ticks=${d.ticks} --per-pid-ticks=${d.perPidTicksLarge} --repeats=${d.repeats}`;
+  const fanout =
+    `--clients=${o.clients} --servers=${o.servers} --gateways=${o.gateways} --client-procs=${o.clientProcs} --collectors=${o.collectors} ` +
+    `--rates=${o.ratesPerSec.join(',')} --warmup=${o.warmupMs / 1000} --window=${o.windowMs / 1000} --p99-limit=${o.p99LimitMs} ` +
+    `--stop-p99=${o.stopP99Ms} --retry-above=${o.retryAboveOtherCores} --quiet-budget=${o.quietBudgetMs / 1000} --stacks=${o.stacks.join(',')}`;
+  return `\`${sampling}\` for the collector benchmark, \`${fanout}\` for the fan-out`;
+}
+
+export function renderReadme(r: Results): string {
+  const m = r.machine;
+  const parts = [
+    `# vigil benchmarks
+
+Generated by \`bench/run.ts\` from \`bench/results/latest.json\`; every figure below is measured, none is typed in.
+Reproduce with:
+
+\`\`\`sh
+${r.command}
+\`\`\`
+
+Sizes are flags (or \`VIGIL_BENCH_*\` environment variables), defaults shown: ${flagLine()}; \`--only=sampling|fanout\`
+runs one benchmark (the other section is then kept from the previous results); \`--render-only\` rewrites this page
+from the results file. Run standalone,
+\`bench/collector-sampling.ts\` and \`bench/fanout.ts\` print their JSON.
+
+## Machine
+
+${table(
+  ['cores (nproc)', 'CPU', 'memory', 'node', 'redis-server', 'kernel', 'load average at start (1/5/15 min)'],
+  [[String(m.nproc), m.cpuModel, `${m.memGiB} GiB`, m.node, m.redis, m.kernel, m.loadAvgAtStart.join(' / ')]],
+)}
+
+The machine is shared: other work runs while the benchmarks do. Each table has an "other load" column (cores used
+by processes outside the benchmark during the measurement); figures taken under heavy other load are pessimistic,
+latency ones most of all.`,
+  ];
+  if (r.sampling) parts.push(samplingSection(r.sampling));
+  if (r.fanout) parts.push(fanoutSection(r.fanout));
+  return parts.join('\n\n') + '\n';
+}

@@ -1,0 +1,74 @@
+// Runs the benchmarks and writes bench/results/latest.json and bench/README.md.
+//   node --import tsx --conditions=vigil:source bench/run.ts [--only=sampling|fanout] [--render-only] [size flags]
+// Before each benchmark it waits (at most a minute) for other work on the machine to calm down, and
+// records how busy the machine was, since it is shared.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_SAMPLING, runCollectorSampling } from './collector-sampling.js';
+import { DEFAULT_FANOUT, runFanout } from './fanout.js';
+import { killAll } from './lib/children.js';
+import { waitForQuiet } from './lib/cpu.js';
+import { parseRunFlags } from './lib/flags.js';
+import { describeMachine } from './lib/machine.js';
+import { renderReadme, type Results, type Section } from './lib/report.js';
+
+const RESULTS = fileURLToPath(new URL('./results/latest.json', import.meta.url));
+const README = fileURLToPath(new URL('./README.md', import.meta.url));
+const COMMAND = 'npm run bench';
+/** Other work above this many cores makes the run wait (bounded) before measuring. */
+const QUIET_CORES = 0.3;
+const QUIET_WAIT_MS = 60_000;
+
+const log = (line: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+async function section<T>(command: string, run: () => Promise<T>): Promise<Section<T>> {
+  const otherCoresBefore = await waitForQuiet(QUIET_CORES, QUIET_WAIT_MS, log);
+  const startedAt = new Date().toISOString();
+  const report = await run();
+  return { command, startedAt, finishedAt: new Date().toISOString(), otherCoresBefore, loadAvgAfter: loadavg().map((l) => Math.round(l * 100) / 100), report };
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  const flags = parseRunFlags(argv, { sampling: DEFAULT_SAMPLING, fanout: DEFAULT_FANOUT });
+  const previous: Partial<Results> = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as Results) : {};
+  if (flags.renderOnly) {
+    if (!previous.machine) throw new Error(`--render-only: no results in ${RESULTS}`);
+    writeFileSync(README, renderReadme(previous as Results));
+    log(`wrote ${README} from ${RESULTS}`);
+    return;
+  }
+  const machine = describeMachine();
+  const command = argv.length > 0 ? `${COMMAND} -- ${argv.join(' ')}` : COMMAND;
+  const results: Results = {
+    command: COMMAND,
+    machine,
+    sampling: previous.sampling ?? null,
+    fanout: previous.fanout ?? null,
+  };
+  if (flags.only !== 'fanout') results.sampling = await section(command, () => runCollectorSampling(flags.sampling, log));
+  if (flags.only !== 'sampling') results.fanout = await section(command, () => runFanout(flags.fanout, log));
+  if (!flags.write) {
+    console.log(JSON.stringify(results, null, 2));
+    return;
+  }
+  mkdirSync(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
+  writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n');
+  writeFileSync(README, renderReadme(results));
+  log(`wrote ${RESULTS} and ${README}`);
+}
+
+process.once('SIGINT', () => {
+  killAll();
+  process.exit(130);
+});
+process.once('SIGTERM', () => {
+  killAll();
+  process.exit(143);
+});
+try {
+  await main();
+} finally {
+  killAll();
+}
