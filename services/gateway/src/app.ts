@@ -49,7 +49,7 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
   });
   const readiness = new Readiness(redis, settings.gatewayId, settings.readinessTimeoutMs);
   app.decorate('gatewayId', settings.gatewayId);
-  app.decorate('redisReceived', (channel: string) => redis.received(channel));
+  app.decorate('redisReceived', (channel: string) => metrics.received(channel));
 
   // Hooks run in reverse order on close: sockets first (socket plugin), then Redis.
   app.addHook('onClose', async () => {

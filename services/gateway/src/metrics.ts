@@ -7,6 +7,14 @@ import { parseRoom } from '@vigil/protocol';
 
 const POSITION_MARK = '"position":"';
 
+type ChannelMetrics = {
+  room: string | null;
+  received: number;
+  messages: { inc(n?: number): void };
+  deliveries: { inc(n?: number): void };
+  lag: { observe(v: number): void };
+};
+
 export class GatewayMetrics {
   readonly registry = new Registry();
   readonly #extra: Registry[];
@@ -16,6 +24,7 @@ export class GatewayMetrics {
   readonly #failures: Counter<'op'>;
   readonly #rejected: Counter<'code'>;
   #nsp: Namespace | null = null;
+  readonly #channels = new Map<string, ChannelMetrics>();
 
   constructor(gatewayId: string, extra: Registry[] = []) {
     this.#extra = extra;
@@ -58,23 +67,45 @@ export class GatewayMetrics {
     this.#nsp = nsp;
   }
 
-  /** Called for every message on the subscriber connection. */
+  /** Called for every message on the subscriber connection: keep it cheap. */
   onRedisMessage(channel: string, message: Buffer): void {
-    // socket.io#/monitoring#<room>#
-    const end = channel.length - 1;
-    const start = channel.indexOf('#', channel.indexOf('#') + 1) + 1;
-    const room = start > 0 && end > start ? channel.slice(start, end) : '';
-    const parsed = room ? parseRoom(room) : null;
-    const kind = parsed?.kind ?? 'other';
-    this.#messages.inc({ kind });
-    if (!parsed || !this.#nsp) return;
-    this.#deliveries.inc({ kind }, this.#nsp.adapter.rooms.get(room)?.size ?? 0);
+    const c = this.#channel(channel);
+    c.received++;
+    c.messages.inc();
+    if (!c.room || !this.#nsp) return;
+    c.deliveries.inc(this.#nsp.adapter.rooms.get(c.room)?.size ?? 0);
     const at = message.lastIndexOf(POSITION_MARK);
     if (at >= 0) {
       const dash = message.indexOf(0x2d, at + POSITION_MARK.length);
       const ms = Number(message.toString('latin1', at + POSITION_MARK.length, dash));
-      if (Number.isFinite(ms) && ms > 0) this.#lag.observe({ kind }, Math.max(0, Date.now() - ms) / 1000);
+      if (Number.isFinite(ms) && ms > 0) c.lag.observe(Math.max(0, Date.now() - ms) / 1000);
     }
+  }
+
+  /** Per channel: its room and the label-bound metrics, parsed once (channels are few and reused). */
+  #channel(channel: string): ChannelMetrics {
+    let c = this.#channels.get(channel);
+    if (c) return c;
+    // socket.io#/monitoring#<room>#
+    const end = channel.length - 1;
+    const start = channel.indexOf('#', channel.indexOf('#') + 1) + 1;
+    const room = start > 0 && end > start ? channel.slice(start, end) : '';
+    const kind = (room ? parseRoom(room)?.kind : undefined) ?? 'other';
+    c = {
+      room: kind === 'other' ? null : room,
+      received: 0,
+      messages: this.#messages.labels({ kind }),
+      deliveries: this.#deliveries.labels({ kind }),
+      lag: this.#lag.labels({ kind }),
+    };
+    if (this.#channels.size > 100_000) this.#channels.clear();
+    this.#channels.set(channel, c);
+    return c;
+  }
+
+  /** Messages Redis delivered on a channel (what a gateway with no client in a room must not get). */
+  received(channel: string): number {
+    return this.#channels.get(channel)?.received ?? 0;
   }
 
   redisFailure(op: string): void {

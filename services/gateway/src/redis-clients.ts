@@ -13,8 +13,6 @@ export type RedisClients = {
   /** The pub and sub clients as handed to the adapter: promise rejections it ignores are caught. */
   adapterPub: Redis;
   adapterSub: Redis;
-  /** Messages received on the subscriber connection, per channel (what Redis sent us). */
-  received(channel: string): number;
   close(): Promise<void>;
 };
 
@@ -61,11 +59,7 @@ export function openRedisClients(url: string, gatewayId: string, logger: Logger,
   const pub = make('publisher');
   const sub = make('subscriber');
   const command = make('command');
-  const perChannel = new Map<string, number>();
-  sub.on('smessageBuffer', (channel: Buffer) => {
-    const name = channel.toString();
-    perChannel.set(name, (perChannel.get(name) ?? 0) + 1);
-  });
+
   const adapterError = (err: unknown) => {
     onFailure('adapter');
     logger.debug({ code: ErrorCodes.REDIS_UNAVAILABLE, err: (err as Error)?.message }, 'adapter redis command failed');
@@ -76,7 +70,6 @@ export function openRedisClients(url: string, gatewayId: string, logger: Logger,
     command,
     adapterPub: guard(pub, adapterError),
     adapterSub: guard(sub, adapterError),
-    received: (channel) => perChannel.get(channel) ?? 0,
     async close() {
       await Promise.all([closeRedis(pub), closeRedis(sub), closeRedis(command)]);
     },
