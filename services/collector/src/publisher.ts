@@ -18,6 +18,9 @@ import { COMMAND_MAX_LENGTH } from './proc.js';
 import { toProcessInfo } from './sampler.js';
 import type { ServerReport, ServerState, StatusChange } from './server-state.js';
 
+
+/** Longest an unchanged registry entry goes unwritten. */
+export const REGISTRY_REFRESH_MS = 15_000;
 export const EVENTS_MAX_LEN = 1000;
 export const PENDING_EVENTS_MAX = 1000;
 
@@ -53,6 +56,8 @@ export class Publisher {
   #outage: Outage | null = null;
   /** Events dropped since the last successful write (logged when it leaves 0). */
   #eventsDroppedSinceOk = 0;
+  /** What each server's registry entry was last written as (without updatedAt), and when. */
+  readonly #registryWritten = new Map<string, { entry: string; at: number }>();
 
   constructor(options: PublisherOptions) {
     this.#o = options;
@@ -85,7 +90,7 @@ export class Publisher {
     const samples = reports.filter((r) => r.sample).map((r) => this.#sampleOp(r, iso));
     const tick: Tick = {
       appends: [...this.#pending, ...samples],
-      registry: reports.map((r) => ({ serverId: r.server.serverId, entry: JSON.stringify(this.registryEntry(r.server, iso)) })),
+      registry: this.#registryChanges(reports, at, iso),
       heartbeats: reports.map((r) => ({ serverId: r.server.serverId, at })),
     };
     try {
@@ -106,6 +111,25 @@ export class Publisher {
       this.#o.logger.info({ samplesDropped, eventsDropped, eventsFlushed: flushed }, 'redis writes succeed again');
     }
     this.#eventsDroppedSinceOk = 0;
+  }
+
+  /**
+   * Registry entries that need writing: new or changed ones, and each at least every
+   * REGISTRY_REFRESH_MS (a restarted Redis starts empty; heartbeats carry staleness, so an
+   * unchanged entry need not be rewritten every tick: that was a third of the per-tick cost).
+   */
+  #registryChanges(reports: readonly ServerReport[], at: number, iso: string): Tick['registry'] {
+    const out: Tick['registry'] = [];
+    for (const r of reports) {
+      const id = r.server.serverId;
+      const { updatedAt: _updatedAt, ...stable } = this.registryEntry(r.server, iso);
+      const key = JSON.stringify(stable);
+      const last = this.#registryWritten.get(id);
+      if (last && last.entry === key && at - last.at < REGISTRY_REFRESH_MS) continue;
+      this.#registryWritten.set(id, { entry: key, at });
+      out.push({ serverId: id, entry: `${key.slice(0, -1)},"updatedAt":${JSON.stringify(iso)}}` });
+    }
+    return out;
   }
 
   /** Called on stop: events still waiting will never be sent; count and report them. */
@@ -135,6 +159,8 @@ export class Publisher {
   }
 
   #failed(samples: number, err: Error): void {
+    // Redis may come back empty: write every registry entry again with the next tick.
+    this.#registryWritten.clear();
     const c = this.#o.counters;
     c.writeFailures++;
     c.samplesDropped += samples;
