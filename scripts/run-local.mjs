@@ -1,16 +1,21 @@
 #!/usr/bin/env node
-// `npm start`: the whole of vigil on this machine. Builds if needed, uses the Redis at
-// VIGIL_REDIS_URL/REDIS_URL or starts a private one, starts the gateways, the demo processes and
-// a collector watching them, waits until samples flow through every gateway, then says where to
-// connect. Ctrl-C stops everything it started, in reverse order. `--check` verifies the running
-// system through a Socket.IO client per gateway and exits 0 only if all is well.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+// `npm start`: the whole of vigil on this machine, shaped like a deployment. Builds if needed,
+// uses the Redis at VIGIL_REDIS_URL/REDIS_URL or starts a private one, starts three gateways,
+// nginx as the load balancer in front of them, the demo processes and two collectors watching
+// them, waits until samples flow through the balancer and every gateway, then says where to
+// connect: the balancer. Ctrl-C stops everything it started, in reverse order, by pid. A
+// gateway that dies while others remain is reported and the rest keeps running (its clients move
+// to the others through the balancer); any other death stops the run. `--check` verifies the
+// running system through the balancer (WebSocket and long-polling clients, sticky to each
+// gateway in turn) and through every gateway directly, and exits 0 only if all is well.
+import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildNeeded, runBuild } from './lib/build.mjs';
 import { runCheck } from './lib/check.mjs';
+import { NGINX_INSTALL_HINT, findNginx } from './lib/nginx.mjs';
 import { anyFreePort, freePortsFrom } from './lib/ports.mjs';
 import { redisPing } from './lib/redis.mjs';
 import { createRunDir, stopLeftovers } from './lib/run-dir.mjs';
@@ -21,27 +26,39 @@ import { Aborted, httpGet, sleep } from './lib/wait.mjs';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DASHBOARD_BUILD = join(ROOT, 'services/dashboard/dist/index.html');
 const RUN_BASE = join(ROOT, '.vigil', 'run');
-const INTERVAL_MS = 1000;
 
 const USAGE = `usage: node scripts/run-local.mjs [options]     (npm start -- [options])
-  --gateways <n>   how many gateways (default 2)
-  --port <base>    first gateway port; the next free ones are used (default 3001)
-  --no-demo        start no demo processes (the collector watches itself and the gateways)
+  --gateways <n>   how many gateways behind the load balancer (default 3)
+  --port <base>    the load balancer's port (default 3001); the gateways take the next free ones
+  --interval <ms>  sampling interval of every watched process (default 1000)
+  --no-demo        start no demo processes (the collectors watch themselves and the gateways)
   --no-build       do not build, even if the build is missing or older than the sources
-  --check          start everything, verify samples reach a Socket.IO client on every gateway,
+  --check          start everything, verify live samples, restarts and log lines through the
+                   load balancer (WebSocket and polling clients) and through every gateway,
                    print a summary, stop; exit code 0 only if all is well
   --timeout <s>    how long --check waits for samples (default 60)
+  --ready-file <path>
+                   for programs that drive the run (tests): once everything is up, write what
+                   runs where (URLs, ports, pids, servers) to <path> as JSON; the run also stops
+                   by itself when the process that started it is gone
+  --gateway-redis-url <gw-id>=<url>
+                   that gateway reaches Redis at <url> instead (e.g. through a test's TCP proxy);
+                   repeatable
   -h, --help       this help
 env: VIGIL_REDIS_URL or REDIS_URL: use that Redis (7+) if it answers PING, else a private one
-     VIGIL_LOG_LEVEL: log level of gateways and collector (default info)`;
+     VIGIL_NGINX: the nginx binary (default: nginx on the PATH, or /usr/sbin/nginx)
+     VIGIL_LOG_LEVEL: log level of gateways and collectors (default info)`;
 
 const print = (line = '') => process.stdout.write(`${line}\n`);
 
 function parseFlags() {
   const { values } = parseArgs({
     options: {
-      gateways: { type: 'string', default: '2' },
+      gateways: { type: 'string', default: '3' },
       port: { type: 'string', default: '3001' },
+      interval: { type: 'string', default: '1000' },
+      'ready-file': { type: 'string' },
+      'gateway-redis-url': { type: 'string', multiple: true, default: [] },
       'no-demo': { type: 'boolean', default: false },
       'no-build': { type: 'boolean', default: false },
       check: { type: 'boolean', default: false },
@@ -54,10 +71,19 @@ function parseFlags() {
     if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in ${min}..${max}, got "${values[name]}"`);
     return n;
   };
+  const gatewayRedisUrls = {};
+  for (const pair of values['gateway-redis-url']) {
+    const m = /^([A-Za-z0-9._:-]+)=(rediss?:\/\/.+)$/.exec(pair);
+    if (!m) throw new Error(`--gateway-redis-url expects <gw-id>=redis://host:port, got "${pair}"`);
+    gatewayRedisUrls[m[1]] = m[2];
+  }
   return {
     help: values.help,
     gateways: int('gateways', 1, 16),
     port: int('port', 1, 65535),
+    intervalMs: int('interval', 100, 60_000),
+    readyFile: values['ready-file'] ? resolve(values['ready-file']) : null,
+    gatewayRedisUrls,
     demo: !values['no-demo'],
     build: !values['no-build'],
     check: values.check,
@@ -79,46 +105,70 @@ async function givenRedis() {
 }
 
 function printBanner(topo, run, redisPrivate, flags) {
-  const [first] = topo.gateways;
-  const rel = (p) => relative(process.cwd(), p) || '.';
+  const lb = topo.lb.url;
+  const rel = (p) => {
+    const r = relative(process.cwd(), p) || '.';
+    return r.startsWith('..') ? p : r;
+  };
   const pad = (s, n) => s.padEnd(n);
   const example = topo.servers.find((s) => s.id === 'demo-cpu-wave') ?? topo.servers[0];
   print('');
   print('vigil is running.');
   print('');
-  if (existsSync(DASHBOARD_BUILD)) print(`  Dashboard: ${first.url}/   (served by every gateway)`);
-  print('  Socket.IO (namespace /monitoring):');
-  for (const gw of topo.gateways) print(`    ${gw.url}/monitoring    (gateway ${gw.id})`);
-  print('  REST:');
-  print(`    ${first.url}/api/servers`);
-  print(`    ${first.url}/api/servers/${example.id}`);
-  print(`    ${first.url}/api/servers/${example.id}/metrics?limit=10`);
-  print(`    ${first.url}/healthz   ${first.url}/readyz`);
+  print(`  Connect here (nginx, the load balancer): ${lb}`);
+  if (existsSync(DASHBOARD_BUILD)) print(`    Dashboard:  ${lb}/`);
+  print(`    Socket.IO:  ${lb}/monitoring   (WebSocket or long polling; sticky by client address)`);
+  print(`    REST:       ${lb}/api/servers`);
+  print(`                ${lb}/api/servers/${example.id}`);
+  print(`                ${lb}/api/servers/${example.id}/metrics?limit=10`);
+  print(`  Gateways behind it (each one also answers directly; /healthz /readyz /metrics):`);
+  for (const gw of topo.gateways) print(`    ${gw.id}  ${gw.url}    e.g. ${gw.url}/readyz  ${gw.url}/metrics`);
   print(`  Redis: ${redact(topo.redisUrl)}${redisPrivate ? '  (private to this run, gone when it stops)' : ''}`);
   print('');
-  print(`  Servers (collector "local", every ${INTERVAL_MS} ms; config ${topo.configPath}):`);
+  print(`  Servers (sampled every ${flags.intervalMs} ms):`);
   const w = Math.max(...topo.servers.map((s) => s.id.length));
-  for (const s of topo.servers) print(`    ${pad(s.id, w)}  ${pad(s.how, 7)}  ${s.what}`);
+  const cw = Math.max(...topo.collectors.map((c) => c.id.length));
+  for (const s of topo.servers) print(`    ${pad(s.id, w)}  ${pad(s.how, 7)}  ${pad(s.collector, cw)}  ${s.what}`);
+  print(`  (third column: the collector watching it; configs ${topo.collectors.map((c) => rel(c.configPath)).join(', ')})`);
   print('');
   const logged = topo.servers.find((s) => s.logs && s.id === 'demo-http') ?? topo.servers.find((s) => s.logs);
   if (logged) {
-    print('  The collector ships each watched process\'s log file (below) as its logs: subscribe-server-logs,');
-    print(`  or ${first.url}/api/servers/${logged.id}/logs?limit=20${topo.httpUrl ? ' (curl the demo\'s /ping to make it log)' : ''}.`);
+    print('  The collectors ship each watched process\'s log file (below) as its logs: subscribe-server-logs,');
+    print(`  or ${lb}/api/servers/${logged.id}/logs?limit=20${topo.httpUrl ? ` (curl ${topo.httpUrl}/ping to make the demo log)` : ''}.`);
     print('');
   }
   print('  Try:');
-  print(`    curl -s ${first.url}/api/servers/${example.id}`);
+  print(`    curl -s ${lb}/api/servers/${example.id}`);
   print(
-    `    node -e "const {io}=require('socket.io-client');const s=io('${first.url}/monitoring');` +
+    `    node -e "const {io}=require('socket.io-client');const s=io('${lb}/monitoring');` +
       `s.emit('subscribe-server-metrics',{serverId:'${example.id}'},a=>console.log('ack',a));` +
       `s.on('process:info',m=>console.log(m.serverId,m.processInfo.cpu+'%',m.processInfo.memory.rss,m.position))"`,
   );
   print('    (from the repository root, where socket.io-client is installed)');
   print('');
-  print(`  Logs (one file per process; gateways and collector write pino JSON lines): ${rel(run.dir)}/`);
-  print(`    also reachable as ${rel(join(RUN_BASE, 'latest'))}/, e.g.  tail -f ${rel(join(RUN_BASE, 'latest', 'collector.log'))}`);
+  print(`  Logs (one file per process; gateways and collectors write pino JSON lines): ${rel(run.dir)}/`);
+  print(`    also reachable as ${rel(join(RUN_BASE, 'latest'))}/, e.g.  tail -f ${rel(join(RUN_BASE, 'latest', 'gateway-gw-1.log'))}`);
+  print(`    nginx: nginx.log (its error log) and nginx-access.log`);
   print('');
   print(`  Ctrl-C stops everything.${flags.demo ? '' : ' (--no-demo: no demo processes)'}`);
+}
+
+/** What a program driving this run needs: written atomically once everything is up. */
+function writeReadyFile(path, topo, sup, run) {
+  const pidOf = (name) => sup.get(name)?.pid ?? null;
+  const info = {
+    pid: process.pid,
+    runDir: run.dir,
+    lb: { url: topo.lb.url, port: topo.lb.port, pid: pidOf('nginx') },
+    gateways: topo.gateways.map((g) => ({ id: g.id, url: g.url, port: g.port, pid: pidOf(`gateway-${g.id}`) })),
+    collectors: topo.collectors.map((c) => ({ id: c.id, selfId: c.selfId, pid: pidOf(c.name) })),
+    redisUrl: topo.redisUrl,
+    httpUrl: topo.httpUrl,
+    servers: topo.servers.map(({ id, how, collector, logs }) => ({ id, how, collector, logs })),
+  };
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(info, null, 2)}\n`);
+  renameSync(tmp, path);
 }
 
 function reportFailure(err) {
@@ -145,6 +195,12 @@ async function main() {
     print(USAGE);
     return 0;
   }
+  const nginx = findNginx();
+  if (!nginx) {
+    if (process.env.VIGIL_NGINX) print(`VIGIL_NGINX=${process.env.VIGIL_NGINX} is not an executable file.`);
+    print(NGINX_INSTALL_HINT);
+    return 1;
+  }
 
   if (flags.build) {
     const why = buildNeeded(ROOT);
@@ -158,10 +214,10 @@ async function main() {
   const run = createRunDir(RUN_BASE);
   const tmpDir = mkdtempSync(join(tmpdir(), 'vigil-local-'));
   const redisUrl = await givenRedis();
-  const gatewayPorts = await freePortsFrom(flags.port, flags.gateways);
+  const [lbPort, ...gatewayPorts] = await freePortsFrom(flags.port, flags.gateways + 1);
   let httpPort;
   do httpPort = await anyFreePort();
-  while (gatewayPorts.includes(httpPort));
+  while (gatewayPorts.includes(httpPort) || httpPort === lbPort);
   const logs = collectorFollowsLogFiles(ROOT);
   const topo = buildTopology({
     root: ROOT,
@@ -171,16 +227,26 @@ async function main() {
     tag: `vigil-${run.name}`,
     redis: redisUrl ? { url: redisUrl } : { port: await anyFreePort() },
     gatewayPorts,
+    gatewayRedisUrls: flags.gatewayRedisUrls,
+    lb: { port: lbPort, binary: nginx },
     demo: flags.demo,
     httpPort,
     quickFlaky: flags.check,
-    intervalMs: INTERVAL_MS,
+    intervalMs: flags.intervalMs,
   });
 
   const sup = new Supervisor({ runDir: run.dir, meta: { tmpDir } });
   const controller = new AbortController();
   let failure = null;
+  let running = false;
   sup.onUnexpectedExit((proc) => {
+    // Once up, a lost gateway is what the balancer is for: its clients reconnect to the others.
+    // Not in --check (which must see everything work), and not the last gateway.
+    const gatewaysLeft = sup.procs.filter((p) => p.spec.role === 'gateway' && p.exit === null && p.pid !== undefined).length;
+    if (running && !flags.check && proc.spec.role === 'gateway' && gatewaysLeft > 0) {
+      print(`note: ${describeExit(proc)}; ${gatewaysLeft} of ${topo.gateways.length} gateways still serve behind ${topo.lb.url}`);
+      return;
+    }
     failure ??= new ProcessDied(proc);
     controller.abort(failure);
   });
@@ -201,6 +267,15 @@ async function main() {
     });
   };
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => onSignal(signal));
+  // Driven by another program (--ready-file): stop when it is gone, rather than run on forever.
+  let parentWatch;
+  if (flags.readyFile) {
+    const parent = process.ppid;
+    parentWatch = setInterval(() => {
+      if (process.ppid !== parent) onSignal('parent process gone');
+    }, 1000);
+    parentWatch.unref();
+  }
 
   let exitCode = 0;
   print(`run ${run.name}: logs in ${relative(process.cwd(), run.dir)}/`);
@@ -209,10 +284,12 @@ async function main() {
       print(`starting ${spec.name}: ${spec.what}`);
       await sup.start(spec, { sup }, controller.signal);
     }
+    running = true;
     if (flags.check) {
-      print(`every gateway lists every server; checking live samples through Socket.IO (up to ${flags.timeoutMs / 1000} s)…`);
+      print(`every gateway and the load balancer list every server; checking live data through Socket.IO (up to ${flags.timeoutMs / 1000} s)…`);
       const result = await runCheck({
         root: ROOT,
+        lb: topo.lb,
         gateways: topo.gateways,
         servers: topo.servers,
         restartId: flags.demo ? 'demo-flaky' : null,
@@ -226,11 +303,13 @@ async function main() {
       if (result.failed > 0) exitCode = 1;
     } else {
       printBanner(topo, run, !redisUrl, flags);
+      if (flags.readyFile) writeReadyFile(flags.readyFile, topo, sup, run);
       while (!controller.signal.aborted) await sleep(60_000, controller.signal).catch(() => undefined);
     }
   } catch (err) {
     if (!(err instanceof Aborted)) failure ??= err;
   }
+  clearInterval(parentWatch);
   if (failure) {
     reportFailure(failure);
     exitCode = 1;
@@ -238,6 +317,7 @@ async function main() {
   print('stopping…');
   await sup.stopAll((line) => print(`  ${line}`));
   rmSync(tmpDir, { recursive: true, force: true });
+  if (flags.readyFile) rmSync(flags.readyFile, { force: true });
   print(exitCode === 0 ? 'all stopped.' : 'all stopped (with the failure above).');
   return exitCode;
 }

@@ -1,7 +1,7 @@
 // The run directory: .vigil/run/<stamp>-<pid>/ holds each child's log and state.json (what was
 // started, by pid). `latest` points at the newest run. Old runs are pruned; processes left over
 // by a run that was killed before it could stop them are stopped first.
-import { mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startTicks } from './supervisor.mjs';
 import { sleep } from './wait.mjs';
@@ -60,6 +60,14 @@ export async function stopLeftovers(base, log) {
   return stopped;
 }
 
+function isOld(path, ms = 10 * 60_000) {
+  try {
+    return Date.now() - statSync(path).mtimeMs > ms;
+  } catch {
+    return false;
+  }
+}
+
 /** Creates a new run directory under `base`, points `latest` at it, prunes old finished runs. */
 export function createRunDir(base) {
   mkdirSync(base, { recursive: true });
@@ -67,6 +75,9 @@ export function createRunDir(base) {
   const name = `${stamp}-${process.pid}`;
   const dir = join(base, name);
   mkdirSync(dir);
+  // Owned from the first moment: a run starting at the same time (two test suites) must not
+  // take this directory for a finished one and prune it before our supervisor writes its state.
+  writeFileSync(join(dir, 'state.json'), `${JSON.stringify({ owner: { pid: process.pid, startTicks: startTicks(process.pid) }, stopped: false, procs: [] }, null, 2)}\n`);
   const latest = join(base, 'latest');
   rmSync(latest, { force: true });
   try {
@@ -78,7 +89,8 @@ export function createRunDir(base) {
     .filter((n) => n !== 'latest' && n !== name)
     .filter((n) => {
       const state = readState(join(base, n));
-      return state === null || state.stopped || !alive(state.owner);
+      if (state === null) return isOld(join(base, n)); // unreadable: only once surely abandoned
+      return state.stopped || !alive(state.owner);
     })
     .sort();
   for (const old of finished.slice(0, Math.max(0, finished.length - (KEEP_RUNS - 1)))) {

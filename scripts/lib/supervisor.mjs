@@ -4,7 +4,8 @@
 // waiting for each.
 //
 // Spec: { name, what, command, args, env?, cwd?, prepare?(ctx), ready?(ctx), readyTimeoutMs?,
-//         stopTimeoutMs?, missingHint? }
+//         stopTimeoutMs?, missingHint?, role? }   (args is read after prepare; role: 'gateway',
+//         'balancer', 'collector'… for the caller's own policies)
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
