@@ -13,7 +13,7 @@
 //     get every sample of their rooms exactly once (counted against the history in Redis);
 //  2. a client that behaves like the earlier system's dashboard works unchanged through nginx;
 //  3. /readyz turns red when pub/sub silently stops delivering, green when delivery returns;
-//  4. SIGTERM drains a gateway: /readyz 503 at once, its clients come back through nginx to the
+//  4. SIGTERM drains a gateway: not ready at once (503, then the listener closes), its clients come back through nginx to the
 //     others (seed-style ones get their rooms back from their session), the gateway exits 0;
 //  5. kill -9 of a gateway under load: its clients receive again on the last one;
 //  6. Redis stops for 5 s and starts again: time until every client receives again.
@@ -518,16 +518,17 @@ t.test('the local cluster: three gateways behind nginx, two collectors', async (
     const on = await connectionsOf(victim.url);
     const termAt = Date.now();
     process.kill(victim.pid, 'SIGTERM');
-    // /readyz must not answer 200 again: the first answer after the signal is 503.
+    // Readiness must not be green again: the first answer after the signal is 503, or the
+    // connection is refused (a draining gateway stops listening so balancers fail over at once).
     let first: number | string = 0;
     while (first === 0 && Date.now() - termAt < 5000) {
       first = await getJson(`${victim.url}/readyz`).then(
         (r) => (r.status === 200 ? 0 : r.status),
-        (err: Error) => `no answer (${err.message})`,
+        (err: Error & { cause?: { code?: string } }) => `not answering (${err.cause?.code ?? err.message})`,
       );
     }
     const redAfter = Date.now() - termAt;
-    t.equal(first, 503, `${victim.id} /readyz 503 ${redAfter} ms after SIGTERM`);
+    t.ok(first === 503 || String(first).startsWith('not answering'), `${victim.id} not ready ${redAfter} ms after SIGTERM (${first})`);
     const exit = await waitFor(() => /gateway-gw-1 \(pid \d+\) exited with code (\d+)/.exec(cluster.output()), { timeoutMs: 30_000, intervalMs: 50, message: 'gw-1 to exit' });
     const exitAfter = Date.now() - termAt;
     t.equal(exit[1], '0', `${victim.id} exited 0, ${exitAfter} ms after SIGTERM`);
@@ -551,7 +552,7 @@ t.test('the local cluster: three gateways behind nginx, two collectors', async (
     await roomsRestored(t, affected);
     const counts = await Promise.all(['gw-2', 'gw-3'].map((id) => connectionsOf(gw[id]!.url)));
     t.comment(
-      `drain of ${victim.id}: /readyz 503 after ${redAfter} ms; ${affected.length} clients (${['ws', 'polling', 'seed', 'library', 'load'].map((k) => `${byKind(k as Kind)} ${k}`).join(', ')}) ` +
+      `drain of ${victim.id}: not ready after ${redAfter} ms; ${affected.length} clients (${['ws', 'polling', 'seed', 'library', 'load'].map((k) => `${byKind(k as Kind)} ${k}`).join(', ')}) ` +
         `receiving again through nginx ${Math.max(...back)} ms after SIGTERM (median ${median(back)} ms); exit 0 after ${exitAfter} ms; now gw-2 ${counts[0]}, gw-3 ${counts[1]} connections`,
     );
   });
@@ -606,8 +607,6 @@ t.test('the local cluster: three gateways behind nginx, two collectors', async (
     const seedLike = probes.filter((p) => p.kind !== 'library').length;
     const sessionsAfter = await waitFor(async () => ((await sessionCount()) >= seedLike ? sessionCount() : null), { timeoutMs: 3000, intervalMs: 200 }).catch(() => sessionCount());
     t.comment(`client sessions in Redis: ${sessionsBefore} before the restart, ${sessionsAfter} 3 s after it (${seedLike} clients rely on theirs)`);
-    t.ok(sessionsAfter >= seedLike, 'the gateways write their clients\' sessions again after Redis comes back empty', {
-      todo: 'services/gateway/src/sessions.ts refreshes sessions with PEXPIRE only: after Redis lost its data, a seed-style client that then moves to another gateway gets no rooms back',
-    });
+    t.ok(sessionsAfter >= seedLike, 'the gateways write their clients\' sessions again after Redis comes back empty');
   });
 });

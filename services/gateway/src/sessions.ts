@@ -53,6 +53,8 @@ export class SessionStore {
   readonly #ttlMs: number;
   readonly #logger: Logger;
   #beat: NodeJS.Timeout | null = null;
+  #onClose: (() => void) | null = null;
+  #onReady: (() => void) | null = null;
 
   constructor(redis: Redis, gatewayId: string, ttlMs: number, logger: Logger) {
     this.#redis = redis as Redis & WithScripts;
@@ -73,20 +75,40 @@ export class SessionStore {
     return typeof value === 'string' && ID_RE.test(value);
   }
 
-  /** Says every second that this gateway is alive, and refreshes its clients' sessions. */
-  start(liveSessions: () => string[]): void {
+  /**
+   * Says every second that this gateway is alive, and every 15 s writes its clients' sessions
+   * again in full: Redis may have come back empty (no persistence, a failover), and extending
+   * the expiry of keys that are gone would keep nothing. Also at once when the connection to
+   * Redis is back after a loss.
+   */
+  start(liveSessions: () => Array<{ id: string; rooms: SessionRoom[] }>): void {
     let ticks = 0;
     const beat = () => {
       this.#redis.vigilAlive(gatewayAliveKey(this.#gatewayId), 10 * 60_000).catch(() => undefined);
-      if (++ticks % 15 === 0) this.#refresh(liveSessions());
+      if (++ticks % 15 === 0) this.#rewrite(liveSessions());
     };
     beat();
     this.#beat = setInterval(beat, 1000);
+    let lost = false;
+    this.#onClose = () => {
+      lost = true;
+    };
+    this.#onReady = () => {
+      if (!lost) return;
+      lost = false;
+      beat();
+      this.#rewrite(liveSessions());
+    };
+    this.#redis.on('close', this.#onClose);
+    this.#redis.on('ready', this.#onReady);
   }
 
   stop(): void {
     if (this.#beat) clearInterval(this.#beat);
     this.#beat = null;
+    if (this.#onClose) this.#redis.off('close', this.#onClose);
+    if (this.#onReady) this.#redis.off('ready', this.#onReady);
+    this.#onClose = this.#onReady = null;
   }
 
   async load(id: string): Promise<RestoredSession | null> {
@@ -120,10 +142,10 @@ export class SessionStore {
     this.#redis.del(sessionKey(id)).catch(() => undefined);
   }
 
-  #refresh(ids: string[]): void {
-    if (ids.length === 0) return;
-    const pipeline = this.#redis.pipeline();
-    for (const id of ids) pipeline.pexpire(sessionKey(id), this.#ttlMs);
+  #rewrite(sessions: Array<{ id: string; rooms: SessionRoom[] }>): void {
+    if (sessions.length === 0) return;
+    const pipeline = this.#redis.pipeline() as unknown as WithScripts & { exec(): Promise<unknown> };
+    for (const s of sessions) pipeline.vigilSessionSave(sessionKey(s.id), this.#gatewayId, JSON.stringify(s.rooms), this.#ttlMs);
     pipeline.exec().catch(() => undefined);
   }
 }

@@ -14,7 +14,7 @@ import type { ResolvedOptions } from './options.js';
 import type { RedisClients } from './redis-clients.js';
 import { registerMonitoring } from './monitoring.js';
 import { StaleSweeper } from './stale-sweeper.js';
-import { SessionStore } from './sessions.js';
+import { SessionStore, roomsOf } from './sessions.js';
 import { PubSubRecovery } from './pubsub-recovery.js';
 import { drainClients, type DrainOptions, type DrainResult } from './drain.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -112,12 +112,24 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
       },
     );
   });
-  sessions.start(() => [...nsp.sockets.values()].map((s) => (s as unknown as { pid?: string }).pid).filter((id): id is string => !!id));
+  sessions.start(() => {
+    const live: Array<{ id: string; rooms: ReturnType<typeof roomsOf> }> = [];
+    for (const socket of nsp.sockets.values()) {
+      const id = (socket as unknown as { pid?: string }).pid;
+      const rooms = id ? roomsOf(socket.rooms) : [];
+      if (id && rooms.length > 0) live.push({ id, rooms });
+    }
+    return live;
+  });
   const sweeper = new StaleSweeper(nsp, store, logger, settings.staleSweepMs);
   sweeper.start();
   app.decorate('io', io);
   app.decorate('drain', async (options?: DrainOptions) => {
     readiness.markDraining();
+    // Stop listening: a balancer fails over on a refused connection at once, while a refused
+    // handshake (403/400) would bounce clients off this gateway until it exits. Connections
+    // already open (our clients, in-flight requests) are unaffected.
+    if (app.server.listening) app.server.close();
     return drainClients(nsp, logger, options);
   });
 

@@ -104,3 +104,46 @@ t.test('a client that asks for no restore, or says goodbye, does not get rooms b
   const socket = [...other.app.io.of('/monitoring').sockets.values()][0]!;
   t.same([...socket.rooms], [socket.id], 'no room was restored for a client that opted out');
 });
+
+t.test('sessions are written again when Redis comes back empty', async (t) => {
+  const redis = await startRedis();
+  const a = await startGateway(redis.url);
+  const b = await startGateway(redis.url);
+  const lb = await startTcpBalancer([a.port, b.port]);
+  const collector = new FakeCollector(redis.url);
+  const c = seedClient(lb.url);
+  t.teardown(async () => {
+    c.close();
+    await lb.close();
+    await collector.close();
+    await Promise.all([a.close(), b.close()]);
+    await redis.close();
+  });
+  const infos: ProcessInfoEvent[] = [];
+  c.on(ServerEvents.processInfo, (e: ProcessInfoEvent) => infos.push(e));
+  c.once('connect', () => c.emit('subscribe-server-metrics', { serverId: 'S' }));
+  await waitFor(() => c.connected);
+  const first = await gatewayOf(c, [a, b]);
+  await waitFor(() => first.app.io.of('/monitoring').sockets.get(c.id!)?.rooms.size === 2, { message: 'subscribed' });
+  const sessions = async () => (await redis.command('KEYS', 'vigil:session:*')).split('\r\n').filter((l) => l.startsWith('vigil:')).length;
+  await waitFor(async () => (await sessions()) === 1, { message: 'the session in Redis' });
+
+  await redis.stop();
+  await redis.start(); // empty: no persistence
+  t.equal(await sessions(), 0, 'Redis came back without the session');
+  await waitFor(async () => (await sessions()) === 1, { timeoutMs: 10_000, message: 'the gateway to write it again' });
+
+  const other = first === a ? b : a;
+  lb.setBackends([other.port]);
+  await first.close();
+  await waitFor(async () => other.app.io.of('/monitoring').sockets.size === 1, { timeoutMs: 10_000, message: 'reconnected to the other gateway' });
+  infos.length = 0;
+  await waitFor(
+    async () => {
+      await collector.sample('S', 7);
+      return infos.some((i) => i.processInfo.uptime === 7);
+    },
+    { timeoutMs: 10_000, intervalMs: 250, message: 'samples without re-subscribing' },
+  );
+  t.pass('the client got its room back on the other gateway after Redis lost everything');
+});
