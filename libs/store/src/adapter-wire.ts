@@ -11,6 +11,27 @@ import { ADAPTER_CHANNEL_PREFIX } from '@vigil/protocol';
 const MESSAGE_TYPE_BROADCAST = 3;
 const PACKET_TYPE_EVENT = 2;
 
+/** The room a dynamic channel carries (`<prefix>#<nsp>#<room>#`), or '' for other channels. */
+export function roomOfChannel(channel: string): string {
+  const start = channel.indexOf('#', channel.indexOf('#') + 1) + 1;
+  const end = channel.length - 1;
+  return start > 0 && end > start && channel[end] === '#' ? channel.slice(start, end) : '';
+}
+
+const POSITION_MARK = '"position":"';
+
+/**
+ * The position of the event in a raw broadcast frame, read without parsing the JSON: it is the
+ * last `"position":"` of the frame, as TickWriter's script writes it. Null when there is none.
+ */
+export function positionInFrame(frame: Buffer): string | null {
+  const at = frame.lastIndexOf(POSITION_MARK);
+  if (at < 0) return null;
+  const from = at + POSITION_MARK.length;
+  const end = frame.indexOf(0x22, from);
+  return end < 0 ? null : frame.toString('latin1', from, end);
+}
+
 export function adapterChannel(nsp: string, room: string, prefix = ADAPTER_CHANNEL_PREFIX): string {
   return `${prefix}#${nsp}#${room}#`;
 }

@@ -17,6 +17,15 @@ const checkEntry = compile(RegistryEntry);
 const checkLatest = compile(ProcessInfoEvent);
 const checkBody = compile(ProcessInfoBody);
 
+/**
+ * The staleness rule, for REST and for the gateways' sweep alike: a server is stale when its
+ * collector has not heartbeated within `staleAfterMs`, unless it exited (an exited server stays
+ * exited, whatever its collector does).
+ */
+export function isStale(status: ServerStatus, heartbeatAt: number | null, staleAfterMs: number, now: number): boolean {
+  return status !== 'exited' && (heartbeatAt === null || now - heartbeatAt > staleAfterMs);
+}
+
 export type ServerView = RegistryEntry & {
   /** Status as reported, or `stale` when the heartbeat is older than `staleAfterMs`. */
   status: ServerStatus;
@@ -131,8 +140,7 @@ export class ServerStore {
   #view(serverId: string, rawEntry: string, heartbeatAt: number | undefined, rawLatest: string | null): ServerView | null {
     const entry = this.#parseEntry(rawEntry, serverId);
     if (!entry) return null;
-    const stale =
-      entry.status !== 'exited' && (heartbeatAt === undefined || this.#now() - heartbeatAt > entry.staleAfterMs);
+    const stale = isStale(entry.status, heartbeatAt ?? null, entry.staleAfterMs, this.#now());
     return {
       ...entry,
       status: stale ? 'stale' : entry.status,

@@ -17,13 +17,13 @@ import {
   compile,
   logsRoom,
   logsRoomsFrom,
-  parseRoom,
   type LogLevel,
   type SubscribeServerLogs as SubscribeLogsPayload,
 } from '@vigil/protocol';
 import type { LogPage } from '@vigil/store';
 import { OutgoingWatch } from './outgoing-watch.js';
-import { logicalRooms, type SocketContext } from './socket-context.js';
+import { heldLogRooms, logicalRooms } from './client-rooms.js';
+import type { SocketContext } from './socket-context.js';
 
 const subscribeV = compile(SubscribeServerLogs);
 const byServerV = compile(ByServer);
@@ -31,13 +31,6 @@ const byServerV = compile(ByServer);
 /** Most lines one subscribe replays; past it the ack says `more` and where to continue. */
 export const MAX_REPLAY = 10_000;
 export const DEFAULT_LOG_LEVEL: LogLevel = 'trace';
-
-export function heldLogRooms(ctx: SocketContext, serverId: string): string[] {
-  return [...ctx.socket.rooms].filter((r) => {
-    const parsed = parseRoom(r);
-    return parsed?.kind === 'logs' && parsed.serverId === serverId && parsed.level !== undefined;
-  });
-}
 
 export function registerLogSubscriptions(ctx: SocketContext, leave: (room: string) => Promise<Record<string, unknown>>): void {
   const { on } = ctx;
@@ -58,7 +51,7 @@ export async function subscribeLogs(ctx: SocketContext, p: SubscribeLogsPayload)
   }
   const level = p.level ?? DEFAULT_LOG_LEVEL;
   const wanted = logsRoomsFrom(p.serverId, level);
-  const held = heldLogRooms(ctx, p.serverId);
+  const held = heldLogRooms(socket, p.serverId);
   if (held.length === 0 && logicalRooms(socket).length >= deps.limits.maxRooms) {
     throw new VigilError(ErrorCodes.TOO_MANY_ROOMS, `a client may hold at most ${deps.limits.maxRooms} rooms`);
   }

@@ -16,7 +16,8 @@ import {
   type SubscribeServerMetrics as SubscribeMetricsPayload,
 } from '@vigil/protocol';
 import { OutgoingWatch } from './outgoing-watch.js';
-import { logicalRooms, type SocketContext } from './socket-context.js';
+import { logicalRooms } from './client-rooms.js';
+import type { SocketContext } from './socket-context.js';
 
 const subscribeV = compile(SubscribeServerMetrics);
 const byServerV = compile(ByServer);

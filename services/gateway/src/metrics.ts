@@ -4,8 +4,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Namespace } from 'socket.io';
 import { parseRoom } from '@vigil/protocol';
-
-const POSITION_MARK = '"position":"';
+import { positionInFrame, roomOfChannel } from '@vigil/store';
 
 type ChannelMetrics = {
   room: string | null;
@@ -74,11 +73,10 @@ export class GatewayMetrics {
     c.messages.inc();
     if (!c.room || !this.#nsp) return;
     c.deliveries.inc(this.#nsp.adapter.rooms.get(c.room)?.size ?? 0);
-    const at = message.lastIndexOf(POSITION_MARK);
-    if (at >= 0) {
-      const dash = message.indexOf(0x2d, at + POSITION_MARK.length);
-      const ms = Number(message.toString('latin1', at + POSITION_MARK.length, dash));
-      if (Number.isFinite(ms) && ms > 0) c.lag.observe(Math.max(0, Date.now() - ms) / 1000);
+    const position = positionInFrame(message);
+    if (position !== null) {
+      const ms = Number.parseInt(position, 10);
+      if (ms > 0) c.lag.observe(Math.max(0, Date.now() - ms) / 1000);
     }
   }
 
@@ -86,10 +84,7 @@ export class GatewayMetrics {
   #channel(channel: string): ChannelMetrics {
     let c = this.#channels.get(channel);
     if (c) return c;
-    // socket.io#/monitoring#<room>#
-    const end = channel.length - 1;
-    const start = channel.indexOf('#', channel.indexOf('#') + 1) + 1;
-    const room = start > 0 && end > start ? channel.slice(start, end) : '';
+    const room = roomOfChannel(channel);
     const kind = (room ? parseRoom(room)?.kind : undefined) ?? 'other';
     c = {
       room: kind === 'other' ? null : room,

@@ -16,9 +16,10 @@ import {
   parseRoom,
 } from '@vigil/protocol';
 import { ClientSession } from './client-session.js';
-import { registerLogSubscriptions, heldLogRooms } from './log-subscriptions.js';
+import { registerLogSubscriptions } from './log-subscriptions.js';
+import { heldLogRooms, logicalRooms } from './client-rooms.js';
 import { registerMetricsSubscriptions } from './metrics-subscriptions.js';
-import { logicalRooms, sessionIdOf, socketContext, type MonitoringDeps, type SocketContext } from './socket-context.js';
+import { sessionIdOf, socketContext, type MonitoringDeps, type SocketContext } from './socket-context.js';
 import { subscribeLogs } from './log-subscriptions.js';
 import { subscribeMetrics } from './metrics-subscriptions.js';
 import type { RestoredSession } from './sessions.js';
@@ -113,7 +114,7 @@ async function leaveRoom(ctx: SocketContext, room: string): Promise<Record<strin
   let rooms = [room];
   let named = room;
   if (parsed?.kind === 'logs') {
-    rooms = heldLogRooms(ctx, parsed.serverId);
+    rooms = heldLogRooms(socket, parsed.serverId);
     named = logsRoom(parsed.serverId);
   }
   const wasSubscribed = rooms.some((r) => socket.rooms.has(r));

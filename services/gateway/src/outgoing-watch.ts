@@ -6,7 +6,6 @@ import { comparePositions, isPosition } from '@vigil/protocol';
 type Watched = { serverId?: unknown; position?: unknown; logData?: { level?: unknown } };
 
 export class OutgoingWatch {
-  oldest: string | null = null;
   newest: string | null = null;
   /**
    * Oldest position per log level. A log subscription spans one room per level and each room's
@@ -20,7 +19,6 @@ export class OutgoingWatch {
     this.#socket = socket;
     this.#listener = (name, data) => {
       if (name !== event || data?.serverId !== serverId || !isPosition(data.position)) return;
-      if (this.oldest === null || comparePositions(data.position, this.oldest) < 0) this.oldest = data.position;
       if (this.newest === null || comparePositions(data.position, this.newest) > 0) this.newest = data.position;
       const level = data.logData?.level;
       if (typeof level === 'string') {

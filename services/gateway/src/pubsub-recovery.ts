@@ -10,12 +10,12 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Namespace, Socket } from 'socket.io';
-import { ServerEvents, comparePositions, logsLevelRoom, meetsLevel, parseRoom, type LogLevel, type ProcessLogsEvent } from '@vigil/protocol';
-import type { LogStore } from '@vigil/store';
+import { ServerEvents, comparePositions, logsLevelRoom, meetsLevel, type LogLevel, type ProcessLogsEvent } from '@vigil/protocol';
+import { positionInFrame, roomOfChannel, type LogStore } from '@vigil/store';
 import { MAX_REPLAY } from './log-subscriptions.js';
+import { rejoinsItself, roomsOf } from './client-rooms.js';
 
 const SKEW_MS = 2000;
-const POSITION_MARK = '"position":"';
 
 export class PubSubRecovery {
   readonly #sub: Redis;
@@ -60,13 +60,10 @@ export class PubSubRecovery {
   observe(channel: string, message: Buffer): void {
     const first = this.#firstLive;
     if (!first) return;
-    // socket.io#/monitoring#<room>#
-    const room = channel.slice(channel.indexOf('#', channel.indexOf('#') + 1) + 1, -1);
+    const room = roomOfChannel(channel);
     if (first.has(room)) return;
-    const at = message.lastIndexOf(POSITION_MARK);
-    if (at < 0) return;
-    const end = message.indexOf(0x22, at + POSITION_MARK.length);
-    first.set(room, message.toString('latin1', at + POSITION_MARK.length, end));
+    const position = positionInFrame(message);
+    if (position !== null) first.set(room, position);
   }
 
   async recover(lostAt: number): Promise<void> {
@@ -75,15 +72,9 @@ export class PubSubRecovery {
     const inPlace = new Map<string, Array<{ socket: Socket; level: LogLevel }>>();
     for (const socket of this.#nsp.sockets.values()) {
       const levels = new Map<string, LogLevel>();
-      for (const room of socket.rooms) {
-        const parsed = parseRoom(room);
-        if (parsed?.kind !== 'logs' || !parsed.level) continue;
-        const held = levels.get(parsed.serverId);
-        if (!held || meetsLevel(held, parsed.level)) levels.set(parsed.serverId, parsed.level);
-      }
+      for (const room of roomsOf(socket.rooms)) if (room.kind === 'logs') levels.set(room.serverId, room.level);
       if (levels.size === 0) continue;
-      const auth = socket.handshake.auth as { vigilRestore?: unknown } | undefined;
-      if (auth?.vigilRestore === false) {
+      if (rejoinsItself(socket)) {
         socket.emit(ServerEvents.resyncRequired, { serverIds: [...levels.keys()], reason: 'redis-reconnected', timestamp: new Date().toISOString() });
         selfJoining.push(socket);
         continue;

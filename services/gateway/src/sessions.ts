@@ -16,8 +16,10 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { LOG_LEVELS, gatewayAliveKey, parseRoom, sessionKey, type LogLevel } from '@vigil/protocol';
+import type { SessionRoom } from './client-rooms.js';
 
-export type SessionRoom = { kind: 'metrics'; serverId: string } | { kind: 'logs'; serverId: string; level: LogLevel };
+export type { SessionRoom } from './client-rooms.js';
+
 export type RestoredSession = { id: string; rooms: SessionRoom[]; resumeFrom: string };
 
 const ID_RE = /^[A-Za-z0-9_-]{16,64}$/;
@@ -148,22 +150,6 @@ export class SessionStore {
     for (const s of sessions) pipeline.vigilSessionSave(sessionKey(s.id), this.#gatewayId, JSON.stringify(s.rooms), this.#ttlMs);
     pipeline.exec().catch(() => undefined);
   }
-}
-
-/** The subscriptions a socket holds, as a session stores them. */
-export function roomsOf(rooms: Iterable<string>): SessionRoom[] {
-  const metrics: SessionRoom[] = [];
-  const logLevel = new Map<string, number>();
-  for (const room of rooms) {
-    const parsed = parseRoom(room);
-    if (parsed?.kind === 'metrics') metrics.push({ kind: 'metrics', serverId: parsed.serverId });
-    else if (parsed?.kind === 'logs' && parsed.level) {
-      const i = LOG_LEVELS.indexOf(parsed.level);
-      logLevel.set(parsed.serverId, Math.min(i, logLevel.get(parsed.serverId) ?? i));
-    }
-  }
-  const logs: SessionRoom[] = [...logLevel].map(([serverId, i]) => ({ kind: 'logs', serverId, level: LOG_LEVELS[i]! }));
-  return [...metrics, ...logs];
 }
 
 function parseRooms(text: string): SessionRoom[] | null {

@@ -2,11 +2,12 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { Socket } from 'socket.io';
-import { parseRoom, type Validator } from '@vigil/protocol';
+import type { Validator } from '@vigil/protocol';
 import type { LogStore, ServerStore } from '@vigil/store';
 import type { ClientSession } from './client-session.js';
 import { handleEvent, type HandlerResult } from './event-handler.js';
-import { roomsOf, type SessionStore } from './sessions.js';
+import { roomsOf } from './client-rooms.js';
+import type { SessionStore } from './sessions.js';
 
 export type MonitoringDeps = {
   store: ServerStore;
@@ -47,18 +48,4 @@ export function socketContext(socket: Socket, session: ClientSession, log: Logge
       if (id && deps.sessions && socket.connected) deps.sessions.save(id, roomsOf(socket.rooms));
     },
   };
-}
-
-/**
- * The rooms a client holds as it named them: a log subscription is one logical room
- * (`server-logs-<id>`) however many level rooms it spans.
- */
-export function logicalRooms(socket: Socket): string[] {
-  const out = new Set<string>();
-  for (const room of socket.rooms) {
-    if (room === socket.id) continue;
-    const parsed = parseRoom(room);
-    out.add(parsed?.kind === 'logs' ? `server-logs-${parsed.serverId}` : room);
-  }
-  return [...out];
 }

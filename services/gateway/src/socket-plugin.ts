@@ -14,7 +14,8 @@ import type { ResolvedOptions } from './options.js';
 import type { RedisClients } from './redis-clients.js';
 import { registerMonitoring } from './monitoring.js';
 import { StaleSweeper } from './stale-sweeper.js';
-import { SessionStore, roomsOf } from './sessions.js';
+import { SessionStore } from './sessions.js';
+import { rejoinsItself, roomsOf } from './client-rooms.js';
 import { PubSubRecovery } from './pubsub-recovery.js';
 import { drainClients, type DrainOptions, type DrainResult } from './drain.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -67,7 +68,7 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
   // Commands on one connection run in order: once a PING on the subscriber connection is
   // answered, every (s)subscribe sent before it is in effect and every message published before
   // it has been received.
-  const syncSubscriptions = () => withTimeoutOrThrow(redis.sub.ping().then(() => undefined), 2000);
+  const syncSubscriptions = () => withTimeout(redis.sub.ping().then(() => undefined), 2000);
   registerMonitoring(nsp, {
     store,
     logs,
@@ -91,15 +92,14 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
   // Runs before Socket.IO sends CONNECT: the pid set here travels to the client, which sends it
   // back on its next connection (to any gateway).
   nsp.use((socket, next) => {
-    const auth = socket.handshake.auth as { pid?: unknown; vigilRestore?: unknown } | undefined;
-    const previous = auth?.pid;
+    const previous = (socket.handshake.auth as { pid?: unknown } | undefined)?.pid;
     const setId = (id: string) => ((socket as unknown as { pid?: string }).pid = id);
-    if (!SessionStore.isValidId(previous) || auth?.vigilRestore === false) {
+    if (!SessionStore.isValidId(previous) || rejoinsItself(socket)) {
       setId(SessionStore.newId());
       next();
       return;
     }
-    withTimeoutOrThrow(sessions.load(previous), 1000).then(
+    withTimeout(sessions.load(previous), 1000).then(
       (found) => {
         setId(found ? previous : SessionStore.newId());
         if (found) socket.data.vigilRestore = found;
@@ -140,7 +140,7 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
     recovery.close();
     // Clients see "transport close" and reconnect, to another gateway behind the balancer.
     // The adapter's unsubscribes wait on Redis; during an outage, do not wait for them.
-    await withTimeout(io.close(), 2000);
+    await withTimeout(io.close(), 2000).catch(() => undefined);
   });
 }
 
@@ -154,22 +154,13 @@ export function isOriginAllowed(origin: string | undefined, host: string | undef
   }
 }
 
-function withTimeoutOrThrow<T>(promise: Promise<T>, ms: number): Promise<T> {
+/** The promise, or a rejection after `ms`; the timer never outlives the race. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
     promise,
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`redis did not answer within ${ms} ms`)), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
-}
-
-function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.then(() => undefined, () => undefined),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms);
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
     }),
   ]).finally(() => clearTimeout(timer));
 }

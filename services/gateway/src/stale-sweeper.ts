@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import type { Namespace } from 'socket.io';
 import { ServerEvents, metricsRoom, parseRoom, type ServerStatus } from '@vigil/protocol';
-import type { ServerStore } from '@vigil/store';
+import { isStale, type ServerStore } from '@vigil/store';
 
 export class StaleSweeper {
   readonly #nsp: Namespace;
@@ -55,11 +55,11 @@ export class StaleSweeper {
     const now = Date.now();
     for (const [serverId, beat] of beats) {
       if (beat.status === null || beat.staleAfterMs === null) continue;
-      const isStale = beat.status !== 'exited' && (beat.at === null || now - beat.at > beat.staleAfterMs);
-      if (isStale && !this.#stale.has(serverId)) {
+      const stale = isStale(beat.status, beat.at, beat.staleAfterMs, now);
+      if (stale && !this.#stale.has(serverId)) {
         this.#stale.add(serverId);
         this.#emit(serverId, 'stale');
-      } else if (!isStale && this.#stale.delete(serverId)) {
+      } else if (!stale && this.#stale.delete(serverId)) {
         this.#emit(serverId, beat.status);
       }
     }

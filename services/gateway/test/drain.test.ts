@@ -4,23 +4,16 @@
 import t from 'tap';
 import { io as connect, type Socket } from 'socket.io-client';
 import { ServerEvents, type ProcessInfoEvent } from '@vigil/protocol';
-import { startRedis, startTcpBalancer, waitFor } from '@vigil/testkit';
-import { FakeCollector, startGateway } from './helpers.js';
+import { waitFor } from '@vigil/testkit';
+import { startStack } from './helpers.js';
 
 t.test('drain sends every client to the other gateway, which they reach by themselves', async (t) => {
-  const redis = await startRedis();
-  const a = await startGateway(redis.url);
-  const b = await startGateway(redis.url);
-  const lb = await startTcpBalancer([a.port, b.port]);
-  const collector = new FakeCollector(redis.url);
+  const stack = await startStack(t, { gateways: 2 });
+  const { collector } = stack;
+  const [a, b] = stack.pair();
+  const lb = await stack.balancer();
   const clients: Socket[] = [];
-  t.teardown(async () => {
-    clients.forEach((c) => c.close());
-    await lb.close();
-    await collector.close();
-    await Promise.all([a.close(), b.close()]);
-    await redis.close();
-  });
+  t.teardown(() => clients.forEach((c) => c.close()));
 
   const N = 60;
   const reasons: string[] = [];

@@ -14,8 +14,51 @@ import {
   type RegistryEntry,
 } from '@vigil/protocol';
 import { TickWriter, broadcastFrame, closeRedis, createRedis } from '@vigil/store';
-import { waitFor } from '@vigil/testkit';
+import { startRedis, startTcpBalancer, waitFor } from '@vigil/testkit';
 import { buildApp, type GatewayOptions } from '../src/app.js';
+
+type Teardown = { teardown(fn: () => unknown): void };
+
+/**
+ * A private redis-server, gateways on it and a stand-in collector, each closed when the test ends
+ * (registered as it starts, so a failed start still closes what came before; tap runs teardowns
+ * last-registered first: clients, then collector, gateways, Redis).
+ */
+export async function startStack(t: Teardown, options: { gateways?: number; gateway?: Partial<GatewayOptions> } = {}) {
+  const redis = await startRedis();
+  t.teardown(() => redis.close());
+  const gws: RunningGateway[] = [];
+  for (let i = 0; i < (options.gateways ?? 1); i++) {
+    const gw = await startGateway(redis.url, options.gateway);
+    t.teardown(() => gw.close());
+    gws.push(gw);
+  }
+  const collector = new FakeCollector(redis.url);
+  t.teardown(() => collector.close());
+  return {
+    redis,
+    gws,
+    gw: gws[0]!,
+    collector,
+    /** The first two gateways, for tests about moving between them. */
+    pair(): [RunningGateway, RunningGateway] {
+      if (gws.length < 2) throw new Error('startStack: pair() needs { gateways: 2 }');
+      return [gws[0]!, gws[1]!];
+    },
+    /** A TCP balancer in front of every gateway, closed with the test. */
+    async balancer() {
+      const lb = await startTcpBalancer(gws.map((g) => g.port));
+      t.teardown(() => lb.close());
+      return lb;
+    },
+    /** A connected client of a gateway (the first by default), closed with the test. */
+    async client(gw: RunningGateway = gws[0]!, options: Record<string, unknown> = {}) {
+      const socket = await connectClient(gw.url, options);
+      t.teardown(() => socket.close());
+      return socket;
+    },
+  };
+}
 
 export type RunningGateway = { app: FastifyInstance; url: string; port: number; close(): Promise<void> };
 

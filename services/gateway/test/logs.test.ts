@@ -3,28 +3,17 @@
 // backfill, gaps, caps, unsubscribing, and the REST history.
 import t from 'tap';
 import { ErrorCodes, LOG_LEVELS, ServerEvents, comparePositions, meetsLevel, type LogLevel, type ProcessLogsEvent } from '@vigil/protocol';
-import { startRedis, waitFor } from '@vigil/testkit';
-import { FakeCollector, collect, connectClient, emitAck, startGateway } from './helpers.js';
+import { waitFor } from '@vigil/testkit';
+import { collect, connectClient, emitAck, startStack } from './helpers.js';
 
 type LogsAck = { ok: boolean; room: string; level: string; replayed: number; gap: boolean; more: boolean; next?: string; head?: string; error?: { code: string } };
 
 const levelOf = (i: number): LogLevel => LOG_LEVELS[i % LOG_LEVELS.length]!;
 const lines = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => ({ level: levelOf(from + k), message: `line ${from + k}` }));
 
-async function setup(t: { teardown(fn: () => unknown): void }, gateways = 1) {
-  const redis = await startRedis();
-  const gws = await Promise.all(Array.from({ length: gateways }, () => startGateway(redis.url)));
-  const collector = new FakeCollector(redis.url);
-  t.teardown(async () => {
-    await collector.close();
-    await Promise.all(gws.map((g) => g.close()));
-    await redis.close();
-  });
-  return { redis, gws, collector };
-}
 
 t.test('each line reaches each subscriber whose level it meets, once, on any gateway', async (t) => {
-  const { gws, collector } = await setup(t, 2);
+  const { gws, collector } = await startStack(t, { gateways: 2 });
   const subs: Array<{ level: LogLevel; got: ProcessLogsEvent[] }> = [];
   for (const [i, level] of (['trace', 'info', 'warn', 'fatal'] as const).entries()) {
     const c = await connectClient(gws[i % 2]!.url);
@@ -49,7 +38,7 @@ t.test('each line reaches each subscriber whose level it meets, once, on any gat
 });
 
 t.test('since: replay after a position, then live, with no gap and no duplicate while lines keep flowing', async (t) => {
-  const { gws, collector } = await setup(t);
+  const { gws, collector } = await startStack(t);
   const first = await collector.lines('api', lines(0, 200));
   // A writer keeps going while the client subscribes.
   let n = 200;
@@ -80,7 +69,7 @@ t.test('since: replay after a position, then live, with no gap and no duplicate 
 });
 
 t.test('backfill sends the last lines at the level; level changes replace the rooms', async (t) => {
-  const { gws, collector } = await setup(t);
+  const { gws, collector } = await startStack(t);
   const positions = await collector.lines('api', lines(0, 60));
   const c = await connectClient(gws[0]!.url);
   t.teardown(() => c.close());
@@ -107,7 +96,7 @@ t.test('backfill sends the last lines at the level; level changes replace the ro
 });
 
 t.test('since older than the kept history: gap reported; a replay past the cap says where to go on', async (t) => {
-  const { gws, collector } = await setup(t);
+  const { gws, collector } = await startStack(t);
   const c = await connectClient(gws[0]!.url);
   t.teardown(() => c.close());
   const early = await collector.lines('gappy', lines(0, 10), 100);
@@ -132,7 +121,7 @@ t.test('since older than the kept history: gap reported; a replay past the cap s
 });
 
 t.test('REST log history: newest page, scrolling up, resuming after a position, level filter', async (t) => {
-  const { gws, collector } = await setup(t);
+  const { gws, collector } = await startStack(t);
   const app = gws[0]!.app;
   const positions = await collector.lines('web', lines(0, 300));
   const newest = (await app.inject('/api/servers/web/logs?limit=50')).json();

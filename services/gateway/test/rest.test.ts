@@ -2,17 +2,10 @@
 import t from 'tap';
 import { ErrorCodes } from '@vigil/protocol';
 import { startRedis } from '@vigil/testkit';
-import { FakeCollector, startGateway } from './helpers.js';
+import { startGateway, startStack } from './helpers.js';
 
 t.test('registry, server, paged metrics history and errors', async (t) => {
-  const redis = await startRedis();
-  const gw = await startGateway(redis.url);
-  const collector = new FakeCollector(redis.url);
-  t.teardown(async () => {
-    await collector.close();
-    await gw.close();
-    await redis.close();
-  });
+  const { gw, collector } = await startStack(t);
   const positions: string[] = [];
   for (let n = 0; n < 25; n++) positions.push(await collector.sample('web', n));
   await collector.sample('db', 0, { status: 'exited', pid: 77 });
@@ -65,14 +58,7 @@ t.test('registry, server, paged metrics history and errors', async (t) => {
 });
 
 t.test('malformed entries in Redis are skipped, not served', async (t) => {
-  const redis = await startRedis();
-  const gw = await startGateway(redis.url);
-  const collector = new FakeCollector(redis.url);
-  t.teardown(async () => {
-    await collector.close();
-    await gw.close();
-    await redis.close();
-  });
+  const { redis, gw, collector } = await startStack(t);
   await collector.sample('good', 1);
   await redis.command('HSET', 'vigil:registry', 'bad', '{"serverId":"bad","pid":"not a number"}');
   await redis.command('HSET', 'vigil:registry', 'worse', 'not json at all');

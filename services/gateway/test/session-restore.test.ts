@@ -4,8 +4,8 @@
 import t from 'tap';
 import { io as connect, type Socket } from 'socket.io-client';
 import { ServerEvents, comparePositions, type ProcessInfoEvent, type ProcessLogsEvent } from '@vigil/protocol';
-import { startRedis, startTcpBalancer, waitFor } from '@vigil/testkit';
-import { FakeCollector, startGateway, type RunningGateway } from './helpers.js';
+import { waitFor } from '@vigil/testkit';
+import { startStack, type RunningGateway } from './helpers.js';
 
 function seedClient(url: string, auth?: Record<string, unknown>): Socket {
   // The earlier dashboard's options.
@@ -24,19 +24,12 @@ async function gatewayOf(c: Socket, gws: RunningGateway[]): Promise<RunningGatew
 }
 
 t.test('rooms and missed log lines come back on another gateway, without re-subscribing', async (t) => {
-  const redis = await startRedis();
-  const a = await startGateway(redis.url);
-  const b = await startGateway(redis.url);
-  const lb = await startTcpBalancer([a.port, b.port]);
-  const collector = new FakeCollector(redis.url);
+  const stack = await startStack(t, { gateways: 2 });
+  const { collector } = stack;
+  const [a, b] = stack.pair();
+  const lb = await stack.balancer();
   const c = seedClient(lb.url);
-  t.teardown(async () => {
-    c.close();
-    await lb.close();
-    await collector.close();
-    await Promise.all([a.close(), b.close()]);
-    await redis.close();
-  });
+  t.teardown(() => c.close());
   const infos: ProcessInfoEvent[] = [];
   const lines: ProcessLogsEvent[] = [];
   c.on(ServerEvents.processInfo, (e: ProcessInfoEvent) => infos.push(e));
@@ -82,15 +75,9 @@ t.test('rooms and missed log lines come back on another gateway, without re-subs
 });
 
 t.test('a client that asks for no restore, or says goodbye, does not get rooms back', async (t) => {
-  const redis = await startRedis();
-  const a = await startGateway(redis.url);
-  const b = await startGateway(redis.url);
-  const lb = await startTcpBalancer([a.port, b.port]);
-  t.teardown(async () => {
-    await lb.close();
-    await Promise.all([a.close(), b.close()]);
-    await redis.close();
-  });
+  const stack = await startStack(t, { gateways: 2 });
+  const [a, b] = stack.pair();
+  const lb = await stack.balancer();
   const c = seedClient(lb.url, { vigilRestore: false });
   t.teardown(() => c.close());
   c.once('connect', () => c.emit('subscribe-server-metrics', { serverId: 'S' }));
@@ -106,19 +93,12 @@ t.test('a client that asks for no restore, or says goodbye, does not get rooms b
 });
 
 t.test('sessions are written again when Redis comes back empty', async (t) => {
-  const redis = await startRedis();
-  const a = await startGateway(redis.url);
-  const b = await startGateway(redis.url);
-  const lb = await startTcpBalancer([a.port, b.port]);
-  const collector = new FakeCollector(redis.url);
+  const stack = await startStack(t, { gateways: 2 });
+  const { redis, collector } = stack;
+  const [a, b] = stack.pair();
+  const lb = await stack.balancer();
   const c = seedClient(lb.url);
-  t.teardown(async () => {
-    c.close();
-    await lb.close();
-    await collector.close();
-    await Promise.all([a.close(), b.close()]);
-    await redis.close();
-  });
+  t.teardown(() => c.close());
   const infos: ProcessInfoEvent[] = [];
   c.on(ServerEvents.processInfo, (e: ProcessInfoEvent) => infos.push(e));
   c.once('connect', () => c.emit('subscribe-server-metrics', { serverId: 'S' }));

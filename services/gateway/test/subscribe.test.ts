@@ -2,23 +2,15 @@
 // status, unsubscription, and the seed protocol's small events.
 import t from 'tap';
 import { ServerEvents, type ProcessInfoEvent } from '@vigil/protocol';
-import { startRedis, waitFor } from '@vigil/testkit';
-import { FakeCollector, collect, connectClient, emitAck, startGateway } from './helpers.js';
+import { waitFor } from '@vigil/testkit';
+import { collect, connectClient, emitAck, startStack } from './helpers.js';
 
 t.test('the latest sample arrives immediately on subscribe, from either gateway', async (t) => {
-  const redis = await startRedis();
-  const a = await startGateway(redis.url);
-  const b = await startGateway(redis.url);
-  const collector = new FakeCollector(redis.url);
-  t.teardown(async () => {
-    await collector.close();
-    await Promise.all([a.close(), b.close()]);
-    await redis.close();
-  });
+  const { gws, collector } = await startStack(t, { gateways: 2 });
   await collector.sample('api', 1);
   const newest = await collector.sample('api', 2);
 
-  for (const gw of [a, b]) {
+  for (const gw of gws) {
     const client = await connectClient(gw.url);
     t.teardown(() => client.close());
     const infos = collect<ProcessInfoEvent>(client, ServerEvents.processInfo);
@@ -33,16 +25,8 @@ t.test('the latest sample arrives immediately on subscribe, from either gateway'
 });
 
 t.test('a server with no sample yet: subscription confirmed, latest false, samples flow later', async (t) => {
-  const redis = await startRedis();
-  const gw = await startGateway(redis.url);
-  const collector = new FakeCollector(redis.url);
-  const client = await connectClient(gw.url);
-  t.teardown(async () => {
-    client.close();
-    await collector.close();
-    await gw.close();
-    await redis.close();
-  });
+  const { collector, client: newClient } = await startStack(t);
+  const client = await newClient();
   const infos = collect<ProcessInfoEvent>(client, ServerEvents.processInfo);
   const ack = await emitAck<Record<string, unknown>>(client, 'subscribe-server-metrics', { serverId: 'new-one' });
   t.match(ack, { ok: true, latest: false, interval: 5000 }, 'interval defaults to 5000 ms as in the earlier system');
@@ -52,14 +36,7 @@ t.test('a server with no sample yet: subscription confirmed, latest false, sampl
 });
 
 t.test('connection-established, status, ping, unsubscribe by room', async (t) => {
-  const redis = await startRedis();
-  const gw = await startGateway(redis.url);
-  const collector = new FakeCollector(redis.url);
-  t.teardown(async () => {
-    await collector.close();
-    await gw.close();
-    await redis.close();
-  });
+  const { gw, collector } = await startStack(t);
   const { io } = await import('socket.io-client');
   const client = io(`${gw.url}/monitoring`, { transports: ['websocket'], forceNew: true, reconnection: false });
   t.teardown(() => client.close());
@@ -91,16 +68,8 @@ t.test('connection-established, status, ping, unsubscribe by room', async (t) =>
 });
 
 t.test('a server whose collector stopped turns stale, on REST and for subscribers', async (t) => {
-  const redis = await startRedis();
-  const gw = await startGateway(redis.url, { staleSweepMs: 50 });
-  const collector = new FakeCollector(redis.url);
-  const client = await connectClient(gw.url);
-  t.teardown(async () => {
-    client.close();
-    await collector.close();
-    await gw.close();
-    await redis.close();
-  });
+  const { gw, collector, client: newClient } = await startStack(t, { gateway: { staleSweepMs: 50 } });
+  const client = await newClient();
   const changes = collect<Record<string, unknown>>(client, ServerEvents.serverStatusChanged);
   await collector.sample('quiet', 1, { staleAfterMs: 400 });
   await emitAck(client, 'subscribe-server-metrics', { serverId: 'quiet' });

@@ -1,0 +1,43 @@
+// What a client holds, read from its socket's rooms: one place that knows that a log
+// subscription is one room per level, and a client's logical rooms are what it named.
+import type { Socket } from 'socket.io';
+import { LOG_LEVELS, logsRoom, metricsRoom, parseRoom, type LogLevel } from '@vigil/protocol';
+
+export type SessionRoom = { kind: 'metrics'; serverId: string } | { kind: 'logs'; serverId: string; level: LogLevel };
+
+/** The subscriptions a socket holds, as a session stores them. */
+export function roomsOf(rooms: Iterable<string>): SessionRoom[] {
+  const metrics: SessionRoom[] = [];
+  const logLevel = new Map<string, number>();
+  for (const room of rooms) {
+    const parsed = parseRoom(room);
+    if (parsed?.kind === 'metrics') metrics.push({ kind: 'metrics', serverId: parsed.serverId });
+    else if (parsed?.kind === 'logs' && parsed.level) {
+      const i = LOG_LEVELS.indexOf(parsed.level);
+      logLevel.set(parsed.serverId, Math.min(i, logLevel.get(parsed.serverId) ?? i));
+    }
+  }
+  const logs: SessionRoom[] = [...logLevel].map(([serverId, i]) => ({ kind: 'logs', serverId, level: LOG_LEVELS[i]! }));
+  return [...metrics, ...logs];
+}
+
+/** The rooms a client holds as it named them: a log subscription is one `server-logs-<id>`. */
+export function logicalRooms(socket: Socket): string[] {
+  return roomsOf(socket.rooms).map((r) => (r.kind === 'metrics' ? metricsRoom(r.serverId) : logsRoom(r.serverId)));
+}
+
+/** The level rooms a client holds for one server's logs. */
+export function heldLogRooms(socket: Socket, serverId: string): string[] {
+  return [...socket.rooms].filter((r) => {
+    const parsed = parseRoom(r);
+    return parsed?.kind === 'logs' && parsed.serverId === serverId && parsed.level !== undefined;
+  });
+}
+
+/**
+ * A client that re-joins its subscriptions itself after any reconnect (the client library says so
+ * in its handshake): the gateway neither restores its session nor replays for it.
+ */
+export function rejoinsItself(socket: Socket): boolean {
+  return (socket.handshake.auth as { vigilRestore?: unknown } | undefined)?.vigilRestore === false;
+}
