@@ -36,7 +36,7 @@ const OMITTED = new Set(['level', 'msg', 'message', 'time', 'timestamp', 'pid', 
 /** Metadata keys longer than this are cut (the wire schema allows 128). */
 const MAX_KEY_LENGTH = 128;
 
-export function levelOfName(name: string): LogLevel | null {
+function levelOfName(name: string): LogLevel | null {
   return NAMES[name.toLowerCase()] ?? null;
 }
 

@@ -106,16 +106,12 @@ export class Logs {
     if (this.#channels.size > 0) this.#timer = setInterval(() => this.#housekeep(), HOUSEKEEPING_MS);
   }
 
-  /** Stops reading files (their fds are closed); lines already read still go out with close(). */
-  async stopFollowers(): Promise<void> {
-    await Promise.all(this.#followed.map((f) => f.follower.stop()));
-  }
-
   /** Writes what it can of the buffer, remembers the positions, and stops. */
   async close(): Promise<void> {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = null;
-    await this.stopFollowers();
+    // Files are no longer read (their fds close); lines already read still go out below.
+    await Promise.all(this.#followed.map((f) => f.follower.stop()));
     await this.#shipper.close();
     await this.#savePositions();
     this.#followed = [];

@@ -1,4 +1,5 @@
-// A target named by a fixed pid: that pid is always the one candidate.
+// A target named by a fixed pid (a `pid` target, or `self`: the agent's own pid): that pid is
+// always the one candidate.
 import type { Resolution, Source } from './source.js';
 
 export class PidSource implements Source {

@@ -6,7 +6,6 @@ import type { ProcessEntry } from './proc.js';
 import { PidSource } from './source-pid.js';
 import { PidfileSource } from './source-pidfile.js';
 import { MatchSource } from './source-match.js';
-import { SelfSource } from './source-self.js';
 import { CommandSource } from './source-command.js';
 import type { Supervisor } from './supervisor.js';
 
@@ -37,7 +36,7 @@ export function createSource(target: Target, deps: SourceDeps): Source {
     case 'match':
       return new MatchSource(target.match);
     case 'self':
-      return new SelfSource(deps.selfPid);
+      return new PidSource(deps.selfPid);
     case 'command':
       if (!deps.supervisor) throw new Error(`command target ${target.id} needs its supervisor`);
       return new CommandSource(deps.supervisor);

@@ -24,16 +24,21 @@ export interface Tracker {
   observe(resolution: Resolution, seen: ReadonlyMap<number, Observation>): TrackResult;
 }
 
-/** pid and self targets: the first identity seen is the process, for good. */
-class FirstIdentityTracker implements Tracker {
-  readonly #server: ServerState;
+/** A target that is one server, named after it. */
+abstract class SingleServerTracker implements Tracker {
+  protected readonly server: ServerState;
 
   constructor(target: Target) {
-    this.#server = new ServerState(target.id, target.id, target.intervalMs);
+    this.server = new ServerState(target.id, target.id, target.intervalMs);
   }
 
+  abstract observe(resolution: Resolution, seen: ReadonlyMap<number, Observation>): TrackResult;
+}
+
+/** pid and self targets: the first identity seen is the process, for good. */
+class FirstIdentityTracker extends SingleServerTracker {
   observe(res: Resolution, seen: ReadonlyMap<number, Observation>): TrackResult {
-    const s = this.#server;
+    const s = this.server;
     const pid = res.pids[0] ?? null;
     const o = pid === null ? undefined : seen.get(pid);
     let report: ServerReport;
@@ -49,15 +54,9 @@ class FirstIdentityTracker implements Tracker {
 }
 
 /** pidfile targets: the process the file names, restarts included. */
-class PidfileTracker implements Tracker {
-  readonly #server: ServerState;
-
-  constructor(target: Target) {
-    this.#server = new ServerState(target.id, target.id, target.intervalMs);
-  }
-
+class PidfileTracker extends SingleServerTracker {
   observe(res: Resolution, seen: ReadonlyMap<number, Observation>): TrackResult {
-    const s = this.#server;
+    const s = this.server;
     const pid = res.pids[0] ?? null;
     const o = pid === null ? undefined : seen.get(pid);
     const none = (reason: string): TrackResult => ({ reports: [{ server: s, sample: null, change: s.exit(reason) }], extra: 0 });

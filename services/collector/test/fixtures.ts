@@ -6,7 +6,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createConnection, createServer, type Socket } from 'node:net';
 import { pino, type Logger } from 'pino';
 import type { Redis } from 'ioredis';
 import {
@@ -114,51 +113,6 @@ export type StatusBody = { serverId: string; status: string; pid?: number | null
 
 export function statusEvents(got: readonly Broadcast[]): StatusBody[] {
   return got.filter((b) => b.event === 'server-status-changed').map((b) => b.payload as unknown as StatusBody);
-}
-
-export type Gate = { url: string; open(): void; close(): void };
-
-/**
- * A TCP pass-through to a local Redis port that can be shut: lets a test decide when a client
- * may reconnect after an outage. Closing it cuts live connections; its own server and sockets are
- * released at teardown.
- */
-export async function tcpGate(t: T, port: number): Promise<Gate> {
-  let isOpen = true;
-  const sockets = new Set<Socket>();
-  const track = (s: Socket) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-    s.on('error', () => s.destroy());
-  };
-  const server = createServer((down) => {
-    track(down);
-    if (!isOpen) return void down.destroy();
-    const up = createConnection({ port, host: '127.0.0.1' });
-    track(up);
-    up.on('close', () => down.destroy());
-    down.on('close', () => up.destroy());
-    down.pipe(up);
-    up.pipe(down);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  const gatePort = typeof address === 'object' && address ? address.port : 0;
-  t.teardown(
-    () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
-  );
-  return {
-    url: `redis://127.0.0.1:${gatePort}`,
-    open: () => void (isOpen = true),
-    close: () => {
-      isOpen = false;
-      for (const s of sockets) s.destroy();
-    },
-  };
 }
 
 export const checkLogsEvent = compile(ProcessLogsEvent);

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { ErrorCodes, Keys, NAMESPACE, comparePositions, metricsRoom } from '@vigil/protocol';
 import { adapterChannel } from '@vigil/store';
-import { startRedis, waitFor } from '@vigil/testkit';
+import { startRedis, startTcpBalancer, waitFor } from '@vigil/testkit';
 import { createCollector } from '../src/index.js';
 import {
   latest,
@@ -13,7 +13,6 @@ import {
   spawnChild,
   statusEvents,
   streamEntries,
-  tcpGate,
   watchRoom,
   type StatusBody,
 } from './fixtures.js';
@@ -30,11 +29,13 @@ t.test('redis stopped for ~3 s of ticks: no crash, samples resume, the exit made
   const child = await spawnChild(t);
   // The collector reaches Redis through a gate, so that after the outage it reconnects only once
   // the room watcher (connected directly) has resubscribed: then the broadcast check cannot race.
-  const gate = await tcpGate(t, redis.port);
+  // With no backend the balancer refuses every connection: the gate is shut.
+  const gate = await startTcpBalancer([redis.port]);
+  t.teardown(() => gate.close());
   const room = await watchRoom(t, redis.url, 'api');
   const { logger, lines } = sinkLogger();
   const collector = createCollector({
-    redisUrl: gate.url,
+    redisUrl: `redis://127.0.0.1:${gate.port}`,
     collectorId: 'c',
     host: 'h',
     self: { id: 'me', intervalMs: 200 },
@@ -57,14 +58,15 @@ t.test('redis stopped for ~3 s of ticks: no crash, samples resume, the exit made
   t.ok(during.samplesDropped > 0, `samples dropped: ${during.samplesDropped}`);
   t.ok(during.writeFailures > 0, `write failures: ${during.writeFailures}`);
 
-  gate.close();
+  // Redis is down: no connection through the gate is left, and none is let through now.
+  gate.setBackends([]);
   await redis.start();
   const channel = adapterChannel(NAMESPACE, metricsRoom('api'));
   await waitFor(async () => /:1\r\n$/.test(await redis.command('PUBSUB', 'SHARDNUMSUB', channel)), {
     message: 'the room watcher to resubscribe',
     timeoutMs: 15_000,
   });
-  gate.open();
+  gate.setBackends([redis.port]);
   // The restarted Redis is empty: whatever is there now was written after reconnecting.
   const events = await waitFor(
     async () => {

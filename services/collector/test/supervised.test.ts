@@ -5,7 +5,8 @@ import t from 'tap';
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { Keys } from '@vigil/protocol';
-import { countOpenFds, startRedis, waitFor } from '@vigil/testkit';
+import type { Redis } from 'ioredis';
+import { countOpenFds, startRedis, waitFor, type WaitOptions } from '@vigil/testkit';
 import { createCollector } from '../src/index.js';
 import {
   alive,
@@ -25,6 +26,14 @@ import {
 } from './fixtures.js';
 
 type Event = StatusBody & { timestamp: string; exitCode?: number | null; signal?: string | null };
+
+/** A server's status events, once there are at least `n`. */
+function eventsOf(r: Redis, serverId: string, n: number, options?: WaitOptions): Promise<Event[]> {
+  return waitFor(async () => {
+    const e = (await streamEntries<Event>(r, Keys.events(serverId))).map(([, b]) => b);
+    return e.length >= n ? e : null;
+  }, options);
+}
 
 t.test('a crashing command: restarted with growing backoff, each exit published, then it stays exited', async (t) => {
   const redis = await startRedis();
@@ -49,13 +58,7 @@ t.test('a crashing command: restarted with growing backoff, each exit published,
   });
   t.teardown(() => collector.stop());
   await collector.start();
-  const events = await waitFor(
-    async () => {
-      const e = (await streamEntries<Event>(r, Keys.events('crashy'))).map(([, b]) => b);
-      return e.length >= 8 ? e : null;
-    },
-    { message: 'four runs and four exits', timeoutMs: 20_000 },
-  );
+  const events = await eventsOf(r, 'crashy', 8, { message: 'four runs and four exits', timeoutMs: 20_000 });
   t.same(events.map((e) => e.status), ['running', 'exited', 'restarted', 'exited', 'restarted', 'exited', 'restarted', 'exited']);
   const exits = events.filter((e) => e.status === 'exited');
   t.ok(exits.every((e) => e.exitCode === 1 && e.signal === null), 'every exit carries exitCode 1');
@@ -97,11 +100,7 @@ t.test('a command killed by SIGKILL is published with its signal, restarted, and
   });
   t.teardown(() => collector.stop());
   await collector.start();
-  const events = async (n: number) =>
-    waitFor(async () => {
-      const e = (await streamEntries<Event>(r, Keys.events('svc'))).map(([, b]) => b);
-      return e.length >= n ? e : null;
-    });
+  const events = (n: number) => eventsOf(r, 'svc', n);
   const first = (await events(1))[0]!;
   t.match(first, { status: 'running' });
   const sampled = await waitFor(() => latest(r, 'svc'), { message: 'a sample' });
@@ -131,10 +130,7 @@ t.test('a command that cannot start is reported, retried, and given up on', asyn
   });
   t.teardown(() => collector.stop());
   await collector.start();
-  const events = await waitFor(async () => {
-    const e = (await streamEntries<Event>(r, Keys.events('nope'))).map(([, b]) => b);
-    return e.length >= 2 ? e : null;
-  });
+  const events = await eventsOf(r, 'nope', 2);
   t.match(events, [
     { status: 'exited', pid: null, reason: /^failed to start: spawn \/nonexistent\/vigil-test-binary ENOENT; restarting in 50 ms/ },
     { status: 'exited', pid: null, reason: /not restarting/ },
@@ -200,6 +196,8 @@ setInterval(() => {}, 1000);`;
   t.equal(stubbornEvents.length, CYCLES, 'every stop is published as an exit');
   t.ok(stubbornEvents.every((e) => e.signal === 'SIGKILL' && /stopped by the collector$/.test(e.reason ?? '')), 'a child ignoring SIGTERM is killed after the grace');
   const familyEvents = (await streamEntries<Event>(r, Keys.events('family'))).map(([, b]) => b).filter((e) => e.status === 'exited');
+  // Without this count the check below would pass on no exit at all.
+  t.equal(familyEvents.length, CYCLES, 'every stop of the other child is published as an exit');
   t.ok(familyEvents.every((e) => e.signal === 'SIGTERM'), 'the others end on SIGTERM');
   t.equal((await logEntries(r, 'stubborn')).filter((e) => e.logData.message === 'ignoring SIGTERM').length, CYCLES, 'output written during stop still reaches Redis');
 });
