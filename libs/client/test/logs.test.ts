@@ -3,9 +3,9 @@
 // replays followed to the end, and resuming with nothing delivered yet.
 import t from 'tap';
 import { LOG_LEVELS, type LogLevel, type ProcessLogsEvent } from '@vigil/protocol';
-import { startRedis, waitFor, startTcpBalancer } from '@vigil/testkit';
+import { waitFor } from '@vigil/testkit';
 import { ClientErrorCodes, type GapInfo } from '../src/index.js';
-import { Publisher, startClient, startGateway, stateNames, type LogSpec } from './fixtures/cluster.js';
+import { Publisher, startBalancedPair, startCluster, stateNames, type LogSpec } from './fixtures/cluster.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const positions = (lines: ProcessLogsEvent[]) => lines.map((l) => l.position);
@@ -23,19 +23,7 @@ async function publishMany(publisher: Publisher, serverId: string, count: number
 }
 
 t.test('lines published while the client switches gateways: exactly the published lines, in order, no gap, none twice', async (t) => {
-  const redis = await startRedis();
-  const a = await startGateway(redis.url);
-  const b = await startGateway(redis.url);
-  const lb = await startTcpBalancer([a.port, b.port]);
-  const publisher = new Publisher(redis.url);
-  const { client, states } = startClient(lb.url);
-  t.teardown(async () => {
-    client.close();
-    await lb.close();
-    await publisher.close();
-    await Promise.all([a.close(), b.close()]);
-    await redis.close();
-  });
+  const { publisher, client, states, split } = await startBalancedPair(t);
   const got: ProcessLogsEvent[] = [];
   const gaps: GapInfo[] = [];
   await client.subscribeLogs('app', { onLine: (e) => got.push(e), onGap: (g) => gaps.push(g) });
@@ -54,7 +42,7 @@ t.test('lines published while the client switches gateways: exactly the publishe
     await pumping;
   });
   await waitFor(() => got.length >= 100, { message: 'lines before the switch' });
-  const [mine, other] = a.clients() === 1 ? [a, b] : [b, a];
+  const [mine, other] = split();
   const closing = published.length;
   await mine.close();
   await waitFor(() => other.clients() === 1 && client.state.name === 'connected', { message: 'on the other gateway' });
@@ -71,24 +59,14 @@ t.test('lines published while the client switches gateways: exactly the publishe
 });
 
 t.test('backfill and since', async (t) => {
-  const redis = await startRedis();
-  const gw = await startGateway(redis.url);
-  const publisher = new Publisher(redis.url);
-  const { client } = startClient(gw.url);
-  t.teardown(async () => {
-    client.close();
-    await publisher.close();
-    await gw.close();
-    await redis.close();
-  });
+  const { publisher, client, startClient } = await startCluster(t);
   const history = await publisher.logs('bf', Array.from({ length: 20 }, (_, i) => line('info', `l${i + 1}`)));
 
   const tail: ProcessLogsEvent[] = [];
   await client.subscribeLogs('bf', { backfill: 5, onLine: (e) => tail.push(e) });
   t.same(messages(tail), ['l16', 'l17', 'l18', 'l19', 'l20'], 'backfill: the last 5 lines, delivered before the subscription resolves');
 
-  const { client: other } = startClient(gw.url);
-  t.teardown(() => other.close());
+  const { client: other } = startClient();
   const resumed: ProcessLogsEvent[] = [];
   const sub = await other.subscribeLogs('bf', { since: history[9]!, onLine: (e) => resumed.push(e) });
   t.same(messages(resumed), ['l11', 'l12', 'l13', 'l14', 'l15', 'l16', 'l17', 'l18', 'l19', 'l20'], 'since: every line after it');
@@ -106,16 +84,7 @@ t.test('backfill and since', async (t) => {
 });
 
 t.test('level filter: warn sees warn, error and fatal only; setLevel changes it and replays what the old level skipped', async (t) => {
-  const redis = await startRedis();
-  const gw = await startGateway(redis.url);
-  const publisher = new Publisher(redis.url);
-  const { client } = startClient(gw.url);
-  t.teardown(async () => {
-    client.close();
-    await publisher.close();
-    await gw.close();
-    await redis.close();
-  });
+  const { publisher, client } = await startCluster(t);
   await publisher.logs('lv', LOG_LEVELS.map((level) => line(level, `old-${level}`)));
   const got: ProcessLogsEvent[] = [];
   const sub = await client.subscribeLogs('lv', { level: 'warn', backfill: 100, onLine: (e) => got.push(e) });
@@ -146,16 +115,7 @@ t.test('level filter: warn sees warn, error and fatal only; setLevel changes it 
 });
 
 t.test('a since older than the kept history is reported as a gap; the kept lines follow in order', async (t) => {
-  const redis = await startRedis();
-  const gw = await startGateway(redis.url);
-  const publisher = new Publisher(redis.url);
-  const { client } = startClient(gw.url);
-  t.teardown(async () => {
-    client.close();
-    await publisher.close();
-    await gw.close();
-    await redis.close();
-  });
+  const { redis, publisher, client } = await startCluster(t);
   // MAXLEN ~ trims whole stream nodes (100 entries each): 400 lines into a stream bounded at 10.
   const history = await publishMany(publisher, 'trim', 400, { maxLen: 10 });
   const kept = await redis.command('XLEN', 'vigil:srv:{trim}:logs');
@@ -170,16 +130,7 @@ t.test('a since older than the kept history is reported as a gap; the kept lines
 });
 
 t.test('a capped replay is followed to the end (more/next), with live lines arriving meanwhile', async (t) => {
-  const redis = await startRedis();
-  const gw = await startGateway(redis.url);
-  const publisher = new Publisher(redis.url);
-  const { client } = startClient(gw.url, { ackTimeoutMs: 20_000 });
-  t.teardown(async () => {
-    client.close();
-    await publisher.close();
-    await gw.close();
-    await redis.close();
-  });
+  const { publisher, client } = await startCluster(t, { client: { ackTimeoutMs: 20_000 } });
   const first = await publisher.logs('many', [line('info', 'start')]);
   const history = await publishMany(publisher, 'many', 10_050);
   const got: ProcessLogsEvent[] = [];
@@ -195,17 +146,7 @@ t.test('a capped replay is followed to the end (more/next), with live lines arri
 });
 
 t.test('resuming with nothing delivered yet: lines published while the gateway was down arrive after the reconnect', async (t) => {
-  const redis = await startRedis();
-  let gw = await startGateway(redis.url);
-  const port = gw.port;
-  const publisher = new Publisher(redis.url);
-  const { client } = startClient(gw.url);
-  t.teardown(async () => {
-    client.close();
-    await publisher.close();
-    await gw.close();
-    await redis.close();
-  });
+  const { gw, publisher, client, startGateway } = await startCluster(t);
   await publisher.logs('quiet', [line('info', 'before the subscription')]);
   await sleep(1100); // past the resume margin, so the line from before the subscription stays out
   const got: ProcessLogsEvent[] = [];
@@ -214,24 +155,14 @@ t.test('resuming with nothing delivered yet: lines published while the gateway w
   await gw.close();
   await waitFor(() => client.state.name === 'reconnecting');
   const during = await publisher.logs('quiet', [line('warn', 'while down 1'), line('error', 'while down 2')]);
-  gw = await startGateway(redis.url, {}, port);
+  await startGateway({}, gw.port);
   await waitFor(() => got.length === 2, { message: 'the lines published while down' });
   t.same(positions(got), during);
 });
 
 t.test('one logs subscription per server and client; unsubscribe stops delivery', async (t) => {
-  const redis = await startRedis();
-  const gw = await startGateway(redis.url);
-  const publisher = new Publisher(redis.url);
-  const { client } = startClient(gw.url);
-  const { client: witness } = startClient(gw.url);
-  t.teardown(async () => {
-    client.close();
-    witness.close();
-    await publisher.close();
-    await gw.close();
-    await redis.close();
-  });
+  const { publisher, client, startClient } = await startCluster(t);
+  const { client: witness } = startClient();
   const got: string[] = [];
   const sub = await client.subscribeLogs('one', { onLine: (e) => got.push(e.logData.message) });
   await t.rejects(client.subscribeLogs('one', { onLine() {} }), { code: ClientErrorCodes.DUPLICATE_SUBSCRIPTION });

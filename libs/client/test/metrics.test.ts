@@ -5,24 +5,14 @@ import t from 'tap';
 import { NAMESPACE, type ProcessInfoEvent } from '@vigil/protocol';
 import { activeHandleCount, freePort, startRedis, waitFor } from '@vigil/testkit';
 import { ClientErrorCodes, VigilClientError } from '../src/index.js';
-import { Publisher, recordingIo, startClient, startGateway, type RunningGateway } from './fixtures/cluster.js';
+import { Publisher, recordingIo, startClient, startCluster, startGateway, type RunningGateway } from './fixtures/cluster.js';
 
 const uptimes = (events: ProcessInfoEvent[]) => events.map((e) => e.processInfo.uptime);
 
 t.test('samples arrive in order, duplicates and older positions are dropped, unsubscribe stops delivery', async (t) => {
-  const redis = await startRedis();
-  const gw = await startGateway(redis.url);
-  const publisher = new Publisher(redis.url);
   const received: Array<{ event: string; payload: unknown }> = [];
-  const { client } = startClient(gw.url, { io: recordingIo(received) });
-  const { client: witness } = startClient(gw.url);
-  t.teardown(async () => {
-    client.close();
-    witness.close();
-    await publisher.close();
-    await gw.close();
-    await redis.close();
-  });
+  const { gw, publisher, client, startClient } = await startCluster(t, { client: { io: recordingIo(received) } });
+  const { client: witness } = startClient();
 
   await publisher.sample('api', 1);
   const got: ProcessInfoEvent[] = [];
@@ -65,16 +55,7 @@ t.test('samples arrive in order, duplicates and older positions are dropped, uns
 });
 
 t.test('two subscriptions to one server: each delivers, and leaving one keeps the other', async (t) => {
-  const redis = await startRedis();
-  const gw = await startGateway(redis.url);
-  const publisher = new Publisher(redis.url);
-  const { client } = startClient(gw.url);
-  t.teardown(async () => {
-    client.close();
-    await publisher.close();
-    await gw.close();
-    await redis.close();
-  });
+  const { publisher, client } = await startCluster(t);
   const a: number[] = [];
   const b: number[] = [];
   const subA = await client.subscribeMetrics('db', { onSample: (e) => a.push(e.processInfo.uptime) });
@@ -89,14 +70,7 @@ t.test('two subscriptions to one server: each delivers, and leaving one keeps th
 });
 
 t.test('refusals reject with their code', async (t) => {
-  const redis = await startRedis();
-  const gw = await startGateway(redis.url, { maxRoomsPerSocket: 1 });
-  const { client } = startClient(gw.url);
-  t.teardown(async () => {
-    client.close();
-    await gw.close();
-    await redis.close();
-  });
+  const { client } = await startCluster(t, { gateway: { maxRoomsPerSocket: 1 } });
   await t.rejects(client.subscribeMetrics('bad id!'), { code: 'VIGIL_ERR_INVALID_PAYLOAD' }, 'an invalid server id');
   await t.rejects(client.subscribeMetrics('api', { interval: 5 }), { code: 'VIGIL_ERR_INVALID_PAYLOAD' }, 'an invalid interval');
   await client.subscribeMetrics('one');
@@ -165,21 +139,13 @@ t.test('close() rejects what is pending, refuses new work and releases socket, t
 });
 
 t.test('handshake auth: the caller’s fields on every (re)connect, plus vigilRestore: false (the client re-joins by itself)', async (t) => {
-  const redis = await startRedis();
-  const gw = await startGateway(redis.url);
+  const { gw, client: byObject, startClient } = await startCluster(t, { client: { auth: { token: 'abc' } } });
   let asked = 0;
-  const { client: byObject } = startClient(gw.url, { auth: { token: 'abc' } });
-  const { client: byFunction } = startClient(gw.url, {
+  const { client: byFunction } = startClient({
     auth: (cb) => {
       asked++;
       cb({ token: `t${asked}` });
     },
-  });
-  t.teardown(async () => {
-    byObject.close();
-    byFunction.close();
-    await gw.close();
-    await redis.close();
   });
   await byObject.subscribeMetrics('a');
   await byFunction.subscribeMetrics('a');

@@ -3,14 +3,14 @@
 // client re-joins its subscriptions by itself every time.
 import t from 'tap';
 import { NAMESPACE, comparePositions, type ProcessInfoEvent } from '@vigil/protocol';
-import { startRedis, waitFor, startTcpBalancer } from '@vigil/testkit';
+import { waitFor } from '@vigil/testkit';
 import type { NetworkStatus } from '../src/index.js';
-import { Publisher, connected, recordingIo, startClient, startGateway, stateNames, type WireRecord } from './fixtures/cluster.js';
+import { Publisher, connected, recordingIo, startBalancedPair, startCluster, stateNames, type Teardown, type WireRecord } from './fixtures/cluster.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Publishes a sample every `everyMs` until stopped (at most `max`). */
-function pump(publisher: Publisher, serverId: string, everyMs: number, max = 3000) {
+/** Publishes a sample every `everyMs` until stopped (at most `max`); stopped at the latest when the test ends. */
+function pump(t: Teardown, publisher: Publisher, serverId: string, everyMs: number, max = 3000) {
   let stopped = false;
   const published: string[] = [];
   const done = (async () => {
@@ -19,13 +19,13 @@ function pump(publisher: Publisher, serverId: string, everyMs: number, max = 300
       await sleep(everyMs);
     }
   })();
-  return {
-    published,
-    async stop() {
-      stopped = true;
-      await done;
-    },
+  const stop = async () => {
+    stopped = true;
+    await done;
   };
+  // Registered after the cluster, so it stops before the publisher closes.
+  t.teardown(stop);
+  return { published, stop };
 }
 
 function strictlyIncreasing(events: ProcessInfoEvent[]): boolean {
@@ -33,25 +33,13 @@ function strictlyIncreasing(events: ProcessInfoEvent[]): boolean {
 }
 
 t.test('the gateway the client is on closes: it reconnects through the balancer to the other one and re-joins', async (t) => {
-  const redis = await startRedis();
-  const a = await startGateway(redis.url);
-  const b = await startGateway(redis.url);
-  const lb = await startTcpBalancer([a.port, b.port]);
-  const publisher = new Publisher(redis.url);
-  const { client, states } = startClient(lb.url);
-  t.teardown(async () => {
-    client.close();
-    await lb.close();
-    await publisher.close();
-    await Promise.all([a.close(), b.close()]);
-    await redis.close();
-  });
+  const { publisher, client, states, lb, split } = await startBalancedPair(t);
 
   const got: ProcessInfoEvent[] = [];
   await client.subscribeMetrics('api', { onSample: (e) => got.push(e) });
-  const samples = pump(publisher, 'api', 20);
+  const samples = pump(t, publisher, 'api', 20);
   await waitFor(() => got.length >= 5, { message: 'live samples before the switch' });
-  const [mine, other] = a.clients() === 1 ? [a, b] : [b, a];
+  const [mine, other] = split();
   t.equal(mine.clients(), 1, 'the client is on one gateway');
   t.equal(other.clients(), 0, 'and not on the other');
 
@@ -71,16 +59,7 @@ t.test('the gateway the client is on closes: it reconnects through the balancer 
 });
 
 t.test('a gateway disconnecting its clients on purpose ("io server disconnect") does not make the client give up', async (t) => {
-  const redis = await startRedis();
-  const gw = await startGateway(redis.url);
-  const publisher = new Publisher(redis.url);
-  const { client, states } = startClient(gw.url);
-  t.teardown(async () => {
-    client.close();
-    await publisher.close();
-    await gw.close();
-    await redis.close();
-  });
+  const { gw, publisher, client, states } = await startCluster(t);
   const got: number[] = [];
   await client.subscribeMetrics('api', { onSample: (e) => got.push(e.processInfo.uptime) });
   await publisher.sample('api', 1);
@@ -117,21 +96,10 @@ function fakeNetwork(initiallyOnline: boolean) {
 }
 
 t.test('browser offline: shown as offline, not as attempts; back online: reconnects at once', async (t) => {
-  const redis = await startRedis();
-  let gw = await startGateway(redis.url);
-  const port = gw.port;
-  const publisher = new Publisher(redis.url);
   const fake = fakeNetwork(true);
   // A long backoff: only the online signal can bring the client back within the test's wait.
-  const { client, states } = startClient(gw.url, {
-    network: fake.network,
-    reconnection: { initialDelayMs: 30_000, maxDelayMs: 30_000, randomization: 0 },
-  });
-  t.teardown(async () => {
-    client.close();
-    await publisher.close();
-    await gw.close();
-    await redis.close();
+  const { gw, publisher, client, states, startGateway } = await startCluster(t, {
+    client: { network: fake.network, reconnection: { initialDelayMs: 30_000, maxDelayMs: 30_000, randomization: 0 } },
   });
   const got: number[] = [];
   await client.subscribeMetrics('api', { onSample: (e) => got.push(e.processInfo.uptime) });
@@ -144,7 +112,7 @@ t.test('browser offline: shown as offline, not as attempts; back online: reconne
   t.match(client.state, { name: 'offline', reason: 'network' });
   t.notOk(states.some((s) => s.name === 'reconnecting'), 'attempts are not shown while the browser is offline');
 
-  gw = await startGateway(redis.url, {}, port);
+  await startGateway({}, gw.port);
   const started = Date.now();
   fake.set(true);
   await connected(client);
@@ -158,20 +126,8 @@ t.test('browser offline: shown as offline, not as attempts; back online: reconne
 });
 
 t.test('sixty subscriptions re-join after a switch, in the order they were made, through the gateway rate limit', async (t) => {
-  const redis = await startRedis();
-  const a = await startGateway(redis.url);
-  const b = await startGateway(redis.url);
-  const lb = await startTcpBalancer([a.port, b.port]);
-  const publisher = new Publisher(redis.url);
   const sent: WireRecord[] = [];
-  const { client } = startClient(lb.url, { io: recordingIo([], sent) });
-  t.teardown(async () => {
-    client.close();
-    await lb.close();
-    await publisher.close();
-    await Promise.all([a.close(), b.close()]);
-    await redis.close();
-  });
+  const { publisher, client, split } = await startBalancedPair(t, { io: recordingIo([], sent) });
   // Every third one follows logs: 40 metrics and 20 logs subscriptions, more than the burst of 50 events.
   const ids = Array.from({ length: 60 }, (_, i) => `s${i}`);
   const samples = new Map<string, number[]>();
@@ -188,7 +144,7 @@ t.test('sixty subscriptions re-join after a switch, in the order they were made,
   );
   t.ok(made.every((s) => s.active), 'all sixty confirmed (the ones over the rate limit were retried)');
 
-  const [mine, other] = a.clients() === 1 ? [a, b] : [b, a];
+  const [mine, other] = split();
   const before = sent.length;
   await mine.close();
   // Lines logged while the client is between gateways.
