@@ -12,12 +12,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startRedis, startTcpBalancer, type TcpBalancer } from '@vigil/testkit';
-import { killAll, monoNow, spawnTs, trackPid, type Child, type Message } from './lib/children.js';
+import { killAll, monoNow, spawnTs, type Child, type Message } from './lib/children.js';
 import { cpuDelta, machineBusyMs, otherCores, snapshotCpu } from './lib/cpu.js';
 import { summarize, type SparseHistogram } from './lib/histogram.js';
 import { describeMachine } from './lib/machine.js';
 import { benchServerId } from './lib/payload.js';
-import { redisServerPid } from './lib/redis.js';
 
 const SERVERS = 100;
 const CLIENT_PROCS = 2;
@@ -69,8 +68,8 @@ const save = () => writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
 
 async function main(): Promise<void> {
   const redis = await startRedis();
-  const redisPid = await redisServerPid(redis.url);
-  const untrackRedis = redisPid === null ? () => undefined : trackPid(redisPid);
+  // Redis is not restarted here: its pid stays valid. The testkit kills it if this process exits early.
+  const redisPid = redis.pid;
   const gateways: Array<{ child: Child; port: number }> = [];
   const extra: Child[] = [];
   let balancer: TcpBalancer | null = null;
@@ -272,7 +271,6 @@ async function main(): Promise<void> {
     for (const c of extra) await c.stop(5000);
     for (const g of gateways) await g.child.stop(5000);
     await redis.close();
-    untrackRedis();
   }
 }
 

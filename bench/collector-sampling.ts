@@ -6,9 +6,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { startRedis } from '@vigil/testkit';
-import { killAll, spawnTs, track, trackPid } from './lib/children.js';
+import { killAll, spawnTs, track } from './lib/children.js';
 import { parseSamplingFlags } from './lib/flags.js';
-import { redisServerPid } from './lib/redis.js';
 import type { SamplingJob, SamplingMode, SamplingResult } from './sampling-worker.js';
 
 export type SamplingOptions = {
@@ -94,10 +93,8 @@ export async function runCollectorSampling(options: SamplingOptions, log: (line:
   const sleepers = await spawnSleepers(largest);
   const redis = await startRedis();
   const runs = new Map<string, SamplingResult[]>();
-  let untrackRedis = () => {};
   try {
-    const rpid = await redisServerPid(redis.url);
-    if (rpid !== null) untrackRedis = trackPid(rpid);
+    const rpid = redis.pid;
     if (rpid === null) notes.push('redis-server pid unknown: its CPU is not reported');
     const pids = sleepers.map((p) => p.pid!);
     for (let round = 1; round <= options.repeats; round++) {
@@ -129,7 +126,6 @@ export async function runCollectorSampling(options: SamplingOptions, log: (line:
     }
   } finally {
     await redis.close();
-    untrackRedis();
     await killSleepers(sleepers);
   }
   const rows: SamplingRow[] = [];

@@ -3,9 +3,8 @@
 import { NAMESPACE, metricsRoom } from '@vigil/protocol';
 import { adapterChannel, closeRedis, createRedis } from '@vigil/store';
 import { startRedis, type RedisProcess } from '@vigil/testkit';
-import { monoNow, spawnTs, trackPid, type Child } from './lib/children.js';
+import { monoNow, spawnTs, type Child } from './lib/children.js';
 import { benchServerId } from './lib/payload.js';
-import { redisServerPid } from './lib/redis.js';
 import type { FanoutOptions, Stack } from './fanout.js';
 
 export type StackProcs = {
@@ -14,7 +13,6 @@ export type StackProcs = {
   clients: Child[];
   redis: RedisProcess;
   redisPid: number | null;
-  untrackRedis: () => void;
 };
 
 export type StartedStack = { procs: StackProcs; connected: number; notes: string[] };
@@ -44,8 +42,7 @@ async function startProcesses(stack: Stack, o: FanoutOptions, log: (l: string) =
   const redis = await startRedis();
   const procs: Partial<StackProcs> = { redis, servers: [], clients: [] };
   try {
-    procs.redisPid = await redisServerPid(redis.url);
-    procs.untrackRedis = procs.redisPid === null ? () => undefined : trackPid(procs.redisPid);
+    procs.redisPid = redis.pid;
     for (let g = 0; g < o.gateways; g++) {
       const server = await spawnTs(stack === 'vigil' ? 'gateway-proc.ts' : 'baseline-server-proc.ts');
       procs.servers!.push(server);
@@ -84,7 +81,6 @@ export async function stopStack(p: Partial<StackProcs>): Promise<void> {
   await p.publisher?.stop();
   for (const s of p.servers ?? []) await s.stop(5000);
   await p.redis?.close();
-  p.untrackRedis?.();
 }
 
 /** Starts a stack and waits until every client is connected and subscribed. */

@@ -17,9 +17,9 @@ export type Child = {
   stop(graceMs?: number): Promise<void>;
 };
 
+// redis-servers started through @vigil/testkit are not tracked here: the testkit kills the ones
+// still running when this process exits or gets SIGINT/SIGTERM.
 const running = new Set<ChildProcess>();
-/** Processes started for us by someone else (redis-server by the testkit), known only by pid. */
-const startedElsewhere = new Set<number>();
 
 /** Kills every child this process started and has not stopped yet (used on errors and signals). */
 export function killAll(): void {
@@ -27,24 +27,6 @@ export function killAll(): void {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
   }
   running.clear();
-  for (const pid of startedElsewhere) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
-  startedElsewhere.clear();
-}
-
-/**
- * Registers a process that this benchmark started through another module, so that killAll() ends it.
- * Call the returned function as soon as it is stopped normally: a pid must not be killed once it may
- * belong to someone else.
- */
-export function trackPid(pid: number): () => void {
-  startedElsewhere.add(pid);
-  return () => startedElsewhere.delete(pid);
 }
 
 /** Tracks a process started elsewhere (e.g. an idle target) so that killAll() ends it too. */
@@ -53,7 +35,7 @@ export function track(proc: ChildProcess): void {
   proc.once('exit', () => running.delete(proc));
 }
 
-export function benchFile(name: string): string {
+function benchFile(name: string): string {
   return fileURLToPath(new URL(`../${name}`, import.meta.url));
 }
 

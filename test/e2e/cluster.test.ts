@@ -18,19 +18,19 @@
 //  5. kill -9 of a gateway under load: its clients receive again on the last one;
 //  6. Redis stops for 5 s and starts again: time until every client receives again.
 import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, connect as tcpConnect, type Server, type Socket as TcpSocket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { io as connect, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import { createVigilClient, type VigilClient } from '@vigil/client';
 import { comparePositions, probeChannel, type ProcessInfoEvent } from '@vigil/protocol';
 import { freePort, startRedis, waitFor } from '@vigil/testkit';
 import { canBindLoopbackAliases, fromAddress, loopbackAddresses, stickyAddresses } from '../../scripts/lib/lb.mjs';
+import { httpGet } from '../../scripts/lib/wait.mjs';
+import { spawnRunLocal } from './helpers.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const INTERVAL_MS = 250;
 /** The gateway's default readiness probe timeout (GatewaySettings.readinessTimeoutMs). */
 const PROBE_TIMEOUT_MS = 1000;
@@ -60,17 +60,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Resolves with `value` after `ms`, without keeping the process alive for it. */
 const after = <T>(ms: number, value: T) => new Promise<T>((r) => setTimeout(() => r(value), ms).unref());
 
-async function getJson<T>(url: string): Promise<{ status: number; body: T }> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
-  const text = await res.text();
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    /* text */
-  }
-  return { status: res.status, body: body as T };
-}
+const getJson = <T>(url: string) => httpGet(url, 3000) as Promise<{ status: number; body: T }>;
 
 async function connectionsOf(url: string): Promise<number> {
   const { status, body } = await getJson<string>(`${url}/metrics`);
@@ -166,17 +156,9 @@ async function startCluster(t: TestLike, defer: Defer, redisUrl: string, gateway
   const readyFile = join(dir, 'ready.json');
   const port = await freePort();
   const startedAt = Date.now();
-  const args = ['scripts/run-local.mjs', '--port', String(port), '--interval', String(INTERVAL_MS), '--ready-file', readyFile];
+  const args = ['--port', String(port), '--interval', String(INTERVAL_MS), '--ready-file', readyFile];
   for (const [id, url] of Object.entries(gatewayRedis)) args.push('--gateway-redis-url', `${id}=${url}`);
-  const child = spawn(process.execPath, args, {
-    cwd: root,
-    env: { ...process.env, VIGIL_REDIS_URL: redisUrl, REDIS_URL: '', VIGIL_LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const { child, output, exited } = spawnRunLocal(args, { VIGIL_REDIS_URL: redisUrl, VIGIL_LOG_LEVEL: 'info' });
   // If this test process dies first, the run still stops (it also watches its parent).
   const onExit = () => child.kill('SIGINT');
   process.once('exit', onExit);
@@ -190,22 +172,22 @@ async function startCluster(t: TestLike, defer: Defer, redisUrl: string, gateway
         child.kill('SIGINT'); // a second one: the run kills everything at once
         await Promise.race([exited, after(5000, null)]);
       }
-      t.comment(`run-local stopped in ${Date.now() - stopping} ms: ${/all stopped[^\n]*/.exec(out)?.[0] ?? out.slice(-400)}`);
+      t.comment(`run-local stopped in ${Date.now() - stopping} ms: ${/all stopped[^\n]*/.exec(output())?.[0] ?? output().slice(-400)}`);
     }
     rmSync(dir, { recursive: true, force: true });
   });
   await waitFor(
     () => {
-      if (child.exitCode !== null) throw new Error(`run-local exited (${child.exitCode}):\n${out.slice(-3000)}`);
+      if (child.exitCode !== null) throw new Error(`run-local exited (${child.exitCode}):\n${output().slice(-3000)}`);
       return existsSync(readyFile);
     },
     { timeoutMs: 90_000, intervalMs: 100, message: 'the cluster to be up (its ready file)' },
   ).catch((err: Error) => {
-    throw new Error(`${err.message}\n${out.slice(-3000)}`);
+    throw new Error(`${err.message}\n${output().slice(-3000)}`);
   });
   const info = JSON.parse(readFileSync(readyFile, 'utf8')) as ClusterInfo;
   t.comment(`run-local up in ${Date.now() - startedAt} ms`);
-  return { info, output: () => out, child };
+  return { info, output, child };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -27,7 +27,8 @@ import { DEFAULT_PORT, NAMESPACE } from '@vigil/protocol';
 import { loadConfig, type CollectorConfig } from '@vigil/collector';
 import { freePort, startRedis, waitFor } from '@vigil/testkit';
 import { writeNginxLocal, nginxLocalCommand, PLACEHOLDERS } from '../../deploy/nginx-local.mjs';
-import { startGatewayProcess } from './helpers.js';
+import { findNginx } from '../../scripts/lib/nginx.mjs';
+import { killAndWait, startGatewayProcess } from './helpers.js';
 
 // ---------------------------------------------------------------------------------------------
 // The numbers every deployment file must agree with (deploy/README.md explains them).
@@ -893,10 +894,8 @@ t.test('the gateway still drains within 10 s and keeps Socket.IO’s ping defaul
 // ---------------------------------------------------------------------------------------------
 // nginx
 
-const NGINX = (() => {
-  const found = spawnSync('sh', ['-c', 'command -v nginx || ls /usr/sbin/nginx 2>/dev/null'], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
-  return found || null;
-})();
+/** The nginx `npm start` would use (VIGIL_NGINX, the PATH, the sbin directories). */
+const NGINX = findNginx();
 const NGINX_MISSING = 'nginx is not installed: the nginx checks need it (Debian/Ubuntu: apt-get install -y nginx-light, or nginx)';
 
 /** proxy_*_timeout values in seconds. */
@@ -1012,10 +1011,7 @@ t.test('local nginx in front of two gateways: polling stickiness, WebSocket, ori
   process.once('exit', killNginx);
   t.teardown(async () => {
     process.off('exit', killNginx);
-    if (nginx.exitCode !== null || nginx.signalCode !== null) return;
-    const gone = new Promise((r) => nginx.once('exit', r));
-    nginx.kill('SIGTERM');
-    await gone;
+    await killAndWait(nginx, 'SIGTERM');
   });
 
   const lb = `http://127.0.0.1:${listenPort}`;

@@ -9,7 +9,8 @@ import { freePort, waitFor } from '@vigil/testkit';
 type Teardown = { teardown(fn: () => unknown): void };
 
 const repo = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
-export const GATEWAY_ENTRY = repo('services/gateway/src/index.ts');
+const GATEWAY_ENTRY = repo('services/gateway/src/index.ts');
+const ROOT = repo('');
 export const COLLECTOR_ENTRY = repo('services/collector/src/cli.ts');
 
 export type Service = {
@@ -77,6 +78,23 @@ export function spawnTarget(t: Teardown, label: string): ChildProcess {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
   return child;
+}
+
+/**
+ * `node scripts/run-local.mjs <args>` from the repository root, as `npm start` runs it, with its
+ * output collected. The caller decides how to stop it (SIGINT, as Ctrl-C would).
+ */
+export function spawnRunLocal(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, ['scripts/run-local.mjs', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, REDIS_URL: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output: () => out, exited };
 }
 
 export async function killAndWait(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {

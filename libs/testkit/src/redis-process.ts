@@ -10,6 +10,8 @@ import { freePort } from './ports.js';
 export type RedisProcess = {
   readonly port: number;
   readonly url: string;
+  /** The pid of the running redis-server (for reading its CPU from /proc); null while stopped. */
+  readonly pid: number | null;
   /** Stops the server (SIGTERM, then SIGKILL) and waits for it to exit. */
   stop(): Promise<void>;
   /** Starts it again on the same port. */
@@ -94,6 +96,9 @@ export async function startRedis(options: { port?: number; password?: string } =
   return {
     port,
     url: `redis://${auth}127.0.0.1:${port}`,
+    get pid() {
+      return child?.pid ?? null;
+    },
     stop,
     start: () => {
       if (closed) return Promise.reject(new Error('redis process closed'));

@@ -5,11 +5,15 @@ t.test('a private redis-server answers, stops, and starts again on the same port
   const redis = await startRedis();
   t.teardown(() => redis.close());
   t.match(await redis.command('PING'), /^\+PONG/);
+  const firstPid = redis.pid;
+  t.ok(firstPid !== null && firstPid > 0, `pid of the running server (${firstPid})`);
   t.match(await redis.command('SET', 'k', 'v'), /^\+OK/);
   await redis.stop();
+  t.equal(redis.pid, null, 'no pid while stopped');
   await t.rejects(redis.command('PING'), 'nothing answers while stopped');
   await redis.start();
   t.match(await redis.command('PING'), /^\+PONG/);
+  t.ok(redis.pid !== null && redis.pid !== firstPid, 'a new pid after start');
   t.match(await redis.command('GET', 'k'), /^\$-1/, 'a restarted server keeps nothing');
 });
 
@@ -19,6 +23,9 @@ t.test('a test process that is terminated takes its redis-servers with it', asyn
   const entry = fileURLToPath(new URL('../src/index.ts', import.meta.url));
   const script = `import { startRedis } from ${JSON.stringify(entry)}; const r = await startRedis(); console.log(r.port); setInterval(() => {}, 1000);`;
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
   const port = await new Promise<number>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
   t.ok(port > 0, 'the child started a redis-server');
   const gone = new Promise((r) => child.once('exit', r));
