@@ -1,6 +1,5 @@
 // Event names of the Socket.IO namespace `/monitoring`, kept identical to the earlier system.
 export const NAMESPACE = '/monitoring';
-export const DEFAULT_PORT = 3001;
 
 export const ClientEvents = {
   subscribeServerMetrics: 'subscribe-server-metrics',
@@ -28,9 +27,3 @@ export const ServerEvents = {
   resyncRequired: 'resync-required',
   pong: 'pong',
 } as const;
-
-export type ClientEventName = (typeof ClientEvents)[keyof typeof ClientEvents];
-export type ServerEventName = (typeof ServerEvents)[keyof typeof ServerEvents];
-
-/** Default sampling interval of a target, as in the earlier system. */
-export const DEFAULT_INTERVAL_MS = 5000;

@@ -1,7 +1,10 @@
-// The one place where vigil's wire protocol lives: event names, payload schemas,
-// room names, Redis keys, positions and error codes. Everything else imports it.
+// The one place where vigil's wire protocol lives: event names, bounds and defaults, payload and
+// ack schemas, room names, Redis keys, positions and error codes. Everything else imports it.
+// Small shared runtime helpers are at '@vigil/protocol/runtime'.
 export * from './events.js';
+export * from './limits.js';
 export * from './schemas.js';
+export * from './acks.js';
 export * from './rooms.js';
 export * from './keys.js';
 export * from './errors.js';

@@ -1,9 +1,10 @@
 // Payload schemas, one source for runtime validation and for the TypeScript types.
 import { Type, type Static } from '@sinclair/typebox';
+import { BACKFILL_MAX, INTERVAL_MAX_MS, INTERVAL_MIN_MS, MAX_LOG_MESSAGE_BYTES, SERVER_ID_MAX_LENGTH } from './limits.js';
 
 /** Server ids: what a room name or Redis key can safely carry. */
-export const SERVER_ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$';
-export const ServerId = Type.String({ pattern: SERVER_ID_PATTERN, maxLength: 128 });
+export const SERVER_ID_PATTERN = `^[A-Za-z0-9][A-Za-z0-9._:-]{0,${SERVER_ID_MAX_LENGTH - 1}}$`;
+export const ServerId = Type.String({ pattern: SERVER_ID_PATTERN, maxLength: SERVER_ID_MAX_LENGTH });
 
 /** Log levels, least to most severe. A subscriber at level L receives L and above. */
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
@@ -20,8 +21,8 @@ export function meetsLevel(lineLevel: LogLevel, subscribed: LogLevel): boolean {
 }
 
 export const Position = Type.String({ pattern: '^\\d{1,15}-\\d{1,15}$', maxLength: 31 });
-const IsoTime = Type.String({ maxLength: 40 });
-const Interval = Type.Integer({ minimum: 100, maximum: 3_600_000 });
+export const IsoTime = Type.String({ maxLength: 40 });
+export const Interval = Type.Integer({ minimum: INTERVAL_MIN_MS, maximum: INTERVAL_MAX_MS });
 
 // ---- client → gateway -------------------------------------------------------------------
 
@@ -36,7 +37,7 @@ export const SubscribeServerLogs = Type.Object(
     serverId: ServerId,
     level: Type.Optional(LogLevel),
     since: Type.Optional(Position),
-    backfill: Type.Optional(Type.Integer({ minimum: 0, maximum: 10_000 })),
+    backfill: Type.Optional(Type.Integer({ minimum: 0, maximum: BACKFILL_MAX })),
   },
   { additionalProperties: false },
 );
@@ -125,9 +126,6 @@ export const StatusChangeEvent = Type.Intersect([
 ]);
 export type StatusChangeEvent = Static<typeof StatusChangeEvent>;
 
-/** Longest log message kept, in UTF-8 bytes; longer ones are cut and marked. */
-export const MAX_LOG_MESSAGE_BYTES = 16 * 1024;
-
 export const LogData = Type.Object({
   level: LogLevel,
   message: Type.String({ maxLength: MAX_LOG_MESSAGE_BYTES + 64 }),
@@ -164,9 +162,3 @@ export const RegistryEntry = Type.Object({
   updatedAt: IsoTime,
 });
 export type RegistryEntry = Static<typeof RegistryEntry>;
-
-// ---- acks -------------------------------------------------------------------------------
-
-export type AckError = { ok: false; error: { code: string; message: string } };
-export type AckOk<T extends object = object> = { ok: true } & T;
-export type Ack<T extends object = object> = AckOk<T> | AckError;

@@ -1,5 +1,6 @@
 // Compiled validators: validation at the boundary, with a message that says what is wrong where.
 import type { Static, TSchema } from '@sinclair/typebox';
+import type { ValueError } from '@sinclair/typebox/errors';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 
 export type Validator<T extends TSchema> = {
@@ -14,7 +15,7 @@ export function compile<T extends TSchema>(schema: T): Validator<T> {
     check: (value: unknown): value is Static<T> => checker.Check(value),
     explain(value: unknown): string | null {
       if (checker.Check(value)) return null;
-      const first = checker.Errors(value).First();
+      const first = deepest(checker.Errors(value).First());
       if (!first) return 'invalid value';
       const where = first.path === '' ? 'payload' : first.path;
       return `${where}: ${first.message}`.slice(0, 300);
@@ -29,4 +30,18 @@ export function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * "Expected union value" says little: when every branch of a union failed, explain with the
+ * branch that got furthest (the longest path of its first error), e.g. an ok ack's extra field.
+ */
+function deepest(error: ValueError | undefined): ValueError | undefined {
+  if (!error || error.errors.length === 0) return error;
+  let best: ValueError | undefined;
+  for (const branch of error.errors) {
+    const candidate = deepest(branch.First());
+    if (candidate && (!best || candidate.path.length > best.path.length)) best = candidate;
+  }
+  return best && best.path.length > error.path.length ? best : error;
 }

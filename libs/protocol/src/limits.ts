@@ -1,0 +1,23 @@
+// Every bound and default of the protocol, once. Schemas, the gateway, the collector, the client
+// and the dashboard import these; a number written twice is a number that drifts.
+
+/** The gateway's listen port, as in the earlier system. */
+export const DEFAULT_PORT = 3001;
+
+/** Sampling intervals a target may have and a subscriber may ask for, in ms. */
+export const INTERVAL_MIN_MS = 100;
+export const INTERVAL_MAX_MS = 3_600_000;
+/** Default sampling interval of a target, as in the earlier system. */
+export const DEFAULT_INTERVAL_MS = 5000;
+
+/** Most log lines one subscribe may ask for with `backfill`, and most one subscribe replays. */
+export const BACKFILL_MAX = 10_000;
+
+/** A log subscriber that names no level receives every line. */
+export const DEFAULT_LOG_LEVEL = 'trace' as const;
+
+/** Longest server id: what a room name, a Redis key and a REST path segment must carry. */
+export const SERVER_ID_MAX_LENGTH = 128;
+
+/** Longest log message kept, in UTF-8 bytes; longer ones are cut and marked. */
+export const MAX_LOG_MESSAGE_BYTES = 16 * 1024;
