@@ -79,6 +79,13 @@ export const Pong = Type.Object(
 );
 export type Pong = Static<typeof Pong>;
 
+/** `refresh-token`: the new expiry, and the rooms left because the new token does not allow them. */
+export const TokenRefreshed = Type.Object(
+  { expiresAt: IsoTime, left: Type.Array(Room) },
+  { additionalProperties: false },
+);
+export type TokenRefreshed = Static<typeof TokenRefreshed>;
+
 /** The fields of the ok ack of each client event. */
 export const AckReplies = {
   [ClientEvents.subscribeServerMetrics]: MetricsSubscribed,
@@ -88,6 +95,7 @@ export const AckReplies = {
   [ClientEvents.unsubscribe]: Unsubscribed,
   [ClientEvents.getConnectionStatus]: ConnectionStatus,
   [ClientEvents.ping]: Pong,
+  [ClientEvents.refreshToken]: TokenRefreshed,
 } as const;
 export type AckReplies = typeof AckReplies;
 export type AckEvent = keyof AckReplies;

@@ -9,6 +9,8 @@ export const ClientEvents = {
   unsubscribe: 'unsubscribe',
   getConnectionStatus: 'get-connection-status',
   ping: 'ping',
+  /** `{ token }`: a fresh token before the current one expires; rooms it no longer allows are left. */
+  refreshToken: 'refresh-token',
 } as const;
 
 export const ServerEvents = {
@@ -26,4 +28,8 @@ export const ServerEvents = {
    */
   resyncRequired: 'resync-required',
   pong: 'pong',
+  /** `{ expiresAt }`: the socket's token expires soon; send `refresh-token` before then. */
+  tokenExpiring: 'token-expiring',
+  /** `{ code, message }`: sent just before the gateway ends a connection for a reason of its own. */
+  disconnectReason: 'disconnect-reason',
 } as const;

@@ -5,6 +5,7 @@ export * from './events.js';
 export * from './limits.js';
 export * from './schemas.js';
 export * from './acks.js';
+export * from './permissions.js';
 export * from './rooms.js';
 export * from './keys.js';
 export * from './errors.js';

@@ -21,3 +21,10 @@ export const SERVER_ID_MAX_LENGTH = 128;
 
 /** Longest log message kept, in UTF-8 bytes; longer ones are cut and marked. */
 export const MAX_LOG_MESSAGE_BYTES = 16 * 1024;
+
+/** Longest token accepted, in characters (a JWT with a few hundred globs fits easily). */
+export const TOKEN_MAX_LENGTH = 8192;
+/** Most server globs one token may carry. */
+export const TOKEN_MAX_SERVER_GLOBS = 256;
+/** How long before its expiry a socket is sent `token-expiring`. */
+export const TOKEN_EXPIRY_WARNING_MS = 60_000;

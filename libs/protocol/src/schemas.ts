@@ -1,6 +1,6 @@
 // Payload schemas, one source for runtime validation and for the TypeScript types.
 import { Type, type Static } from '@sinclair/typebox';
-import { BACKFILL_MAX, INTERVAL_MAX_MS, INTERVAL_MIN_MS, MAX_LOG_MESSAGE_BYTES, SERVER_ID_MAX_LENGTH } from './limits.js';
+import { BACKFILL_MAX, INTERVAL_MAX_MS, INTERVAL_MIN_MS, MAX_LOG_MESSAGE_BYTES, SERVER_ID_MAX_LENGTH, TOKEN_MAX_LENGTH } from './limits.js';
 
 /** Server ids: what a room name or Redis key can safely carry. */
 export const SERVER_ID_PATTERN = `^[A-Za-z0-9][A-Za-z0-9._:-]{0,${SERVER_ID_MAX_LENGTH - 1}}$`;
@@ -67,6 +67,13 @@ export const NoPayload = Type.Union([
   Type.Null(),
   Type.Object({}, { additionalProperties: false }),
 ]);
+
+/** `refresh-token`: a new token for this connection. */
+export const RefreshToken = Type.Object(
+  { token: Type.String({ minLength: 1, maxLength: TOKEN_MAX_LENGTH }) },
+  { additionalProperties: false },
+);
+export type RefreshToken = Static<typeof RefreshToken>;
 
 // ---- gateway → client -------------------------------------------------------------------
 
@@ -162,3 +169,14 @@ export const RegistryEntry = Type.Object({
   updatedAt: IsoTime,
 });
 export type RegistryEntry = Static<typeof RegistryEntry>;
+
+/** `token-expiring`: when the socket's token expires. */
+export const TokenExpiring = Type.Object({ expiresAt: IsoTime }, { additionalProperties: false });
+export type TokenExpiring = Static<typeof TokenExpiring>;
+
+/** `disconnect-reason`, and `connect_error`'s `data` when a handshake is refused. */
+export const DisconnectReason = Type.Object(
+  { code: Type.String({ maxLength: 64 }), message: Type.String({ maxLength: 1000 }) },
+  { additionalProperties: false },
+);
+export type DisconnectReason = Static<typeof DisconnectReason>;
