@@ -6,21 +6,21 @@
 // serial writer.
 import type { Logger } from 'pino';
 import { ErrorCodes } from '@vigil/protocol';
-import { TickWriter, closeRedis, createRedis } from '@vigil/store';
+import { InOrder } from '@vigil/protocol/runtime';
+import { BatchWriter, closeRedis, createRedis } from '@vigil/store';
 import {
   DEFAULT_HISTORY_MAX_LEN,
   DEFAULT_LOG_BUFFER_BYTES,
   DEFAULT_LOG_BUFFER_LINES,
   DEFAULT_LOG_HISTORY_MAX_LEN,
   DEFAULT_LOG_POLL_MS,
-  checkRedisUrl,
+  checkSettings,
   defaultStateDir,
   invalid,
-  resolveTargets,
   type SelfConfig,
   type Target,
   type TargetConfig,
-} from './config.js';
+} from './config-schema.js';
 import type { LogChannel } from './log-channel.js';
 import type { LogCounters } from './log-shipper.js';
 import { Logs } from './logs.js';
@@ -29,10 +29,11 @@ import { DEFAULT_LOG_RATE_LIMIT, type RateLimit } from './rate-limit.js';
 import { Sampler, type SampleFn } from './sampler.js';
 import { Schedule } from './schedule.js';
 import { SerialWriter } from './serial-writer.js';
-import { createSource } from './source.js';
+import { createSource } from './sources.js';
 import { Supervisor, describeExit } from './supervisor.js';
+import { resolveTargets } from './targets.js';
 import { TickRunner, type Watched } from './tick.js';
-import { createTracker } from './tracker.js';
+import { createTracker } from './trackers.js';
 import { CommandTracker } from './tracker-command.js';
 
 export type CollectorOptions = {
@@ -84,12 +85,12 @@ export function createCollector(options: CollectorOptions): Collector {
   const logRateLimit = { ...DEFAULT_LOG_RATE_LIMIT, ...options.logRateLimit };
   const targets = resolveTargets(options.targets, options.self ?? false, undefined, logRateLimit);
   if (targets.length === 0) throw invalid('targets: nothing to watch (no target and self is off)');
-  checkRedisUrl(options.redisUrl);
-  const historyMaxLen = positive('historyMaxLen', options.historyMaxLen ?? DEFAULT_HISTORY_MAX_LEN);
-  const logHistoryMaxLen = positive('logHistoryMaxLen', options.logHistoryMaxLen ?? DEFAULT_LOG_HISTORY_MAX_LEN);
-  const logBufferLines = positive('logBufferLines', options.logBufferLines ?? DEFAULT_LOG_BUFFER_LINES);
-  const logBufferBytes = positive('logBufferBytes', options.logBufferBytes ?? DEFAULT_LOG_BUFFER_BYTES);
-  const logPollMs = positive('logPollMs', options.logPollMs ?? DEFAULT_LOG_POLL_MS);
+  checkSettings(options);
+  const historyMaxLen = options.historyMaxLen ?? DEFAULT_HISTORY_MAX_LEN;
+  const logHistoryMaxLen = options.logHistoryMaxLen ?? DEFAULT_LOG_HISTORY_MAX_LEN;
+  const logBufferLines = options.logBufferLines ?? DEFAULT_LOG_BUFFER_LINES;
+  const logBufferBytes = options.logBufferBytes ?? DEFAULT_LOG_BUFFER_BYTES;
+  const logPollMs = options.logPollMs ?? DEFAULT_LOG_POLL_MS;
   const stateDir = options.stateDir ?? defaultStateDir(options.collectorId);
   const counters: Counters & LogCounters = {
     ticks: 0,
@@ -106,12 +107,8 @@ export function createCollector(options: CollectorOptions): Collector {
   const logger = options.logger;
   let run: Run | null = null;
   // start() and stop() wait for each other, so overlapping calls cannot leak a run.
-  let transition: Promise<void> = Promise.resolve();
-  const serially = (fn: () => Promise<void>) => {
-    const next = transition.then(fn);
-    transition = next.catch(() => undefined);
-    return next;
-  };
+  const transitions = new InOrder();
+  const serially = (fn: () => Promise<void>) => transitions.run(fn);
 
   return {
     start: () =>
@@ -138,7 +135,7 @@ export function createCollector(options: CollectorOptions): Collector {
       onError: (err) => logger.debug({ err: err.message }, 'redis connection error'),
     });
     const isConnected = () => redis.status === 'ready';
-    const writer = new SerialWriter(new TickWriter(redis));
+    const writer = new SerialWriter(new BatchWriter(redis));
     const publisher = new Publisher({ writer, isConnected, collectorId: o.collectorId, host: o.host, historyMaxLen, logger, counters });
     const logs = new Logs({
       targets,
@@ -250,9 +247,4 @@ export function createCollector(options: CollectorOptions): Collector {
       },
     });
   }
-}
-
-function positive(field: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) throw invalid(`${field}: must be a positive integer`);
-  return value;
 }

@@ -17,7 +17,8 @@ import type { Logger } from 'pino';
 import { broadcastFrame, type BroadcastFrame } from '@vigil/store';
 import { utf8Boundary, type LineSink, type LineStream, type Segment } from './follower.js';
 import { parseJsonLine, textLevel } from './levels.js';
-import { TokenBucket, type RateLimit } from './rate-limit.js';
+import type { TokenBucket } from '@vigil/protocol/runtime';
+import { lineBucket, type RateLimit } from './rate-limit.js';
 import type { LogCounters, LogLine, LogShipper } from './log-shipper.js';
 
 /** Lines the agent itself writes about a server (drops, exits) carry `metadata.stream: 'vigil'`. */
@@ -61,7 +62,7 @@ export class LogChannel {
       LOG_LEVELS.map((l) => [l, broadcastFrame(options.uid, NAMESPACE, logsLevelRoom(options.serverId, l), ServerEvents.processLogs)]),
     ) as Record<LogLevel, BroadcastFrame>;
     this.#prefix = `{"serverId":${JSON.stringify(options.serverId)},"logData":{"level":"`;
-    this.#bucket = new TokenBucket(options.rateLimit, Date.now());
+    this.#bucket = lineBucket(options.rateLimit, Date.now());
   }
 
   /** Where a follower of `stream` (and `file`) hands its lines. */

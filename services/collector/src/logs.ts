@@ -3,7 +3,7 @@
 // the file positions remembered across runs, and a once-a-second round (drop reports, saving
 // positions). Created by start(), released by close().
 import type { Logger } from 'pino';
-import type { Target } from './config.js';
+import type { Target } from './config-schema.js';
 import { FileFollower } from './follower-file.js';
 import { LogChannel } from './log-channel.js';
 import { LogShipper, type LogCounters } from './log-shipper.js';

@@ -3,7 +3,7 @@
 // everything to the publisher for one write.
 import type { Logger } from 'pino';
 import { ErrorCodes } from '@vigil/protocol';
-import type { Target } from './config.js';
+import type { Target } from './config-schema.js';
 import { readCmdline, scanProcesses, type ProcessEntry } from './proc.js';
 import type { Counters, Publisher } from './publisher.js';
 import type { Observation, Sampler } from './sampler.js';

@@ -1,7 +1,7 @@
 // command targets: the supervisor knows when its child starts and exits (and how), so status
 // changes come from it as they happen, not from ticks; a tick only samples the live child.
 // Every exit is `exited` (with exitCode or signal), every later start `restarted` (previousPid).
-import type { Target } from './config.js';
+import type { Target } from './config-schema.js';
 import type { Observation } from './sampler.js';
 import { ServerState, type ServerReport, type StatusChange } from './server-state.js';
 import type { Resolution } from './source.js';

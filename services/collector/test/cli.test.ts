@@ -8,8 +8,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes } from '@vigil/protocol';
 import { defaultStateDir } from '../src/index.js';
-import { startRedis, waitFor } from '@vigil/testkit';
-import { alive, latest, logEntries, reader, registryEntry, spawnChild, waitForLines } from './fixtures.js';
+import { waitFor } from '@vigil/testkit';
+import { alive, latest, logEntries, registryEntry, spawnChild, waitForLines, redisFor } from './fixtures.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = mkdtempSync(join(tmpdir(), 'vigil-collector-cli-'));
@@ -58,9 +58,7 @@ t.test('config errors: exit 1, the code and the field, no stack', async (t) => {
 });
 
 t.test('a valid config runs, writes to Redis, and exits 0 on SIGTERM', async (t) => {
-  const redis = await startRedis();
-  t.teardown(() => redis.close());
-  const r = reader(t, redis.url);
+  const { redis, r } = await redisFor(t);
   const child = await spawnChild(t);
   const config = configFile({
     redisUrl: redis.url,
@@ -87,9 +85,7 @@ t.test('a valid config runs, writes to Redis, and exits 0 on SIGTERM', async (t)
 });
 
 t.test('--command and --log-file: output and file lines reach Redis; SIGTERM ends the child, exit 0', async (t) => {
-  const redis = await startRedis();
-  t.teardown(() => redis.close());
-  const r = reader(t, redis.url);
+  const { redis, r } = await redisFor(t);
   // No flag names a state directory: the default one, removed afterwards.
   t.teardown(() => rmSync(defaultStateDir('cli-cmd'), { recursive: true, force: true }));
   const logFile = join(dir, `${Math.random().toString(36).slice(2)}.log`);

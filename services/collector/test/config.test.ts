@@ -154,4 +154,10 @@ t.test('createCollector checks its options with the same messages', async (t) =>
     'bad regex',
   );
   fails(t, () => createCollector({ ...base, redisUrl: 'x', targets: [{ id: 'a', pid: 1 }] }), ErrorCodes.CONFIG_INVALID, /^redisUrl: /, 'bad URL');
+  // The file's rules, not looser ones of its own: a buffer the file would refuse is refused here too.
+  const pid1 = [{ id: 'a', pid: 1 }];
+  fails(t, () => createCollector({ ...base, targets: pid1, logBufferBytes: 1 }), ErrorCodes.CONFIG_INVALID, /^logBufferBytes: .*65536/, 'logBufferBytes below the file minimum');
+  fails(t, () => createCollector({ ...base, targets: pid1, historyMaxLen: 0 }), ErrorCodes.CONFIG_INVALID, /^historyMaxLen: /, 'historyMaxLen 0');
+  fails(t, () => createCollector({ ...base, targets: pid1, logRateLimit: { burst: 0 } }), ErrorCodes.CONFIG_INVALID, /^logRateLimit\.burst: /, 'logRateLimit.burst 0');
+  fails(t, () => createCollector({ ...base, targets: pid1, logPollMs: 1.5 }), ErrorCodes.CONFIG_INVALID, /^logPollMs: /, 'logPollMs not an integer');
 });

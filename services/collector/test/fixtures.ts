@@ -25,7 +25,8 @@ import {
   metricsRoom,
 } from '@vigil/protocol';
 import { adapterChannel, closeRedis, createRedis } from '@vigil/store';
-import { waitFor } from '@vigil/testkit';
+import { startRedis, waitFor, type RedisProcess } from '@vigil/testkit';
+import { createCollector, type Collector, type CollectorOptions } from '../src/index.js';
 
 type T = { teardown(fn: () => unknown): void };
 
@@ -185,4 +186,30 @@ export function tempDir(t: T, prefix = 'vigil-collector-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** A redis-server of the test's own and a client reading it; each closed at teardown. */
+export async function redisFor(t: T): Promise<{ redis: RedisProcess; r: Redis }> {
+  const redis = await startRedis();
+  t.teardown(() => redis.close());
+  return { redis, r: reader(t, redis.url) };
+}
+
+/** createCollector's options with the test defaults filled in; `level` is the sink logger's. */
+export type CollectorSetup = Omit<CollectorOptions, 'redisUrl' | 'collectorId' | 'host' | 'logger'> &
+  Partial<Pick<CollectorOptions, 'collectorId' | 'host' | 'logger'>> & { level?: string };
+
+/**
+ * A collector on `redisUrl` (id `c`, host `h`, a private state dir, a sink logger whose lines are
+ * returned, unless `setup` names its own), stopped at teardown. Not started: a test starts it
+ * when it is ready to watch.
+ */
+export function collectorFor(t: T, redisUrl: string, setup: CollectorSetup): { collector: Collector; logger: Logger; lines: LogLine[] } {
+  const { level, ...options } = setup;
+  const sink = sinkLogger(level);
+  const logger = options.logger ?? sink.logger;
+  const stateDir = options.stateDir ?? tempDir(t);
+  const collector = createCollector({ collectorId: 'c', host: 'h', ...options, stateDir, redisUrl, logger });
+  t.teardown(() => collector.stop());
+  return { collector, logger, lines: sink.lines };
 }
