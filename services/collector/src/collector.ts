@@ -17,6 +17,7 @@ import {
   checkSettings,
   defaultStateDir,
   invalid,
+  type RedactConfig,
   type SelfConfig,
   type Target,
   type TargetConfig,
@@ -25,6 +26,7 @@ import type { LogChannel } from './log-channel.js';
 import type { LogCounters } from './log-shipper.js';
 import { Logs } from './logs.js';
 import { Publisher, type Counters } from './publisher.js';
+import { Redactor } from './redact.js';
 import { DEFAULT_LOG_RATE_LIMIT, type RateLimit } from './rate-limit.js';
 import { Sampler, type SampleFn } from './sampler.js';
 import { Schedule } from './schedule.js';
@@ -57,6 +59,8 @@ export type CollectorOptions = {
   stateDir?: string;
   /** How often log files are polled. Default 250 ms. */
   logPollMs?: number;
+  /** Secrets kept out of command lines and log lines (redact.ts). Default: URL credentials in log lines. */
+  redact?: RedactConfig;
   logger: Logger;
   /** Clock for timestamps and heartbeats (scheduling uses the monotonic clock). */
   now?: () => number;
@@ -86,6 +90,7 @@ export function createCollector(options: CollectorOptions): Collector {
   const targets = resolveTargets(options.targets, options.self ?? false, undefined, logRateLimit);
   if (targets.length === 0) throw invalid('targets: nothing to watch (no target and self is off)');
   checkSettings(options);
+  const redactor = Redactor.fromConfig(options.redact);
   const historyMaxLen = options.historyMaxLen ?? DEFAULT_HISTORY_MAX_LEN;
   const logHistoryMaxLen = options.logHistoryMaxLen ?? DEFAULT_LOG_HISTORY_MAX_LEN;
   const logBufferLines = options.logBufferLines ?? DEFAULT_LOG_BUFFER_LINES;
@@ -149,6 +154,7 @@ export function createCollector(options: CollectorOptions): Collector {
       pollMs: logPollMs,
       logger,
       counters,
+      redactor,
     });
     redis.on('ready', () => logs.wake());
     const longest = Math.max(...targets.map((t) => t.intervalMs));
@@ -159,11 +165,12 @@ export function createCollector(options: CollectorOptions): Collector {
       counters,
       selfPid,
       now,
+      redactor,
     });
     const supervisors: Supervisor[] = [];
     const watched: Watched[] = targets.map((target) => {
       if (target.kind !== 'command') return { target, source: createSource(target, { logger, selfPid }), tracker: createTracker(target) };
-      const tracker = new CommandTracker(target);
+      const tracker = new CommandTracker(target, redactor.argv(target.argv));
       const supervisor = supervise(target, tracker, logs.channel(target.id)!, publisher, now);
       supervisors.push(supervisor);
       return { target, source: createSource(target, { logger, selfPid, supervisor }), tracker };

@@ -40,6 +40,17 @@ const RestartSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const RedactSchema = Type.Object(
+  {
+    patterns: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1024 }), { maxItems: 64 })),
+    logs: Type.Optional(Type.Union([Type.Literal('all'), Type.Literal('urls'), Type.Literal('none')])),
+  },
+  { additionalProperties: false },
+);
+/** `redact`: extra patterns for command lines, and how far log lines are redacted (redact.ts). */
+export type RedactConfig = Static<typeof RedactSchema>;
+export type LogRedaction = NonNullable<RedactConfig['logs']>;
+
 export const TargetSchema = Type.Object(
   {
     id: ServerId,
@@ -78,6 +89,7 @@ export const FileSchema = Type.Object(
     stateDir: Type.Optional(Path),
     logBufferLines: Type.Optional(LogBufferLines),
     logBufferBytes: Type.Optional(LogBufferBytes),
+    redact: Type.Optional(RedactSchema),
     defaults: Type.Optional(
       Type.Object(
         {
@@ -134,6 +146,7 @@ export const OptionsSchema = Type.Object(
     logRateLimit: Type.Optional(RateLimitSchema),
     stateDir: Type.Optional(Path),
     logPollMs: Type.Optional(LogPollMs),
+    redact: Type.Optional(RedactSchema),
   },
   { additionalProperties: false },
 );
@@ -151,6 +164,7 @@ export type CollectorConfig = {
   stateDir?: string;
   self: SelfConfig | false;
   targets: TargetConfig[];
+  redact?: RedactConfig;
   logLevel: (typeof LOG_LEVELS)[number];
 };
 

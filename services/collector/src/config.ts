@@ -21,7 +21,9 @@ import {
   type TargetConfig,
 } from './config-schema.js';
 import { parseFlags, type Flags } from './flags.js';
+import { jsonErrorOffset, lineAndColumn } from './json-offset.js';
 import { DEFAULT_LOG_RATE_LIMIT } from './rate-limit.js';
+import { Redactor } from './redact.js';
 import { resolveTargets } from './targets.js';
 
 const checkFile = compile(FileSchema);
@@ -52,14 +54,9 @@ function readConfigFile(path: string, readFile = (p: string) => readFileSync(p, 
   }
   const value = parseJson(text);
   if (value === undefined) {
-    let why = 'not valid JSON';
-    try {
-      JSON.parse(text);
-    } catch (err) {
-      why = `not valid JSON: ${(err as Error).message}`;
-    }
-    // docs/errors.md: CONFIG_UNREADABLE covers a file that "cannot be read or is not JSON".
-    throw new VigilError(ErrorCodes.CONFIG_UNREADABLE, `config file "${path}": ${why}`);
+    // docs/errors.md: CONFIG_UNREADABLE covers a file that "cannot be read or is not JSON". The
+    // message says where, never what: the text may hold a password.
+    throw new VigilError(ErrorCodes.CONFIG_UNREADABLE, `config file "${path}": not valid JSON${whereInvalid(text)}`);
   }
   const why = checkFile.explain(value);
   if (why) throw invalid(withFieldPath('', why));
@@ -116,7 +113,19 @@ function mergeConfig(file: FileConfig, env: LoadOptions['env'], flags: Flags): C
     logLevel: logLevel as CollectorConfig['logLevel'],
   };
   if (file.stateDir !== undefined) config.stateDir = file.stateDir;
+  if (file.redact !== undefined) {
+    Redactor.fromConfig(file.redact);
+    config.redact = file.redact;
+  }
   return config;
+}
+
+function whereInvalid(text: string): string {
+  const at = jsonErrorOffset(text);
+  if (at < 0) return '';
+  if (at >= text.length) return ' (it ends before the value is complete)';
+  const { line, column } = lineAndColumn(text, at);
+  return ` at line ${line}, column ${column}`;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -12,6 +12,8 @@ export {
   DEFAULT_REDIS_URL,
   defaultStateDir,
   type CollectorConfig,
+  type LogRedaction,
+  type RedactConfig,
   type SelfConfig,
   type Target,
   type TargetConfig,

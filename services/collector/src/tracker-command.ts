@@ -12,9 +12,10 @@ export class CommandTracker implements Tracker {
   readonly #server: ServerState;
   #starts = 0;
 
-  constructor(target: Target & { kind: 'command' }) {
+  /** `command`: the registry's command line, as it may leave the host (redacted). */
+  constructor(target: Target & { kind: 'command' }, command: string) {
     this.#server = new ServerState(target.id, target.id, target.intervalMs);
-    this.#server.command = target.argv.join(' ');
+    this.#server.command = command;
   }
 
   started(pid: number, at: number): ServerReport {
