@@ -1,7 +1,7 @@
 // REST view of the registry and history: what any gateway can answer from Redis alone.
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { ErrorCodes, LogLevel, Position, ServerId, VigilError } from '@vigil/protocol';
+import { DEFAULT_LOG_LEVEL, ErrorCodes, LogLevel, Position, ServerId, VigilError } from '@vigil/protocol';
 import type { LogStore, ServerStore } from '@vigil/store';
 
 const Params = Type.Object({ id: ServerId });
@@ -58,7 +58,7 @@ export async function serverRoutes(app: FastifyInstance, { store, logs }: { stor
     { schema: { params: Params, querystring: LogQuery } },
     async (req) => {
       const { limit, since, before } = req.query;
-      const level = req.query.level ?? 'trace';
+      const level = req.query.level ?? DEFAULT_LOG_LEVEL;
       if (since !== undefined && before !== undefined) {
         throw new VigilError(ErrorCodes.INVALID_QUERY, 'give either "since" or "before", not both');
       }

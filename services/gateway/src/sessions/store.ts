@@ -1,4 +1,4 @@
-// Client sessions in Redis: which rooms a client holds, so that a client that reconnects to
+// Client sessions in Redis (the store; client-sessions.ts uses it): which rooms a client holds, so that a client that reconnects to
 // another gateway without re-sending its subscriptions (as the earlier dashboard did) gets them
 // back, with the log lines it missed meanwhile.
 //
@@ -15,12 +15,11 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { LOG_LEVELS, gatewayAliveKey, parseRoom, sessionKey, type LogLevel } from '@vigil/protocol';
-import type { SessionRoom } from './client-rooms.js';
-
-export type { SessionRoom } from './client-rooms.js';
+import { LOG_LEVELS, gatewayAliveKey, logsRoom, metricsRoom, parseRoom, sessionKey, type LogLevel } from '@vigil/protocol';
+import type { SessionRoom } from '../client-rooms.js';
 
 export type RestoredSession = { id: string; rooms: SessionRoom[]; resumeFrom: string };
+export type LiveSession = { id: string; rooms: SessionRoom[] };
 
 const ID_RE = /^[A-Za-z0-9_-]{16,64}$/;
 const OVERLAP_MS = 1000;
@@ -83,7 +82,7 @@ export class SessionStore {
    * the expiry of keys that are gone would keep nothing. Also at once when the connection to
    * Redis is back after a loss.
    */
-  start(liveSessions: () => Array<{ id: string; rooms: SessionRoom[] }>): void {
+  start(liveSessions: () => LiveSession[]): void {
     let ticks = 0;
     const beat = () => {
       this.#redis.vigilAlive(gatewayAliveKey(this.#gatewayId), 10 * 60_000).catch(() => undefined);
@@ -144,7 +143,7 @@ export class SessionStore {
     this.#redis.del(sessionKey(id)).catch(() => undefined);
   }
 
-  #rewrite(sessions: Array<{ id: string; rooms: SessionRoom[] }>): void {
+  #rewrite(sessions: LiveSession[]): void {
     if (sessions.length === 0) return;
     const pipeline = this.#redis.pipeline() as unknown as WithScripts & { exec(): Promise<unknown> };
     for (const s of sessions) pipeline.vigilSessionSave(sessionKey(s.id), this.#gatewayId, JSON.stringify(s.rooms), this.#ttlMs);
@@ -163,8 +162,8 @@ function parseRooms(text: string): SessionRoom[] | null {
   const out: SessionRoom[] = [];
   for (const r of value as Array<Record<string, unknown>>) {
     const serverId = typeof r?.serverId === 'string' ? r.serverId : '';
-    if (r?.kind === 'metrics' && parseRoom(`server-metrics-${serverId}`)) out.push({ kind: 'metrics', serverId });
-    else if (r?.kind === 'logs' && LOG_LEVELS.includes(r.level as LogLevel) && parseRoom(`server-logs-${serverId}`)) {
+    if (r?.kind === 'metrics' && parseRoom(metricsRoom(serverId))) out.push({ kind: 'metrics', serverId });
+    else if (r?.kind === 'logs' && LOG_LEVELS.includes(r.level as LogLevel) && parseRoom(logsRoom(serverId))) {
       out.push({ kind: 'logs', serverId, level: r.level as LogLevel });
     } else return null;
   }
