@@ -22,7 +22,7 @@ export type DrainOptions = {
 
 export type DrainResult = { clients: number; disconnected: number; remaining: number; ms: number };
 
-export async function drainClients(nsp: Namespace, logger: Logger, options: DrainOptions = {}): Promise<DrainResult> {
+async function drainClients(nsp: Namespace, logger: Logger, options: DrainOptions = {}): Promise<DrainResult> {
   const maxMs = options.maxMs ?? DEFAULT_DRAIN_MS;
   const intervalMs = options.intervalMs ?? 100;
   const started = Date.now();

@@ -31,7 +31,7 @@ export function createEngine(app: FastifyInstance, settings: ResolvedOptions, re
   return engine;
 }
 
-export function isOriginAllowed(origin: string | undefined, host: string | undefined, allowed: ReadonlySet<string>): boolean {
+function isOriginAllowed(origin: string | undefined, host: string | undefined, allowed: ReadonlySet<string>): boolean {
   if (origin === undefined) return true;
   if (allowed.has(origin) || allowed.has('*')) return true;
   try {

@@ -5,6 +5,9 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { ErrorCodes, VigilError, compile } from '@vigil/protocol';
 
+/** Most rooms any client may be allowed (the ceiling of maxRoomsPerSocket, and of a stored session). */
+export const ROOMS_PER_SOCKET_CEILING = 10_000;
+
 export const GatewaySettings = Type.Object(
   {
     /** `redis://` or `rediss://` (TLS), with optional user, password and database. */
@@ -12,7 +15,7 @@ export const GatewaySettings = Type.Object(
     gatewayId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._:-]{1,128}$' })),
     /** Origins allowed to connect from a browser (CORS and handshake). Requests with no Origin (scripts) are allowed. */
     corsOrigins: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 100 })),
-    maxRoomsPerSocket: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    maxRoomsPerSocket: Type.Optional(Type.Integer({ minimum: 1, maximum: ROOMS_PER_SOCKET_CEILING })),
     eventsPerSecond: Type.Optional(Type.Number({ minimum: 1, maximum: 10_000 })),
     eventBurst: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
     maxPayloadBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 10_000_000 })),
@@ -37,7 +40,7 @@ export type GatewayOptions = GatewaySettings & {
 export type ResolvedOptions = Required<GatewaySettings> & { logger: Logger | undefined; metricsRegistries: Registry[]; dashboardDir: string | false | undefined };
 
 /** The default of every optional setting (gatewayId excepted: it is made up per process). */
-export const GATEWAY_DEFAULTS = {
+const GATEWAY_DEFAULTS = {
   corsOrigins: ['http://localhost:3000', 'http://127.0.0.1:3000'],
   maxRoomsPerSocket: 256,
   // A dashboard re-joining 100+ servers after a reconnect must fit in one burst.

@@ -22,7 +22,6 @@ export type MonitoringDeps = {
 
 export type SocketContext = {
   socket: Socket;
-  activity: ClientActivity;
   log: Logger;
   deps: MonitoringDeps;
   /** Handles client event E: its handler returns E's reply, which becomes the ok ack. */
@@ -34,7 +33,6 @@ export type SocketContext = {
 export function socketContext(socket: Socket, activity: ClientActivity, log: Logger, deps: MonitoringDeps): SocketContext {
   return {
     socket,
-    activity,
     log,
     deps,
     on: (event, v, h) => handleEvent(socket, activity, log, event, v, h, deps.onReject),

@@ -22,7 +22,7 @@ import { installDrain } from './drain.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Readiness } from './readiness.js';
 
-export type SocketPluginOptions = {
+type SocketPluginOptions = {
   settings: ResolvedOptions;
   redis: RedisClients;
   store: ServerStore;

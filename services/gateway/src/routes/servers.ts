@@ -5,9 +5,10 @@ import { DEFAULT_LOG_LEVEL, ErrorCodes, LogLevel, Position, ServerId, VigilError
 import type { LogStore, ServerStore } from '@vigil/store';
 
 const Params = Type.Object({ id: ServerId });
+const PageLimit = Type.Integer({ minimum: 1, maximum: 1000, default: 100 });
 const HistoryQuery = Type.Object(
   {
-    limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+    limit: PageLimit,
     before: Type.Optional(Position),
     after: Type.Optional(Position),
   },
@@ -16,7 +17,7 @@ const HistoryQuery = Type.Object(
 
 const LogQuery = Type.Object(
   {
-    limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+    limit: PageLimit,
     level: Type.Optional(LogLevel),
     since: Type.Optional(Position),
     before: Type.Optional(Position),

@@ -17,13 +17,13 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { LOG_LEVELS, gatewayAliveKey, logsRoom, metricsRoom, parseRoom, sessionKey, type LogLevel } from '@vigil/protocol';
 import type { SessionRoom } from '../client-rooms.js';
+import { ROOMS_PER_SOCKET_CEILING } from '../options.js';
 
 export type RestoredSession = { id: string; rooms: SessionRoom[]; resumeFrom: string };
 export type LiveSession = { id: string; rooms: SessionRoom[] };
 
 const ID_RE = /^[A-Za-z0-9_-]{16,64}$/;
 const OVERLAP_MS = 1000;
-const MAX_ROOMS = 10_000;
 
 const NOW_MS = `local t = redis.call('TIME') return t[1] * 1000 + math.floor(t[2] / 1000)`;
 // KEYS[1] session; ARGV gateway, rooms json, ttl. Written through on every change.
@@ -158,7 +158,7 @@ function parseRooms(text: string): SessionRoom[] | null {
   } catch {
     return null;
   }
-  if (!Array.isArray(value) || value.length > MAX_ROOMS) return null;
+  if (!Array.isArray(value) || value.length > ROOMS_PER_SOCKET_CEILING) return null;
   const out: SessionRoom[] = [];
   for (const r of value as Array<Record<string, unknown>>) {
     const serverId = typeof r?.serverId === 'string' ? r.serverId : '';
