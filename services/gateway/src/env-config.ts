@@ -28,7 +28,7 @@ const PROCESS_DEFAULTS = { port: DEFAULT_PORT, host: '0.0.0.0', drainMs: DEFAULT
 const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 /** `secret`: the value may hold a password, so an error names the variable but never echoes it. */
-type Source = { names: string[]; parse?: 'integer' | 'number' | 'list'; secret?: true };
+type Source = { names: string[]; parse?: 'integer' | 'list'; secret?: true };
 
 // Each setting and its variables, first set wins. (VIGIL_HOST is the collector's reported host
 // name; the gateway binds to HOST or VIGIL_BIND_HOST.)
@@ -79,7 +79,7 @@ export function readEnvConfig(env: NodeJS.ProcessEnv): EnvConfig {
 function convert(raw: string, parse: Source['parse']): unknown {
   if (parse === 'list') return raw.split(',').map((s) => s.trim()).filter(Boolean);
   // Number('') and Number(' ') are 0; a blank is not a number.
-  if (parse === 'integer' || parse === 'number') return raw.trim() === '' ? raw : Number(raw);
+  if (parse === 'integer') return raw.trim() === '' ? raw : Number(raw);
   return raw;
 }
 
