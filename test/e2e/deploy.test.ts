@@ -802,7 +802,7 @@ t.test('Dockerfiles', async (t) => {
   t.ok(workspaces.length >= 5, `workspaces: ${workspaces.join(', ')}`);
 
   for (const [service, entry, pkgName] of [
-    ['gateway', 'services/gateway/dist/index.js', '@vigil/gateway'],
+    ['gateway', 'services/gateway/dist/cli.js', '@vigil/gateway'],
     ['collector', 'services/collector/dist/cli.js', '@vigil/collector'],
   ] as const) {
     t.test(`deploy/${service}.Dockerfile`, async (t) => {

@@ -9,7 +9,7 @@ import { freePort, waitFor } from '@vigil/testkit';
 type Teardown = { teardown(fn: () => unknown): void };
 
 const repo = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
-const GATEWAY_ENTRY = repo('services/gateway/src/index.ts');
+const GATEWAY_ENTRY = repo('services/gateway/src/cli.ts');
 const ROOT = repo('');
 export const COLLECTOR_ENTRY = repo('services/collector/src/cli.ts');
 
