@@ -3,8 +3,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { ErrorCodes, VigilError } from '@vigil/protocol';
 
-export type RedisLike = Redis;
-
 /**
  * - `subscriber`/`publisher`: used by the Socket.IO adapter. Commands wait through an outage
  *   (never rejected while reconnecting) so the adapter's unguarded promises cannot fail, and

@@ -5,7 +5,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './ports.js';
+import { freePort } from '../../../scripts/lib/ports.mjs';
+import { waitFor } from '../../../scripts/lib/wait.mjs';
+import { stopProcess } from './process.js';
 
 export type RedisProcess = {
   readonly port: number;
@@ -67,28 +69,25 @@ export async function startRedis(options: { port?: number; password?: string } =
       live.delete(proc);
       if (child === proc) child = null;
     });
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      if (child !== proc) throw new Error(`redis-server on port ${port} exited at start: ${stderr.trim()}`);
-      try {
-        const reply = await inline(port, ['PING']);
-        if (reply.startsWith('+PONG') || reply.startsWith('-NOAUTH')) return;
-      } catch {
-        /* not up yet */
-      }
-      if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer PING within 10 s`);
-      await new Promise((r) => setTimeout(r, 20));
+    // Stop polling as soon as it is gone (stdio closed, so its complaint has been read).
+    const gone = new AbortController();
+    proc.once('close', () => gone.abort());
+    try {
+      await waitFor(
+        async () => {
+          const reply = await inline(port, ['PING']).catch(() => ''); // not up yet
+          return reply.startsWith('+PONG') || reply.startsWith('-NOAUTH');
+        },
+        { timeoutMs: 10_000, intervalMs: 20, signal: gone.signal, message: `redis-server on port ${port} to answer PING` },
+      );
+    } catch (err) {
+      if (gone.signal.aborted) throw new Error(`redis-server on port ${port} exited at start: ${stderr.trim()}`);
+      throw err;
     }
   }
 
   async function stop(): Promise<void> {
-    const proc = child;
-    if (!proc) return;
-    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    proc.kill('SIGTERM');
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 3000);
-    await exited;
-    clearTimeout(timer);
+    if (child) await stopProcess(child, 'SIGTERM', 3000);
   }
 
   await start();
