@@ -1,5 +1,6 @@
 // The shared Redis model: how both services connect, what they write, and how it is read back.
 export { parseRedisUrl, createRedis, closeRedis, type RedisRole } from './connection.js';
+export { redisTlsFromEnv, readRedisTls, REDIS_TLS_ENV, type RedisTls, type RedisTlsFiles } from './redis-tls.js';
 export { adapterChannel, broadcastFrame, positionInFrame, roomOfChannel, type BroadcastFrame } from './adapter-wire.js';
 export { TickWriter, type AppendOp, type Tick } from './tick-writer.js';
 export { ServerStore, isStale, type ServerView, type HistoryPage } from './server-store.js';
