@@ -2,7 +2,10 @@
 // in the order they were made after every connect), and the routing of gateway events to them.
 import type { Socket } from 'socket.io-client';
 import {
+  BACKFILL_MAX,
   ClientEvents,
+  INTERVAL_MAX_MS,
+  INTERVAL_MIN_MS,
   LOG_LEVELS,
   NAMESPACE,
   SERVER_ID_PATTERN,
@@ -16,7 +19,7 @@ import { LogsChannel, type LogsOptions } from './logs-subscription.js';
 import { MetricsChannel, type MetricsOptions } from './metrics-subscription.js';
 import { backoffDelay, resolveOptions, type ClientLogger, type ResolvedClientOptions, type VigilClientOptions } from './options.js';
 import { invalidPayload, type Channel, type ChannelHost, type LogsSubscription, type MetricsSubscription } from './subscription.js';
-import { isProcessInfoEvent, isProcessLogsEvent, isStatusChangeEvent, readAck, type RequestName, type Requests } from './wire.js';
+import { isProcessInfoEvent, isProcessLogsEvent, isStatusChangeEvent, readAck, type Payloads, type Reply, type RequestName } from './wire.js';
 
 export type VigilClientEvents = {
   /** Every change of the connection state. */
@@ -75,8 +78,8 @@ export class VigilClient {
     return this.#start(() => {
       checkServerId(serverId);
       const { interval } = options;
-      if (interval !== undefined && !(Number.isInteger(interval) && interval >= 100 && interval <= 3_600_000)) {
-        throw invalidPayload('interval must be an integer number of ms in 100..3600000');
+      if (interval !== undefined && !(Number.isInteger(interval) && interval >= INTERVAL_MIN_MS && interval <= INTERVAL_MAX_MS)) {
+        throw invalidPayload(`interval must be an integer number of ms in ${INTERVAL_MIN_MS}..${INTERVAL_MAX_MS}`);
       }
       const channel = new MetricsChannel(this.#host, serverId, options);
       let set = this.#metrics.get(serverId);
@@ -93,8 +96,8 @@ export class VigilClient {
       if (typeof options?.onLine !== 'function') throw invalidPayload('onLine must be a function');
       const { level, backfill, since } = options;
       if (level !== undefined && !LOG_LEVELS.includes(level)) throw invalidPayload(`level must be one of ${LOG_LEVELS.join(', ')}`);
-      if (backfill !== undefined && !(Number.isInteger(backfill) && backfill >= 0 && backfill <= 10_000)) {
-        throw invalidPayload('backfill must be an integer in 0..10000');
+      if (backfill !== undefined && !(Number.isInteger(backfill) && backfill >= 0 && backfill <= BACKFILL_MAX)) {
+        throw invalidPayload(`backfill must be an integer in 0..${BACKFILL_MAX}`);
       }
       if (since !== undefined && !isPosition(since)) throw invalidPayload('since must be a position ("<ms>-<seq>")');
       if (since !== undefined && backfill !== undefined) throw invalidPayload('give since or backfill, not both');
@@ -187,7 +190,7 @@ export class VigilClient {
    * without progress (a log replay of 10,000 lines may take longer than that on a slow link, but
    * lines keep arriving), and at once when the connection drops.
    */
-  #request<E extends RequestName>(event: E, payload: Requests[E]['payload'], progress?: () => number): Promise<Record<string, unknown>> {
+  #request<E extends RequestName>(event: E, payload: Payloads[E], progress?: () => number): Promise<Reply<E>> {
     return new Promise((resolve, reject) => {
       if (!this.#socket.connected) {
         reject(new VigilClientError(ClientErrorCodes.DISCONNECTED, `${event}: not connected`));

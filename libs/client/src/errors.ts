@@ -14,7 +14,7 @@ export const ClientErrorCodes = {
   TIMEOUT: 'VIGIL_ERR_CLIENT_TIMEOUT',
   /** The connection dropped before the answer came (retried after the reconnect). */
   DISCONNECTED: 'VIGIL_ERR_CLIENT_DISCONNECTED',
-  /** The gateway answered something that is not an ack of this protocol. */
+  /** The gateway's ack does not match its schema in the protocol (`Acks[event]`): the message names the field. */
   BAD_REPLY: 'VIGIL_ERR_CLIENT_BAD_REPLY',
 } as const;
 

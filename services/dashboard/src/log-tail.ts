@@ -2,7 +2,7 @@
 // reconnect), older lines paged in from REST on demand, a level filter, and pause. Memory is
 // bounded however long the page stays open: at most MAX_LINES shown and MAX_LINES held while paused.
 import type { LogLevel, LogsSubscription, ProcessLogsEvent, VigilClient } from '@vigil/client';
-import { LOG_LEVELS, comparePositions, meetsLevel, positionTime } from '@vigil/protocol';
+import { DEFAULT_LOG_LEVEL, LOG_LEVELS, comparePositions, meetsLevel, positionTime } from '@vigil/protocol';
 import type { RestApi } from './api.js';
 import { Observable } from './observable.js';
 
@@ -57,7 +57,7 @@ export class LogTail extends Observable {
   prepended = 0;
   prependVersion = 0;
 
-  constructor(client: VigilClient, api: RestApi, serverId: string, level: LogLevel = 'trace') {
+  constructor(client: VigilClient, api: RestApi, serverId: string, level: LogLevel = DEFAULT_LOG_LEVEL) {
     super();
     this.#client = client;
     this.#api = api;
