@@ -1,9 +1,11 @@
 // The client: one Socket.IO connection to `/monitoring`, the subscriptions made on it (re-joined
-// in the order they were made after every connect), and the routing of gateway events to them.
+// in the order they were made after every connect), the routing of gateway events to them, and
+// the token the connection carries (token.ts).
 import type { Socket } from 'socket.io-client';
 import {
   BACKFILL_MAX,
   ClientEvents,
+  ErrorCodes,
   INTERVAL_MAX_MS,
   INTERVAL_MIN_MS,
   LOG_LEVELS,
@@ -11,19 +13,30 @@ import {
   SERVER_ID_PATTERN,
   ServerEvents,
   isPosition,
+  type ParsedRoom,
+  type TokenRefreshed,
 } from '@vigil/protocol';
-import { ConnectionMonitor, type ConnectionState } from './connection.js';
+import { ConnectionMonitor, type ConnectionState, type GatewayRefusal } from './connection.js';
 import { TypedEmitter, type Listener } from './emitter.js';
 import { ClientErrorCodes, VigilClientError } from './errors.js';
 import { LogsChannel, type LogsOptions } from './logs-subscription.js';
 import { MetricsChannel, type MetricsOptions } from './metrics-subscription.js';
 import { backoffDelay, resolveOptions, type ClientLogger, type ResolvedClientOptions, type VigilClientOptions } from './options.js';
 import { invalidPayload, type Channel, type ChannelHost, type LogsSubscription, type MetricsSubscription } from './subscription.js';
+import { TokenKeeper, forbiddenBy, type TokenSource } from './token.js';
 import { isProcessInfoEvent, isProcessLogsEvent, isStatusChangeEvent, readAck, type Payloads, type Reply, type RequestName } from './wire.js';
 
 export type VigilClientEvents = {
   /** Every change of the connection state. */
   state: ConnectionState;
+  /** The gateway said why it is ending the connection (`disconnect-reason`), just before it does. */
+  'disconnect-reason': GatewayRefusal;
+  /** The gateway warned that the connection's token expires at `expiresAt`; the client is refreshing it. */
+  'token-expiring': { expiresAt: string };
+  /** The gateway accepted a new token; `left`: rooms it no longer allows (their subscriptions ended with FORBIDDEN). */
+  'token-refreshed': TokenRefreshed;
+  /** No new token could be given before expiry (TOKEN_UNAVAILABLE) or the gateway refused it. */
+  'token-refresh-failed': VigilClientError;
 };
 
 const serverIdRe = new RegExp(SERVER_ID_PATTERN);
@@ -39,12 +52,23 @@ export class VigilClient {
   readonly #logs = new Map<string, LogsChannel>();
   readonly #host: ChannelHost;
   readonly #pending = new Set<(err: VigilClientError) => void>();
+  readonly #token: TokenKeeper;
   #closed = false;
 
   constructor(options: VigilClientOptions) {
     const o = (this.#options = resolveOptions(options));
     const logger = o.logger;
     this.#events = new TypedEmitter((err) => logger.error({ err }, 'state listener threw'));
+    this.#token = new TokenKeeper(
+      {
+        logger,
+        refresh: (token) => this.#request(ClientEvents.refreshToken, { token }),
+        forbid: (rooms) => this.#forbid(rooms),
+        refreshed: (result) => this.#events.emit('token-refreshed', result),
+        refreshFailed: (err) => this.#events.emit('token-refresh-failed', err),
+      },
+      o.token,
+    );
     this.#socket = o.io(`${o.url}${NAMESPACE}`, {
       path: o.path,
       transports: o.transports,
@@ -57,7 +81,7 @@ export class VigilClient {
       reconnectionDelayMax: o.reconnection.maxDelayMs,
       randomizationFactor: o.reconnection.randomization,
       reconnectionAttempts: o.reconnection.maxAttempts,
-      auth: handshakeAuth(o.auth),
+      auth: this.#token.handshake(o.auth),
     });
     this.#monitor = new ConnectionMonitor(this.#socket, o, (state) => this.#events.emit('state', state));
     this.#host = this.#makeHost(logger);
@@ -71,6 +95,23 @@ export class VigilClient {
 
   on<E extends keyof VigilClientEvents>(event: E, listener: Listener<VigilClientEvents[E]>): () => void {
     return this.#events.on(event, listener);
+  }
+
+  /**
+   * Gives the client a new token (or provider). Connected: it is sent at once with `refresh-token`
+   * (resolves when the gateway accepted it; rooms it no longer allows end with FORBIDDEN). Stopped
+   * because the token was refused or expired: the client connects again with it. `null` forgets the
+   * token and disconnects (state `unauthorized`) until the next setToken().
+   */
+  async setToken(token: TokenSource | null): Promise<void> {
+    if (this.#closed) throw new VigilClientError(ClientErrorCodes.CLOSED, 'the client is closed');
+    this.#token.source = token;
+    if (token === null) {
+      this.#monitor.halt({ code: ErrorCodes.UNAUTHORIZED, message: 'signed out: no token' });
+      return;
+    }
+    if (this.#socket.connected) await this.#token.refresh();
+    else this.#monitor.resume();
   }
 
   /** Resolves when the gateway confirmed the subscription (waiting while offline); rejects with a coded error. */
@@ -170,6 +211,18 @@ export class VigilClient {
       if (!isProcessLogsEvent(event)) return malformed(logger, ServerEvents.processLogs);
       this.#logs.get(event.serverId)?.receive(event);
     });
+    socket.on(ServerEvents.tokenExpiring, (event: unknown) => {
+      const expiresAt = (event as { expiresAt?: unknown } | null)?.expiresAt;
+      if (typeof expiresAt !== 'string') return malformed(logger, ServerEvents.tokenExpiring);
+      this.#events.emit('token-expiring', { expiresAt });
+      // Failures are reported by the 'token-refresh-failed' event.
+      this.#token.refresh().catch(() => undefined);
+    });
+    socket.on(ServerEvents.disconnectReason, (event: unknown) => {
+      const { code, message } = (event ?? {}) as { code?: unknown; message?: unknown };
+      if (typeof code !== 'string') return malformed(logger, ServerEvents.disconnectReason);
+      this.#events.emit('disconnect-reason', { code, message: typeof message === 'string' ? message : code });
+    });
   }
 
   #makeHost(logger: ClientLogger): ChannelHost {
@@ -232,6 +285,14 @@ export class VigilClient {
     for (const fail of [...this.#pending]) fail(err);
   }
 
+  /** The gateway left these rooms on a token refresh: their subscriptions end as refused. */
+  #forbid(rooms: ParsedRoom[]): void {
+    for (const room of rooms) {
+      const channels = room.kind === 'metrics' ? [...(this.#metrics.get(room.serverId) ?? [])] : [this.#logs.get(room.serverId)];
+      for (const channel of channels) channel?.refuse(forbiddenBy(room));
+    }
+  }
+
   async #release(channel: Channel): Promise<void> {
     this.#channels.delete(channel);
     const { serverId } = channel;
@@ -264,16 +325,6 @@ function checkServerId(serverId: string): void {
   if (typeof serverId !== 'string' || !serverIdRe.test(serverId)) {
     throw invalidPayload(`serverId must match ${SERVER_ID_PATTERN}, got ${JSON.stringify(String(serverId).slice(0, 80))}`);
   }
-}
-
-/**
- * The client re-joins its subscriptions itself after every reconnect, resuming logs from the last
- * line it delivered; `vigilRestore: false` tells the gateway not to restore the previous
- * connection's rooms and missed lines as well (which it does for clients that do not re-join).
- */
-function handshakeAuth(auth: VigilClientOptions['auth']): NonNullable<VigilClientOptions['auth']> {
-  if (typeof auth === 'function') return (cb) => auth((data) => cb({ ...data, vigilRestore: false }));
-  return { ...auth, vigilRestore: false };
 }
 
 function malformed(logger: ClientLogger, event: string): void {

@@ -16,6 +16,8 @@ export const ClientErrorCodes = {
   DISCONNECTED: 'VIGIL_ERR_CLIENT_DISCONNECTED',
   /** The gateway's ack does not match its schema in the protocol (`Acks[event]`): the message names the field. */
   BAD_REPLY: 'VIGIL_ERR_CLIENT_BAD_REPLY',
+  /** The gateway warned that the token expires, and the token source had no newer one to refresh with. */
+  TOKEN_UNAVAILABLE: 'VIGIL_ERR_CLIENT_TOKEN_UNAVAILABLE',
 } as const;
 
 export type ClientErrorCode = (typeof ClientErrorCodes)[keyof typeof ClientErrorCodes];

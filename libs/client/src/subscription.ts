@@ -143,6 +143,11 @@ export abstract class Channel {
     this.#retryTimer = setTimeout(() => void this.join(), delay);
   }
 
+  /** Ends the channel as refused by the gateway (e.g. a refreshed token no longer allows it), calling onError if it was active. */
+  refuse(error: VigilClientError): void {
+    if (!this.ended) this.#fail(error);
+  }
+
   #fail(error: VigilClientError): void {
     const wasActive = this.#phase === 'active';
     this.host.logger.warn({ serverId: this.serverId, kind: this.kind, code: error.code }, `subscription ended: ${error.message}`);
