@@ -24,7 +24,7 @@ import { MetricsChannel, type MetricsOptions } from './metrics-subscription.js';
 import { backoffDelay, resolveOptions, type ClientLogger, type ResolvedClientOptions, type VigilClientOptions } from './options.js';
 import { invalidPayload, type Channel, type ChannelHost, type LogsSubscription, type MetricsSubscription } from './subscription.js';
 import { TokenKeeper, forbiddenBy, type TokenSource } from './token.js';
-import { isProcessInfoEvent, isProcessLogsEvent, isStatusChangeEvent, readAck, type Payloads, type Reply, type RequestName } from './wire.js';
+import { Requests, isProcessInfoEvent, isProcessLogsEvent, isStatusChangeEvent, type RequestName } from './wire.js';
 
 export type VigilClientEvents = {
   /** Every change of the connection state. */
@@ -51,7 +51,7 @@ export class VigilClient {
   readonly #metrics = new Map<string, Set<MetricsChannel>>();
   readonly #logs = new Map<string, LogsChannel>();
   readonly #host: ChannelHost;
-  readonly #pending = new Set<(err: VigilClientError) => void>();
+  readonly #requests: Requests;
   readonly #token: TokenKeeper;
   #closed = false;
 
@@ -62,7 +62,7 @@ export class VigilClient {
     this.#token = new TokenKeeper(
       {
         logger,
-        refresh: (token) => this.#request(ClientEvents.refreshToken, { token }),
+        refresh: (token) => this.#requests.send(ClientEvents.refreshToken, { token }),
         forbid: (rooms) => this.#forbid(rooms),
         refreshed: (result) => this.#events.emit('token-refreshed', result),
         refreshFailed: (err) => this.#events.emit('token-refresh-failed', err),
@@ -83,6 +83,7 @@ export class VigilClient {
       reconnectionAttempts: o.reconnection.maxAttempts,
       auth: this.#token.handshake(o.auth),
     });
+    this.#requests = new Requests(this.#socket, o.ackTimeoutMs);
     this.#monitor = new ConnectionMonitor(this.#socket, o, (state) => this.#events.emit('state', state));
     this.#host = this.#makeHost(logger);
     this.#route();
@@ -160,7 +161,7 @@ export class VigilClient {
     this.#closed = true;
     const closed = new VigilClientError(ClientErrorCodes.CLOSED, 'the client was closed');
     for (const channel of this.#channels) channel.end(closed);
-    this.#failPending(closed);
+    this.#requests.failAll(closed);
     this.#channels.clear();
     this.#metrics.clear();
     this.#logs.clear();
@@ -190,7 +191,7 @@ export class VigilClient {
       for (const channel of this.#channels) void channel.join();
     });
     socket.on('disconnect', (reason: string) => {
-      this.#failPending(new VigilClientError(ClientErrorCodes.DISCONNECTED, `connection lost: ${reason}`));
+      this.#requests.failAll(new VigilClientError(ClientErrorCodes.DISCONNECTED, `connection lost: ${reason}`));
     });
     socket.on(ServerEvents.processInfo, (event: unknown) => {
       if (!isProcessInfoEvent(event)) return malformed(logger, ServerEvents.processInfo);
@@ -232,57 +233,10 @@ export class VigilClient {
       get connected() {
         return client.#socket.connected;
       },
-      request: (event, payload, progress) => this.#request(event, payload, progress),
+      request: (event, payload, progress) => this.#requests.send(event, payload, progress),
       retryDelay: (attempt) => backoffDelay(attempt, this.#options.reconnection),
       release: (channel) => this.#release(channel),
     };
-  }
-
-  /**
-   * Sends a request and waits for its ack. The wait ends after `ackTimeoutMs` without an answer or
-   * without progress (a log replay of 10,000 lines may take longer than that on a slow link, but
-   * lines keep arriving), and at once when the connection drops.
-   */
-  #request<E extends RequestName>(event: E, payload: Payloads[E], progress?: () => number): Promise<Reply<E>> {
-    return new Promise((resolve, reject) => {
-      if (!this.#socket.connected) {
-        reject(new VigilClientError(ClientErrorCodes.DISCONNECTED, `${event}: not connected`));
-        return;
-      }
-      const timeoutMs = this.#options.ackTimeoutMs;
-      const sentAt = Date.now();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      let settled = false;
-      const settle = (outcome: () => void) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        this.#pending.delete(fail);
-        outcome();
-      };
-      const fail = (err: VigilClientError) => settle(() => reject(err));
-      const check = () => {
-        const idle = Date.now() - Math.max(sentAt, progress?.() ?? 0);
-        if (idle >= timeoutMs) fail(new VigilClientError(ClientErrorCodes.TIMEOUT, `${event}: no answer in ${timeoutMs} ms`));
-        else timer = setTimeout(check, timeoutMs - idle);
-      };
-      this.#pending.add(fail);
-      timer = setTimeout(check, timeoutMs);
-      this.#socket.emit(event, payload, (reply: unknown) =>
-        settle(() => {
-          try {
-            resolve(readAck(event, reply));
-          } catch (err) {
-            reject(err);
-          }
-        }),
-      );
-    });
-  }
-
-  /** Requests in flight fail at once when the connection drops (their acks cannot come). */
-  #failPending(err: VigilClientError): void {
-    for (const fail of [...this.#pending]) fail(err);
   }
 
   /** The gateway left these rooms on a token refresh: their subscriptions end as refused. */
@@ -310,7 +264,7 @@ export class VigilClient {
     // Offline there is nothing to leave: a new connection starts in no room.
     if (this.#closed || !this.#socket.connected) return;
     try {
-      await this.#request(event, { serverId });
+      await this.#requests.send(event, { serverId });
     } catch (err) {
       this.#options.logger.debug({ serverId, event, err }, 'unsubscribe not confirmed');
     }

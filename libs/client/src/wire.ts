@@ -20,6 +20,7 @@ import {
   type SubscribeServerMetrics,
   type Validator,
 } from '@vigil/protocol';
+import type { Socket } from 'socket.io-client';
 import { ClientErrorCodes, VigilClientError } from './errors.js';
 
 /** The payload of every request the client makes; the reply is the protocol's ack of that event. */
@@ -32,6 +33,65 @@ export type Payloads = {
 };
 export type RequestName = keyof Payloads & AckEvent;
 export type Reply<E extends RequestName> = ReplyOf<E>;
+
+/** The requests in flight on one socket. */
+export class Requests {
+  readonly #socket: Socket;
+  readonly #ackTimeoutMs: number;
+  readonly #pending = new Set<(err: VigilClientError) => void>();
+
+  constructor(socket: Socket, ackTimeoutMs: number) {
+    this.#socket = socket;
+    this.#ackTimeoutMs = ackTimeoutMs;
+  }
+
+  /**
+   * Sends a request and waits for its ack. The wait ends after `ackTimeoutMs` without an answer or
+   * without progress (a log replay of 10,000 lines may take longer than that on a slow link, but
+   * lines keep arriving), and at once when the connection drops.
+   */
+  send<E extends RequestName>(event: E, payload: Payloads[E], progress?: () => number): Promise<Reply<E>> {
+    return new Promise((resolve, reject) => {
+      if (!this.#socket.connected) {
+        reject(new VigilClientError(ClientErrorCodes.DISCONNECTED, `${event}: not connected`));
+        return;
+      }
+      const timeoutMs = this.#ackTimeoutMs;
+      const sentAt = Date.now();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let settled = false;
+      const settle = (outcome: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.#pending.delete(fail);
+        outcome();
+      };
+      const fail = (err: VigilClientError) => settle(() => reject(err));
+      const check = () => {
+        const idle = Date.now() - Math.max(sentAt, progress?.() ?? 0);
+        if (idle >= timeoutMs) fail(new VigilClientError(ClientErrorCodes.TIMEOUT, `${event}: no answer in ${timeoutMs} ms`));
+        else timer = setTimeout(check, timeoutMs - idle);
+      };
+      this.#pending.add(fail);
+      timer = setTimeout(check, timeoutMs);
+      this.#socket.emit(event, payload, (reply: unknown) =>
+        settle(() => {
+          try {
+            resolve(readAck(event, reply));
+          } catch (err) {
+            reject(err);
+          }
+        }),
+      );
+    });
+  }
+
+  /** Requests in flight fail at once when the connection drops (their acks cannot come). */
+  failAll(err: VigilClientError): void {
+    for (const fail of [...this.#pending]) fail(err);
+  }
+}
 
 type Obj = Record<string, unknown>;
 const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
