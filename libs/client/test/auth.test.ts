@@ -5,9 +5,11 @@
 // checks tokens as the real one is specified to (test/fixtures/auth-gateway.ts).
 import t from 'tap';
 import { ErrorCodes } from '@vigil/protocol';
+import type { Namespace } from 'socket.io';
 import { waitFor } from '@vigil/testkit';
 import { ClientErrorCodes, type VigilClientError, type VigilClientEvents, type VigilClientOptions } from '../src/index.js';
 import { startAuthGateway, type AuthGateway } from './fixtures/auth-gateway.js';
+import { startFakeGateway } from './fixtures/fake-gateway.js';
 import { startClient, stateNames, type Teardown } from './fixtures/cluster.js';
 
 const SERVERS = ['api', 'db', 'web-1'];
@@ -160,4 +162,28 @@ t.test('a disconnect-reason that is not about the token is surfaced, and the cli
   }
   await waitFor(() => gw.handshakes.length === 2 && client.state.name === 'connected', { message: 'reconnected' });
   t.same(events, [['disconnect-reason', { code: ErrorCodes.SLOW_CONSUMER, message: 'too far behind' }]]);
+});
+
+t.test('refusals that are not about the token: TOO_MANY_CONNECTIONS is retried, ORIGIN_REFUSED stops the client', async (t) => {
+  const refuseWith = (code: string, times: number) => {
+    let seen = 0;
+    return (nsp: Namespace) =>
+      nsp.use((_socket, next) => {
+        if (seen++ < times) next(Object.assign(new Error(code), { data: { code, message: `refused: ${code}` } }));
+        else next();
+      });
+  };
+  const busy = await startFakeGateway(t, refuseWith(ErrorCodes.TOO_MANY_CONNECTIONS, 2));
+  const retried = startClient(busy.url);
+  t.teardown(() => retried.client.close());
+  await waitFor(() => retried.client.state.name === 'connected', { message: 'connected after two refusals' });
+  t.same(stateNames(retried.states), ['reconnecting', 'connected'], 'retried with backoff, then connected');
+
+  const strict = await startFakeGateway(t, refuseWith(ErrorCodes.ORIGIN_REFUSED, Infinity));
+  const stopped = startClient(strict.url);
+  t.teardown(() => stopped.client.close());
+  await waitFor(() => stopped.client.state.name === 'offline', { message: 'the client to stop' });
+  t.same(stopped.client.state, { name: 'offline', reason: 'refused' });
+  await sleep(RETRY_WINDOW_MS); // the window in which a reconnect would have come
+  t.equal(stopped.client.state.name, 'offline', 'no reconnect after the origin was refused');
 });

@@ -110,13 +110,21 @@ t.test('a REST 401 (token expired) returns to the sign-in screen with a message'
  * Stands between the page and the gateway's socket: frames pass through, except the events the
  * test answers itself; the test can also speak as the gateway.
  */
-async function interceptSocket(page: Page, answer: (event: string, payload: unknown) => unknown | undefined) {
+async function interceptSocket(
+  page: Page,
+  answer: (event: string, payload: unknown) => unknown | undefined,
+  refuse: (auth: Record<string, unknown>) => { code: string; message: string } | undefined = () => undefined,
+) {
   const routes: WebSocketRoute[] = [];
   await page.routeWebSocket(/\/socket\.io\//, (ws) => {
     const server = ws.connectToServer();
     routes.push(ws);
     ws.onMessage((message) => {
       const frame = String(message);
+      if (frame.startsWith('40/monitoring,')) {
+        const refusal = refuse(JSON.parse(frame.slice('40/monitoring,'.length)) as Record<string, unknown>);
+        if (refusal) return ws.send(`44/monitoring,${JSON.stringify({ message: refusal.message, data: refusal })}`);
+      }
       const m = /^42\/monitoring,(\d+)(\[.*)$/s.exec(frame);
       if (m) {
         const [event, payload] = JSON.parse(m[2]!) as [string, unknown];
@@ -174,5 +182,31 @@ t.test('the gateway speaks of auth: logs FORBIDDEN shows "not allowed", token-ex
   await signInScreen(page).waitFor();
   t.match(await page.getByTestId('sign-in-reason').textContent(), 'Your sign-in has expired', 'the sign-in screen says the sign-in expired');
   await screenshot(t, page, 'sign-in-expired');
+  assertQuietConsole(t, console);
+});
+
+t.test('a gateway that needs a token refuses the page without one: the sign-in screen says so, a pasted token gets in', async (t) => {
+  const { page, console } = await openPage(t, browser, 'about:blank', DESKTOP, null);
+  const handshakes: Array<Record<string, unknown>> = [];
+  await interceptSocket(
+    page,
+    () => undefined,
+    (auth) => {
+      handshakes.push(auth);
+      return typeof auth['token'] === 'string' ? undefined : { code: 'VIGIL_ERR_UNAUTHORIZED', message: 'a token is required' };
+    },
+  );
+  await page.goto(`${base}/#/servers/chatty`);
+  await signInScreen(page).waitFor();
+  t.match(await page.getByTestId('sign-in-reason').textContent(), 'This gateway needs a token', 'the sign-in screen says a token is needed');
+  t.same(handshakes, [{ vigilRestore: false }], 'one handshake, without a token, and no retry');
+
+  const erin = unsignedToken({ sub: 'erin', exp: hour(), vigil: { servers: ['*'], logs: true } });
+  await page.getByLabel('Access token').fill(erin);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('.charts').waitFor();
+  t.same(handshakes[1], { token: erin, vigilRestore: false }, 'the next handshake carried the pasted token');
+  t.equal(await page.locator('.account-subject').textContent(), 'erin', 'signed in as erin, on the page that was asked for');
+  await waitFor(async () => /Connected/.test((await page.locator('.connection').textContent()) ?? ''), { message: 'connected' });
   assertQuietConsole(t, console);
 });
