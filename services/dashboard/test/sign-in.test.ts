@@ -204,9 +204,33 @@ t.test('a gateway that needs a token refuses the page without one: the sign-in s
   const erin = unsignedToken({ sub: 'erin', exp: hour(), vigil: { servers: ['*'], logs: true } });
   await page.getByLabel('Access token').fill(erin);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.locator('.charts').waitFor();
+  await waitFor(() => handshakes.length === 2, { message: 'the handshake with the pasted token' });
   t.same(handshakes[1], { token: erin, vigilRestore: false }, 'the next handshake carried the pasted token');
+  await page.locator('.charts').waitFor();
   t.equal(await page.locator('.account-subject').textContent(), 'erin', 'signed in as erin, on the page that was asked for');
   await waitFor(async () => /Connected/.test((await page.locator('.connection').textContent()) ?? ''), { message: 'connected' });
+  assertQuietConsole(t, console);
+});
+
+t.test('servers the token does not cover: the row and the server page say "not allowed" instead of an error', async (t) => {
+  const token = unsignedToken({ sub: 'frank', exp: hour(), vigil: { servers: ['web-*'] } });
+  const { page, console } = await openPage(t, browser, 'about:blank', DESKTOP, null);
+  await interceptSocket(page, (event, payload) => {
+    const serverId = (payload as { serverId?: string }).serverId;
+    if (event.startsWith('subscribe-') && serverId === 'chatty') return { ok: false, error: { code: 'VIGIL_ERR_FORBIDDEN', message: `${serverId} is not covered` } };
+    return undefined;
+  });
+  await page.goto(`${base}/#token=${token}`);
+  await waitFor(async () => ((await page.locator('tr[data-server-id="chatty"] .row-error').textContent({ timeout: 5000 }).catch(() => '')) ?? '') !== '', {
+    message: 'the row to say why it has no live figures',
+  });
+  t.equal(await page.locator('tr[data-server-id="chatty"] .row-error').textContent(), 'Not allowed for your sign-in');
+
+  await page.locator('tr[data-server-id="chatty"] a').click();
+  await page.getByTestId('not-allowed').waitFor();
+  t.match(await page.getByTestId('not-allowed').textContent(), 'does not allow you to see “chatty”');
+  t.equal(await page.locator('.charts').count(), 0, 'no charts for a server the sign-in does not cover');
+  t.equal(await page.locator('.server .alert').count(), 0, 'and no error');
+  await screenshot(t, page, 'server-not-allowed');
   assertQuietConsole(t, console);
 });
