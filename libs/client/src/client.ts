@@ -21,7 +21,7 @@ import { TypedEmitter, type Listener } from './emitter.js';
 import { ClientErrorCodes, VigilClientError } from './errors.js';
 import { LogsChannel, type LogsOptions } from './logs-subscription.js';
 import { MetricsChannel, type MetricsOptions } from './metrics-subscription.js';
-import { backoffDelay, resolveOptions, type ClientLogger, type ResolvedClientOptions, type VigilClientOptions } from './options.js';
+import { backoffDelay, resolveOptions, tokenSource, type ClientLogger, type ResolvedClientOptions, type VigilClientOptions } from './options.js';
 import { invalidPayload, type Channel, type ChannelHost, type LogsSubscription, type MetricsSubscription } from './subscription.js';
 import { TokenKeeper, forbiddenBy, type TokenSource } from './token.js';
 import { Requests, isProcessInfoEvent, isProcessLogsEvent, isStatusChangeEvent, type RequestName } from './wire.js';
@@ -58,7 +58,7 @@ export class VigilClient {
   constructor(options: VigilClientOptions) {
     const o = (this.#options = resolveOptions(options));
     const logger = o.logger;
-    this.#events = new TypedEmitter((err) => logger.error({ err }, 'state listener threw'));
+    this.#events = new TypedEmitter((err) => logger.error({ err }, 'client event listener threw'));
     this.#token = new TokenKeeper(
       {
         logger,
@@ -106,7 +106,7 @@ export class VigilClient {
    */
   async setToken(token: TokenSource | null): Promise<void> {
     if (this.#closed) throw new VigilClientError(ClientErrorCodes.CLOSED, 'the client is closed');
-    this.#token.source = token;
+    this.#token.source = token === null ? null : tokenSource(token);
     if (token === null) {
       this.#monitor.halt({ code: ErrorCodes.UNAUTHORIZED, message: 'signed out: no token' });
       return;

@@ -107,7 +107,8 @@ export function resolveOptions(options: VigilClientOptions): ResolvedClientOptio
   };
 }
 
-function tokenSource(token: TokenSource | undefined): TokenSource | null {
+/** A token as given (option or setToken()), checked: a non-empty string within the protocol's bound, or a provider. */
+export function tokenSource(token: TokenSource | undefined): TokenSource | null {
   if (token === undefined) return null;
   if (typeof token === 'function' || (typeof token === 'string' && token.length > 0 && token.length <= TOKEN_MAX_LENGTH)) return token;
   throw invalid(`option token must be a non-empty string of at most ${TOKEN_MAX_LENGTH} characters or a function that returns one`);
