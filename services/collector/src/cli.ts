@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     const grace = Math.max(0, ...config.targets.map((t) => ('command' in t ? (t.stopGraceMs ?? DEFAULT_STOP_GRACE_MS) : 0)));
     const deadline = STOP_DEADLINE_MS + grace;
     setTimeout(() => {
-      logger.error({ code: ErrorCodes.INTERNAL }, `stop took longer than ${deadline} ms; exiting`);
+      logger.error({ code: ErrorCodes.STOP_TIMEOUT }, `stop took longer than ${deadline} ms; exiting`);
       process.exit(1);
     }, deadline).unref();
     collector.stop().then(

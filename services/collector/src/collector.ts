@@ -6,7 +6,7 @@
 // serial writer.
 import type { Logger } from 'pino';
 import { ErrorCodes } from '@vigil/protocol';
-import { InOrder } from '@vigil/protocol/runtime';
+import { InOrder, withTimeout } from '@vigil/protocol/runtime';
 import { BatchWriter, closeRedis, createRedis } from '@vigil/store';
 import {
   DEFAULT_HISTORY_MAX_LEN,
@@ -37,6 +37,9 @@ import { resolveTargets } from './targets.js';
 import { TickRunner, type Watched } from './tick.js';
 import { createTracker } from './trackers.js';
 import { CommandTracker } from './tracker-command.js';
+
+/** How long stop() waits for a tick in progress. */
+const TICK_STOP_DEADLINE_MS = 3000;
 
 export type CollectorOptions = {
   redisUrl: string;
@@ -215,8 +218,12 @@ export function createCollector(options: CollectorOptions): Collector {
         stopped = true;
         if (timer) clearTimeout(timer);
         timer = null;
-        // A write in flight is bounded by the client's command timeout.
-        if (current) await current;
+        // Every step of a tick has a deadline (sources, writes); this one guards against a bug.
+        if (current) {
+          await withTimeout(current, TICK_STOP_DEADLINE_MS, 'end of the tick').catch((err: Error) =>
+            logger.error({ code: ErrorCodes.STOP_TIMEOUT, err: err.message }, 'stopping without waiting for the tick'),
+          );
+        }
         // Children first: their last lines and their exits are still written below.
         await Promise.all(supervisors.map((s) => s.stop()));
         await logs.close();

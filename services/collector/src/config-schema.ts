@@ -126,7 +126,7 @@ export type SelfConfig = { id: string; intervalMs?: number };
 export type Target = { id: string; intervalMs: number; logFiles?: string[]; logRateLimit?: RateLimit } & (
   | { kind: 'pid'; pid: number }
   | { kind: 'pidfile'; pidfile: string }
-  | { kind: 'match'; match: RegExp; maxInstances: number }
+  | { kind: 'match'; match: RegExp; maxInstances: number; /** Why the pattern must not run (regex-safety.ts): the target is disabled. */ refused?: string }
   | { kind: 'self' }
   | ({ kind: 'command' } & CommandSpec)
 );

@@ -102,6 +102,7 @@ export class Logs {
           resume: this.#positions?.remembered(t.id, path) ?? null,
           pollMs: this.#o.pollMs,
           logger: this.#o.logger,
+          onProblem: (problem) => channel.notice('warn', `vigil: ${problem}`, { file: path }),
         });
         follower.start();
         this.#followed.push({ targetId: t.id, follower });
