@@ -3,17 +3,14 @@ import { io as defaultIo, type ManagerOptions, type Socket, type SocketOptions }
 import { ErrorCodes, TOKEN_MAX_LENGTH } from '@vigil/protocol';
 import { VigilClientError } from './errors.js';
 import { browserNetwork, type NetworkStatus } from './network.js';
+import type { ClientLogger } from './logger.js';
 import type { HandshakeAuth, TokenSource } from './token.js';
+
+export type { ClientLogger } from './logger.js';
 
 /** The shape of socket.io-client's `io`; tests inject their own. */
 export type IoFactory = (uri: string, options: Partial<ManagerOptions & SocketOptions>) => Socket;
 
-/** pino-compatible (`logger.warn({ ...data }, 'message')`); console needs a small adapter. */
-export type ClientLogger = {
-  debug(data: Record<string, unknown>, message: string): void;
-  warn(data: Record<string, unknown>, message: string): void;
-  error(data: Record<string, unknown>, message: string): void;
-};
 
 export type ReconnectionOptions = {
   /** First delay before reconnecting, in ms. Default 500. */
