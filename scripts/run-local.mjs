@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { buildNeeded, runBuild } from './lib/build.mjs';
 import { runCheck } from './lib/check.mjs';
 import { NGINX_INSTALL_HINT, findNginx } from './lib/nginx.mjs';
-import { anyFreePort, freePortsFrom } from './lib/ports.mjs';
+import { freePort, freePortsFrom } from './lib/ports.mjs';
 import { redisPing } from './lib/redis.mjs';
 import { createRunDir, stopLeftovers } from './lib/run-dir.mjs';
 import { ProcessDied, Supervisor, describeExit, tail } from './lib/supervisor.mjs';
@@ -216,7 +216,7 @@ async function main() {
   const redisUrl = await givenRedis();
   const [lbPort, ...gatewayPorts] = await freePortsFrom(flags.port, flags.gateways + 1);
   let httpPort;
-  do httpPort = await anyFreePort();
+  do httpPort = await freePort();
   while (gatewayPorts.includes(httpPort) || httpPort === lbPort);
   const logs = collectorFollowsLogFiles(ROOT);
   const topo = buildTopology({
@@ -225,7 +225,7 @@ async function main() {
     runDir: run.dir,
     logs,
     tag: `vigil-${run.name}`,
-    redis: redisUrl ? { url: redisUrl } : { port: await anyFreePort() },
+    redis: redisUrl ? { url: redisUrl } : { port: await freePort() },
     gatewayPorts,
     gatewayRedisUrls: flags.gatewayRedisUrls,
     lb: { port: lbPort, binary: nginx },

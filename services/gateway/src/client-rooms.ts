@@ -1,7 +1,7 @@
 // What a client holds, read from its socket's rooms: one place that knows that a log
 // subscription is one room per level, and a client's logical rooms are what it named.
 import type { Socket } from 'socket.io';
-import { LOG_LEVELS, logsRoom, metricsRoom, parseRoom, type LogLevel } from '@vigil/protocol';
+import { ErrorCodes, LOG_LEVELS, VigilError, logsRoom, metricsRoom, parseRoom, type LogLevel } from '@vigil/protocol';
 
 export type SessionRoom = { kind: 'metrics'; serverId: string } | { kind: 'logs'; serverId: string; level: LogLevel };
 
@@ -24,6 +24,13 @@ export function roomsOf(rooms: Iterable<string>): SessionRoom[] {
 /** The rooms a client holds as it named them: a log subscription is one `server-logs-<id>`. */
 export function logicalRooms(socket: Socket): string[] {
   return roomsOf(socket.rooms).map((r) => (r.kind === 'metrics' ? metricsRoom(r.serverId) : logsRoom(r.serverId)));
+}
+
+/** Refuses a new subscription past the room limit; one the client holds already is no new room. */
+export function checkRoomLimit(socket: Socket, held: boolean, maxRooms: number): void {
+  if (!held && logicalRooms(socket).length >= maxRooms) {
+    throw new VigilError(ErrorCodes.TOO_MANY_ROOMS, `a client may hold at most ${maxRooms} rooms`);
+  }
 }
 
 /** The level rooms a client holds for one server's logs. */

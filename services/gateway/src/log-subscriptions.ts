@@ -8,7 +8,9 @@
 // position, and the client library delivers them in order.
 import {
   ByServer,
+  BACKFILL_MAX,
   ClientEvents,
+  DEFAULT_LOG_LEVEL,
   ErrorCodes,
   ServerEvents,
   SubscribeServerLogs,
@@ -17,22 +19,18 @@ import {
   compile,
   logsRoom,
   logsRoomsFrom,
-  type LogLevel,
+  type ReplyOf,
   type SubscribeServerLogs as SubscribeLogsPayload,
 } from '@vigil/protocol';
 import type { LogPage } from '@vigil/store';
 import { OutgoingWatch } from './outgoing-watch.js';
-import { heldLogRooms, logicalRooms } from './client-rooms.js';
+import { checkRoomLimit, heldLogRooms } from './client-rooms.js';
 import type { SocketContext } from './socket-context.js';
 
 const subscribeV = compile(SubscribeServerLogs);
 const byServerV = compile(ByServer);
 
-/** Most lines one subscribe replays; past it the ack says `more` and where to continue. */
-export const MAX_REPLAY = 10_000;
-export const DEFAULT_LOG_LEVEL: LogLevel = 'trace';
-
-export function registerLogSubscriptions(ctx: SocketContext, leave: (room: string) => Promise<Record<string, unknown>>): void {
+export function registerLogSubscriptions(ctx: SocketContext, leave: (room: string) => Promise<ReplyOf<'unsubscribe'>>): void {
   const { on } = ctx;
 
   on(ClientEvents.subscribeServerLogs, subscribeV, async (p) => {
@@ -44,7 +42,7 @@ export function registerLogSubscriptions(ctx: SocketContext, leave: (room: strin
   on(ClientEvents.unsubscribeServerLogs, byServerV, (p) => leave(logsRoom(p.serverId)));
 }
 
-export async function subscribeLogs(ctx: SocketContext, p: SubscribeLogsPayload): Promise<Record<string, unknown>> {
+export async function subscribeLogs(ctx: SocketContext, p: SubscribeLogsPayload): Promise<ReplyOf<'subscribe-server-logs'>> {
   const { socket, deps, log } = ctx;
   if (p.since !== undefined && p.backfill !== undefined) {
     throw new VigilError(ErrorCodes.INVALID_PAYLOAD, `${ClientEvents.subscribeServerLogs}: give "since" or "backfill", not both`);
@@ -52,9 +50,7 @@ export async function subscribeLogs(ctx: SocketContext, p: SubscribeLogsPayload)
   const level = p.level ?? DEFAULT_LOG_LEVEL;
   const wanted = logsRoomsFrom(p.serverId, level);
   const held = heldLogRooms(socket, p.serverId);
-  if (held.length === 0 && logicalRooms(socket).length >= deps.limits.maxRooms) {
-    throw new VigilError(ErrorCodes.TOO_MANY_ROOMS, `a client may hold at most ${deps.limits.maxRooms} rooms`);
-  }
+  checkRoomLimit(socket, held.length > 0, deps.limits.maxRooms);
   const replaying = p.since !== undefined || (p.backfill ?? 0) > 0;
   const watch = replaying ? new OutgoingWatch(socket, ServerEvents.processLogs, p.serverId) : null;
   let replayed = 0;
@@ -71,7 +67,7 @@ export async function subscribeLogs(ctx: SocketContext, p: SubscribeLogsPayload)
         await deps.syncSubscriptions();
         if (p.since !== undefined) {
           gap = await deps.logs.gapAfter(p.serverId, p.since);
-          page = await deps.logs.page(p.serverId, { direction: 'forward', after: p.since, level, limit: MAX_REPLAY });
+          page = await deps.logs.page(p.serverId, { direction: 'forward', after: p.since, level, limit: BACKFILL_MAX }); // past it the ack says `more` and where to continue
         } else {
           page = await deps.logs.page(p.serverId, { direction: 'backward', level, limit: p.backfill ?? 0 });
         }

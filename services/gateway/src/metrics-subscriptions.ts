@@ -8,21 +8,22 @@ import {
   ErrorCodes,
   ServerEvents,
   SubscribeServerMetrics,
-  VigilError,
   comparePositions,
   compile,
   metricsRoom,
+  type AckWarning,
   type ProcessInfoEvent,
+  type ReplyOf,
   type SubscribeServerMetrics as SubscribeMetricsPayload,
 } from '@vigil/protocol';
 import { OutgoingWatch } from './outgoing-watch.js';
-import { logicalRooms } from './client-rooms.js';
+import { checkRoomLimit } from './client-rooms.js';
 import type { SocketContext } from './socket-context.js';
 
 const subscribeV = compile(SubscribeServerMetrics);
 const byServerV = compile(ByServer);
 
-export function registerMetricsSubscriptions(ctx: SocketContext, leave: (room: string) => Promise<Record<string, unknown>>): void {
+export function registerMetricsSubscriptions(ctx: SocketContext, leave: (room: string) => Promise<ReplyOf<'unsubscribe'>>): void {
   const { on } = ctx;
 
   on(ClientEvents.subscribeServerMetrics, subscribeV, async (p) => {
@@ -34,17 +35,15 @@ export function registerMetricsSubscriptions(ctx: SocketContext, leave: (room: s
   on(ClientEvents.unsubscribeServerMetrics, byServerV, (p) => leave(metricsRoom(p.serverId)));
 }
 
-export async function subscribeMetrics(ctx: SocketContext, p: SubscribeMetricsPayload): Promise<Record<string, unknown>> {
+export async function subscribeMetrics(ctx: SocketContext, p: SubscribeMetricsPayload): Promise<ReplyOf<'subscribe-server-metrics'>> {
   const { socket, deps, log } = ctx;
   const room = metricsRoom(p.serverId);
-  if (!socket.rooms.has(room) && logicalRooms(socket).length >= deps.limits.maxRooms) {
-    throw new VigilError(ErrorCodes.TOO_MANY_ROOMS, `a client may hold at most ${deps.limits.maxRooms} rooms`);
-  }
+  checkRoomLimit(socket, socket.rooms.has(room), deps.limits.maxRooms);
   // A live sample may arrive between joining and reading the latest one: send the latest only
   // if it is newer than anything already sent (never a duplicate, never backwards).
   const watch = new OutgoingWatch(socket, ServerEvents.processInfo, p.serverId);
   let latest: ProcessInfoEvent | null = null;
-  let warning: { code: string; message: string } | undefined;
+  let warning: AckWarning | undefined;
   try {
     await socket.join(room);
     try {

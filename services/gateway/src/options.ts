@@ -1,16 +1,21 @@
-// Gateway options: what buildApp() accepts, checked once with messages that name the option.
+// Gateway options: what buildApp() accepts, one schema with its defaults, checked once with
+// messages that name the option. The environment (env-config.ts) is read into the same schema.
 import { Type, type Static } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { ErrorCodes, VigilError, compile } from '@vigil/protocol';
 
+/** Most rooms any client may be allowed (the ceiling of maxRoomsPerSocket, and of a stored session). */
+export const ROOMS_PER_SOCKET_CEILING = 10_000;
+
 export const GatewaySettings = Type.Object(
   {
-    redisUrl: Type.String({ minLength: 1 }),
+    /** `redis://` or `rediss://` (TLS), with optional user, password and database. */
+    redisUrl: Type.String({ minLength: 1, maxLength: 2048, pattern: '^rediss?://' }),
     gatewayId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._:-]{1,128}$' })),
     /** Origins allowed to connect from a browser (CORS and handshake). Requests with no Origin (scripts) are allowed. */
     corsOrigins: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 100 })),
-    maxRoomsPerSocket: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    maxRoomsPerSocket: Type.Optional(Type.Integer({ minimum: 1, maximum: ROOMS_PER_SOCKET_CEILING })),
     eventsPerSecond: Type.Optional(Type.Number({ minimum: 1, maximum: 10_000 })),
     eventBurst: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
     maxPayloadBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 10_000_000 })),
@@ -34,26 +39,30 @@ export type GatewayOptions = GatewaySettings & {
 
 export type ResolvedOptions = Required<GatewaySettings> & { logger: Logger | undefined; metricsRegistries: Registry[]; dashboardDir: string | false | undefined };
 
-const checkSettings = compile(GatewaySettings);
+/** The default of every optional setting (gatewayId excepted: it is made up per process). */
+const GATEWAY_DEFAULTS = {
+  corsOrigins: ['http://localhost:3000', 'http://127.0.0.1:3000'],
+  maxRoomsPerSocket: 256,
+  // A dashboard re-joining 100+ servers after a reconnect must fit in one burst.
+  eventsPerSecond: 50,
+  eventBurst: 300,
+  maxPayloadBytes: 64 * 1024,
+  staleSweepMs: 1000,
+  readinessTimeoutMs: 1000,
+  sessionTtlMs: 120_000,
+} satisfies Omit<Required<GatewaySettings>, 'redisUrl' | 'gatewayId'>;
 
-export const DEFAULT_CORS_ORIGINS = ['http://localhost:3000', 'http://127.0.0.1:3000'];
+export const checkSettings = compile(GatewaySettings);
 
 export function resolveOptions(options: GatewayOptions): ResolvedOptions {
   const { logger, metricsRegistries, dashboardDir, ...settings } = options;
   const problem = checkSettings.explain(settings);
   if (problem) throw new VigilError(ErrorCodes.CONFIG_INVALID, `vigil gateway: invalid option ${problem}`);
+  const given = Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)) as GatewaySettings;
   return {
-    redisUrl: settings.redisUrl,
+    ...GATEWAY_DEFAULTS,
+    ...given,
     gatewayId: settings.gatewayId ?? `gw-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
-    corsOrigins: settings.corsOrigins ?? DEFAULT_CORS_ORIGINS,
-    maxRoomsPerSocket: settings.maxRoomsPerSocket ?? 256,
-    // A dashboard re-joining 100+ servers after a reconnect must fit in one burst.
-    eventsPerSecond: settings.eventsPerSecond ?? 50,
-    eventBurst: settings.eventBurst ?? 300,
-    maxPayloadBytes: settings.maxPayloadBytes ?? 64 * 1024,
-    staleSweepMs: settings.staleSweepMs ?? 1000,
-    readinessTimeoutMs: settings.readinessTimeoutMs ?? 1000,
-    sessionTtlMs: settings.sessionTtlMs ?? 120_000,
     logger,
     metricsRegistries: metricsRegistries ?? [],
     dashboardDir,
