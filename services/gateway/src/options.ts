@@ -38,6 +38,8 @@ export const GatewaySettings = Type.Object(
 export type GatewaySettings = Static<typeof GatewaySettings>;
 
 export type GatewayOptions = GatewaySettings & {
+  /** Required (the schema lets env-config add it last; the type makes every caller choose). */
+  auth: AuthSettings;
   /** A pino logger; defaults to a silent one so tests stay quiet. */
   logger?: Logger;
   /** More registries to serve on /metrics (the process-wide Node.js metrics, for one). */
