@@ -11,6 +11,8 @@ import { Readiness } from './readiness.js';
 import socketPlugin from './socket-plugin.js';
 import { serverRoutes } from './routes/servers.js';
 import { healthRoutes } from './routes/health.js';
+import { resolveAuth } from './auth/auth-config.js';
+import { createVerifier } from './auth/verifier.js';
 import { installErrorHandlers } from './http-errors.js';
 import { GatewayMetrics } from './metrics.js';
 import { DEFAULT_DASHBOARD_DIR, dashboardRoutes } from './dashboard.js';
@@ -29,6 +31,11 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
   const settings = resolveOptions(options);
   const base = settings.logger ?? pino({ level: 'silent' });
   const logger = base.child({ gatewayId: settings.gatewayId });
+  // Keys are read before anything opens: a bad key file leaves nothing to close.
+  const auth = await resolveAuth(settings.auth);
+  if (auth.mode === 'none') logger.warn({ auth: 'none' }, auth.warning);
+  else logger.info({ auth: auth.keys.describe, audience: auth.audience, issuer: auth.issuer }, 'tokens required');
+  const verifier = createVerifier(auth);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Probes come every few seconds from every balancer and kubelet: not worth a line each.
@@ -56,13 +63,13 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
     readiness.close();
   });
   installErrorHandlers(app, (op) => metrics.redisFailure(op));
-  await app.register(socketPlugin, { settings, redis, store, logs, logger, metrics, readiness });
+  await app.register(socketPlugin, { settings, redis, store, logs, logger, metrics, readiness, verifier });
   app.get('/metrics', async (_req, reply) => {
     const { contentType, body } = await metrics.render();
     return reply.type(contentType).send(body);
   });
   await app.register(healthRoutes, { readiness, gatewayId: settings.gatewayId });
-  await app.register(serverRoutes, { store, logs });
+  await app.register(serverRoutes, { store, logs, verifier, logger });
   await app.register(dashboardRoutes, { dir: settings.dashboardDir ?? DEFAULT_DASHBOARD_DIR });
   return app;
 }

@@ -8,17 +8,27 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 import { ErrorCodes, VigilError } from '@vigil/protocol';
 import { buildApp } from './app.js';
 import { readEnvConfig, type EnvConfig } from './env-config.js';
+import { runTokenCommand } from './auth/token-command.js';
 
 function baseLogger(level: string): Logger {
   return pino({ level, base: { service: 'vigil-gateway', pid: process.pid, hostname: hostname() } });
 }
 
+/** Configuration errors an operator fixes: one fatal line with the code, no stack. */
+function isConfigError(err: unknown): err is VigilError {
+  return err instanceof VigilError && (err.code === ErrorCodes.CONFIG_INVALID || err.code === ErrorCodes.AUTH_CONFIG_INVALID);
+}
+
 async function main(): Promise<void> {
+  if (process.argv[2] === 'token') {
+    process.exitCode = await runTokenCommand(process.argv.slice(3), process.env, { write: (s) => process.stdout.write(s), error: (s) => process.stderr.write(s) });
+    return;
+  }
   let config: EnvConfig;
   try {
     config = readEnvConfig(process.env);
   } catch (err) {
-    if (!(err instanceof VigilError) || err.code !== ErrorCodes.CONFIG_INVALID) throw err;
+    if (!isConfigError(err)) throw err;
     // The message names the variable; a stack would only bury it.
     baseLogger('info').fatal({ code: err.code }, err.message);
     process.exitCode = 1;
@@ -32,12 +42,21 @@ async function main(): Promise<void> {
   // Node.js process metrics (event-loop lag, memory, GC) are process-wide: registered once here.
   const processMetrics = new Registry();
   collectDefaultMetrics({ register: processMetrics });
-  const app = await buildApp({
-    ...config.options,
-    logger,
-    metricsRegistries: [processMetrics],
-    ...(config.dashboardDir ? { dashboardDir: config.dashboardDir } : {}),
-  });
+  let app: Awaited<ReturnType<typeof buildApp>>;
+  try {
+    app = await buildApp({
+      ...config.options,
+      logger,
+      metricsRegistries: [processMetrics],
+      ...(config.dashboardDir ? { dashboardDir: config.dashboardDir } : {}),
+    });
+  } catch (err) {
+    // A key file that cannot be read or parsed is found here, where files are read.
+    if (!isConfigError(err)) throw err;
+    logger.fatal({ code: err.code }, err.message);
+    process.exitCode = 1;
+    return;
+  }
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

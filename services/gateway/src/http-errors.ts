@@ -7,6 +7,7 @@ const STATUS: Partial<Record<string, number>> = {
   [ErrorCodes.INVALID_QUERY]: 400,
   [ErrorCodes.INVALID_PAYLOAD]: 400,
   [ErrorCodes.REDIS_UNAVAILABLE]: 503,
+  [ErrorCodes.FORBIDDEN]: 403,
 };
 
 export function installErrorHandlers(app: FastifyInstance, onRedisFailure?: (op: string) => void): void {

@@ -25,6 +25,7 @@ import {
 import type { LogPage } from '@vigil/store';
 import { OutgoingWatch } from './outgoing-watch.js';
 import { checkRoomLimit, heldLogRooms } from './client-rooms.js';
+import { requireSubscribe } from './auth/socket-auth.js';
 import type { SocketContext } from './socket-context.js';
 
 const subscribeV = compile(SubscribeServerLogs);
@@ -44,6 +45,7 @@ export function registerLogSubscriptions(ctx: SocketContext, leave: (room: strin
 
 export async function subscribeLogs(ctx: SocketContext, p: SubscribeLogsPayload): Promise<ReplyOf<'subscribe-server-logs'>> {
   const { socket, deps, log } = ctx;
+  requireSubscribe(socket, { kind: 'logs', serverId: p.serverId });
   if (p.since !== undefined && p.backfill !== undefined) {
     throw new VigilError(ErrorCodes.INVALID_PAYLOAD, `${ClientEvents.subscribeServerLogs}: give "since" or "backfill", not both`);
   }

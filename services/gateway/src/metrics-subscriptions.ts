@@ -18,6 +18,7 @@ import {
 } from '@vigil/protocol';
 import { OutgoingWatch } from './outgoing-watch.js';
 import { checkRoomLimit } from './client-rooms.js';
+import { requireSubscribe } from './auth/socket-auth.js';
 import type { SocketContext } from './socket-context.js';
 
 const subscribeV = compile(SubscribeServerMetrics);
@@ -37,6 +38,7 @@ export function registerMetricsSubscriptions(ctx: SocketContext, leave: (room: s
 
 export async function subscribeMetrics(ctx: SocketContext, p: SubscribeMetricsPayload): Promise<ReplyOf<'subscribe-server-metrics'>> {
   const { socket, deps, log } = ctx;
+  requireSubscribe(socket, { kind: 'metrics', serverId: p.serverId });
   const room = metricsRoom(p.serverId);
   checkRoomLimit(socket, socket.rooms.has(room), deps.limits.maxRooms);
   // A live sample may arrive between joining and reading the latest one: send the latest only

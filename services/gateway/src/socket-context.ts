@@ -7,6 +7,7 @@ import type { LogStore, ServerStore } from '@vigil/store';
 import type { ClientActivity } from './client-activity.js';
 import { handleEvent, type Handler } from './event-handler.js';
 import type { ClientSessions } from './sessions/client-sessions.js';
+import type { Verifier } from './auth/verifier.js';
 
 export type MonitoringDeps = {
   store: ServerStore;
@@ -16,6 +17,8 @@ export type MonitoringDeps = {
   limits: { maxRooms: number; perSecond: number; burst: number };
   /** Resolves once every subscription this gateway has asked Redis for is in effect. */
   syncSubscriptions(): Promise<void>;
+  /** Verifies a refreshed token; `warningMs` before expiry a socket is sent `token-expiring`. */
+  auth: { verifier: Verifier; warningMs: number };
   /** Counts an event answered with an error. */
   onReject?(code: string): void;
 };

@@ -21,6 +21,8 @@ import { listenToRedis, subscriptionSync } from './redis-listener.js';
 import { installDrain } from './drain.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Readiness } from './readiness.js';
+import type { Verifier } from './auth/verifier.js';
+import { handshakeAuth } from './auth/socket-auth.js';
 
 type SocketPluginOptions = {
   settings: ResolvedOptions;
@@ -30,6 +32,7 @@ type SocketPluginOptions = {
   logger: Logger;
   metrics: GatewayMetrics;
   readiness: Readiness;
+  verifier: Verifier;
 };
 
 declare module 'fastify' {
@@ -41,12 +44,14 @@ declare module 'fastify' {
 /** How long closing waits for the adapter's unsubscribes, which wait on Redis (maybe away). */
 const CLOSE_TIMEOUT_MS = 2000;
 
-async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs, logger, metrics, readiness }: SocketPluginOptions): Promise<void> {
+async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs, logger, metrics, readiness, verifier }: SocketPluginOptions): Promise<void> {
   const io = new Server({ serveClient: false, maxHttpBufferSize: settings.maxPayloadBytes });
   io.bind(createEngine(app, settings, readiness, logger));
   io.adapter(createShardedAdapter(redis.adapterPub, redis.adapterSub, { subscriptionMode: 'dynamic' }));
   const nsp = io.of(NAMESPACE);
   const syncSubscriptions = subscriptionSync(redis.sub);
+  // Before the session middleware: a client without a valid token never reaches Redis.
+  nsp.use(handshakeAuth(verifier, logger));
   const sessions = new ClientSessions(nsp, new SessionStore(redis.command, settings.gatewayId, settings.sessionTtlMs, logger), logger);
   registerMonitoring(nsp, {
     store,
@@ -54,6 +59,7 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
     logger,
     sessions,
     syncSubscriptions,
+    auth: { verifier, warningMs: settings.tokenExpiryWarningMs },
     onReject: (code) => metrics.rejected(code),
     limits: { maxRooms: settings.maxRoomsPerSocket, perSecond: settings.eventsPerSecond, burst: settings.eventBurst },
   });

@@ -27,7 +27,7 @@ t.test('the numbers an operator watches', async (t) => {
   await emitAck(c2, 'subscribe-server-metrics', { serverId: 12 });
   for (let n = 0; n < 5; n++) await collector.sample('S', n);
   const metrics = async () => {
-    const res = await gw.app.inject('/metrics');
+    const res = await gw.inject('/metrics');
     t.match(res.headers['content-type'], /text\/plain/);
     return res.body;
   };

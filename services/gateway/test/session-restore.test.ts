@@ -6,7 +6,7 @@ import { io as connect, type Socket } from 'socket.io-client';
 import { ServerEvents, comparePositions, metricsRoom, sessionKey, type ProcessInfoEvent, type ProcessLogsEvent } from '@vigil/protocol';
 import { waitFor } from '@vigil/testkit';
 import { sessionIdOf } from '../src/sessions/client-sessions.js';
-import { emitAck, startStack, type RunningGateway } from './helpers.js';
+import { ALL_ACCESS_TOKEN, emitAck, startStack, type RunningGateway } from './helpers.js';
 
 function seedClient(url: string, auth?: Record<string, unknown>): Socket {
   // The earlier dashboard's options.
@@ -16,7 +16,7 @@ function seedClient(url: string, auth?: Record<string, unknown>): Socket {
     reconnection: true,
     reconnectionDelay: 100,
     reconnectionDelayMax: 500,
-    ...(auth ? { auth } : {}),
+    auth: { token: ALL_ACCESS_TOKEN, ...auth },
   });
 }
 

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { ErrorCodes, ServerEvents, type ProcessInfoEvent } from '@vigil/protocol';
 import { startRedis, waitFor } from '@vigil/testkit';
-import { FakeCollector, collect, connectClient, emitAck, startGateway } from './helpers.js';
+import { ALL_ACCESS_TOKEN, FakeCollector, collect, connectClient, emitAck, startGateway } from './helpers.js';
 
 const huge = 'x'.repeat(20_000);
 const polluted = JSON.parse('{"serverId":"api","__proto__":{"polluted":true}}');
@@ -194,7 +194,7 @@ t.test('browsers from origins not allowed are refused at the handshake; own and 
   const { io } = await import('socket.io-client');
   const attempt = (origin: string) =>
     new Promise<string>((resolve) => {
-      const s = io(`${gw.url}/monitoring`, { transports: ['polling'], forceNew: true, reconnection: false, extraHeaders: { Origin: origin } });
+      const s = io(`${gw.url}/monitoring`, { transports: ['polling'], forceNew: true, reconnection: false, extraHeaders: { Origin: origin }, auth: { token: ALL_ACCESS_TOKEN } });
       s.on('connect', () => {
         s.close();
         resolve('connected');

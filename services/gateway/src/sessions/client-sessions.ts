@@ -10,6 +10,7 @@ import { rejoinsItself, roomsOf } from '../client-rooms.js';
 import { subscribeLogs } from '../log-subscriptions.js';
 import { subscribeMetrics } from '../metrics-subscriptions.js';
 import type { SocketContext } from '../socket-context.js';
+import { mayHold, socketPermissions } from '../auth/socket-auth.js';
 import { SessionStore, type LiveSession, type RestoredSession } from './store.js';
 
 const LOAD_TIMEOUT_MS = 1000;
@@ -105,7 +106,13 @@ export class ClientSessions {
   /** Gives a reconnected client its rooms back, with the log lines it missed, as if it had re-subscribed. */
   async #restore(ctx: SocketContext, restored: RestoredSession): Promise<void> {
     let rooms = 0;
+    // The token presented here decides, not the one the session was made under.
+    const permissions = socketPermissions(ctx.socket);
     for (const room of restored.rooms) {
+      if (!mayHold(permissions, room)) {
+        ctx.log.debug({ kind: room.kind, serverId: room.serverId, subject: permissions.subject }, 'a room the token does not allow was not restored');
+        continue;
+      }
       try {
         if (room.kind === 'metrics') await subscribeMetrics(ctx, { serverId: room.serverId });
         else await subscribeLogs(ctx, { serverId: room.serverId, level: room.level, since: restored.resumeFrom });
