@@ -7,7 +7,7 @@
 //
 // nginx must be installed (Debian/Ubuntu: apt-get install nginx-light, or nginx); without it the
 // nginx subtests fail, saying so.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, openSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -536,6 +536,21 @@ t.test('kubernetes manifests', async (t) => {
     }
   });
 
+  /** A collector container's probes: GET /healthz (liveness) and `readiness` on the port named `metrics`, which is the port the collector serves, on every address. */
+  function checkCollectorProbes(t: Test, where: string, c: Obj, cfg: CollectorConfig, readiness: string[]): void {
+    const port = (c.ports ?? []).find((p: Obj) => p.name === 'metrics');
+    t.ok(port, `${where}: a containerPort named metrics`);
+    t.equal(cfg.metricsPort, port?.containerPort, `${where}: the collector serves on it (VIGIL_METRICS_PORT)`);
+    t.equal(cfg.metricsHost, '0.0.0.0', `${where}: bound to every address, so the kubelet reaches it on the pod IP`);
+    t.equal(c.livenessProbe?.httpGet?.path, '/healthz', `${where}: livenessProbe GET /healthz`);
+    t.ok(readiness.includes(c.readinessProbe?.httpGet?.path), `${where}: readinessProbe GET ${readiness.join(' or ')}`);
+    for (const p of ['livenessProbe', 'readinessProbe']) t.equal(c[p]?.httpGet?.port, 'metrics', `${where}: ${p} on the port named metrics`);
+    // /healthz fails after 3 × the shortest interval + 10 s without a tick; restarting sooner would kill a slow, live collector.
+    const shortest = Math.min(...cfg.targets.map((x) => x.intervalMs ?? Infinity), cfg.self ? (cfg.self.intervalMs ?? Infinity) : Infinity);
+    const liveness = c.livenessProbe ?? {};
+    t.ok((liveness.failureThreshold ?? 3) * (liveness.periodSeconds ?? 10) >= (3 * shortest) / 1000 + 10, `${where}: liveness tolerates a stalled tick loop for as long as /healthz does`);
+  }
+
   /** Runs the collector's own config loader on a container as Kubernetes would start it. */
   function loadCollector(o: PodOwner, c: Obj, sample: Record<string, string>): CollectorConfig {
     const ns = o.d.doc.metadata.namespace;
@@ -583,6 +598,9 @@ t.test('kubernetes manifests', async (t) => {
       t.ok(serverIds(cfg).length >= 2, `watches something (${serverIds(cfg).join(', ')})`);
       for (const id of serverIds(cfg)) t.ok(id.startsWith(`${node}.`), `server id ${id} is unique per node (prefixed with the node name)`);
       t.ok(cfg.stateDir === undefined || (c.volumeMounts ?? []).some((m: Obj) => cfg.stateDir!.startsWith(m.mountPath)), 'stateDir is on a writable volume');
+      // Readiness paces the rollout only (no Service): /readyz, so a version that cannot reach Redis stops it.
+      checkCollectorProbes(t, ds.d.where, c, cfg, ['/readyz']);
+      t.equal(ds.d.doc.spec.template.metadata?.annotations?.['prometheus.io/port'], String(cfg.metricsPort), 'prometheus.io/port names the metrics port');
     }
     t.ok(ds.spec.terminationGracePeriodSeconds > 10, 'grace period > the collector’s 10 s stop deadline');
   });
@@ -598,6 +616,8 @@ t.test('kubernetes manifests', async (t) => {
       t.ok(apps.length >= 1, `${o.d.where}: an app container beside the collector`);
       const pod = 'orders-api-6d9f7c8b5-q2x4z';
       const cfg = loadCollector(o, c, { 'metadata.name': pod, 'spec.nodeName': 'node-1' });
+      // A sidecar's readiness is the pod's: /healthz, so a Redis outage does not take the app out of its Service.
+      checkCollectorProbes(t, o.d.where, c, cfg, ['/healthz']);
       const match = cfg.targets.find((x) => 'match' in x);
       t.ok(match, `${o.d.where}: a match target`);
       if (match && 'match' in match) {
@@ -617,6 +637,69 @@ t.test('kubernetes manifests', async (t) => {
       }
     }
   });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Grafana: deploy/grafana/*.json, offline. Every metric a query names must be one the code exports:
+// the names are read from the collector's and the gateway's sources (every quoted `vigil_…` string,
+// as metrics are registered by name), histograms with their _bucket/_sum/_count series.
+
+const EXPORTED_METRICS = (() => {
+  const names = new Set<string>();
+  for (const file of [...sources('services/collector/src'), ...sources('services/gateway/src')]) {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/['"`](vigil_[a-z0-9_]+)['"`]/g)) names.add(m[1]!);
+  }
+  return names;
+})();
+
+t.test('Grafana dashboards', async (t) => {
+  const files = walk(at('deploy/grafana'), (p) => p.endsWith('.json'));
+  t.ok(files.some((f) => f.endsWith('vigil-processes.json')), 'deploy/grafana/vigil-processes.json exists');
+  t.ok(['vigil_process_cpu_seconds_total', 'vigil_gateway_deliveries_total', 'vigil_build_info'].every((n) => EXPORTED_METRICS.has(n)), 'the source scan finds metric names');
+  for (const file of files) {
+    const where = relative(ROOT, file);
+    let board: Obj;
+    try {
+      board = JSON.parse(readFileSync(file, 'utf8')) as Obj;
+    } catch (err) {
+      t.fail(`${where}: not JSON: ${(err as Error).message}`);
+      continue;
+    }
+    t.ok(typeof board.title === 'string' && typeof board.uid === 'string' && Number.isInteger(board.schemaVersion), `${where}: title, uid, schemaVersion`);
+    const vars: Obj[] = board.templating?.list ?? [];
+    const ds = vars.find((v) => v.type === 'datasource' && v.query === 'prometheus');
+    t.ok(ds, `${where}: a Prometheus datasource variable (the board imports into any Grafana)`);
+    const defined = new Set(vars.map((v) => v.name as string));
+    const flat: Obj[] = [];
+    for (const p of board.panels ?? []) flat.push(p, ...(p.panels ?? []));
+    const panels = flat.filter((p) => p.type !== 'row');
+    t.ok(panels.length >= 8, `${where}: ${panels.length} panels`);
+    t.equal(new Set(flat.map((p) => p.id)).size, flat.length, `${where}: panel ids are unique`);
+    const queries: Array<[string, string]> = vars.filter((v) => v.type === 'query').map((v) => [`variable ${v.name}`, String(v.query?.query ?? v.query)]);
+    for (const p of panels) {
+      t.ok(p.gridPos && ['h', 'w', 'x', 'y'].every((k) => Number.isInteger(p.gridPos[k])), `${where} "${p.title}": gridPos`);
+      t.ok((p.targets ?? []).length > 0, `${where} "${p.title}": has queries`);
+      for (const q of p.targets ?? []) {
+        t.equal((q.datasource ?? p.datasource)?.uid, `\${${ds?.name ?? 'datasource'}}`, `${where} "${p.title}" ${q.refId}: uses the datasource variable`);
+        queries.push([`"${p.title}" ${q.refId}`, String(q.expr)]);
+      }
+    }
+    for (const [what, expr] of queries) {
+      const metrics = [...expr.matchAll(/\b(vigil_[a-z0-9_]+)/g)].map((m) => m[1]!);
+      t.ok(metrics.length > 0, `${where} ${what}: queries a vigil metric`);
+      for (const m of metrics) {
+        const base = m.replace(/_(bucket|sum|count)$/, '');
+        t.ok(EXPORTED_METRICS.has(m) || (base !== m && EXPORTED_METRICS.has(base)), `${where} ${what}: ${m} is exported by the code`);
+      }
+      for (const [, v] of expr.matchAll(/\$(?!__)\{?([A-Za-z_][A-Za-z0-9_]*)/g)) t.ok(defined.has(v!), `${where} ${what}: $${v} is a dashboard variable`);
+    }
+    const all = queries.map(([, e]) => e).join('\n');
+    for (const m of ['vigil_process_cpu_seconds_total', 'vigil_process_resident_memory_bytes', 'vigil_process_up', 'vigil_process_restarts_total', 'vigil_gateway_connections', 'vigil_gateway_deliveries_total', 'vigil_gateway_redis_failures_total']) {
+      t.match(all, m, `${where}: charts ${m}`);
+    }
+    t.ok(defined.has('host') && defined.has('server'), `${where}: host and server variables`);
+  }
 });
 
 // ---------------------------------------------------------------------------------------------

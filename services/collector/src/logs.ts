@@ -79,6 +79,10 @@ export class Logs {
     return this.#shipper.pending;
   }
 
+  get pendingBytes(): number {
+    return this.#shipper.pendingBytes;
+  }
+
   /** Redis is reachable again. */
   wake(): void {
     this.#shipper.wake();

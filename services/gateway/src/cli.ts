@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 // vigil-gateway: reads the configuration from the environment, builds the app, listens, and shuts
 // down cleanly on SIGTERM/SIGINT. A config error is one fatal log line with its code, exit 1.
-// Everything else lives in buildApp().
+// Everything else lives in buildApp(). `--help` lists the variables readEnvConfig reads (found by
+// watching it read, so the list cannot drift from the schema); `--version` prints the version.
 import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { ErrorCodes, VigilError } from '@vigil/protocol';
 import { buildApp } from './app.js';
+import { GATEWAY_VERSION } from './build-info.js';
 import { readEnvConfig, type EnvConfig } from './env-config.js';
 import { runTokenCommand } from './auth/token-command.js';
 
@@ -19,9 +21,45 @@ function isConfigError(err: unknown): err is VigilError {
   return err instanceof VigilError && (err.code === ErrorCodes.CONFIG_INVALID || err.code === ErrorCodes.AUTH_CONFIG_INVALID);
 }
 
+/** Every environment variable readEnvConfig looks at, in the order it looks. */
+function envVariablesRead(): string[] {
+  const names = new Set<string>();
+  const watched = new Proxy({} as NodeJS.ProcessEnv, {
+    get: (_, name) => {
+      if (typeof name === 'string') names.add(name);
+      return undefined;
+    },
+  });
+  try {
+    readEnvConfig(watched);
+  } catch {
+    // The defaults alone are valid; if not, the names read so far are still the answer.
+  }
+  return [...names];
+}
+
+function usage(): string {
+  return [
+    'usage: vigil-gateway [--help | --version]',
+    '       vigil-gateway token --sub <name> --servers <glob> [--logs] [--admin] [--ttl 1h]   (mint a token; token --help)',
+    'Configured by environment variables only (docs/gateway.md has each one, its type and default):',
+    ...envVariablesRead().map((name) => `  ${name}`),
+    '',
+  ].join('\n');
+}
+
 async function main(): Promise<void> {
-  if (process.argv[2] === 'token') {
-    process.exitCode = await runTokenCommand(process.argv.slice(3), process.env, { write: (s) => process.stdout.write(s), error: (s) => process.stderr.write(s) });
+  const args = process.argv.slice(2);
+  if (args[0] === 'token') {
+    process.exitCode = await runTokenCommand(args.slice(1), process.env, { write: (s) => process.stdout.write(s), error: (s) => process.stderr.write(s) });
+    return;
+  }
+  if (args.includes('--help') || args.includes('-h')) {
+    process.stdout.write(usage());
+    return;
+  }
+  if (args.includes('--version') || args.includes('-v')) {
+    process.stdout.write(`vigil-gateway ${GATEWAY_VERSION}\n`);
     return;
   }
   let config: EnvConfig;

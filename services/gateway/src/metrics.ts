@@ -5,6 +5,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Namespace } from 'socket.io';
 import { parseRoom } from '@vigil/protocol';
 import { positionInFrame, roomOfChannel } from '@vigil/store';
+import { registerBuildInfo } from './build-info.js';
 
 type ChannelMetrics = {
   room: string | null;
@@ -29,6 +30,7 @@ export class GatewayMetrics {
     this.#extra = extra;
     const registers = [this.registry];
     this.registry.setDefaultLabels({ gateway: gatewayId });
+    registerBuildInfo(this.registry);
     const self = this;
     new Gauge({
       name: 'vigil_gateway_connections',
