@@ -11,6 +11,7 @@ import { buildApp } from './app.js';
 import { GATEWAY_VERSION } from './build-info.js';
 import { readEnvConfig, type EnvConfig } from './env-config.js';
 import { runTokenCommand } from './auth/token-command.js';
+import { AUTH_ENV } from './auth/auth-config.js';
 
 function baseLogger(level: string): Logger {
   return pino({ level, base: { service: 'vigil-gateway', pid: process.pid, hostname: hostname() } });
@@ -27,7 +28,8 @@ function envVariablesRead(): string[] {
   const watched = new Proxy({} as NodeJS.ProcessEnv, {
     get: (_, name) => {
       if (typeof name === 'string') names.add(name);
-      return undefined;
+      // Auth off, so the defaults alone are a valid configuration and every later name is read.
+      return name === AUTH_ENV.mode ? 'none' : undefined;
     },
   });
   try {
@@ -44,6 +46,8 @@ function usage(): string {
     '       vigil-gateway token --sub <name> --servers <glob> [--logs] [--admin] [--ttl 1h]   (mint a token; token --help)',
     'Configured by environment variables only (docs/gateway.md has each one, its type and default):',
     ...envVariablesRead().map((name) => `  ${name}`),
+    'The token command also reads (to sign with a private key instead of the secret):',
+    `  ${AUTH_ENV.privateKeyFile}`,
     '',
   ].join('\n');
 }
