@@ -45,7 +45,7 @@ function usage(): string {
     'usage: vigil-gateway [--help | --version]',
     '       vigil-gateway token --sub <name> --servers <glob> [--logs] [--admin] [--ttl 1h]   (mint a token; token --help)',
     'Configured by environment variables only (docs/gateway.md has each one, its type and default):',
-    ...envVariablesRead().map((name) => `  ${name}`),
+    ...[...new Set([...envVariablesRead(), ...Object.values(AUTH_ENV)])].filter((n) => n !== AUTH_ENV.privateKeyFile).map((name) => `  ${name}`),
     'The token command also reads (to sign with a private key instead of the secret):',
     `  ${AUTH_ENV.privateKeyFile}`,
     '',
