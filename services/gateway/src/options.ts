@@ -4,6 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { ErrorCodes, VigilError, compile } from '@vigil/protocol';
+import { DEFAULT_SILENT_SESSION_MS } from './sessions/silence.js';
 
 /** Most rooms any client may be allowed (the ceiling of maxRoomsPerSocket, and of a stored session). */
 export const ROOMS_PER_SOCKET_CEILING = 10_000;
@@ -23,6 +24,8 @@ export const GatewaySettings = Type.Object(
     readinessTimeoutMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
     /** How long a disconnected client's rooms are kept for it to reconnect to any gateway. */
     sessionTtlMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 86_400_000 })),
+    /** A client holding rooms with traffic but sent nothing for this long counts in vigil_gateway_silent_sessions. */
+    silentSessionMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 })),
   },
   { additionalProperties: false },
 );
@@ -50,6 +53,7 @@ const GATEWAY_DEFAULTS = {
   staleSweepMs: 1000,
   readinessTimeoutMs: 1000,
   sessionTtlMs: 120_000,
+  silentSessionMs: DEFAULT_SILENT_SESSION_MS,
 } satisfies Omit<Required<GatewaySettings>, 'redisUrl' | 'gatewayId'>;
 
 export const checkSettings = compile(GatewaySettings);
