@@ -9,13 +9,12 @@
 // room that could not be restored is tried again, and is kept in the session meanwhile.
 import type { Logger } from 'pino';
 import type { Namespace, Socket } from 'socket.io';
-import { ErrorCodes } from '@vigil/protocol';
+import { ErrorCodes, VigilError } from '@vigil/protocol';
 import { withTimeout } from '@vigil/protocol/runtime';
-import { rejoinsItself, roomsOf } from '../client-rooms.js';
+import { rejoinsItself, roomsOf, type SessionRoom } from '../client-rooms.js';
 import { subscribeLogs } from '../log-subscriptions.js';
 import { subscribeMetrics } from '../metrics-subscriptions.js';
 import type { SocketContext } from '../socket-context.js';
-import type { SessionRoom } from '../client-rooms.js';
 import { SessionStore, type LiveSession, type RestoredSession } from './store.js';
 
 /** What the handshake (and so the client's CONNECT) waits for its session; later reads wait longer. */
@@ -36,6 +35,8 @@ type SessionSocket = Socket & {
 };
 
 const retryDelay = (attempt: number) => Math.min(RETRY_FIRST_MS * 2 ** Math.min(attempt, 10), RETRY_MAX_MS);
+/** Worth another try: Redis slow or away. A refusal (room limit, a forbidden room) is final. */
+const transient = (err: unknown) => !(err instanceof VigilError) || err.code === ErrorCodes.REDIS_UNAVAILABLE;
 const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
 
 /** The rooms to write to a socket's session: those it holds and those still being restored; null while its session is unread. */
@@ -65,6 +66,7 @@ export class ClientSessions {
   readonly #nsp: Namespace;
   readonly #store: SessionStore;
   readonly #logger: Logger;
+  #stopped = false;
 
   constructor(nsp: Namespace, store: SessionStore, logger: Logger) {
     this.#nsp = nsp;
@@ -72,7 +74,7 @@ export class ClientSessions {
     this.#logger = logger;
     // Runs before Socket.IO sends CONNECT, so the id set here travels to the client.
     nsp.use((socket, next) => {
-      // #handshake never rejects: a session that cannot be read means a new one.
+      // #handshake never rejects: a session that cannot be read in time is read after CONNECT.
       void this.#handshake(socket).then(() => next());
     });
   }
@@ -86,8 +88,6 @@ export class ClientSessions {
     this.#stopped = true;
     this.#store.stop();
   }
-
-  #stopped = false;
 
   /** Every connected client's session that holds a room (or is still getting it back). */
   live(): LiveSession[] {
@@ -183,6 +183,10 @@ export class ClientSessions {
           if (room.kind === 'metrics') await subscribeMetrics(ctx, { serverId: room.serverId });
           else await subscribeLogs(ctx, { serverId: room.serverId, level: room.level, since: restored.resumeFrom });
         } catch (err) {
+          if (!transient(err)) {
+            ctx.log.warn({ code: (err as VigilError).code, err: (err as Error).message, serverId: room.serverId }, 'a room could not be restored');
+            continue;
+          }
           failed.push(room);
           ctx.log.warn({ err: (err as Error).message, serverId: room.serverId, attempt }, 'a room not restored yet; trying again');
         }
