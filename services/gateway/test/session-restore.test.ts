@@ -8,6 +8,8 @@ import { waitFor } from '@vigil/testkit';
 import { sessionIdOf } from '../src/sessions/client-sessions.js';
 import { collect, emitAck, startStack, type RunningGateway } from './helpers.js';
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 function seedClient(url: string, auth?: Record<string, unknown>): Socket {
   // The earlier dashboard's options.
   return connect(`${url}/monitoring`, {
@@ -211,4 +213,34 @@ t.test('a session Redis is too slow to read at the handshake is read after conne
   await collector.sample('S', 9);
   await waitFor(() => infos.some((i) => i.processInfo.uptime === 9), { message: 'live samples again' });
   t.pass('the client receives again');
+});
+
+t.test('a room whose restore fails for a while is tried again, and kept in the session meanwhile', async (t) => {
+  const stack = await startStack(t);
+  const { gw, redis, collector } = stack;
+  const nsp = gw.app.io.of('/monitoring');
+  const first = await stack.client();
+  t.match(await emitAck(first, 'subscribe-server-logs', { serverId: 'S', level: 'info' }), { ok: true });
+  const id = sessionIdOf(nsp.sockets.get(first.id!)!)!;
+  const storedRooms = async () => (await collector.redis.hget(sessionKey(id), 'rooms')) ?? '';
+  await waitFor(async () => (await storedRooms()).includes('"logs"'), { message: 'the session written to Redis' });
+  nsp.sockets.get(first.id!)!.conn.close();
+  await waitFor(() => !first.connected, { message: 'the transport closed' });
+
+  // The log history cannot be read for now (its stream's metadata refused by Redis itself), so
+  // the restore of the log room fails: it must not be dropped.
+  await redis.command('ACL', 'SETUSER', 'default', '-xinfo');
+  t.teardown(() => redis.command('ACL', 'SETUSER', 'default', '+xinfo').catch(() => undefined));
+  const back = await stack.client(gw, { auth: { pid: id } });
+  const lines = collect<ProcessLogsEvent>(back, ServerEvents.processLogs);
+  const socket = nsp.sockets.get(back.id!)!;
+  await sleep(1500); // a few tries
+  t.notOk([...socket.rooms].some((r) => r.startsWith('server-logs-')), 'the log room is not restored while its history cannot be read');
+  t.match(await storedRooms(), /"logs"/, 'it is still in the session meanwhile');
+
+  await redis.command('ACL', 'SETUSER', 'default', '+xinfo');
+  await waitFor(() => [...socket.rooms].some((r) => r.startsWith('server-logs-S')), { timeoutMs: 10_000, message: 'the log room restored once the history can be read' });
+  const [position] = await collector.lines('S', [{ level: 'warn', message: 'after the retry' }]);
+  await waitFor(() => lines.some((l) => l.position === position), { message: 'a line written after it' });
+  t.pass('the client receives its log lines again, without re-subscribing');
 });
