@@ -46,7 +46,7 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
     // Unknown query fields are an error, not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
   });
-  const metrics = new GatewayMetrics(settings.gatewayId, settings.metricsRegistries);
+  const metrics = new GatewayMetrics(settings.gatewayId, settings.metricsRegistries, settings.silentSessionMs);
   const redis = openRedisClients(settings.redisUrl, settings.gatewayId, logger, (op) => metrics.redisFailure(op));
   const onCorrupt = (what: string) => logger.warn({ code: ErrorCodes.REDIS_CORRUPT, what }, 'skipped a malformed entry in redis');
   const store = new ServerStore(redis.command, { onCorrupt });

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { ErrorCodes, TOKEN_EXPIRY_WARNING_MS, VigilError, compile } from '@vigil/protocol';
 import { AuthSettings } from './auth/auth-config.js';
+import { DEFAULT_SILENT_SESSION_MS } from './sessions/silence.js';
 
 /** Most rooms any client may be allowed (the ceiling of maxRoomsPerSocket, and of a stored session). */
 export const ROOMS_PER_SOCKET_CEILING = 10_000;
@@ -32,6 +33,8 @@ export const GatewaySettings = Type.Object(
     auth: Type.Optional(AuthSettings),
     /** How long before its token expires a socket is sent `token-expiring`. */
     tokenExpiryWarningMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 86_400_000 })),
+    /** A client holding rooms with traffic but sent nothing for this long counts in vigil_gateway_silent_sessions. */
+    silentSessionMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 })),
   },
   { additionalProperties: false },
 );
@@ -62,6 +65,7 @@ const GATEWAY_DEFAULTS = {
   readinessTimeoutMs: 1000,
   sessionTtlMs: 120_000,
   tokenExpiryWarningMs: TOKEN_EXPIRY_WARNING_MS,
+  silentSessionMs: DEFAULT_SILENT_SESSION_MS,
 } satisfies Omit<Required<GatewaySettings>, 'redisUrl' | 'gatewayId' | 'auth'>;
 
 export const checkSettings = compile(GatewaySettings);

@@ -40,3 +40,61 @@ t.test('the numbers an operator watches', async (t) => {
   t.equal(value(text, 'vigil_gateway_delivery_lag_seconds_count', 'kind="metrics"'), 5, 'lag observed per message');
   t.equal(value(text, 'vigil_gateway_events_rejected_total', 'code="VIGIL_ERR_INVALID_PAYLOAD"'), 1, 'the invalid event is counted');
 });
+
+/** A long-polling client by hand (engine.io protocol 4), so a test can stop it polling while it stays connected. */
+async function pollingClient(url: string) {
+  const base = `${url}/socket.io/?EIO=4&transport=polling`;
+  const open = await (await fetch(base)).text(); // 0{"sid":…}
+  const sid = (JSON.parse(open.slice(1)) as { sid: string }).sid;
+  const at = `${base}&sid=${sid}`;
+  const post = async (body: string) => {
+    const res = await fetch(at, { method: 'POST', body, headers: { 'content-type': 'text/plain;charset=UTF-8' } });
+    if (res.status !== 200) throw new Error(`POST ${res.status}`);
+  };
+  const poll = async () => (await fetch(at)).text();
+  await post('40/monitoring,');
+  let got = '';
+  while (!got.includes('subscription-confirmed')) {
+    if (got === '') await post('42/monitoring,0["subscribe-server-metrics",{"serverId":"S"}]');
+    got += await poll();
+  }
+  return { poll, close: () => post('1') };
+}
+
+t.test('vigil_gateway_silent_sessions: clients with rooms whose traffic they have not been sent', async (t) => {
+  const THRESHOLD_MS = 500;
+  const redis = await startRedis();
+  const gw = await startGateway(redis.url, { silentSessionMs: THRESHOLD_MS });
+  const collector = new FakeCollector(redis.url);
+  const live = await connectClient(gw.url);
+  const quiet = await connectClient(gw.url);
+  t.teardown(async () => {
+    live.close();
+    quiet.close();
+    await collector.close();
+    await gw.close();
+    await redis.close();
+  });
+  await emitAck(live, 'subscribe-server-metrics', { serverId: 'S' });
+  await emitAck(quiet, 'subscribe-server-metrics', { serverId: 'Q' }); // a server that sends nothing
+  const stuck = await pollingClient(gw.url); // subscribed to S, then stops polling
+  const silent = async () => value((await gw.app.inject('/metrics')).body, 'vigil_gateway_silent_sessions');
+  t.equal(await silent(), 0, 'none at first');
+
+  let n = 0;
+  const since = Date.now();
+  await waitFor(
+    async () => {
+      await collector.sample('S', ++n);
+      return (await silent()) === 1;
+    },
+    { timeoutMs: 10_000, intervalMs: 100, message: 'the client that stopped polling counted' },
+  );
+  t.ok(Date.now() - since >= THRESHOLD_MS, `counted after the threshold (${Date.now() - since} ms, threshold ${THRESHOLD_MS} ms)`);
+  t.equal(await silent(), 1, 'only it: the WebSocket client in S is sent every sample, the one in a quiet room Q is not stuck');
+
+  const buffered = await stuck.poll();
+  t.match(buffered, /process:info/, 'it gets what was held for it when it polls again');
+  t.equal(await silent(), 0, 'and no longer counts');
+  await stuck.close();
+});
