@@ -2,8 +2,11 @@
 // environment) and their resolution into keys ready to verify with. Safe by default: no key and no
 // explicit `VIGIL_AUTH=none` is a configuration error, never an open gateway.
 import { Type, type Static } from '@sinclair/typebox';
-import { ErrorCodes, VigilError, compile } from '@vigil/protocol';
+import { compile } from '@vigil/protocol';
 import { loadPublicKeys, readSecret, type VerifyKeys } from './verify-keys.js';
+import { AUTH_ENV, invalid } from './auth-env.js';
+
+export { AUTH_ENV, invalid } from './auth-env.js';
 
 /** The audience a token must name when none is configured. */
 export const DEFAULT_AUDIENCE = 'vigil';
@@ -38,16 +41,6 @@ export type AuthConfig =
   | { mode: 'none'; /** Log this at every start: the gateway is open to anyone who reaches it. */ warning: string }
   | { mode: 'jwt'; audience: string; issuer: string | undefined; keys: VerifyKeys };
 
-/** Every variable that configures auth, named in errors so an operator knows what to set. */
-export const AUTH_ENV = {
-  mode: 'VIGIL_AUTH',
-  secret: 'VIGIL_AUTH_SECRET',
-  secretFile: 'VIGIL_AUTH_SECRET_FILE',
-  publicKeyFile: 'VIGIL_AUTH_PUBLIC_KEY_FILE',
-  privateKeyFile: 'VIGIL_AUTH_PRIVATE_KEY_FILE',
-  audience: 'VIGIL_AUTH_AUDIENCE',
-  issuer: 'VIGIL_AUTH_ISSUER',
-} as const;
 
 const NO_KEY = `no auth key configured: set ${AUTH_ENV.secret} (32+ bytes), ${AUTH_ENV.secretFile} or ${AUTH_ENV.publicKeyFile}, or ${AUTH_ENV.mode}=none to run without auth`;
 
@@ -108,8 +101,4 @@ function checkKeyChoice(settings: Extract<AuthSettings, { mode: 'jwt' }>): void 
   if (settings.publicKeyFile !== undefined) given.push(AUTH_ENV.publicKeyFile);
   if (given.length === 0) throw invalid(NO_KEY);
   if (given.length > 1) throw invalid(`${given.join(' and ')} are both set: configure exactly one key`);
-}
-
-export function invalid(message: string, cause?: unknown): VigilError {
-  return new VigilError(ErrorCodes.AUTH_CONFIG_INVALID, message, cause === undefined ? undefined : { cause });
 }

@@ -5,7 +5,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
 import { parseJson } from '@vigil/protocol';
-import { AUTH_ENV, invalid } from './auth-config.js';
+import { AUTH_ENV, invalid } from './auth-env.js';
 
 /** What a token's signature is checked against: a secret, one public key, or a key set by `kid`. */
 export type VerifyKey = Uint8Array | KeyObject | JWTVerifyGetKey;
