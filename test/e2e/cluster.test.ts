@@ -29,7 +29,7 @@ import { comparePositions, probeChannel, type ProcessInfoEvent } from '@vigil/pr
 import { freePort, startRedis, waitFor } from '@vigil/testkit';
 import { canBindLoopbackAliases, fromAddress, loopbackAddresses, stickyAddresses } from '../../scripts/lib/lb.mjs';
 import { httpGet } from '../../scripts/lib/wait.mjs';
-import { spawnRunLocal } from './helpers.js';
+import { ALL_ACCESS_TOKEN, bearer, socketAuth, spawnRunLocal } from './helpers.js';
 
 const INTERVAL_MS = 250;
 /** The gateway's default readiness probe timeout (GatewaySettings.readinessTimeoutMs). */
@@ -60,7 +60,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Resolves with `value` after `ms`, without keeping the process alive for it. */
 const after = <T>(ms: number, value: T) => new Promise<T>((r) => setTimeout(() => r(value), ms).unref());
 
-const getJson = <T>(url: string) => httpGet(url, 3000) as Promise<{ status: number; body: T }>;
+const getJson = <T>(url: string) => httpGet(url, 3000, bearer()) as Promise<{ status: number; body: T }>;
 
 async function connectionsOf(url: string): Promise<number> {
   const { status, body } = await getJson<string>(`${url}/metrics`);
@@ -242,7 +242,7 @@ function rawClient(lb: string, kind: Kind, address: string | undefined, rooms: s
   const net = fromAddress(address);
   // The earlier dashboard: forceNew, reconnection on (socket.io-client's defaults), and it
   // subscribes once, on its first connect, never again.
-  const socket: Socket = connect(`${lb}/monitoring`, { transports, forceNew: true, reconnection: true, ...net } as IoOptions);
+  const socket: Socket = connect(`${lb}/monitoring`, { transports, forceNew: true, reconnection: true, auth: socketAuth(), ...net } as IoOptions);
   socket.once('connect', () => {
     for (const serverId of rooms) socket.emit('subscribe-server-metrics', { serverId });
     if (logsOf) socket.emit('subscribe-server-logs', { serverId: logsOf });
@@ -267,6 +267,7 @@ function libraryClient(lb: string, address: string | undefined, serverId: string
   const net = fromAddress(address);
   const client: VigilClient = createVigilClient({
     url: lb,
+    token: ALL_ACCESS_TOKEN,
     network: null,
     io: (uri, options) => {
       const socket = connect(uri, { ...options, ...net } as IoOptions);
