@@ -4,7 +4,7 @@
 import { TOKEN_MAX_LENGTH, VigilClaim, compile } from '@vigil/protocol';
 import { Observable } from './observable.js';
 
-export const TOKEN_KEY = 'vigil.token';
+const TOKEN_KEY = 'vigil.token';
 /** `#token=<jwt>` opens the dashboard signed in; the fragment is removed at once. */
 const FRAGMENT = /^#token=([^&]+)/;
 
@@ -46,6 +46,9 @@ export class Session extends Observable {
   get token(): string | null {
     return this.#state.name === 'signed-in' ? this.#state.token : null;
   }
+
+  /** The client's token provider ('' is no token): asked at every handshake and when the gateway warns of expiry. */
+  readonly provider = (): string => this.token ?? '';
 
   get expiringAt(): number | null {
     return this.#expiringAt;
@@ -112,7 +115,7 @@ function signedIn(token: string): SessionState {
 }
 
 /** Reads a JWT's payload (`sub`, `exp`, the `vigil` claim) without verifying it; null if it is not one. */
-export function identityOf(token: string): Identity | null {
+function identityOf(token: string): Identity | null {
   const payload = token.split('.')[1];
   if (payload === undefined) return null;
   let claims: { sub?: unknown; exp?: unknown; vigil?: unknown };
