@@ -6,7 +6,7 @@
 // `unauthorized` until the application gives a new token) or an origin refused. And a connection
 // that stays open but carries nothing is closed and made again (stall-watch.ts).
 import type { Socket } from 'socket.io-client';
-import { ErrorCodes, ServerEvents } from '@vigil/protocol';
+import { ErrorCodes, ServerEvents, type DisconnectReason } from '@vigil/protocol';
 import { backoffDelay, type ResolvedClientOptions } from './options.js';
 import { StallWatch } from './stall-watch.js';
 
@@ -14,7 +14,7 @@ import { StallWatch } from './stall-watch.js';
 export type OfflineReason = 'network' | 'gave-up' | 'closed' | 'refused';
 
 /** A refusal the gateway explains: `connect_error`'s `data`, or `disconnect-reason` before it ends a connection. */
-export type GatewayRefusal = { code: string; message: string };
+export type GatewayRefusal = DisconnectReason;
 
 /** Codes after which reconnecting with the same token cannot succeed. */
 const NEEDS_TOKEN = new Set<string>([ErrorCodes.UNAUTHORIZED, ErrorCodes.TOKEN_EXPIRED]);
@@ -223,7 +223,8 @@ function sameState(a: ConnectionState, b: ConnectionState): boolean {
   return a.name === b.name;
 }
 
-function refusalOf(value: unknown): GatewayRefusal | null {
+/** The refusal in `disconnect-reason` or `connect_error`'s `data`; null when it names no code. */
+export function refusalOf(value: unknown): GatewayRefusal | null {
   const v = value as { code?: unknown; message?: unknown } | null | undefined;
   if (typeof v?.code !== 'string') return null;
   return { code: v.code, message: typeof v.message === 'string' ? v.message : v.code };
