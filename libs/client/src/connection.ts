@@ -101,9 +101,10 @@ export class ConnectionMonitor {
   /** Connects again after a halt (a new token was given), from a fresh backoff. */
   resume(): void {
     if (this.#closed || this.#socket.connected) return;
-    // An attempt under way asks for the token itself; a network that is down comes back by itself.
-    const waiting = this.#state.name === 'offline' ? this.#state.reason === 'network' : this.#state.name !== 'unauthorized';
-    if (!this.#halted && waiting) return;
+    // Only a halt or a manager that gave up needs a push: an attempt under way asks for the token
+    // itself, and a network that is down comes back by itself.
+    const gaveUp = this.#state.name === 'offline' && this.#state.reason === 'gave-up';
+    if (!this.#halted && !gaveUp) return;
     this.#halted = false;
     clearTimeout(this.#manualTimer);
     this.#manualAttempts = 0;
