@@ -1,7 +1,7 @@
 // Who is signed in: the token (kept in sessionStorage, so it lives as long as the tab and never in
 // the address bar, history or a server log), what it says about its holder (decoded here without
 // verifying: the gateway verifies), and why the sign-in screen is shown when it is.
-import { TOKEN_MAX_LENGTH, VigilClaim, compile } from '@vigil/protocol';
+import { TOKEN_MAX_LENGTH, VigilClaim, compile, parseJson } from '@vigil/protocol';
 import { Observable } from './observable.js';
 
 const TOKEN_KEY = 'vigil.token';
@@ -118,14 +118,14 @@ function signedIn(token: string): SessionState {
 function identityOf(token: string): Identity | null {
   const payload = token.split('.')[1];
   if (payload === undefined) return null;
-  let claims: { sub?: unknown; exp?: unknown; vigil?: unknown };
+  let text: string;
   try {
-    const base64 = payload.replace(/-/g, '+').replace(/_/g, '/');
-    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-    claims = JSON.parse(new TextDecoder().decode(bytes)) as typeof claims;
+    const bytes = Uint8Array.from(atob(payload.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+    text = new TextDecoder().decode(bytes);
   } catch {
-    return null;
+    return null; // not base64url
   }
+  const claims = parseJson(text) as { sub?: unknown; exp?: unknown; vigil?: unknown } | null | undefined;
   if (typeof claims !== 'object' || claims === null) return null;
   const vigil = claimShape.check(claims.vigil) ? claims.vigil : { servers: [] };
   return {
