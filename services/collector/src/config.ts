@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { DEFAULT_INTERVAL_MS, ErrorCodes, INTERVAL_MAX_MS, INTERVAL_MIN_MS, VigilError, compile, parseJson } from '@vigil/protocol';
+import { redisTlsFromEnv } from '@vigil/store';
 import {
   DEFAULT_HISTORY_MAX_LEN,
   DEFAULT_LOG_BUFFER_BYTES,
@@ -75,6 +76,7 @@ function mergeConfig(file: FileConfig, env: LoadOptions['env'], flags: Flags): C
   const redis = pick('redisUrl', flags.redisUrl, 'redis-url', 'VIGIL_REDIS_URL', file.redisUrl);
   const redisUrl = redis.value ?? DEFAULT_REDIS_URL;
   checkRedisUrl(redisUrl, redis.from === 'redisUrl' ? 'redisUrl' : `redisUrl (${redis.from})`);
+  const redisTls = redisTlsFromEnv(env);
   const host = pick('host', flags.host, 'host', 'VIGIL_HOST', file.host).value ?? hostname();
   const collectorId = pick('collectorId', flags.collectorId, 'collector-id', 'VIGIL_COLLECTOR_ID', file.collectorId).value ?? host;
   if (collectorId.length > 255) throw invalid('collectorId: must be at most 255 characters');
@@ -122,6 +124,7 @@ function mergeConfig(file: FileConfig, env: LoadOptions['env'], flags: Flags): C
     metricsHost,
     logLevel: logLevel as CollectorConfig['logLevel'],
   };
+  if (redisTls !== undefined) config.redisTls = redisTls;
   if (metricsPort !== undefined) config.metricsPort = metricsPort;
   if (file.stateDir !== undefined) config.stateDir = file.stateDir;
   if (file.redact !== undefined) {
