@@ -29,11 +29,23 @@ export function unsafeRegexReason(source: string, flags: string, use: RegexUse):
   return verdict;
 }
 
+/**
+ * recheck's default for checkSync starts a worker thread that spawns its native `recheck agent`,
+ * and both stay for the life of the process, after the collector has stopped. Its `pure` backend
+ * runs the same checker (same verdicts, same timeout) in this thread and leaves nothing running.
+ * recheck reads the choice from the environment at each call; the call is synchronous, so the
+ * setting is seen by nothing else and restored at once.
+ */
 function diagnose(source: string, flags: string): Diagnostics | Error {
+  const before = process.env.RECHECK_SYNC_BACKEND;
+  process.env.RECHECK_SYNC_BACKEND = 'pure';
   try {
     return checkSync(source, flags, { timeout: CHECK_TIMEOUT_MS });
   } catch (err) {
     return err as Error;
+  } finally {
+    if (before === undefined) delete process.env.RECHECK_SYNC_BACKEND;
+    else process.env.RECHECK_SYNC_BACKEND = before;
   }
 }
 
