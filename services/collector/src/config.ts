@@ -16,6 +16,7 @@ import {
   FileSchema,
   LOG_LEVELS,
   checkRedisUrl,
+  checkSettings,
   invalid,
   withFieldPath,
   type CollectorConfig,
@@ -79,8 +80,6 @@ function mergeConfig(file: FileConfig, env: LoadOptions['env'], flags: Flags): C
   const redisTls = redisTlsFromEnv(env);
   const host = pick('host', flags.host, 'host', 'VIGIL_HOST', file.host).value ?? hostname();
   const collectorId = pick('collectorId', flags.collectorId, 'collector-id', 'VIGIL_COLLECTOR_ID', file.collectorId).value ?? host;
-  if (collectorId.length > 255) throw invalid('collectorId: must be at most 255 characters');
-  if (host.length > 255) throw invalid('host: must be at most 255 characters');
 
   // The kubelet sets KUBERNETES_SERVICE_HOST in every pod: there, probes need the port, on the pod IP.
   const inKubernetes = nonEmpty(env.KUBERNETES_SERVICE_HOST) !== undefined;
@@ -131,6 +130,8 @@ function mergeConfig(file: FileConfig, env: LoadOptions['env'], flags: Flags): C
     Redactor.fromConfig(file.redact);
     config.redact = file.redact;
   }
+  // Values from flags and env by the file's rules (lengths, ranges): createCollector's own check.
+  checkSettings(config);
   return config;
 }
 
