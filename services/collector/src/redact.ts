@@ -9,7 +9,7 @@
 // - `redact.patterns`: each match becomes `***` (checked at load for catastrophic backtracking).
 // Flags, pairs and patterns apply to command lines always, to log lines when `redact.logs` is "all".
 import { invalid, type LogRedaction, type RedactConfig } from './config-schema.js';
-import { unsafeRegexReason } from './regex-safety.js';
+import { compileConfigRegex, unsafeRegexReason } from './regex-safety.js';
 
 export const MASK = '***';
 
@@ -44,14 +44,7 @@ export class Redactor {
    */
   static fromConfig(config: RedactConfig | undefined, field = 'redact'): Redactor {
     const patterns = (config?.patterns ?? []).map((source, i) => {
-      let re: RegExp;
-      try {
-        re = new RegExp(source);
-      } catch (err) {
-        // V8's message quotes the pattern, which may itself be a secret: keep only the reason.
-        const reason = (err as Error).message.split(': ').pop();
-        throw invalid(`${field}.patterns[${i}]: invalid regular expression: ${reason}`);
-      }
+      const re = compileConfigRegex(source, `${field}.patterns[${i}]`);
       if (re.test('')) throw invalid(`${field}.patterns[${i}]: matches the empty string`);
       const unsafe = unsafeRegexReason(re.source, re.flags, 'redact');
       if (unsafe !== null) throw invalid(`${field}.patterns[${i}]: ${unsafe}`);

@@ -10,8 +10,22 @@
 //   cannot be turned off without leaking what it hides.
 // Messages never quote the pattern: a redaction pattern may itself be a secret.
 import { checkSync, type Diagnostics } from 'recheck';
+import { invalid } from './config-schema.js';
 
 export type RegexUse = 'match' | 'redact';
+
+/**
+ * Compiles a pattern from the config; a CONFIG_INVALID error for `field` if it does not compile.
+ * V8's message quotes the pattern (`Invalid regular expression: /…/: Unterminated group`): only
+ * the reason is kept, since a config error never echoes the file.
+ */
+export function compileConfigRegex(source: string, field: string): RegExp {
+  try {
+    return new RegExp(source);
+  } catch (err) {
+    throw invalid(`${field}: invalid regular expression: ${(err as Error).message.split(': ').pop()}`);
+  }
+}
 
 /** How long the checker may take for one pattern before the pattern is refused as unproven. */
 const CHECK_TIMEOUT_MS = 5000;
