@@ -39,7 +39,7 @@ type ClusterInfo = {
   pid: number;
   runDir: string;
   lb: { url: string; port: number; pid: number };
-  gateways: Array<{ id: string; url: string; port: number; pid: number }>;
+  gateways: Array<{ id: string; url: string; port: number; metricsUrl: string; pid: number }>;
   collectors: Array<{ id: string; selfId: string; pid: number }>;
   redisUrl: string;
   httpUrl: string | null;
@@ -62,10 +62,11 @@ const after = <T>(ms: number, value: T) => new Promise<T>((r) => setTimeout(() =
 
 const getJson = <T>(url: string) => httpGet(url, 3000) as Promise<{ status: number; body: T }>;
 
-async function connectionsOf(url: string): Promise<number> {
-  const { status, body } = await getJson<string>(`${url}/metrics`);
+/** `vigil_gateway_connections` from a gateway's /metrics (on its own metrics port). */
+async function connectionsOf(metricsUrl: string): Promise<number> {
+  const { status, body } = await getJson<string>(metricsUrl);
   const m = status === 200 ? /^vigil_gateway_connections(?:\{[^}]*\})? (\d+)$/m.exec(String(body)) : null;
-  if (!m) throw new Error(`${url}/metrics: no vigil_gateway_connections (${status})`);
+  if (!m) throw new Error(`${metricsUrl}: no vigil_gateway_connections (${status})`);
   return Number(m[1]);
 }
 
@@ -357,9 +358,9 @@ t.test('the local cluster: three gateways behind nginx, two collectors', async (
     const rooms = ['demo-cpu-wave', 'demo-mem-sawtooth', 'demo-http', 'demo-flaky', 'vigil-collector-1', 'vigil-collector-2'];
     const PER_GATEWAY = 8;
     const sets: Record<'ws' | 'polling', Probe[]> = { ws: [], polling: [] };
-    const before = await Promise.all(ids.map((id) => connectionsOf(gw[id]!.url)));
+    const before = await Promise.all(ids.map((id) => connectionsOf(gw[id]!.metricsUrl)));
     for (const kind of ['ws', 'polling'] as const) {
-      const at = await Promise.all(ids.map((id) => connectionsOf(gw[id]!.url)));
+      const at = await Promise.all(ids.map((id) => connectionsOf(gw[id]!.metricsUrl)));
       ids.forEach((id, g) => {
         for (let i = 0; i < PER_GATEWAY; i++) {
           const n = g * PER_GATEWAY + i;
@@ -370,7 +371,7 @@ t.test('the local cluster: three gateways behind nginx, two collectors', async (
       });
       probes.push(...sets[kind]);
       await waitFor(() => sets[kind].every((p) => p.confirmed === p.rooms.length), { timeoutMs: 20_000, message: `${kind} clients subscribed` });
-      const now = await Promise.all(ids.map((id) => connectionsOf(gw[id]!.url)));
+      const now = await Promise.all(ids.map((id) => connectionsOf(gw[id]!.metricsUrl)));
       const spread = ids.map((id, g) => `${id}: ${now[g]! - at[g]!}`).join(', ');
       t.comment(`${kind}: ${sets[kind].length} clients through nginx, on ${spread} (vigil_gateway_connections)`);
       t.same(ids.map((_, g) => now[g]! - at[g]!), ids.map(() => PER_GATEWAY), `${kind}: ${PER_GATEWAY} clients on each gateway`);
@@ -454,7 +455,7 @@ t.test('the local cluster: three gateways behind nginx, two collectors', async (
     });
     probes.push(...load);
     await waitFor(() => load.every((p) => p.confirmed === 2 && p.samples.length > 0), { timeoutMs: 20_000, message: 'the load clients receiving' });
-    const counts = await Promise.all(ids.map((id) => connectionsOf(gw[id]!.url)));
+    const counts = await Promise.all(ids.map((id) => connectionsOf(gw[id]!.metricsUrl)));
     t.comment(`with ${load.length} more WebSocket clients: ${ids.map((id, g) => `${id} ${counts[g]}`).join(', ')} connections`);
   });
 
@@ -497,7 +498,7 @@ t.test('the local cluster: three gateways behind nginx, two collectors', async (
     const victim = gw['gw-1']!;
     const seedLike = probes.filter((p) => p.kind !== 'library').length;
     await waitFor(async () => (await sessionCount()) >= seedLike, { message: `the sessions of the ${seedLike} clients that do not re-subscribe in Redis` });
-    const on = await connectionsOf(victim.url);
+    const on = await connectionsOf(victim.metricsUrl);
     const termAt = Date.now();
     process.kill(victim.pid, 'SIGTERM');
     // Readiness must not be green again: the first answer after the signal is 503, or the
@@ -532,7 +533,7 @@ t.test('the local cluster: three gateways behind nginx, two collectors', async (
     });
     const back = affected.map((p) => p.backAt(termAt)! - termAt);
     await roomsRestored(t, affected);
-    const counts = await Promise.all(['gw-2', 'gw-3'].map((id) => connectionsOf(gw[id]!.url)));
+    const counts = await Promise.all(['gw-2', 'gw-3'].map((id) => connectionsOf(gw[id]!.metricsUrl)));
     t.comment(
       `drain of ${victim.id}: not ready after ${redAfter} ms; ${affected.length} clients (${['ws', 'polling', 'seed', 'library', 'load'].map((k) => `${byKind(k as Kind)} ${k}`).join(', ')}) ` +
         `receiving again through nginx ${Math.max(...back)} ms after SIGTERM (median ${median(back)} ms); exit 0 after ${exitAfter} ms; now gw-2 ${counts[0]}, gw-3 ${counts[1]} connections`,
@@ -542,8 +543,8 @@ t.test('the local cluster: three gateways behind nginx, two collectors', async (
   // -------------------------------------------------------------------------------------------
   await t.test('kill -9 of a gateway under load: its clients receive again on the other', async (t) => {
     const victim = gw['gw-2']!;
-    const on = await connectionsOf(victim.url);
-    const survivorBefore = await connectionsOf(gw['gw-3']!.url);
+    const on = await connectionsOf(victim.metricsUrl);
+    const survivorBefore = await connectionsOf(gw['gw-3']!.metricsUrl);
     const killedAt = Date.now();
     const rate = probes.reduce((n, p) => n + p.samples.filter(([at]) => at >= killedAt - 1000).length, 0);
     process.kill(victim.pid, 'SIGKILL');
@@ -558,7 +559,7 @@ t.test('the local cluster: three gateways behind nginx, two collectors', async (
     await roomsRestored(t, affected);
     const back = affected.map((p) => p.backAt(killedAt)! - killedAt);
     const worst = Math.max(...back);
-    const survivor = await connectionsOf(gw['gw-3']!.url);
+    const survivor = await connectionsOf(gw['gw-3']!.metricsUrl);
     t.comment(`kill -9 of ${victim.id} holding ${on} clients (of ${on + survivorBefore}, receiving ${rate} samples/s in all): all ${affected.length} receiving again on gw-3 ${worst} ms after SIGKILL (median ${median(back)} ms); gw-3 now holds ${survivor}`);
     t.ok(affected.length >= on - 1, `${affected.length} clients were on ${victim.id}`);
     t.ok(worst < 30_000, `back within 30 s (target 5 s: ${worst <= 5000 ? 'met' : 'missed'})`);

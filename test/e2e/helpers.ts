@@ -49,11 +49,14 @@ export function spawnService(t: Teardown, entry: string, args: string[], env: Re
 
 export async function startGatewayProcess(t: Teardown, redisUrl: string, env: Record<string, string> = {}) {
   const port = await freePort();
+  // /metrics is on a port of its own; the default (9464) would clash between test gateways.
+  const metricsPort = await freePort();
   const service = spawnService(t, GATEWAY_ENTRY, [], {
     PORT: String(port),
     HOST: '127.0.0.1',
     VIGIL_REDIS_URL: redisUrl,
     VIGIL_STALE_SWEEP_MS: '200',
+    VIGIL_METRICS_PORT: String(metricsPort),
     ...env,
   });
   const url = `http://127.0.0.1:${port}`;
@@ -64,7 +67,7 @@ export async function startGatewayProcess(t: Teardown, redisUrl: string, env: Re
     },
     { timeoutMs: 30_000, message: 'gateway to be ready' },
   );
-  return { ...service, url };
+  return { ...service, url, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` };
 }
 
 /** A real process that uses a little CPU (about 20% of a core) and lives until killed. */

@@ -3,7 +3,8 @@
 // Redis connection, and a new buildApp() starts from nothing.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { ErrorCodes } from '@vigil/protocol';
+import type { AddressInfo } from 'node:net';
+import { ErrorCodes, SERVER_ID_MAX_LENGTH } from '@vigil/protocol';
 import { LogStore, ServerStore } from '@vigil/store';
 import { resolveOptions, type GatewayOptions } from './options.js';
 import { openRedisClients } from './redis-clients.js';
@@ -14,6 +15,10 @@ import { healthRoutes } from './routes/health.js';
 import { installErrorHandlers } from './http-errors.js';
 import { GatewayMetrics } from './metrics.js';
 import { DEFAULT_DASHBOARD_DIR, dashboardRoutes } from './dashboard.js';
+import { trustFunction } from './client-address.js';
+import { PublicOrigins } from './public-origins.js';
+import { installHttpEdge } from './edge-http.js';
+import { installMetricsServer } from './metrics-server.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -29,8 +34,13 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
   const settings = resolveOptions(options);
   const base = settings.logger ?? pino({ level: 'silent' });
   const logger = base.child({ gatewayId: settings.gatewayId });
+  const trust = trustFunction(settings.trustProxy);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
+    // request.ip: X-Forwarded-For only from trusted proxies (the same rule as the socket handshake).
+    trustProxy: trust,
+    // Every valid server id fits in a path segment (Fastify's default is 100).
+    maxParamLength: SERVER_ID_MAX_LENGTH * 3 + 16,
     // Probes come every few seconds from every balancer and kubelet: not worth a line each.
     logController: new LogController({ disableRequestLogging: (req) => req.url === '/healthz' || req.url === '/readyz' }),
     bodyLimit: 64 * 1024,
@@ -59,11 +69,10 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
     readiness.close();
   });
   installErrorHandlers(app, (op) => metrics.redisFailure(op));
-  await app.register(socketPlugin, { settings, redis, store, logs, logger, metrics, readiness });
-  app.get('/metrics', async (_req, reply) => {
-    const { contentType, body } = await metrics.render();
-    return reply.type(contentType).send(body);
-  });
+  const origins = new PublicOrigins(settings.publicOrigins, () => (app.server.address() as AddressInfo | null)?.port);
+  installMetricsServer(app, { port: settings.metricsPort, host: settings.metricsHost, metrics });
+  await installHttpEdge(app, { origins, rateLimit: settings.restRateLimit > 0 ? { max: settings.restRateLimit, windowMs: 60_000 } : false });
+  await app.register(socketPlugin, { settings, redis, store, logs, logger, metrics, readiness, origins, trust });
   await app.register(healthRoutes, { readiness, gatewayId: settings.gatewayId });
   await app.register(serverRoutes, { store, logs });
   await app.register(dashboardRoutes, { dir: settings.dashboardDir ?? DEFAULT_DASHBOARD_DIR });

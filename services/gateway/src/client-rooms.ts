@@ -1,7 +1,8 @@
 // What a client holds, read from its socket's rooms: one place that knows that a log
 // subscription is one room per level, and a client's logical rooms are what it named.
 import type { Socket } from 'socket.io';
-import { LOG_LEVELS, logsRoom, metricsRoom, parseRoom, type LogLevel } from '@vigil/protocol';
+import { ErrorCodes, LOG_LEVELS, VigilError, logsRoom, metricsRoom, parseRoom, type LogLevel } from '@vigil/protocol';
+import type { MonitoringDeps } from './socket-context.js';
 
 export type SessionRoom = { kind: 'metrics'; serverId: string } | { kind: 'logs'; serverId: string; level: LogLevel };
 
@@ -40,4 +41,31 @@ export function heldLogRooms(socket: Socket, serverId: string): string[] {
  */
 export function rejoinsItself(socket: Socket): boolean {
   return (socket.handshake.auth as { vigilRestore?: unknown } | undefined)?.vigilRestore === false;
+}
+
+/** The vigil rooms a socket is in, each level room counted: what the room limit bounds. */
+export function roomCount(socket: Socket): number {
+  let n = 0;
+  for (const room of socket.rooms) if (room !== socket.id) n++;
+  return n;
+}
+
+/**
+ * Refuses a subscription that would take the socket past its room limit, or name a server no
+ * collector registered. `restoring`: rooms from the client's own session, checked when it first
+ * subscribed (Redis may have lost the registry since; the collector will write it again).
+ */
+export async function checkSubscription(
+  socket: Socket,
+  deps: Pick<MonitoringDeps, 'limits' | 'isRegistered'>,
+  serverId: string,
+  adding: number,
+  restoring = false,
+): Promise<void> {
+  if (adding > 0 && roomCount(socket) + adding > deps.limits.maxRooms) {
+    throw new VigilError(ErrorCodes.TOO_MANY_ROOMS, `a client may hold at most ${deps.limits.maxRooms} rooms (a log subscription takes one per level)`);
+  }
+  if (!restoring && deps.isRegistered && !(await deps.isRegistered(serverId))) {
+    throw new VigilError(ErrorCodes.UNKNOWN_SERVER, `no server "${serverId}" is registered; subscribe once its collector runs`);
+  }
 }

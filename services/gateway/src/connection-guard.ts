@@ -32,8 +32,6 @@ export class ConnectionGuard {
   readonly #open = new Map<string, number>();
   readonly #buckets = new Map<string, { bucket: TokenBucket; at: number }>();
   #pruneAt = 0;
-  /** Accepting handshakes at all (false while draining). */
-  accepting = true;
 
   constructor(options: { origins: PublicOrigins; trust: TrustFunction; limits: ConnectionLimits; logger: Logger; onRefuse?(code: ErrorCode): void }) {
     this.#origins = options.origins;
@@ -84,7 +82,6 @@ export class ConnectionGuard {
       return { status: 403, code: ErrorCodes.ORIGIN_REFUSED, message: 'this origin may not connect; see VIGIL_PUBLIC_ORIGINS' };
     }
     if (req._query?.sid !== undefined) return null; // a request of an open session
-    if (!this.accepting) return { status: 503, code: ErrorCodes.SHUTTING_DOWN, message: 'gateway is shutting down' };
     const address = this.addressOf(req);
     if (this.openFrom(address) >= this.#limits.maxPerAddress) {
       return { status: 429, code: ErrorCodes.TOO_MANY_CONNECTIONS, message: `at most ${this.#limits.maxPerAddress} connections per address` };
@@ -128,7 +125,7 @@ function refuse(req: IncomingMessage, res: ServerResponse, r: Refusal): void {
   const socket = req.socket;
   if (socket.writable) {
     socket.write(
-      `HTTP/1.1 ${r.status} ${r.status === 403 ? 'Forbidden' : r.status === 429 ? 'Too Many Requests' : 'Service Unavailable'}\r\n` +
+      `HTTP/1.1 ${r.status} ${r.status === 403 ? 'Forbidden' : 'Too Many Requests'}\r\n` +
         `Connection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     );
   }

@@ -16,7 +16,7 @@ import {
   type SubscribeServerMetrics as SubscribeMetricsPayload,
 } from '@vigil/protocol';
 import { OutgoingWatch } from './outgoing-watch.js';
-import { logicalRooms } from './client-rooms.js';
+import { checkSubscription } from './client-rooms.js';
 import type { SocketContext } from './socket-context.js';
 
 const subscribeV = compile(SubscribeServerMetrics);
@@ -34,12 +34,10 @@ export function registerMetricsSubscriptions(ctx: SocketContext, leave: (room: s
   on(ClientEvents.unsubscribeServerMetrics, byServerV, (p) => leave(metricsRoom(p.serverId)));
 }
 
-export async function subscribeMetrics(ctx: SocketContext, p: SubscribeMetricsPayload): Promise<Record<string, unknown>> {
+export async function subscribeMetrics(ctx: SocketContext, p: SubscribeMetricsPayload, restoring = false): Promise<Record<string, unknown>> {
   const { socket, deps, log } = ctx;
   const room = metricsRoom(p.serverId);
-  if (!socket.rooms.has(room) && logicalRooms(socket).length >= deps.limits.maxRooms) {
-    throw new VigilError(ErrorCodes.TOO_MANY_ROOMS, `a client may hold at most ${deps.limits.maxRooms} rooms`);
-  }
+  await checkSubscription(socket, deps, p.serverId, socket.rooms.has(room) ? 0 : 1, restoring);
   // A live sample may arrive between joining and reading the latest one: send the latest only
   // if it is newer than anything already sent (never a duplicate, never backwards).
   const watch = new OutgoingWatch(socket, ServerEvents.processInfo, p.serverId);

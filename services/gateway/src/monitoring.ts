@@ -96,8 +96,8 @@ async function restoreSession(ctx: SocketContext, restored: RestoredSession): Pr
   let rooms = 0;
   for (const room of restored.rooms) {
     try {
-      if (room.kind === 'metrics') await subscribeMetrics(ctx, { serverId: room.serverId });
-      else await subscribeLogs(ctx, { serverId: room.serverId, level: room.level, since: restored.resumeFrom });
+      if (room.kind === 'metrics') await subscribeMetrics(ctx, { serverId: room.serverId }, true);
+      else await subscribeLogs(ctx, { serverId: room.serverId, level: room.level, since: restored.resumeFrom }, true);
       rooms++;
     } catch (err) {
       ctx.log.warn({ err: (err as Error).message, serverId: room.serverId }, 'a room could not be restored');

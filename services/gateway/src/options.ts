@@ -3,13 +3,30 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { ErrorCodes, VigilError, compile } from '@vigil/protocol';
+import { isAddressOrRange } from './client-address.js';
 
 export const GatewaySettings = Type.Object(
   {
     redisUrl: Type.String({ minLength: 1 }),
     gatewayId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._:-]{1,128}$' })),
-    /** Origins allowed to connect from a browser (CORS and handshake). Requests with no Origin (scripts) are allowed. */
+    /**
+     * The public origins browsers may use (Socket.IO, REST CORS). Requests with no Origin (scripts)
+     * pass. Default: the loopback origins of the listening port. Never "Origin equals Host".
+     */
+    publicOrigins: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 100 })),
+    /** Older name of `publicOrigins`. */
     corsOrigins: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 100 })),
+    /** Port of /metrics, off the public one: 0 any free port, false none. */
+    metricsPort: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 65535 }), Type.Literal(false)])),
+    metricsHost: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    /** A socket with more unsent bytes than this is disconnected (a slow consumer). */
+    maxBufferedBytes: Type.Optional(Type.Integer({ minimum: 64 * 1024, maximum: 1024 * 1024 * 1024 })),
+    maxConnectionsPerAddress: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    handshakesPerSecond: Type.Optional(Type.Number({ minimum: 0.1, maximum: 100_000 })),
+    /** Which X-Forwarded-For hops to believe: true all, a hop count, or proxy addresses / CIDR ranges. */
+    trustProxy: Type.Optional(Type.Union([Type.Boolean(), Type.Integer({ minimum: 0, maximum: 32 }), Type.Array(Type.String({ maxLength: 64 }), { maxItems: 100 })])),
+    /** REST requests per minute per client address; 0 turns the limit off. */
+    restRateLimit: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
     maxRoomsPerSocket: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
     eventsPerSecond: Type.Optional(Type.Number({ minimum: 1, maximum: 10_000 })),
     eventBurst: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
@@ -32,20 +49,34 @@ export type GatewayOptions = GatewaySettings & {
   dashboardDir?: string | false;
 };
 
-export type ResolvedOptions = Required<GatewaySettings> & { logger: Logger | undefined; metricsRegistries: Registry[]; dashboardDir: string | false | undefined };
+export type ResolvedOptions = Required<Omit<GatewaySettings, 'publicOrigins' | 'corsOrigins'>> & {
+  /** undefined: the loopback origins of the listening port. */
+  publicOrigins: string[] | undefined;
+  logger: Logger | undefined;
+  metricsRegistries: Registry[];
+  dashboardDir: string | false | undefined;
+};
 
 const checkSettings = compile(GatewaySettings);
-
-export const DEFAULT_CORS_ORIGINS = ['http://localhost:3000', 'http://127.0.0.1:3000'];
 
 export function resolveOptions(options: GatewayOptions): ResolvedOptions {
   const { logger, metricsRegistries, dashboardDir, ...settings } = options;
   const problem = checkSettings.explain(settings);
   if (problem) throw new VigilError(ErrorCodes.CONFIG_INVALID, `vigil gateway: invalid option ${problem}`);
+  const badProxy = Array.isArray(settings.trustProxy) ? settings.trustProxy.find((e) => !isAddressOrRange(e)) : undefined;
+  if (badProxy !== undefined) throw new VigilError(ErrorCodes.CONFIG_INVALID, `vigil gateway: invalid option trustProxy: "${badProxy}" is not an IP address or CIDR range`);
   return {
     redisUrl: settings.redisUrl,
     gatewayId: settings.gatewayId ?? `gw-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
-    corsOrigins: settings.corsOrigins ?? DEFAULT_CORS_ORIGINS,
+    publicOrigins: settings.publicOrigins ?? settings.corsOrigins,
+    // A library embedding opens no extra port unless asked; the CLI defaults to 9464.
+    metricsPort: settings.metricsPort ?? false,
+    metricsHost: settings.metricsHost ?? '127.0.0.1',
+    maxBufferedBytes: settings.maxBufferedBytes ?? 1024 * 1024,
+    maxConnectionsPerAddress: settings.maxConnectionsPerAddress ?? 100,
+    handshakesPerSecond: settings.handshakesPerSecond ?? 20,
+    trustProxy: settings.trustProxy ?? false,
+    restRateLimit: settings.restRateLimit ?? 600,
     maxRoomsPerSocket: settings.maxRoomsPerSocket ?? 256,
     // A dashboard re-joining 100+ servers after a reconnect must fit in one burst.
     eventsPerSecond: settings.eventsPerSecond ?? 50,

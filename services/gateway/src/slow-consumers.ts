@@ -55,6 +55,8 @@ export type SlowConsumerOptions = {
   maxBufferedBytes: number;
   everyMs: number;
   logger: Logger;
+  /** The client's address for the log (behind a proxy, not the proxy's). */
+  addressOf?(socket: Socket): string;
   onDisconnect?(bytes: number): void;
 };
 
@@ -94,7 +96,7 @@ export class SlowConsumerSweep {
     const message = `${bytes} bytes unsent (limit ${this.#options.maxBufferedBytes}): the client is not reading`;
     // Best effort: it queues behind what the client is not reading.
     socket.emit(ServerEvents.disconnectReason, { code: ErrorCodes.SLOW_CONSUMER, message });
-    this.#options.logger.warn({ code: ErrorCodes.SLOW_CONSUMER, clientId: socket.id, address: socket.handshake.address, bytes }, 'slow consumer disconnected');
+    this.#options.logger.warn({ code: ErrorCodes.SLOW_CONSUMER, clientId: socket.id, address: this.#options.addressOf?.(socket) ?? socket.handshake.address, bytes }, 'slow consumer disconnected');
     this.#options.onDisconnect?.(bytes);
     dropConnection(socket);
   }

@@ -19,6 +19,8 @@ export type MonitoringDeps = {
   /** Counts an event answered with an error. */
   onReject?(code: string): void;
   sessions?: SessionStore;
+  /** Whether a collector has registered this server (subscribing to others is refused). */
+  isRegistered?(serverId: string): Promise<boolean>;
 };
 
 export type SocketContext = {

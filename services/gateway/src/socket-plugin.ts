@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { Server as Engine } from 'engine.io';
 import { Server } from 'socket.io';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
-import { ErrorCodes, NAMESPACE } from '@vigil/protocol';
+import { ErrorCodes, Keys, NAMESPACE } from '@vigil/protocol';
 import type { LogStore, ServerStore } from '@vigil/store';
 import type { ResolvedOptions } from './options.js';
 import type { RedisClients } from './redis-clients.js';
@@ -20,6 +20,12 @@ import { PubSubRecovery } from './pubsub-recovery.js';
 import { drainClients, type DrainOptions, type DrainResult } from './drain.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Readiness } from './readiness.js';
+import type { PublicOrigins } from './public-origins.js';
+import type { TrustFunction } from './client-address.js';
+import { ConnectionGuard } from './connection-guard.js';
+import { SlowConsumerSweep } from './slow-consumers.js';
+import { paceRoomLeaves } from './paced-leave.js';
+import { refuseBinary } from './binary-refusal.js';
 
 export type SocketPluginOptions = {
   settings: ResolvedOptions;
@@ -29,7 +35,12 @@ export type SocketPluginOptions = {
   logger: Logger;
   metrics: GatewayMetrics;
   readiness: Readiness;
+  origins: PublicOrigins;
+  trust: TrustFunction;
 };
+
+/** How often unsent bytes are measured: a paused reader gains at most this long of traffic past the limit. */
+const SLOW_CONSUMER_SWEEP_MS = 250;
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -39,25 +50,29 @@ declare module 'fastify' {
   }
 }
 
-async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs, logger, metrics, readiness }: SocketPluginOptions): Promise<void> {
-  const allowed = new Set(settings.corsOrigins);
+async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs, logger, metrics, readiness, origins, trust }: SocketPluginOptions): Promise<void> {
+  const guard = new ConnectionGuard({
+    origins,
+    trust,
+    limits: { maxPerAddress: settings.maxConnectionsPerAddress, handshakesPerSecond: settings.handshakesPerSecond },
+    logger,
+    onRefuse: (code) => metrics.refusedConnection(code),
+  });
   const engine = new Engine({
     perMessageDeflate: false,
     httpCompression: false,
     maxHttpBufferSize: settings.maxPayloadBytes,
-    cors: { origin: settings.corsOrigins.includes('*') ? true : settings.corsOrigins, credentials: true },
-    // Browsers send Origin: allow the configured origins and the gateway's own (a page it
-    // served, or one served through the same load balancer host). Scripts send none.
-    allowRequest: (req, callback) => {
+    cors: { origin: (origin, callback) => callback(null, origins.allows(origin)), credentials: true },
+    allowRequest: (_req, callback) => {
       if (readiness.draining) {
         callback('gateway is shutting down', false);
         return;
       }
-      const ok = isOriginAllowed(req.headers.origin, req.headers.host, allowed);
-      if (!ok) logger.warn({ origin: String(req.headers.origin).slice(0, 200) }, 'socket handshake refused: origin not allowed');
-      callback(ok ? null : 'origin not allowed', ok);
+      callback(null, true);
     },
   });
+  // Origins and per-address caps, for polling requests and WebSocket upgrades alike.
+  engine.use(guard.middleware);
   // Other upgrade handlers may share the HTTP server; do not destroy their upgrades.
   engine.attach(app.server, { path: '/socket.io/', destroyUpgrade: false });
 
@@ -65,6 +80,17 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
   io.bind(engine);
   io.adapter(createShardedAdapter(redis.adapterPub, redis.adapterSub, { subscriptionMode: 'dynamic' }));
   const nsp = io.of(NAMESPACE);
+  const paced = paceRoomLeaves(nsp.adapter);
+  engine.on('connection', guard.track);
+  engine.on('connection', refuseBinary(nsp, logger, () => metrics.rejected(ErrorCodes.INVALID_PAYLOAD)));
+  const slowConsumers = new SlowConsumerSweep(nsp, {
+    maxBufferedBytes: settings.maxBufferedBytes,
+    everyMs: SLOW_CONSUMER_SWEEP_MS,
+    logger,
+    addressOf: (socket) => guard.addressOf(socket.request),
+    onDisconnect: () => metrics.slowConsumer(),
+  });
+  slowConsumers.start();
   // Commands on one connection run in order: once a PING on the subscriber connection is
   // answered, every (s)subscribe sent before it is in effect and every message published before
   // it has been received.
@@ -78,6 +104,8 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
     get sessions() {
       return sessions;
     },
+    // Unknown servers cost nothing. If Redis cannot say, let the subscription go ahead as before.
+    isRegistered: (serverId) => redis.command.hexists(Keys.registry, serverId).then((n) => n === 1, () => true),
     limits: { maxRooms: settings.maxRoomsPerSocket, perSecond: settings.eventsPerSecond, burst: settings.eventBurst },
   });
   metrics.attach(nsp);
@@ -135,23 +163,15 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
 
   app.addHook('preClose', async () => {
     sweeper.stop();
+    slowConsumers.stop();
     sessions.stop();
     redis.sub.off('smessageBuffer', countMessage);
     recovery.close();
     // Clients see "transport close" and reconnect, to another gateway behind the balancer.
     // The adapter's unsubscribes wait on Redis; during an outage, do not wait for them.
     await withTimeout(io.close(), 2000).catch(() => undefined);
+    paced.flush();
   });
-}
-
-export function isOriginAllowed(origin: string | undefined, host: string | undefined, allowed: ReadonlySet<string>): boolean {
-  if (origin === undefined) return true;
-  if (allowed.has(origin) || allowed.has('*')) return true;
-  try {
-    return host !== undefined && new URL(origin).host === host;
-  } catch {
-    return false;
-  }
 }
 
 /** The promise, or a rejection after `ms`; the timer never outlives the race. */

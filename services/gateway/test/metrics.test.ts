@@ -1,5 +1,5 @@
-// /metrics in Prometheus text: connections, rooms, Redis messages, deliveries, delivery lag,
-// rejected events, each labelled with the gateway id.
+// /metrics in Prometheus text, on its own port (never the public one): connections, rooms, Redis
+// messages, deliveries, delivery lag, rejected events, each labelled with the gateway id.
 import t from 'tap';
 import { startRedis, waitFor } from '@vigil/testkit';
 import { FakeCollector, connectClient, emitAck, startGateway } from './helpers.js';
@@ -11,7 +11,7 @@ function value(text: string, name: string, labels = ''): number {
 
 t.test('the numbers an operator watches', async (t) => {
   const redis = await startRedis();
-  const gw = await startGateway(redis.url, { gatewayId: 'gw-metrics' });
+  const gw = await startGateway(redis.url, { gatewayId: 'gw-metrics', metricsPort: 0 });
   const collector = new FakeCollector(redis.url);
   const c1 = await connectClient(gw.url);
   const c2 = await connectClient(gw.url);
@@ -22,15 +22,20 @@ t.test('the numbers an operator watches', async (t) => {
     await gw.close();
     await redis.close();
   });
+  await collector.register('S');
   await emitAck(c1, 'subscribe-server-metrics', { serverId: 'S' });
   await emitAck(c2, 'subscribe-server-metrics', { serverId: 'S' });
   await emitAck(c2, 'subscribe-server-metrics', { serverId: 12 });
   for (let n = 0; n < 5; n++) await collector.sample('S', n);
+  const address = gw.app.metricsAddress();
+  t.ok(address && address.port !== gw.port, `served on a port of its own (${address?.url})`);
   const metrics = async () => {
-    const res = await gw.app.inject('/metrics');
-    t.match(res.headers['content-type'], /text\/plain/);
-    return res.body;
+    const res = await fetch(address!.url);
+    t.match(res.headers.get('content-type'), /text\/plain/);
+    return res.text();
   };
+  const publicPort = await fetch(`${gw.url}/metrics`);
+  t.equal(publicPort.status, 404, 'the public port does not serve /metrics');
   await waitFor(async () => value(await metrics(), 'vigil_gateway_deliveries_total', 'kind="metrics"') === 10, { message: 'deliveries counted' });
   const text = await metrics();
   t.equal(value(text, 'vigil_gateway_connections', 'gateway="gw-metrics"'), 2, 'two clients connected');

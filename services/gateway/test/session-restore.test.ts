@@ -27,6 +27,7 @@ t.test('rooms and missed log lines come back on another gateway, without re-subs
   const stack = await startStack(t, { gateways: 2 });
   const { collector } = stack;
   const [a, b] = stack.pair();
+  await collector.register('S');
   const lb = await stack.balancer();
   const c = seedClient(lb.url);
   t.teardown(() => c.close());
@@ -77,6 +78,7 @@ t.test('rooms and missed log lines come back on another gateway, without re-subs
 t.test('a client that asks for no restore, or says goodbye, does not get rooms back', async (t) => {
   const stack = await startStack(t, { gateways: 2 });
   const [a, b] = stack.pair();
+  await stack.collector.register('S');
   const lb = await stack.balancer();
   const c = seedClient(lb.url, { vigilRestore: false });
   t.teardown(() => c.close());
@@ -96,6 +98,7 @@ t.test('sessions are written again when Redis comes back empty', async (t) => {
   const stack = await startStack(t, { gateways: 2 });
   const { redis, collector } = stack;
   const [a, b] = stack.pair();
+  await collector.register('S');
   const lb = await stack.balancer();
   const c = seedClient(lb.url);
   t.teardown(() => c.close());
