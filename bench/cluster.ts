@@ -1,5 +1,5 @@
 // Benchmark: a three-gateway cluster on one machine. Three vigil gateways (gateway-proc.ts) on one private
-// redis-server, a publisher (publisher-proc.ts, TickWriter: the collector's publish path) and clients in
+// redis-server, a publisher (publisher-proc.ts, BatchWriter: the collector's publish path) and clients in
 // two processes (cluster-clients.ts).
 // 1. Capacity: clients (each subscribed to 1 of 100 servers' metrics) are added in steps, round-robin over
 //    the three gateways directly; at each step the publisher sends one sample per server every 5 s for 3

@@ -1,7 +1,7 @@
 // Benchmark 2: end-to-end fan-out, publisher → Redis → G gateways → C socket.io clients over S server
 // rooms, every role in its own process so that each one's CPU is its own. The same clients and payloads
 // run against two stacks, each on its own Redis, up at the same time and taking turns at each rate:
-// - vigil: TickWriter (the collector's publish path) → vigil gateways (buildApp);
+// - vigil: BatchWriter (the collector's publish path) → vigil gateways (buildApp);
 // - baseline: a Socket.IO server with the sharded adapter emitting `io.to(room).emit(...)` → bare
 //   Socket.IO servers with the sharded adapter.
 // This file owns the ramp and the comparison; fanout-stack.ts starts and stops a stack's processes,

@@ -1,7 +1,7 @@
 // The fan-out publisher, in its own process: one sample per server per tick, at a rate the parent sets.
 // The servers are split among K simulated collectors whose ticks are evenly staggered over the period
 // (collectors on different hosts are not in phase); K = 1 publishes every server at once.
-// - vigil: the collector's publish path. Each tick is ONE TickWriter.write (Lua: XADD + SET latest +
+// - vigil: the collector's publish path. Each tick is ONE BatchWriter.write (Lua: XADD + SET latest +
 //   SPUBLISH in the sharded adapter's wire format, plus registry and heartbeats), as the collector does.
 // - baseline: the stock way. A Socket.IO server with the sharded adapter and no clients does
 //   `io.of(nsp).to(room).emit('process:info', payload)` once per server per tick.
@@ -11,7 +11,7 @@ import { Server } from 'socket.io';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
 import { DEFAULT_HISTORY_MAX_LEN } from '@vigil/collector';
 import { Keys, NAMESPACE, ServerEvents, metricsRoom, type RegistryEntry } from '@vigil/protocol';
-import { TickWriter, broadcastFrame, closeRedis, createRedis, type AppendOp, type BroadcastFrame, type Tick } from '@vigil/store';
+import { BatchWriter, broadcastFrame, closeRedis, createRedis, type AppendOp, type BroadcastFrame, type Batch } from '@vigil/store';
 import { monoNow, onParentMessage, tellParent } from './lib/children.js';
 import { benchBody, benchServerId } from './lib/payload.js';
 
@@ -24,7 +24,7 @@ type Publisher = { publish: PublishTick; close(): Promise<void> };
 
 function vigilPublisher(redisUrl: string, all: readonly string[]): Publisher {
   const redis = createRedis(redisUrl, 'command', { name: 'bench-publisher' });
-  const writer = new TickWriter(redis);
+  const writer = new BatchWriter(redis);
   const uid = 'vigil-collector:bench';
   const frames = new Map<string, BroadcastFrame>(
     all.map((id) => [id, broadcastFrame(uid, NAMESPACE, metricsRoom(id), ServerEvents.processInfo)]),
@@ -55,7 +55,7 @@ function vigilPublisher(redisUrl: string, all: readonly string[]): Publisher {
         body: JSON.stringify(benchBody(serverId, n, sentAt, iso)),
         frame: frames.get(serverId)!,
       }));
-      const tick: Tick = {
+      const tick: Batch = {
         appends,
         registry: servers.map((serverId) => ({ serverId, entry: JSON.stringify(registry(serverId, iso)) })),
         heartbeats: servers.map((serverId) => ({ serverId, at: now })),

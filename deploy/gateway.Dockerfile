@@ -76,4 +76,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
 STOPSIGNAL SIGTERM
 # Exec form: node is PID 1 and receives SIGTERM itself (no shell in between). The gateway starts
 # no child processes, so there are no orphans to reap.
-CMD ["node", "services/gateway/dist/index.js"]
+CMD ["node", "services/gateway/dist/cli.js"]

@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { buildNeeded, runBuild } from './lib/build.mjs';
 import { runCheck } from './lib/check.mjs';
 import { NGINX_INSTALL_HINT, findNginx } from './lib/nginx.mjs';
-import { anyFreePort, freePortsFrom } from './lib/ports.mjs';
+import { freePort, freePortsFrom } from './lib/ports.mjs';
 import { redisPing } from './lib/redis.mjs';
 import { createRunDir, stopLeftovers } from './lib/run-dir.mjs';
 import { ProcessDied, Supervisor, describeExit, tail } from './lib/supervisor.mjs';
@@ -220,7 +220,7 @@ async function main() {
   // Each gateway's /metrics is on a port of its own (9464 and up), off the public one.
   const metricsPorts = await freePortsFrom(METRICS_BASE_PORT, flags.gateways, new Set([lbPort, ...gatewayPorts]));
   let httpPort;
-  do httpPort = await anyFreePort();
+  do httpPort = await freePort();
   while (gatewayPorts.includes(httpPort) || metricsPorts.includes(httpPort) || httpPort === lbPort);
   const logs = collectorFollowsLogFiles(ROOT);
   const topo = buildTopology({
@@ -229,7 +229,7 @@ async function main() {
     runDir: run.dir,
     logs,
     tag: `vigil-${run.name}`,
-    redis: redisUrl ? { url: redisUrl } : { port: await anyFreePort() },
+    redis: redisUrl ? { url: redisUrl } : { port: await freePort() },
     gatewayPorts,
     metricsPorts,
     gatewayRedisUrls: flags.gatewayRedisUrls,

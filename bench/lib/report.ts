@@ -136,7 +136,7 @@ function fanoutSection(s: Section<FanoutReport>): string {
   ];
   const stacks = r.stacks
     .map((st) => {
-      const title = st.stack === 'vigil' ? 'vigil: TickWriter → Redis → vigil gateways (buildApp)' : 'baseline: `io.to(room).emit` → Redis → bare Socket.IO + sharded adapter';
+      const title = st.stack === 'vigil' ? 'vigil: BatchWriter → Redis → vigil gateways (buildApp)' : 'baseline: `io.to(room).emit` → Redis → bare Socket.IO + sharded adapter';
       const best = st.best
         ? `Highest sustained (p99 ≤ ${o.p99LimitMs} ms): **${int(st.best.deliveriesPerSec)} deliveries/s** (${st.best.ratePerSec} ticks/s), p50 ${f(st.best.latencyMs.p50)} ms, p99 ${f(st.best.latencyMs.p99)} ms.`
         : `No step kept p99 ≤ ${o.p99LimitMs} ms.`;
@@ -182,7 +182,7 @@ through Redis and ${o.gateways} gateways, for ${int(o.clients)} Socket.IO client
 (${Math.round(o.clients / o.servers)} clients per server room, spread over ${o.gateways} gateways so that every room has
 clients on every gateway). Two stacks, same clients, same rooms, same payloads:
 
-- **vigil**: the collector's publish path, one \`TickWriter.write\` per tick (a Lua script per tick that, per
+- **vigil**: the collector's publish path, one \`BatchWriter.write\` per tick (a Lua script per tick that, per
   server, XADDs the sample, SETs latest and SPUBLISHes it in the sharded adapter's wire format with the stream id
   as position; plus registry HSET and heartbeats ZADD) → vigil gateways built with \`buildApp()\`.
 - **baseline**: the stock way: a Socket.IO server with \`createShardedAdapter(pub, sub, { subscriptionMode: 'dynamic' })\`

@@ -8,7 +8,7 @@ const OUTPUTS = [
   ['libs/protocol', 'dist/index.js'],
   ['libs/store', 'dist/index.js'],
   ['libs/client', 'dist/index.js'],
-  ['services/gateway', 'dist/index.js'],
+  ['services/gateway', 'dist/cli.js'],
   ['services/collector', 'dist/cli.js'],
   ['services/dashboard', 'dist/index.html'],
 ];

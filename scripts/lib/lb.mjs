@@ -5,16 +5,11 @@
 // /healthz (answered by the gateway it picked, with its id) tells which gateway that address
 // is sticky to.
 import http from 'node:http';
-import { createServer } from 'node:net';
+import { canBind } from './ports.mjs';
 
 /** Can this host bind 127.0.0.2 (Linux: yes; macOS only after `ifconfig lo0 alias`)? */
 export function canBindLoopbackAliases() {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', () => resolve(false));
-    server.listen(0, '127.0.0.2', () => server.close(() => resolve(true)));
-  });
+  return canBind('127.0.0.2');
 }
 
 /** `count` loopback addresses from 127.0.0.<from> on (127.0.0.2 … 127.0.0.254, 127.0.1.1 …). */

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { Aborted, sleep, waitFor } from './wait.mjs';
 
 const DEFAULT_READY_MS = 30_000;
+const READY_POLL_MS = 200; // a ready probe is a PING or an HTTP GET: a few a second is enough
 const DEFAULT_STOP_MS = 10_000;
 
 /** Thrown when a process exits while we wait on it. */
@@ -143,6 +144,7 @@ export class Supervisor {
         await Promise.race([
           waitFor(() => spec.ready(ctx, proc), {
             timeoutMs: spec.readyTimeoutMs ?? DEFAULT_READY_MS,
+            intervalMs: READY_POLL_MS,
             signal,
             message: `${spec.name} to be ready`,
           }),

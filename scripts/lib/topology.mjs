@@ -79,7 +79,7 @@ export function buildTopology(o) {
       role: 'gateway',
       what: `gateway ${gw.id} on ${gw.url}${ownRedis ? ` (Redis through ${ownRedis})` : ''}`,
       command: node,
-      args: [join(o.root, 'services/gateway/dist/index.js')],
+      args: [join(o.root, 'services/gateway/dist/cli.js')],
       cwd: o.root,
       env: {
         ...process.env,

@@ -1,4 +1,6 @@
-// Waiting with a deadline that a signal can cut short, and small HTTP helpers for probes.
+// Waiting with a deadline: poll a condition, wait for an event, sleep (a signal can cut each
+// short), and a small HTTP GET for probes. The one implementation, in plain JS so that
+// `npm start` runs it with plain node; @vigil/testkit re-exports it with the types of wait.d.mts.
 
 export class Aborted extends Error {
   constructor(reason) {
@@ -24,7 +26,7 @@ export function sleep(ms, signal) {
 }
 
 /** Polls `probe` until it returns something truthy (returned) or the deadline passes. */
-export async function waitFor(probe, { timeoutMs = 30_000, intervalMs = 200, signal, message = 'condition' } = {}) {
+export async function waitFor(probe, { timeoutMs = 10_000, intervalMs = 25, signal, message = 'condition' } = {}) {
   const deadline = Date.now() + timeoutMs;
   let last;
   for (;;) {
@@ -38,10 +40,33 @@ export async function waitFor(probe, { timeoutMs = 30_000, intervalMs = 200, sig
     }
     if (Date.now() >= deadline) {
       const why = last instanceof Error ? ` (last error: ${last.message})` : '';
-      throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${message}${why}`);
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${message}${why}`);
     }
     await sleep(intervalMs, signal);
   }
+}
+
+/** Retries an assertion-like function until it stops throwing. */
+export async function eventually(fn, options = {}) {
+  await waitFor(async () => {
+    await fn();
+    return true;
+  }, options);
+}
+
+/** Resolves with the first emission of `event`, or rejects at the deadline. */
+export function once(emitter, event, timeoutMs = 10_000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      emitter.off(event, onEvent);
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for event "${event}"`));
+    }, timeoutMs);
+    function onEvent(value) {
+      clearTimeout(timer);
+      resolve(value);
+    }
+    emitter.once(event, onEvent);
+  });
 }
 
 /** GET `url`: `{ status, body }`, body parsed as JSON when it is JSON. Throws on network errors. */

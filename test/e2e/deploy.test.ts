@@ -25,6 +25,7 @@ import { Ingress, NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { io as connect, type Socket } from 'socket.io-client';
 import { DEFAULT_PORT, NAMESPACE } from '@vigil/protocol';
 import { loadConfig, type CollectorConfig } from '@vigil/collector';
+import { closeRedis, createRedis } from '@vigil/store';
 import { freePort, startRedis, waitFor } from '@vigil/testkit';
 import { writeNginxLocal, nginxLocalCommand, PLACEHOLDERS } from '../../deploy/nginx-local.mjs';
 import { findNginx } from '../../scripts/lib/nginx.mjs';
@@ -375,17 +376,66 @@ t.test('kubernetes manifests', async (t) => {
     }
   });
 
-  t.test('the Redis URL Secret parses, and agrees with the Redis password', async (t) => {
+  // The ACL file the Redis pod loads, from its Secret (a copy of deploy/redis/users.acl).
+  const aclSecret = byKind('Secret').find((d) => secretValue(d.doc.metadata.namespace, d.doc.metadata.name, 'users.acl') !== undefined);
+  const aclText = aclSecret ? secretValue(aclSecret.doc.metadata.namespace, aclSecret.doc.metadata.name, 'users.acl')! : '';
+  const acl = aclUsers(aclText);
+
+  t.test('the Redis URL Secrets parse, and each agrees with the ACL file the Redis loads', async (t) => {
+    t.ok(aclSecret, 'a Secret holds the Redis ACL file (users.acl)');
+    t.equal(aclText.trim(), read(SHIPPED_ACL).trim(), `${aclSecret?.where}: users.acl is exactly ${SHIPPED_ACL}`);
+    t.equal(acl.get('default')?.on, false, 'the default user is off');
+    let urls = 0;
     for (const d of byKind('Secret')) {
       const ns = d.doc.metadata.namespace;
-      const url = secretValue(ns, d.doc.metadata.name, 'url');
-      if (url === undefined) continue;
-      let config: CollectorConfig | null = null;
-      t.doesNotThrow(() => (config = loadConfig({ argv: [], env: { VIGIL_REDIS_URL: url } })), `${d.where}: url is a Redis URL vigil accepts`);
-      t.ok(config, 'loaded');
-      const password = secretValue(ns, d.doc.metadata.name, 'password');
-      if (password !== undefined) t.equal(decodeURIComponent(new URL(url).password), password, `${d.where}: url carries the password`);
-      t.match(url, /CHANGE-ME/, `${d.where}: the committed value is an obvious placeholder`);
+      const keys = Object.keys({ ...(d.doc.stringData ?? {}), ...(d.doc.data ?? {}) }).filter((k) => /(^|-)url$/.test(k));
+      for (const key of keys) {
+        const url = secretValue(ns, d.doc.metadata.name, key)!;
+        urls++;
+        let config: CollectorConfig | null = null;
+        t.doesNotThrow(() => (config = loadConfig({ argv: [], env: { VIGIL_REDIS_URL: url } })), `${d.where} ${key}: a Redis URL vigil accepts`);
+        t.ok(config, 'loaded');
+        const user = decodeURIComponent(new URL(url).username);
+        t.ok(/^vigil-/.test(user), `${d.where} ${key}: names a vigil user (${user || 'none'})`);
+        checkUrlAgainstAcl(t, url, acl, user, `${d.where} ${key}`);
+        t.match(url, /CHANGE-ME/, `${d.where} ${key}: the committed value is an obvious placeholder`);
+      }
+    }
+    t.ok(urls >= 2, 'a URL for the gateways and one for the collectors');
+    for (const [user, entry] of acl) {
+      for (const pw of entry.passwords) t.match(pw, /^CHANGE-ME-/, `${user}: the committed password is an obvious placeholder`);
+    }
+  });
+
+  t.test('Redis loads the ACL file from its Secret; each service connects as its own user', async (t) => {
+    const redisPods = owners.filter((o) => containersOf(o.spec).some((c: Obj) => /^redis:/.test(c.image)));
+    t.equal(redisPods.length, 1, 'one Redis workload');
+    for (const o of redisPods) {
+      const ns = o.d.doc.metadata.namespace;
+      const c = containersOf(o.spec).find((c: Obj) => /^redis:/.test(c.image))!;
+      const files = new Map<string, string>();
+      for (const m of c.volumeMounts ?? []) {
+        const v = (o.spec.volumes ?? []).find((v: Obj) => v.name === m.name);
+        const data = v?.configMap ? configMaps.get(`${ns}/${v.configMap.name}`)?.data : v?.secret ? secrets.get(`${ns}/${v.secret.secretName}`)?.stringData : undefined;
+        for (const [k, text] of Object.entries(data ?? {})) files.set(`${m.mountPath.replace(/\/$/, '')}/${k}`, String(text));
+      }
+      const conf = [...(c.command ?? []), ...(c.args ?? [])].map((a: string) => files.get(a)).find((f) => f !== undefined);
+      t.ok(conf, `${o.d.where}: redis-server is started with a mounted config file`);
+      const aclPath = /^aclfile\s+(\S+)/m.exec(conf ?? '')?.[1];
+      t.ok(aclPath, `${o.d.where}: the config names an aclfile`);
+      t.equal(files.get(aclPath ?? ''), aclText, `${o.d.where}: ${aclPath} is the ACL Secret's users.acl, mounted`);
+      t.notMatch(JSON.stringify(c.env ?? []), /secretKeyRef/, `${o.d.where}: no password in the Redis container's environment`);
+    }
+    for (const { d, spec } of owners) {
+      const ns = d.doc.metadata.namespace;
+      for (const c of containersOf(spec)) {
+        const user = isGatewayImage(c.image) ? 'vigil-gateway' : isCollectorImage(c.image) ? 'vigil-collector' : null;
+        if (!user) continue;
+        const sk = (c.env ?? []).find((e: Obj) => e.name === 'VIGIL_REDIS_URL')?.valueFrom?.secretKeyRef;
+        const url = sk ? secretValue(ns, sk.name, sk.key) : undefined;
+        t.ok(url, `${d.where} ${c.name}: VIGIL_REDIS_URL from a Secret`);
+        if (url) checkUrlAgainstAcl(t, url, acl, user, `${d.where} ${c.name}`);
+      }
     }
   });
 
@@ -626,6 +676,30 @@ function bindMounts(service: Obj): Array<[string, string]> {
     });
 }
 
+type Checks = Pick<typeof t, 'ok' | 'equal'>;
+
+/** The Redis users of an ACL file: whether each is on, and its `>` (clear-text) passwords. */
+function aclUsers(text: string): Map<string, { on: boolean; passwords: string[] }> {
+  const users = new Map<string, { on: boolean; passwords: string[] }>();
+  for (const line of text.split('\n')) {
+    const [keyword, name, ...rules] = line.trim().split(/\s+/);
+    if (keyword !== 'user' || !name) continue;
+    users.set(name, { on: rules.includes('on') && !rules.includes('off'), passwords: rules.filter((r) => r.startsWith('>')).map((r) => r.slice(1)) });
+  }
+  return users;
+}
+
+/** The URL's user is an ACL user that is on, and the URL's password is one of that user's. */
+function checkUrlAgainstAcl(t: Checks, url: string, acl: ReturnType<typeof aclUsers>, user: string, where: string): void {
+  const parsed = new URL(url);
+  t.equal(decodeURIComponent(parsed.username), user, `${where}: connects as Redis user ${user}`);
+  const entry = acl.get(user);
+  t.ok(entry?.on, `${where}: ${user} is a user the ACL file turns on`);
+  t.ok(entry?.passwords.includes(decodeURIComponent(parsed.password)), `${where}: the URL carries ${user}'s password from the ACL file`);
+}
+
+const SHIPPED_ACL = 'deploy/redis/users.acl';
+
 t.test('docker-compose.yml', async (t) => {
   const text = read('docker-compose.yml');
   const compose = parseYaml(text, { merge: true }) as Obj;
@@ -641,6 +715,7 @@ t.test('docker-compose.yml', async (t) => {
   const collectors = Object.entries(services).filter(([, s]) => dockerfile(s) === 'deploy/collector.Dockerfile');
   const lbs = Object.entries(services).filter(([, s]) => /^nginx:/.test(s.image ?? ''));
   const redis = Object.entries(services).filter(([, s]) => /^redis:/.test(s.image ?? ''));
+  const composeAcl = aclUsers(read(SHIPPED_ACL));
 
   t.test('topology: redis, ≥ 2 gateways, a load balancer, collectors', async (t) => {
     t.equal(redis.length, 1, 'one redis');
@@ -649,6 +724,13 @@ t.test('docker-compose.yml', async (t) => {
     t.ok(collectors.length >= 1, `collectors (${collectors.map(([n]) => n).join(', ')})`);
     const [redisName, redisSvc] = redis[0]!;
     t.same(redisSvc.healthcheck?.test, ['CMD', 'redis-cli', 'ping'], 'redis healthcheck: redis-cli ping');
+    const aclAt = (redisSvc.command as string[]).indexOf('--aclfile');
+    t.ok(aclAt > 0, 'redis-server is started with --aclfile');
+    t.ok(
+      bindMounts(redisSvc).some(([h, c]) => h === `./${SHIPPED_ACL}` && c === redisSvc.command[aclAt + 1]),
+      `the --aclfile path is ${SHIPPED_ACL}, mounted`,
+    );
+    t.ok((redisSvc.volumes as string[]).some((v) => v.startsWith(`./${SHIPPED_ACL}:`) && v.endsWith(':ro')), 'mounted read-only');
     t.match(redisSvc.image, /^redis:7(\.\d+)*-alpine$/, 'Redis 7 (sharded pub/sub)');
     t.notOk(redisSvc.ports, 'redis is not published on the host');
 
@@ -666,7 +748,9 @@ t.test('docker-compose.yml', async (t) => {
     for (const [name, s] of gateways) {
       const env = envOf(s);
       t.equal(Number(env.PORT ?? GATEWAY_PORT), GATEWAY_PORT, `${name}: PORT ${GATEWAY_PORT}`);
-      t.equal(env.VIGIL_REDIS_URL, `redis://${redisName}:6379`, `${name}: VIGIL_REDIS_URL points at the redis service`);
+      const url = new URL(env.VIGIL_REDIS_URL!);
+      t.equal(`${url.protocol}//${url.host}`, `redis://${redisName}:6379`, `${name}: VIGIL_REDIS_URL points at the redis service`);
+      checkUrlAgainstAcl(t, env.VIGIL_REDIS_URL!, composeAcl, 'vigil-gateway', name);
       t.ok(env.VIGIL_GATEWAY_ID && !ids.has(env.VIGIL_GATEWAY_ID), `${name}: its own VIGIL_GATEWAY_ID (${env.VIGIL_GATEWAY_ID})`);
       ids.add(env.VIGIL_GATEWAY_ID!);
       t.equal(s.depends_on?.[redisName]?.condition, 'service_healthy', `${name}: waits for redis to be healthy`);
@@ -720,7 +804,8 @@ t.test('docker-compose.yml', async (t) => {
       if (!cfg) continue;
       const config = cfg as CollectorConfig;
       t.ok(serverIds(config).length >= 2, `${name}: watches ${serverIds(config).join(', ')}`);
-      t.ok(config.redisUrl.startsWith(`redis://${redis[0]![0]}:`), `${name}: uses the redis service`);
+      t.equal(new URL(config.redisUrl).host, `${redis[0]![0]}:6379`, `${name}: uses the redis service`);
+      checkUrlAgainstAcl(t, config.redisUrl, composeAcl, 'vigil-collector', name);
       if (s.pid) {
         // A sidecar in another service's PID namespace: its match targets must find that
         // service's process, whose command line is the image's ENTRYPOINT + CMD (or `command`).
@@ -794,6 +879,24 @@ function finalUser(df: { stages: Stage[] }): number | null {
   return Number.isInteger(uid) && uid > 0 ? uid : null;
 }
 
+t.test(`${SHIPPED_ACL} loads into a real redis-server and the compose URLs authenticate`, async (t) => {
+  const redis = await startRedis({ args: ['--aclfile', at(SHIPPED_ACL)] });
+  t.teardown(() => redis.close());
+  const services = (parseYaml(read('docker-compose.yml'), { merge: true }) as Obj).services as Record<string, Obj>;
+  const urls = new Set(Object.values(services).map((s) => envOf(s).VIGIL_REDIS_URL).filter((u): u is string => Boolean(u)));
+  t.ok(urls.size >= 2, 'a gateway URL and a collector URL');
+  for (const url of urls) {
+    const local = new URL(url);
+    local.host = `127.0.0.1:${redis.port}`;
+    const client = createRedis(local.toString(), 'command');
+    t.teardown(() => closeRedis(client));
+    t.equal(await client.ping(), 'PONG', `${local.username}: authenticated with the compose URL's password`);
+  }
+  const anonymous = createRedis(redis.url, 'command');
+  t.teardown(() => closeRedis(anonymous));
+  await t.rejects(anonymous.ping(), /NOAUTH/, 'without a user: NOAUTH (what the health checks accept as "up")');
+});
+
 t.test('Dockerfiles', async (t) => {
   const pkg = JSON.parse(read('package.json')) as { workspaces: string[] };
   const workspaces = pkg.workspaces.flatMap((w) =>
@@ -802,7 +905,7 @@ t.test('Dockerfiles', async (t) => {
   t.ok(workspaces.length >= 5, `workspaces: ${workspaces.join(', ')}`);
 
   for (const [service, entry, pkgName] of [
-    ['gateway', 'services/gateway/dist/index.js', '@vigil/gateway'],
+    ['gateway', 'services/gateway/dist/cli.js', '@vigil/gateway'],
     ['collector', 'services/collector/dist/cli.js', '@vigil/collector'],
   ] as const) {
     t.test(`deploy/${service}.Dockerfile`, async (t) => {

@@ -4,12 +4,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { io as connect, type Socket } from 'socket.io-client';
 import { NAMESPACE } from '@vigil/protocol';
-import { freePort, waitFor } from '@vigil/testkit';
+import { freePort, stopProcess, waitFor } from '@vigil/testkit';
 
 type Teardown = { teardown(fn: () => unknown): void };
 
 const repo = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
-const GATEWAY_ENTRY = repo('services/gateway/src/index.ts');
+const GATEWAY_ENTRY = repo('services/gateway/src/cli.ts');
 const ROOT = repo('');
 export const COLLECTOR_ENTRY = repo('services/collector/src/cli.ts');
 
@@ -17,34 +17,31 @@ export type Service = {
   child: ChildProcess;
   pid: number;
   output(): string;
-  exited(): { code: number | null; signal: NodeJS.Signals | null } | null;
+  exited(): ExitStatus | null;
   stop(signal?: NodeJS.Signals): Promise<void>;
 };
 
-export function spawnService(t: Teardown, entry: string, args: string[], env: Record<string, string>): Service {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=vigil:source', entry, ...args], {
-    env: { ...process.env, VIGIL_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+type ExitStatus = { code: number | null; signal: NodeJS.Signals | null };
+
+/** `node <args>` with stdout and stderr collected into one text, and its exit status once it has one. */
+function spawnNode(args: string[], options: { cwd?: string; env: NodeJS.ProcessEnv }) {
+  const child = spawn(process.execPath, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  let exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-  const exitedPromise = new Promise<void>((resolve) =>
-    child.on('exit', (code, signal) => {
-      exit = { code, signal };
-      resolve();
-    }),
-  );
-  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
-    if (exit) return;
-    child.kill(signal);
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exitedPromise;
-    clearTimeout(timer);
-  };
+  const append = (d: Buffer) => (out += d.toString());
+  child.stdout!.on('data', append);
+  child.stderr!.on('data', append);
+  let exit: ExitStatus | null = null;
+  const exited = new Promise<ExitStatus>((resolve) => child.once('exit', (code, signal) => resolve((exit = { code, signal }))));
+  return { child, output: () => out, exitStatus: () => exit, exited };
+}
+
+export function spawnService(t: Teardown, entry: string, args: string[], env: Record<string, string>): Service {
+  const { child, output, exitStatus } = spawnNode(['--import', 'tsx', '--conditions=vigil:source', entry, ...args], {
+    env: { ...process.env, VIGIL_LOG_LEVEL: 'info', ...env },
+  });
+  const stop = (signal: NodeJS.Signals = 'SIGTERM') => stopProcess(child, signal);
   t.teardown(() => stop());
-  return { child, pid: child.pid!, output: () => out, exited: () => exit, stop };
+  return { child, pid: child.pid!, output, exited: exitStatus, stop };
 }
 
 export async function startGatewayProcess(t: Teardown, redisUrl: string, env: Record<string, string> = {}) {
@@ -88,23 +85,13 @@ export function spawnTarget(t: Teardown, label: string): ChildProcess {
  * output collected. The caller decides how to stop it (SIGINT, as Ctrl-C would).
  */
 export function spawnRunLocal(args: string[], env: Record<string, string>) {
-  const child = spawn(process.execPath, ['scripts/run-local.mjs', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, REDIS_URL: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, output: () => out, exited };
+  const { child, output, exited } = spawnNode(['scripts/run-local.mjs', ...args], { cwd: ROOT, env: { ...process.env, REDIS_URL: '', ...env } });
+  return { child, output, exited: exited.then((status) => status.code) };
 }
 
-export async function killAndWait(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const gone = new Promise((r) => child.once('exit', r));
-  child.kill(signal);
-  await gone;
+/** Ends a child with `signal` (SIGKILL by default; SIGKILL anyway if it outlives the grace period). */
+export function killAndWait(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  return stopProcess(child, signal);
 }
 
 export async function client(t: Teardown, url: string): Promise<Socket> {

@@ -1,26 +1,42 @@
 // The client: one Socket.IO connection to `/monitoring`, the subscriptions made on it (re-joined
-// in the order they were made after every connect), and the routing of gateway events to them.
+// in the order they were made after every connect), the routing of gateway events to them, and
+// the token the connection carries (token.ts).
 import type { Socket } from 'socket.io-client';
 import {
+  BACKFILL_MAX,
   ClientEvents,
+  ErrorCodes,
+  INTERVAL_MAX_MS,
+  INTERVAL_MIN_MS,
   LOG_LEVELS,
   NAMESPACE,
   SERVER_ID_PATTERN,
   ServerEvents,
   isPosition,
+  type ParsedRoom,
+  type TokenRefreshed,
 } from '@vigil/protocol';
-import { ConnectionMonitor, type ConnectionState } from './connection.js';
+import { ConnectionMonitor, type ConnectionState, type GatewayRefusal } from './connection.js';
 import { TypedEmitter, type Listener } from './emitter.js';
 import { ClientErrorCodes, VigilClientError } from './errors.js';
 import { LogsChannel, type LogsOptions } from './logs-subscription.js';
 import { MetricsChannel, type MetricsOptions } from './metrics-subscription.js';
-import { backoffDelay, resolveOptions, type ClientLogger, type ResolvedClientOptions, type VigilClientOptions } from './options.js';
+import { backoffDelay, resolveOptions, tokenSource, type ClientLogger, type ResolvedClientOptions, type VigilClientOptions } from './options.js';
 import { invalidPayload, type Channel, type ChannelHost, type LogsSubscription, type MetricsSubscription } from './subscription.js';
-import { isProcessInfoEvent, isProcessLogsEvent, isStatusChangeEvent, readAck, type RequestName, type Requests } from './wire.js';
+import { TokenKeeper, forbiddenBy, type TokenSource } from './token.js';
+import { Requests, isProcessInfoEvent, isProcessLogsEvent, isStatusChangeEvent, type RequestName } from './wire.js';
 
 export type VigilClientEvents = {
   /** Every change of the connection state. */
   state: ConnectionState;
+  /** The gateway said why it is ending the connection (`disconnect-reason`), just before it does. */
+  'disconnect-reason': GatewayRefusal;
+  /** The gateway warned that the connection's token expires at `expiresAt`; the client is refreshing it. */
+  'token-expiring': { expiresAt: string };
+  /** The gateway accepted a new token; `left`: rooms it no longer allows (their subscriptions ended with FORBIDDEN). */
+  'token-refreshed': TokenRefreshed;
+  /** No new token could be given before expiry (TOKEN_UNAVAILABLE) or the gateway refused it. */
+  'token-refresh-failed': VigilClientError;
 };
 
 const serverIdRe = new RegExp(SERVER_ID_PATTERN);
@@ -35,13 +51,24 @@ export class VigilClient {
   readonly #metrics = new Map<string, Set<MetricsChannel>>();
   readonly #logs = new Map<string, LogsChannel>();
   readonly #host: ChannelHost;
-  readonly #pending = new Set<(err: VigilClientError) => void>();
+  readonly #requests: Requests;
+  readonly #token: TokenKeeper;
   #closed = false;
 
   constructor(options: VigilClientOptions) {
     const o = (this.#options = resolveOptions(options));
     const logger = o.logger;
-    this.#events = new TypedEmitter((err) => logger.error({ err }, 'state listener threw'));
+    this.#events = new TypedEmitter((err) => logger.error({ err }, 'client event listener threw'));
+    this.#token = new TokenKeeper(
+      {
+        logger,
+        refresh: (token) => this.#requests.send(ClientEvents.refreshToken, { token }),
+        forbid: (rooms) => this.#forbid(rooms),
+        refreshed: (result) => this.#events.emit('token-refreshed', result),
+        refreshFailed: (err) => this.#events.emit('token-refresh-failed', err),
+      },
+      o.token,
+    );
     this.#socket = o.io(`${o.url}${NAMESPACE}`, {
       path: o.path,
       transports: o.transports,
@@ -54,8 +81,9 @@ export class VigilClient {
       reconnectionDelayMax: o.reconnection.maxDelayMs,
       randomizationFactor: o.reconnection.randomization,
       reconnectionAttempts: o.reconnection.maxAttempts,
-      auth: handshakeAuth(o.auth),
+      auth: this.#token.handshake(o.auth),
     });
+    this.#requests = new Requests(this.#socket, o.ackTimeoutMs);
     this.#monitor = new ConnectionMonitor(this.#socket, o, (state) => this.#events.emit('state', state));
     this.#host = this.#makeHost(logger);
     this.#route();
@@ -70,13 +98,30 @@ export class VigilClient {
     return this.#events.on(event, listener);
   }
 
+  /**
+   * Gives the client a new token (or provider). Connected: it is sent at once with `refresh-token`
+   * (resolves when the gateway accepted it; rooms it no longer allows end with FORBIDDEN). Stopped
+   * because the token was refused or expired: the client connects again with it. `null` forgets the
+   * token and disconnects (state `unauthorized`) until the next setToken().
+   */
+  async setToken(token: TokenSource | null): Promise<void> {
+    if (this.#closed) throw new VigilClientError(ClientErrorCodes.CLOSED, 'the client is closed');
+    this.#token.source = token === null ? null : tokenSource(token);
+    if (token === null) {
+      this.#monitor.halt({ code: ErrorCodes.UNAUTHORIZED, message: 'signed out: no token' });
+      return;
+    }
+    if (this.#socket.connected) await this.#token.refresh();
+    else this.#monitor.resume();
+  }
+
   /** Resolves when the gateway confirmed the subscription (waiting while offline); rejects with a coded error. */
   subscribeMetrics(serverId: string, options: MetricsOptions = {}): Promise<MetricsSubscription> {
     return this.#start(() => {
       checkServerId(serverId);
       const { interval } = options;
-      if (interval !== undefined && !(Number.isInteger(interval) && interval >= 100 && interval <= 3_600_000)) {
-        throw invalidPayload('interval must be an integer number of ms in 100..3600000');
+      if (interval !== undefined && !(Number.isInteger(interval) && interval >= INTERVAL_MIN_MS && interval <= INTERVAL_MAX_MS)) {
+        throw invalidPayload(`interval must be an integer number of ms in ${INTERVAL_MIN_MS}..${INTERVAL_MAX_MS}`);
       }
       const channel = new MetricsChannel(this.#host, serverId, options);
       let set = this.#metrics.get(serverId);
@@ -93,8 +138,8 @@ export class VigilClient {
       if (typeof options?.onLine !== 'function') throw invalidPayload('onLine must be a function');
       const { level, backfill, since } = options;
       if (level !== undefined && !LOG_LEVELS.includes(level)) throw invalidPayload(`level must be one of ${LOG_LEVELS.join(', ')}`);
-      if (backfill !== undefined && !(Number.isInteger(backfill) && backfill >= 0 && backfill <= 10_000)) {
-        throw invalidPayload('backfill must be an integer in 0..10000');
+      if (backfill !== undefined && !(Number.isInteger(backfill) && backfill >= 0 && backfill <= BACKFILL_MAX)) {
+        throw invalidPayload(`backfill must be an integer in 0..${BACKFILL_MAX}`);
       }
       if (since !== undefined && !isPosition(since)) throw invalidPayload('since must be a position ("<ms>-<seq>")');
       if (since !== undefined && backfill !== undefined) throw invalidPayload('give since or backfill, not both');
@@ -116,7 +161,7 @@ export class VigilClient {
     this.#closed = true;
     const closed = new VigilClientError(ClientErrorCodes.CLOSED, 'the client was closed');
     for (const channel of this.#channels) channel.end(closed);
-    this.#failPending(closed);
+    this.#requests.failAll(closed);
     this.#channels.clear();
     this.#metrics.clear();
     this.#logs.clear();
@@ -146,7 +191,7 @@ export class VigilClient {
       for (const channel of this.#channels) void channel.join();
     });
     socket.on('disconnect', (reason: string) => {
-      this.#failPending(new VigilClientError(ClientErrorCodes.DISCONNECTED, `connection lost: ${reason}`));
+      this.#requests.failAll(new VigilClientError(ClientErrorCodes.DISCONNECTED, `connection lost: ${reason}`));
     });
     socket.on(ServerEvents.processInfo, (event: unknown) => {
       if (!isProcessInfoEvent(event)) return malformed(logger, ServerEvents.processInfo);
@@ -167,6 +212,18 @@ export class VigilClient {
       if (!isProcessLogsEvent(event)) return malformed(logger, ServerEvents.processLogs);
       this.#logs.get(event.serverId)?.receive(event);
     });
+    socket.on(ServerEvents.tokenExpiring, (event: unknown) => {
+      const expiresAt = (event as { expiresAt?: unknown } | null)?.expiresAt;
+      if (typeof expiresAt !== 'string') return malformed(logger, ServerEvents.tokenExpiring);
+      this.#events.emit('token-expiring', { expiresAt });
+      // Failures are reported by the 'token-refresh-failed' event.
+      this.#token.refresh().catch(() => undefined);
+    });
+    socket.on(ServerEvents.disconnectReason, (event: unknown) => {
+      const { code, message } = (event ?? {}) as { code?: unknown; message?: unknown };
+      if (typeof code !== 'string') return malformed(logger, ServerEvents.disconnectReason);
+      this.#events.emit('disconnect-reason', { code, message: typeof message === 'string' ? message : code });
+    });
   }
 
   #makeHost(logger: ClientLogger): ChannelHost {
@@ -176,57 +233,18 @@ export class VigilClient {
       get connected() {
         return client.#socket.connected;
       },
-      request: (event, payload, progress) => this.#request(event, payload, progress),
+      request: (event, payload, progress) => this.#requests.send(event, payload, progress),
       retryDelay: (attempt) => backoffDelay(attempt, this.#options.reconnection),
       release: (channel) => this.#release(channel),
     };
   }
 
-  /**
-   * Sends a request and waits for its ack. The wait ends after `ackTimeoutMs` without an answer or
-   * without progress (a log replay of 10,000 lines may take longer than that on a slow link, but
-   * lines keep arriving), and at once when the connection drops.
-   */
-  #request<E extends RequestName>(event: E, payload: Requests[E]['payload'], progress?: () => number): Promise<Record<string, unknown>> {
-    return new Promise((resolve, reject) => {
-      if (!this.#socket.connected) {
-        reject(new VigilClientError(ClientErrorCodes.DISCONNECTED, `${event}: not connected`));
-        return;
-      }
-      const timeoutMs = this.#options.ackTimeoutMs;
-      const sentAt = Date.now();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      let settled = false;
-      const settle = (outcome: () => void) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        this.#pending.delete(fail);
-        outcome();
-      };
-      const fail = (err: VigilClientError) => settle(() => reject(err));
-      const check = () => {
-        const idle = Date.now() - Math.max(sentAt, progress?.() ?? 0);
-        if (idle >= timeoutMs) fail(new VigilClientError(ClientErrorCodes.TIMEOUT, `${event}: no answer in ${timeoutMs} ms`));
-        else timer = setTimeout(check, timeoutMs - idle);
-      };
-      this.#pending.add(fail);
-      timer = setTimeout(check, timeoutMs);
-      this.#socket.emit(event, payload, (reply: unknown) =>
-        settle(() => {
-          try {
-            resolve(readAck(event, reply));
-          } catch (err) {
-            reject(err);
-          }
-        }),
-      );
-    });
-  }
-
-  /** Requests in flight fail at once when the connection drops (their acks cannot come). */
-  #failPending(err: VigilClientError): void {
-    for (const fail of [...this.#pending]) fail(err);
+  /** The gateway left these rooms on a token refresh: their subscriptions end as refused. */
+  #forbid(rooms: ParsedRoom[]): void {
+    for (const room of rooms) {
+      const channels = room.kind === 'metrics' ? [...(this.#metrics.get(room.serverId) ?? [])] : [this.#logs.get(room.serverId)];
+      for (const channel of channels) channel?.refuse(forbiddenBy(room));
+    }
   }
 
   async #release(channel: Channel): Promise<void> {
@@ -246,7 +264,7 @@ export class VigilClient {
     // Offline there is nothing to leave: a new connection starts in no room.
     if (this.#closed || !this.#socket.connected) return;
     try {
-      await this.#request(event, { serverId });
+      await this.#requests.send(event, { serverId });
     } catch (err) {
       this.#options.logger.debug({ serverId, event, err }, 'unsubscribe not confirmed');
     }
@@ -261,16 +279,6 @@ function checkServerId(serverId: string): void {
   if (typeof serverId !== 'string' || !serverIdRe.test(serverId)) {
     throw invalidPayload(`serverId must match ${SERVER_ID_PATTERN}, got ${JSON.stringify(String(serverId).slice(0, 80))}`);
   }
-}
-
-/**
- * The client re-joins its subscriptions itself after every reconnect, resuming logs from the last
- * line it delivered; `vigilRestore: false` tells the gateway not to restore the previous
- * connection's rooms and missed lines as well (which it does for clients that do not re-join).
- */
-function handshakeAuth(auth: VigilClientOptions['auth']): NonNullable<VigilClientOptions['auth']> {
-  if (typeof auth === 'function') return (cb) => auth((data) => cb({ ...data, vigilRestore: false }));
-  return { ...auth, vigilRestore: false };
 }
 
 function malformed(logger: ClientLogger, event: string): void {

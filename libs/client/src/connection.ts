@@ -2,18 +2,29 @@
 // events and the browser's online/offline signals. It also covers the two cases in which
 // socket.io-client stops by itself — the gateway disconnected us on purpose ("io server
 // disconnect", e.g. while draining) or refused the namespace handshake — so that, by default,
-// the client never gives up.
+// the client never gives up. Except where retrying cannot help: a token refused or expired (state
+// `unauthorized` until the application gives a new token) or an origin refused.
 import type { Socket } from 'socket.io-client';
+import { ErrorCodes, ServerEvents } from '@vigil/protocol';
 import { backoffDelay, type ResolvedClientOptions } from './options.js';
 
-export type OfflineReason = 'network' | 'gave-up' | 'closed';
+/** `refused`: the gateway refused this page's origin; retrying cannot help. */
+export type OfflineReason = 'network' | 'gave-up' | 'closed' | 'refused';
+
+/** A refusal the gateway explains: `connect_error`'s `data`, or `disconnect-reason` before it ends a connection. */
+export type GatewayRefusal = { code: string; message: string };
+
+/** Codes after which reconnecting with the same token cannot succeed. */
+const NEEDS_TOKEN = new Set<string>([ErrorCodes.UNAUTHORIZED, ErrorCodes.TOKEN_EXPIRED]);
 
 export type ConnectionState =
   | { name: 'connecting' }
   | { name: 'connected' }
   /** `attempt` counts from 1 since the connection was lost (or since the first attempt failed). */
   | { name: 'reconnecting'; attempt: number; reason: string }
-  | { name: 'offline'; reason: OfflineReason };
+  | { name: 'offline'; reason: OfflineReason }
+  /** The gateway refused the token (or it expired): no reconnect until setToken() gives another. */
+  | { name: 'unauthorized'; code: string; message: string };
 
 export type ConnectionStateName = ConnectionState['name'];
 
@@ -30,6 +41,10 @@ export class ConnectionMonitor {
   #networkDown = false;
   #closed = false;
   #lastReason = 'connection lost';
+  /** What the gateway said before it ended the connection, until the disconnect that follows. */
+  #serverReason: GatewayRefusal | null = null;
+  /** Stopped on a refusal that retrying cannot fix, until resume(). */
+  #halted = false;
 
   constructor(socket: Socket, options: ResolvedClientOptions, publish: (state: ConnectionState) => void) {
     this.#socket = socket;
@@ -40,12 +55,15 @@ export class ConnectionMonitor {
     const onConnectError = (err: Error) => this.#onConnectError(err);
     const onAttempt = (attempt: number) => this.#set({ name: 'reconnecting', attempt, reason: this.#lastReason });
     const onGaveUp = () => this.#set({ name: 'offline', reason: 'gave-up' });
+    const onReason = (reason: unknown) => (this.#serverReason = refusalOf(reason));
+    socket.on(ServerEvents.disconnectReason, onReason);
     socket.on('connect', onConnect);
     socket.on('disconnect', onDisconnect);
     socket.on('connect_error', onConnectError);
     socket.io.on('reconnect_attempt', onAttempt);
     socket.io.on('reconnect_failed', onGaveUp);
     this.#undo.push(() => {
+      socket.off(ServerEvents.disconnectReason, onReason);
       socket.off('connect', onConnect);
       socket.off('disconnect', onDisconnect);
       socket.off('connect_error', onConnectError);
@@ -72,15 +90,41 @@ export class ConnectionMonitor {
     this.#set({ name: 'offline', reason: 'closed' });
   }
 
+  /** Connects again after a halt (a new token was given), from a fresh backoff. */
+  resume(): void {
+    if (this.#closed || this.#socket.connected) return;
+    // An attempt under way asks for the token itself; a network that is down comes back by itself.
+    const waiting = this.#state.name === 'offline' ? this.#state.reason === 'network' : this.#state.name !== 'unauthorized';
+    if (!this.#halted && waiting) return;
+    this.#halted = false;
+    clearTimeout(this.#manualTimer);
+    this.#manualAttempts = 0;
+    this.#set({ name: 'connecting' });
+    this.#socket.connect();
+  }
+
+  /** Disconnects and stays away until resume() (e.g. the application signed out). */
+  halt(refusal: GatewayRefusal): void {
+    if (this.#closed) return;
+    this.#halted = true;
+    clearTimeout(this.#manualTimer);
+    this.#socket.disconnect();
+    this.#set({ name: 'unauthorized', ...refusal });
+  }
+
   #onConnect(): void {
     this.#manualAttempts = 0;
+    this.#serverReason = null;
     clearTimeout(this.#manualTimer);
     this.#set({ name: 'connected' });
   }
 
   #onDisconnect(reason: string): void {
     if (this.#closed || reason === 'io client disconnect') return;
-    this.#lastReason = reason;
+    const said = this.#serverReason;
+    this.#serverReason = null;
+    if (said && reason === 'io server disconnect' && this.#stopFor(said)) return;
+    this.#lastReason = said ? said.message : reason;
     // On "io server disconnect" socket.io-client does not reconnect by itself: we do.
     if (!this.#socket.active) this.#scheduleManual();
     else this.#set({ name: 'reconnecting', attempt: 1, reason });
@@ -88,10 +132,28 @@ export class ConnectionMonitor {
 
   #onConnectError(err: Error): void {
     if (this.#closed) return;
-    this.#lastReason = err.message;
+    const refusal = refusalOf((err as Error & { data?: unknown }).data);
+    if (refusal && !this.#socket.active && this.#stopFor(refusal)) return;
+    this.#lastReason = refusal?.message ?? err.message;
     // A refusal by the gateway's middleware leaves the socket inactive; a transport failure is
     // retried by the manager, which announces each attempt.
     if (!this.#socket.active) this.#scheduleManual();
+  }
+
+  /** True when the refusal is one retrying cannot fix: the monitor stops and says why. */
+  #stopFor(refusal: GatewayRefusal): boolean {
+    if (NEEDS_TOKEN.has(refusal.code)) {
+      this.#halted = true;
+      this.#set({ name: 'unauthorized', ...refusal });
+      return true;
+    }
+    if (refusal.code === ErrorCodes.ORIGIN_REFUSED) {
+      this.#halted = true;
+      this.#options.logger.warn({ code: refusal.code }, refusal.message);
+      this.#set({ name: 'offline', reason: 'refused' });
+      return true;
+    }
+    return false;
   }
 
   #scheduleManual(): void {
@@ -105,12 +167,12 @@ export class ConnectionMonitor {
     this.#manualAttempts++;
     this.#set({ name: 'reconnecting', attempt: this.#manualAttempts, reason: this.#lastReason });
     this.#manualTimer = setTimeout(() => {
-      if (!this.#closed && !this.#socket.connected) this.#socket.connect();
+      if (!this.#closed && !this.#halted && !this.#socket.connected) this.#socket.connect();
     }, delay);
   }
 
   #onNetwork(online: boolean): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#halted) return;
     this.#networkDown = !online;
     if (!online) {
       if (!this.#socket.connected) this.#set({ name: 'offline', reason: 'network' });
@@ -138,5 +200,12 @@ export class ConnectionMonitor {
 function sameState(a: ConnectionState, b: ConnectionState): boolean {
   if (a.name === 'reconnecting' && b.name === 'reconnecting') return a.attempt === b.attempt;
   if (a.name === 'offline' && b.name === 'offline') return a.reason === b.reason;
+  if (a.name === 'unauthorized' && b.name === 'unauthorized') return a.code === b.code && a.message === b.message;
   return a.name === b.name;
+}
+
+function refusalOf(value: unknown): GatewayRefusal | null {
+  const v = value as { code?: unknown; message?: unknown } | null | undefined;
+  if (typeof v?.code !== 'string') return null;
+  return { code: v.code, message: typeof v.message === 'string' ? v.message : v.code };
 }

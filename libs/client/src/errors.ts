@@ -14,8 +14,10 @@ export const ClientErrorCodes = {
   TIMEOUT: 'VIGIL_ERR_CLIENT_TIMEOUT',
   /** The connection dropped before the answer came (retried after the reconnect). */
   DISCONNECTED: 'VIGIL_ERR_CLIENT_DISCONNECTED',
-  /** The gateway answered something that is not an ack of this protocol. */
+  /** The gateway's ack does not match its schema in the protocol (`Acks[event]`): the message names the field. */
   BAD_REPLY: 'VIGIL_ERR_CLIENT_BAD_REPLY',
+  /** The gateway warned that the token expires, and the token source had no newer one to refresh with. */
+  TOKEN_UNAVAILABLE: 'VIGIL_ERR_CLIENT_TOKEN_UNAVAILABLE',
 } as const;
 
 export type ClientErrorCode = (typeof ClientErrorCodes)[keyof typeof ClientErrorCodes];

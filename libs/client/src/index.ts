@@ -3,10 +3,11 @@
 // and logs resume after the last line delivered.
 export { createVigilClient, VigilClient, type VigilClientEvents } from './client.js';
 export type { VigilClientOptions, ReconnectionOptions, ClientLogger, IoFactory } from './options.js';
-export type { ConnectionState, ConnectionStateName, OfflineReason } from './connection.js';
+export type { ConnectionState, ConnectionStateName, OfflineReason, GatewayRefusal } from './connection.js';
+export type { TokenSource } from './token.js';
 export type { NetworkStatus } from './network.js';
 export type { Subscription, MetricsSubscription, LogsSubscription } from './subscription.js';
 export type { MetricsOptions } from './metrics-subscription.js';
 export { MAX_REPLAY_ROUNDS, type LogsOptions, type GapInfo } from './logs-subscription.js';
 export { ClientErrorCodes, VigilClientError, type ClientErrorCode, type VigilErrorCode } from './errors.js';
-export type { LogLevel, ProcessInfoEvent, ProcessLogsEvent, StatusChangeEvent } from '@vigil/protocol';
+export type { LogLevel, ProcessInfoEvent, ProcessLogsEvent, StatusChangeEvent, TokenRefreshed } from '@vigil/protocol';

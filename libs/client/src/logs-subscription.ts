@@ -5,6 +5,7 @@
 // delivered position, so a reconnect costs no line that the server's history still holds.
 import {
   ClientEvents,
+  DEFAULT_LOG_LEVEL,
   LOG_LEVELS,
   comparePositions,
   meetsLevel,
@@ -15,7 +16,6 @@ import {
 import { callSafely } from './emitter.js';
 import type { VigilClientError } from './errors.js';
 import { Channel, invalidPayload, type ChannelHost, type LogsSubscription } from './subscription.js';
-import { readLogsAck } from './wire.js';
 
 export type GapInfo = {
   serverId: string;
@@ -30,9 +30,9 @@ export type GapInfo = {
 };
 
 export type LogsOptions = {
-  /** Lowest level delivered. Default `'trace'` (everything). */
+  /** Lowest level delivered. Default DEFAULT_LOG_LEVEL, `'trace'` (everything). */
   level?: LogLevel;
-  /** On the first join, replay the last N lines at the level (0..10000). Default 0. Not with `since`. */
+  /** On the first join, replay the last N lines at the level (0..BACKFILL_MAX). Default 0. Not with `since`. */
   backfill?: number;
   /** On the first join, replay the lines after this position (all of them, in capped rounds). Not with `backfill`. */
   since?: string;
@@ -71,7 +71,7 @@ export class LogsChannel extends Channel {
   constructor(host: ChannelHost, serverId: string, options: LogsOptions) {
     super(host, serverId, options.onError);
     this.#options = options;
-    this.#level = options.level ?? 'trace';
+    this.#level = options.level ?? DEFAULT_LOG_LEVEL;
     this.#floor = options.since ?? null;
     const self = this;
     this.view = Object.freeze({
@@ -114,7 +114,7 @@ export class LogsChannel extends Channel {
     this.#holding = true;
     let request = this.#joinRequest();
     for (let round = 1; ; round++) {
-      const ack = readLogsAck(await this.host.request(ClientEvents.subscribeServerLogs, request, this.#progress));
+      const ack = await this.host.request(ClientEvents.subscribeServerLogs, request, this.#progress);
       if (!current()) return;
       if (ack.gap) this.#reportGap(request.since ?? null, 'trimmed');
       if (ack.more && ack.next !== undefined) {

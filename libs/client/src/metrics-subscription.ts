@@ -12,7 +12,7 @@ import type { VigilClientError } from './errors.js';
 import { Channel, type ChannelHost, type MetricsSubscription } from './subscription.js';
 
 export type MetricsOptions = {
-  /** Sampling interval the dashboard wants, in ms (100..3600000); echoed by the gateway. */
+  /** Sampling interval the dashboard wants, in ms (INTERVAL_MIN_MS..INTERVAL_MAX_MS); echoed by the gateway. */
   interval?: number;
   onSample?(event: ProcessInfoEvent): void;
   onStatus?(event: StatusChangeEvent): void;
@@ -51,8 +51,7 @@ export class MetricsChannel extends Channel {
       serverId: this.serverId,
       ...(interval === undefined ? {} : { interval }),
     });
-    const warning = ack.warning as { code?: unknown; message?: unknown } | undefined;
-    if (warning) this.host.logger.warn({ serverId: this.serverId, code: warning.code }, String(warning.message));
+    if (ack.warning) this.host.logger.warn({ serverId: this.serverId, code: ack.warning.code }, ack.warning.message);
   }
 
   receiveSample(event: ProcessInfoEvent): void {

@@ -1,8 +1,9 @@
 // Client options: what createVigilClient() accepts, with defaults, checked once at creation.
 import { io as defaultIo, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
-import { ErrorCodes } from '@vigil/protocol';
+import { ErrorCodes, TOKEN_MAX_LENGTH } from '@vigil/protocol';
 import { VigilClientError } from './errors.js';
 import { browserNetwork, type NetworkStatus } from './network.js';
+import type { HandshakeAuth, TokenSource } from './token.js';
 
 /** The shape of socket.io-client's `io`; tests inject their own. */
 export type IoFactory = (uri: string, options: Partial<ManagerOptions & SocketOptions>) => Socket;
@@ -33,7 +34,12 @@ export type VigilClientOptions = {
   /** Default `['websocket', 'polling']`: WebSocket first, long-polling if it cannot be opened. */
   transports?: Array<'websocket' | 'polling'>;
   /** Handshake auth, sent on every (re)connect; a function is asked again each time. */
-  auth?: Record<string, unknown> | ((cb: (data: Record<string, unknown>) => void) => void);
+  auth?: HandshakeAuth;
+  /**
+   * The token (JWT) the gateway checks, or a provider of the current one: asked for the handshake
+   * of every (re)connect and when the gateway warns of expiry (then sent with `refresh-token`).
+   */
+  token?: TokenSource;
   reconnection?: ReconnectionOptions;
   /** How long a request waits for its ack before it is retried, in ms. Default 10000. */
   ackTimeoutMs?: number;
@@ -49,6 +55,7 @@ export type ResolvedClientOptions = {
   path: string;
   transports: Array<'websocket' | 'polling'>;
   auth: VigilClientOptions['auth'];
+  token: TokenSource | null;
   reconnection: Required<ReconnectionOptions>;
   ackTimeoutMs: number;
   io: IoFactory;
@@ -86,6 +93,7 @@ export function resolveOptions(options: VigilClientOptions): ResolvedClientOptio
     path: options.path ?? '/socket.io/',
     transports,
     auth: options.auth,
+    token: tokenSource(options.token),
     reconnection: {
       initialDelayMs,
       maxDelayMs: Math.max(initialDelayMs, positive('reconnection.maxDelayMs', r.maxDelayMs, 5000)),
@@ -97,6 +105,13 @@ export function resolveOptions(options: VigilClientOptions): ResolvedClientOptio
     logger: options.logger ?? silent,
     network: options.network === undefined ? browserNetwork() : options.network,
   };
+}
+
+/** A token as given (option or setToken()), checked: a non-empty string within the protocol's bound, or a provider. */
+export function tokenSource(token: TokenSource | undefined): TokenSource | null {
+  if (token === undefined) return null;
+  if (typeof token === 'function' || (typeof token === 'string' && token.length > 0 && token.length <= TOKEN_MAX_LENGTH)) return token;
+  throw invalid(`option token must be a non-empty string of at most ${TOKEN_MAX_LENGTH} characters or a function that returns one`);
 }
 
 /** Delay before retry number `attempt` (0-based): doubling from the initial delay up to the cap, with jitter. */

@@ -4,7 +4,7 @@
 import { ErrorCodes, type LogLevel } from '@vigil/protocol';
 import { ClientErrorCodes, VigilClientError, toClientError } from './errors.js';
 import type { ClientLogger } from './options.js';
-import type { RequestName, Requests } from './wire.js';
+import type { Payloads, Reply, RequestName } from './wire.js';
 
 export interface Subscription {
   readonly kind: 'metrics' | 'logs';
@@ -33,10 +33,10 @@ export interface ChannelHost {
   readonly connected: boolean;
   readonly logger: ClientLogger;
   /**
-   * Sends a request; resolves with the ok ack's fields or rejects with a VigilClientError.
+   * Sends a request; resolves with the ok ack (checked against its schema) or rejects with a VigilClientError.
    * `progress` tells when the answer last made progress (e.g. a replayed line arrived), in epoch ms.
    */
-  request<E extends RequestName>(event: E, payload: Requests[E]['payload'], progress?: () => number): Promise<Record<string, unknown>>;
+  request<E extends RequestName>(event: E, payload: Payloads[E], progress?: () => number): Promise<Reply<E>>;
   /** Delay before retry number `attempt` (0-based). */
   retryDelay(attempt: number): number;
   /** Forgets the channel and leaves its room on the gateway if no other channel needs it. */
@@ -141,6 +141,11 @@ export abstract class Channel {
     const delay = this.host.retryDelay(this.#retries++);
     this.host.logger.debug({ serverId: this.serverId, kind: this.kind, code: error.code, delay }, 'join failed; retrying');
     this.#retryTimer = setTimeout(() => void this.join(), delay);
+  }
+
+  /** Ends the channel as refused by the gateway (e.g. a refreshed token no longer allows it), calling onError if it was active. */
+  refuse(error: VigilClientError): void {
+    if (!this.ended) this.#fail(error);
   }
 
   #fail(error: VigilClientError): void {

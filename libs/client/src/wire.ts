@@ -1,82 +1,121 @@
 // What the client sends and receives on `/monitoring`: the requests it makes with their acks, and
-// cheap shape checks for the events it routes. Names and payload types come from @vigil/protocol;
-// the full schemas are enforced by the gateway, so the client only checks what it relies on
-// (server id, position, level) and drops anything else rather than pass it to a handler.
+// cheap shape checks for the events it routes. Names, payload types and ack schemas come from
+// @vigil/protocol. Every ack is checked against its schema (acks are few; a drifted one must fail
+// loudly), while live events only get the checks the client relies on (server id, position,
+// level): the gateway validated them on the way in, and they come by the thousand.
 import {
+  Acks,
   ClientEvents,
   LOG_LEVELS,
+  compile,
   isPosition,
+  type AckEvent,
   type ByServer,
-  type LogLevel,
   type ProcessInfoEvent,
   type ProcessLogsEvent,
+  type RefreshToken,
+  type ReplyOf,
   type StatusChangeEvent,
   type SubscribeServerLogs,
   type SubscribeServerMetrics,
+  type Validator,
 } from '@vigil/protocol';
+import type { Socket } from 'socket.io-client';
 import { ClientErrorCodes, VigilClientError } from './errors.js';
 
-export type AckWarning = { code: string; message: string };
-
-export type MetricsAck = {
-  room: string;
-  serverId: string;
-  interval: number;
-  timestamp: string;
-  /** Whether a latest sample existed (and was sent unless the client had a newer one). */
-  latest: boolean;
-  warning?: AckWarning;
+/** The payload of every request the client makes; the reply is the protocol's ack of that event. */
+export type Payloads = {
+  [ClientEvents.subscribeServerMetrics]: SubscribeServerMetrics;
+  [ClientEvents.subscribeServerLogs]: SubscribeServerLogs;
+  [ClientEvents.unsubscribeServerMetrics]: ByServer;
+  [ClientEvents.unsubscribeServerLogs]: ByServer;
+  [ClientEvents.refreshToken]: RefreshToken;
 };
+export type RequestName = keyof Payloads & AckEvent;
+export type Reply<E extends RequestName> = ReplyOf<E>;
 
-export type LogsAck = {
-  room: string;
-  serverId: string;
-  level: LogLevel;
-  timestamp: string;
-  replayed: number;
-  /** Lines after `since` were trimmed from history before this client could read them. */
-  gap: boolean;
-  /** The replay was capped: subscribe again with since = next. */
-  more: boolean;
-  next?: string;
-  /** Newest position in the server's log history when the replay was read, if the gateway says. */
-  head?: string;
-};
+/** The requests in flight on one socket. */
+export class Requests {
+  readonly #socket: Socket;
+  readonly #ackTimeoutMs: number;
+  readonly #pending = new Set<(err: VigilClientError) => void>();
 
-export type UnsubscribeAck = { room: string; timestamp: string; wasSubscribed: boolean };
+  constructor(socket: Socket, ackTimeoutMs: number) {
+    this.#socket = socket;
+    this.#ackTimeoutMs = ackTimeoutMs;
+  }
 
-/** Every request the client makes, with its payload and the fields of its ok ack. */
-export type Requests = {
-  [ClientEvents.subscribeServerMetrics]: { payload: SubscribeServerMetrics; reply: MetricsAck };
-  [ClientEvents.subscribeServerLogs]: { payload: SubscribeServerLogs; reply: LogsAck };
-  [ClientEvents.unsubscribeServerMetrics]: { payload: ByServer; reply: UnsubscribeAck };
-  [ClientEvents.unsubscribeServerLogs]: { payload: ByServer; reply: UnsubscribeAck };
-};
-export type RequestName = keyof Requests;
+  /**
+   * Sends a request and waits for its ack. The wait ends after `ackTimeoutMs` without an answer or
+   * without progress (a log replay of 10,000 lines may take longer than that on a slow link, but
+   * lines keep arriving), and at once when the connection drops.
+   */
+  send<E extends RequestName>(event: E, payload: Payloads[E], progress?: () => number): Promise<Reply<E>> {
+    return new Promise((resolve, reject) => {
+      if (!this.#socket.connected) {
+        reject(new VigilClientError(ClientErrorCodes.DISCONNECTED, `${event}: not connected`));
+        return;
+      }
+      const timeoutMs = this.#ackTimeoutMs;
+      const sentAt = Date.now();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let settled = false;
+      const settle = (outcome: () => void) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.#pending.delete(fail);
+        outcome();
+      };
+      const fail = (err: VigilClientError) => settle(() => reject(err));
+      const check = () => {
+        const idle = Date.now() - Math.max(sentAt, progress?.() ?? 0);
+        if (idle >= timeoutMs) fail(new VigilClientError(ClientErrorCodes.TIMEOUT, `${event}: no answer in ${timeoutMs} ms`));
+        else timer = setTimeout(check, timeoutMs - idle);
+      };
+      this.#pending.add(fail);
+      timer = setTimeout(check, timeoutMs);
+      this.#socket.emit(event, payload, (reply: unknown) =>
+        settle(() => {
+          try {
+            resolve(readAck(event, reply));
+          } catch (err) {
+            reject(err);
+          }
+        }),
+      );
+    });
+  }
+
+  /** Requests in flight fail at once when the connection drops (their acks cannot come). */
+  failAll(err: VigilClientError): void {
+    for (const fail of [...this.#pending]) fail(err);
+  }
+}
 
 type Obj = Record<string, unknown>;
 const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const levels: readonly string[] = LOG_LEVELS;
 
-/** Turns an ack into its ok fields, or throws the gateway's error with its code. */
-export function readAck(event: string, reply: unknown): Obj {
-  if (!isObject(reply)) throw new VigilClientError(ClientErrorCodes.BAD_REPLY, `${event}: the gateway's ack is not an object`);
-  if (reply.ok === true) return reply;
-  const error = isObject(reply.error) ? reply.error : {};
-  const code = typeof error.code === 'string' ? error.code : ClientErrorCodes.BAD_REPLY;
-  const message = typeof error.message === 'string' ? error.message : `${event} refused`;
-  throw new VigilClientError(code, message);
+/** Compiled on first use, once per event. */
+const validators = new Map<RequestName, Validator<(typeof Acks)[RequestName]>>();
+
+function validatorOf(event: RequestName): Validator<(typeof Acks)[RequestName]> {
+  let validator = validators.get(event);
+  if (!validator) validators.set(event, (validator = compile(Acks[event])));
+  return validator;
 }
 
-/** The fields of a logs ack the client acts on, with safe defaults for an older gateway. */
-export function readLogsAck(fields: Obj): Pick<LogsAck, 'gap' | 'more' | 'next' | 'head' | 'timestamp'> {
-  return {
-    gap: fields.gap === true,
-    more: fields.more === true && isPosition(fields.next),
-    ...(isPosition(fields.next) ? { next: fields.next } : {}),
-    ...(isPosition(fields.head) ? { head: fields.head } : {}),
-    timestamp: typeof fields.timestamp === 'string' ? fields.timestamp : '',
-  };
+/**
+ * Turns an ack into its ok fields, or throws the gateway's error with its code. An ack that is not
+ * what the protocol says (a field missing, of another type, or one it does not know) is BAD_REPLY.
+ */
+export function readAck<E extends RequestName>(event: E, reply: unknown): Reply<E> {
+  const problem = validatorOf(event).explain(reply);
+  if (problem !== null) throw new VigilClientError(ClientErrorCodes.BAD_REPLY, `${event}: the gateway's ack does not match the protocol (${problem})`);
+  const ack = reply as { ok: true } | { ok: false; error: { code: string; message: string } };
+  if (!ack.ok) throw new VigilClientError(ack.error.code, ack.error.message);
+  return ack as unknown as Reply<E>;
 }
 
 export function isProcessInfoEvent(v: unknown): v is ProcessInfoEvent {

@@ -16,7 +16,7 @@ function scriptedHost() {
     connected: true,
     logger: { debug() {}, warn() {}, error() {} },
     request: (event, payload) =>
-      new Promise((resolve, reject) => requests.push({ event, payload: payload as Record<string, unknown>, resolve, reject })),
+      new Promise((resolve, reject) => requests.push({ event, payload: payload as Record<string, unknown>, resolve: resolve as (ack: unknown) => void, reject })),
     retryDelay: () => 5,
     release: async () => {},
   };

@@ -13,6 +13,8 @@ t.test('invalid options throw VIGIL_ERR_CONFIG_INVALID naming the option', async
     ['reconnection.maxDelayMs', { url: 'http://127.0.0.1:1', reconnection: { maxDelayMs: -1 } }],
     ['reconnection.randomization', { url: 'http://127.0.0.1:1', reconnection: { randomization: 1 } }],
     ['ackTimeoutMs', { url: 'http://127.0.0.1:1', ackTimeoutMs: 0 }],
+    ['token', { url: 'http://127.0.0.1:1', token: '' }],
+    ['token', { url: 'http://127.0.0.1:1', token: 'x'.repeat(10_000) }],
   ];
   for (const [name, options] of cases) {
     t.throws(() => createVigilClient(options), { code: 'VIGIL_ERR_CONFIG_INVALID', message: new RegExp(name.replace('.', '\\.')) }, name);

@@ -22,7 +22,7 @@ const POSITION_MARK = '"position":"';
 
 /**
  * The position of the event in a raw broadcast frame, read without parsing the JSON: it is the
- * last `"position":"` of the frame, as TickWriter's script writes it. Null when there is none.
+ * last `"position":"` of the frame, as BatchWriter's script writes it. Null when there is none.
  */
 export function positionInFrame(frame: Buffer): string | null {
   const at = frame.lastIndexOf(POSITION_MARK);

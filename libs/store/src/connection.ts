@@ -1,9 +1,10 @@
-// Redis connections from a URL (redis:// or rediss://, with user, password and db), with the
-// retry behaviour each role needs to ride out an outage without crashing or hanging.
+// Redis connections from a URL (redis:// or rediss://, with user, password and db) and TLS
+// material (redis-tls.ts), with the retry behaviour each role needs to ride out an outage
+// without crashing or hanging.
+import { isIP } from 'node:net';
 import { Redis, type RedisOptions } from 'ioredis';
 import { ErrorCodes, VigilError } from '@vigil/protocol';
-
-export type RedisLike = Redis;
+import type { RedisTls } from './redis-tls.js';
 
 /**
  * - `subscriber`/`publisher`: used by the Socket.IO adapter. Commands wait through an outage
@@ -39,7 +40,10 @@ export function parseRedisUrl(url: string): RedisOptions {
   };
   if (parsed.username) options.username = decodeURIComponent(parsed.username);
   if (parsed.password) options.password = decodeURIComponent(parsed.password);
-  if (parsed.protocol === 'rediss:') options.tls = { servername: parsed.hostname };
+  if (parsed.protocol === 'rediss:') {
+    // SNI carries host names only; a certificate for an IP is still checked against its SANs.
+    options.tls = isIP(options.host!) ? {} : { servername: parsed.hostname };
+  }
   return options;
 }
 
@@ -51,9 +55,14 @@ function retryStrategy(times: number): number {
 export function createRedis(
   url: string,
   role: RedisRole,
-  hooks: { name?: string; onError?: (err: Error) => void } = {},
+  hooks: { name?: string; onError?: (err: Error) => void; tls?: RedisTls | undefined } = {},
 ): Redis {
   const base = parseRedisUrl(url);
+  if (hooks.tls) {
+    // Never fall back to plain TCP when the operator gave TLS files.
+    if (!base.tls) throw new VigilError(ErrorCodes.REDIS_TLS_INVALID, 'Redis TLS files are given but the Redis URL is redis://; use rediss:// for TLS');
+    base.tls = { ...base.tls, ...hooks.tls };
+  }
   const waitThroughOutage = role !== 'command';
   const client = new Redis({
     ...base,
@@ -65,6 +74,9 @@ export function createRedis(
     connectTimeout: 5000,
     autoResubscribe: true,
     enableReadyCheck: true,
+    // CLIENT SETINFO is not in Redis 7.0, and the ACL users (deploy/redis/users.acl) are not
+    // granted it: sending it would only fill the server's ACL LOG.
+    disableClientInfo: true,
   });
   // Without a listener ioredis prints every failed reconnect; the owner decides what to log.
   client.on('error', (err: Error) => hooks.onError?.(err));

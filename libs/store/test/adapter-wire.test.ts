@@ -1,4 +1,4 @@
-// Contract: what TickWriter publishes is understood by the real @socket.io/redis-adapter sharded
+// Contract: what BatchWriter publishes is understood by the real @socket.io/redis-adapter sharded
 // adapter in dynamic mode. If an upgrade changes the adapter's wire format, this fails.
 import t from 'tap';
 import { createServer } from 'node:http';
@@ -8,7 +8,7 @@ import { createShardedAdapter } from '@socket.io/redis-adapter';
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
 import { NAMESPACE, Keys, metricsRoom } from '@vigil/protocol';
 import { startRedis, waitFor, type RedisProcess } from '@vigil/testkit';
-import { TickWriter, adapterChannel, broadcastFrame, closeRedis, createRedis, type AppendOp } from '../src/index.js';
+import { BatchWriter, adapterChannel, broadcastFrame, closeRedis, createRedis, type AppendOp } from '../src/index.js';
 
 type Node = { io: Server; port: number; sub: ReturnType<typeof createRedis>; perChannel: Map<string, number>; close(): Promise<void> };
 
@@ -58,7 +58,7 @@ function appendFor(serverId: string, n: number): AppendOp {
   };
 }
 
-t.test('broadcasts written by TickWriter reach every client in the room once, in order', async (t) => {
+t.test('broadcasts written by BatchWriter reach every client in the room once, in order', async (t) => {
   const redis = await startRedis();
   t.teardown(() => redis.close());
   const a = await startNode(redis);
@@ -77,7 +77,7 @@ t.test('broadcasts written by TickWriter reach every client in the room once, in
 
   const writerRedis = createRedis(redis.url, 'command');
   t.teardown(() => closeRedis(writerRedis));
-  const writer = new TickWriter(writerRedis);
+  const writer = new BatchWriter(writerRedis);
   const N = 50;
   const positions: string[] = [];
   for (let n = 0; n < N; n++) positions.push(...(await writer.write({ appends: [appendFor('S1', n)], registry: [], heartbeats: [] })));
@@ -106,7 +106,7 @@ t.test('a node starts receiving when its first client joins the room', async (t)
   });
   const writerRedis = createRedis(redis.url, 'command');
   t.teardown(() => closeRedis(writerRedis));
-  const writer = new TickWriter(writerRedis);
+  const writer = new BatchWriter(writerRedis);
   const got: number[] = [];
   s.on('process:info', (p: { n: number }) => got.push(p.n));
   await waitFor(() => s.connected);

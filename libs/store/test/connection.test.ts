@@ -12,6 +12,7 @@ t.test('Redis URLs: hosts, ports, users, passwords, databases, TLS', async (t) =
   const tls = parseRedisUrl('rediss://user:pw@redis.example.internal:6380');
   t.match(tls, { host: 'redis.example.internal', port: 6380, tls: { servername: 'redis.example.internal' } });
   t.equal(parseRedisUrl('redis://h').tls, undefined, 'no TLS for redis://');
+  t.same(parseRedisUrl('rediss://127.0.0.1:6380').tls, {}, 'TLS to an IP: no SNI (checked against the IP SAN instead)');
   for (const bad of ['', 'localhost:6379', 'http://h', 'redis://h/99', 'redis://h/x']) {
     t.throws(() => parseRedisUrl(bad), { code: ErrorCodes.REDIS_URL_INVALID }, `${bad || '(empty)'} is refused with a code`);
   }

@@ -1,7 +1,9 @@
 // Test harness shared by every package: real redis-server processes on free ports, and
 // waiting on conditions with a deadline instead of sleeping.
-export { startRedis, type RedisProcess } from './redis-process.js';
-export { freePort } from './ports.js';
-export { waitFor, eventually, once, type WaitOptions } from './wait.js';
+export { startRedis, type RedisProcess, type StartRedisOptions } from './redis-process.js';
+// Ports and waiting have one implementation, the plain JS that `npm start` also runs (typed by its .d.mts).
+export { freePort } from '../../../scripts/lib/ports.mjs';
+export { waitFor, eventually, once, type WaitOptions } from '../../../scripts/lib/wait.mjs';
+export { stopProcess, hasExited } from './process.js';
 export { countOpenFds, activeHandleCount } from './resources.js';
 export { startTcpBalancer, type TcpBalancer } from './tcp-balancer.js';

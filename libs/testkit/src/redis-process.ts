@@ -1,11 +1,30 @@
 // A private redis-server on a free loopback port, owned by the test that started it: it can be
 // stopped, started again on the same port (a real outage), and is killed when the test ends.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './ports.js';
+import { freePort } from '../../../scripts/lib/ports.mjs';
+import { waitFor } from '../../../scripts/lib/wait.mjs';
+import { stopProcess } from './process.js';
+
+export type StartRedisOptions = {
+  /** Default: a free port. With `tls`, the TLS port (plain TCP is then off). */
+  port?: number;
+  /** AUTH for `command()` and the URL: the password, and the ACL user when not `default`. */
+  password?: string;
+  user?: string;
+  /** Extra redis-server arguments, after vigil's own (e.g. `['--aclfile', path]`). */
+  args?: string[];
+  /**
+   * Serve TLS only, with these PEM files; `authClients` requires a client certificate. The
+   * harness's own connections (readiness, `command()`) present `clientCertFile`/`clientKeyFile`,
+   * by default the server's pair.
+   */
+  tls?: { certFile: string; keyFile: string; caFile: string; authClients?: boolean; clientCertFile?: string; clientKeyFile?: string };
+};
 
 export type RedisProcess = {
   readonly port: number;
@@ -42,8 +61,13 @@ function installReaper(): void {
   }
 }
 
-export async function startRedis(options: { port?: number; password?: string } = {}): Promise<RedisProcess> {
+export async function startRedis(options: StartRedisOptions = {}): Promise<RedisProcess> {
   const port = options.port ?? (await freePort());
+  const { tls } = options;
+  const listen = tls
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', tls.authClients ? 'yes' : 'no']
+    : ['--port', String(port)];
+  const send = (args: string[]) => inline(port, args, { password: options.password, user: options.user, tls });
   const dir = mkdtempSync(join(tmpdir(), 'vigil-redis-'));
   let child: ChildProcess | null = null;
   let closed = false;
@@ -53,49 +77,58 @@ export async function startRedis(options: { port?: number; password?: string } =
     const proc = spawn(
       REDIS_BIN,
       [
-        '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning',
-        ...(options.password ? ['--requirepass', options.password] : []),
+        ...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning',
+        ...(options.password && !options.user ? ['--requirepass', options.password] : []),
+        ...(options.args ?? []),
       ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child = proc;
     installReaper();
     live.add(proc);
-    let stderr = '';
-    proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    // Its log (stdout) says why it refused to start, e.g. a bad ACL file; keep the end of it.
+    let output = '';
+    const keep = (d: Buffer) => (output = (output + d.toString()).slice(-4000));
+    proc.stdout?.on('data', keep);
+    proc.stderr?.on('data', keep);
     proc.on('exit', () => {
       live.delete(proc);
       if (child === proc) child = null;
     });
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      if (child !== proc) throw new Error(`redis-server on port ${port} exited at start: ${stderr.trim()}`);
-      try {
-        const reply = await inline(port, ['PING']);
-        if (reply.startsWith('+PONG') || reply.startsWith('-NOAUTH')) return;
-      } catch {
-        /* not up yet */
-      }
-      if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer PING within 10 s`);
-      await new Promise((r) => setTimeout(r, 20));
+    // Stop polling as soon as it is gone (stdio closed, so its complaint has been read).
+    const gone = new AbortController();
+    proc.once('close', () => gone.abort());
+    try {
+      await waitFor(
+        async () => {
+          const reply = await inline(port, ['PING'], { tls }).catch(() => ''); // not up yet
+          return reply.startsWith('+PONG') || reply.startsWith('-NOAUTH');
+        },
+        { timeoutMs: 10_000, intervalMs: 20, signal: gone.signal, message: `redis-server on port ${port} to answer PING` },
+      );
+    } catch (err) {
+      if (gone.signal.aborted) throw new Error(`redis-server on port ${port} exited at start: ${output.trim()}`);
+      throw err;
     }
   }
 
   async function stop(): Promise<void> {
-    const proc = child;
-    if (!proc) return;
-    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    proc.kill('SIGTERM');
-    const timer = setTimeout(() => proc.kill('SIGKILL'), 3000);
-    await exited;
-    clearTimeout(timer);
+    if (child) await stopProcess(child, 'SIGTERM', 3000);
   }
 
-  await start();
-  const auth = options.password ? `:${encodeURIComponent(options.password)}@` : '';
+  try {
+    await start();
+  } catch (err) {
+    // Nobody gets a handle to close it: do not leave it running.
+    await stop();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  const user = options.user ? encodeURIComponent(options.user) : '';
+  const auth = options.password ? `${user}:${encodeURIComponent(options.password)}@` : '';
   return {
     port,
-    url: `redis://${auth}127.0.0.1:${port}`,
+    url: `${tls ? 'rediss' : 'redis'}://${auth}127.0.0.1:${port}`,
     get pid() {
       return child?.pid ?? null;
     },
@@ -104,7 +137,7 @@ export async function startRedis(options: { port?: number; password?: string } =
       if (closed) return Promise.reject(new Error('redis process closed'));
       return start();
     },
-    command: (...args: string[]) => inline(port, args, options.password),
+    command: (...args: string[]) => send(args),
     async close() {
       closed = true;
       await stop();
@@ -119,11 +152,25 @@ function encode(args: string[]): string {
   return parts.join('');
 }
 
+type InlineOptions = { password?: string | undefined; user?: string | undefined; tls?: StartRedisOptions['tls'] };
+
 /** One RESP command over a fresh connection (after AUTH when a password is set); returns the raw reply text. */
-function inline(port: number, args: string[], password?: string): Promise<string> {
+function inline(port: number, args: string[], o: InlineOptions = {}): Promise<string> {
   const authReply = '+OK\r\n';
+  const { password, user, tls } = o;
   return new Promise((resolve, reject) => {
-    const socket = createConnection({ port, host: '127.0.0.1' });
+    // The harness's own connection presents a pair the CA signed, so it gets in whether or not
+    // client certificates are required.
+    const socket = tls
+      ? tlsConnect({
+          port,
+          host: '127.0.0.1',
+          ca: readFileSync(tls.caFile),
+          cert: readFileSync(tls.clientCertFile ?? tls.certFile),
+          key: readFileSync(tls.clientKeyFile ?? tls.keyFile),
+          checkServerIdentity: () => undefined,
+        })
+      : createConnection({ port, host: '127.0.0.1' });
     let reply = '';
     const timer = setTimeout(() => {
       socket.destroy();
@@ -133,8 +180,9 @@ function inline(port: number, args: string[], password?: string): Promise<string
       clearTimeout(timer);
       reject(err);
     });
-    socket.on('connect', () => {
-      socket.write((password ? encode(['AUTH', password]) : '') + encode(args));
+    socket.on(tls ? 'secureConnect' : 'connect', () => {
+      const auth = password ? encode(user ? ['AUTH', user, password] : ['AUTH', password]) : '';
+      socket.write(auth + encode(args));
     });
     socket.on('data', (d) => {
       reply += d.toString();

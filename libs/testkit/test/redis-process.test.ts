@@ -47,3 +47,19 @@ t.test('a test process that is terminated takes its redis-servers with it', asyn
   );
   t.pass('nothing listens on its port any more');
 });
+
+t.test('extra arguments reach redis-server; a refused start says why and leaves nothing behind', async (t) => {
+  const redis = await startRedis({ args: ['--maxmemory', '12345678'] });
+  t.teardown(() => redis.close());
+  t.match(await redis.command('CONFIG', 'GET', 'maxmemory'), /12345678/);
+  const { freePort } = await import('../src/index.js');
+  const port = await freePort();
+  await t.rejects(startRedis({ port, args: ['--aclfile', '/nonexistent/vigil.acl'] }), /exited at start: .*vigil\.acl/s, 'its own complaint is in the error');
+  const { createConnection } = await import('node:net');
+  const refused = await new Promise<boolean>((resolve) => {
+    const s = createConnection({ port, host: '127.0.0.1' });
+    s.on('connect', () => (s.destroy(), resolve(false)));
+    s.on('error', () => resolve(true));
+  });
+  t.ok(refused, 'nothing listens on its port');
+});

@@ -4,7 +4,8 @@
 import { pino, type Logger } from 'pino';
 import { ErrorCodes, VigilError } from '@vigil/protocol';
 import { createCollector, type Collector } from './collector.js';
-import { loadConfig, type CollectorConfig } from './config.js';
+import type { CollectorConfig } from './config-schema.js';
+import { loadConfig } from './config.js';
 import { USAGE, parseFlags } from './flags.js';
 import { DEFAULT_STOP_GRACE_MS } from './supervisor.js';
 

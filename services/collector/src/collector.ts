@@ -6,33 +6,36 @@
 // serial writer.
 import type { Logger } from 'pino';
 import { ErrorCodes } from '@vigil/protocol';
-import { TickWriter, closeRedis, createRedis } from '@vigil/store';
+import { InOrder } from '@vigil/protocol/runtime';
+import { BatchWriter, closeRedis, createRedis } from '@vigil/store';
 import {
   DEFAULT_HISTORY_MAX_LEN,
   DEFAULT_LOG_BUFFER_BYTES,
   DEFAULT_LOG_BUFFER_LINES,
   DEFAULT_LOG_HISTORY_MAX_LEN,
   DEFAULT_LOG_POLL_MS,
-  checkRedisUrl,
+  checkSettings,
   defaultStateDir,
   invalid,
-  resolveTargets,
+  type RedactConfig,
   type SelfConfig,
   type Target,
   type TargetConfig,
-} from './config.js';
+} from './config-schema.js';
 import type { LogChannel } from './log-channel.js';
 import type { LogCounters } from './log-shipper.js';
 import { Logs } from './logs.js';
 import { Publisher, type Counters } from './publisher.js';
+import { Redactor } from './redact.js';
 import { DEFAULT_LOG_RATE_LIMIT, type RateLimit } from './rate-limit.js';
 import { Sampler, type SampleFn } from './sampler.js';
 import { Schedule } from './schedule.js';
 import { SerialWriter } from './serial-writer.js';
-import { createSource } from './source.js';
+import { createSource } from './sources.js';
 import { Supervisor, describeExit } from './supervisor.js';
+import { resolveTargets } from './targets.js';
 import { TickRunner, type Watched } from './tick.js';
-import { createTracker } from './tracker.js';
+import { createTracker } from './trackers.js';
 import { CommandTracker } from './tracker-command.js';
 
 export type CollectorOptions = {
@@ -56,6 +59,8 @@ export type CollectorOptions = {
   stateDir?: string;
   /** How often log files are polled. Default 250 ms. */
   logPollMs?: number;
+  /** Secrets kept out of command lines and log lines (redact.ts). Default: URL credentials in log lines. */
+  redact?: RedactConfig;
   logger: Logger;
   /** Clock for timestamps and heartbeats (scheduling uses the monotonic clock). */
   now?: () => number;
@@ -84,12 +89,13 @@ export function createCollector(options: CollectorOptions): Collector {
   const logRateLimit = { ...DEFAULT_LOG_RATE_LIMIT, ...options.logRateLimit };
   const targets = resolveTargets(options.targets, options.self ?? false, undefined, logRateLimit);
   if (targets.length === 0) throw invalid('targets: nothing to watch (no target and self is off)');
-  checkRedisUrl(options.redisUrl);
-  const historyMaxLen = positive('historyMaxLen', options.historyMaxLen ?? DEFAULT_HISTORY_MAX_LEN);
-  const logHistoryMaxLen = positive('logHistoryMaxLen', options.logHistoryMaxLen ?? DEFAULT_LOG_HISTORY_MAX_LEN);
-  const logBufferLines = positive('logBufferLines', options.logBufferLines ?? DEFAULT_LOG_BUFFER_LINES);
-  const logBufferBytes = positive('logBufferBytes', options.logBufferBytes ?? DEFAULT_LOG_BUFFER_BYTES);
-  const logPollMs = positive('logPollMs', options.logPollMs ?? DEFAULT_LOG_POLL_MS);
+  checkSettings(options);
+  const redactor = Redactor.fromConfig(options.redact);
+  const historyMaxLen = options.historyMaxLen ?? DEFAULT_HISTORY_MAX_LEN;
+  const logHistoryMaxLen = options.logHistoryMaxLen ?? DEFAULT_LOG_HISTORY_MAX_LEN;
+  const logBufferLines = options.logBufferLines ?? DEFAULT_LOG_BUFFER_LINES;
+  const logBufferBytes = options.logBufferBytes ?? DEFAULT_LOG_BUFFER_BYTES;
+  const logPollMs = options.logPollMs ?? DEFAULT_LOG_POLL_MS;
   const stateDir = options.stateDir ?? defaultStateDir(options.collectorId);
   const counters: Counters & LogCounters = {
     ticks: 0,
@@ -106,12 +112,8 @@ export function createCollector(options: CollectorOptions): Collector {
   const logger = options.logger;
   let run: Run | null = null;
   // start() and stop() wait for each other, so overlapping calls cannot leak a run.
-  let transition: Promise<void> = Promise.resolve();
-  const serially = (fn: () => Promise<void>) => {
-    const next = transition.then(fn);
-    transition = next.catch(() => undefined);
-    return next;
-  };
+  const transitions = new InOrder();
+  const serially = (fn: () => Promise<void>) => transitions.run(fn);
 
   return {
     start: () =>
@@ -138,7 +140,7 @@ export function createCollector(options: CollectorOptions): Collector {
       onError: (err) => logger.debug({ err: err.message }, 'redis connection error'),
     });
     const isConnected = () => redis.status === 'ready';
-    const writer = new SerialWriter(new TickWriter(redis));
+    const writer = new SerialWriter(new BatchWriter(redis));
     const publisher = new Publisher({ writer, isConnected, collectorId: o.collectorId, host: o.host, historyMaxLen, logger, counters });
     const logs = new Logs({
       targets,
@@ -152,6 +154,7 @@ export function createCollector(options: CollectorOptions): Collector {
       pollMs: logPollMs,
       logger,
       counters,
+      redactor,
     });
     redis.on('ready', () => logs.wake());
     const longest = Math.max(...targets.map((t) => t.intervalMs));
@@ -162,11 +165,12 @@ export function createCollector(options: CollectorOptions): Collector {
       counters,
       selfPid,
       now,
+      redactor,
     });
     const supervisors: Supervisor[] = [];
     const watched: Watched[] = targets.map((target) => {
       if (target.kind !== 'command') return { target, source: createSource(target, { logger, selfPid }), tracker: createTracker(target) };
-      const tracker = new CommandTracker(target);
+      const tracker = new CommandTracker(target, redactor.argv(target.argv));
       const supervisor = supervise(target, tracker, logs.channel(target.id)!, publisher, now);
       supervisors.push(supervisor);
       return { target, source: createSource(target, { logger, selfPid, supervisor }), tracker };
@@ -250,9 +254,4 @@ export function createCollector(options: CollectorOptions): Collector {
       },
     });
   }
-}
-
-function positive(field: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) throw invalid(`${field}: must be a positive integer`);
-  return value;
 }

@@ -1,7 +1,8 @@
 // Command-line flags of vigil-collector, parsed into overrides of the config file. Values are
 // checked for shape here (`<id>=<pid>`); what they mean is checked with the rest of the config.
 import { parseArgs } from 'node:util';
-import { ErrorCodes, VigilError } from '@vigil/protocol';
+import { DEFAULT_INTERVAL_MS, INTERVAL_MAX_MS, INTERVAL_MIN_MS } from '@vigil/protocol';
+import { invalid } from './config-schema.js';
 
 export type Flags = {
   help: boolean;
@@ -28,13 +29,9 @@ export const USAGE = `usage: vigil-collector [options]
   --command <id>=<cmdline> start, supervise and watch a command, capturing its output (repeatable)
   --log-file <id>=<path>   follow a log file as logs of target <id> (repeatable)
   --self <id>              watch the agent itself as server <id>
-  --interval <ms>          default sampling interval of targets (100..3600000, default 5000)
+  --interval <ms>          default sampling interval of targets (${INTERVAL_MIN_MS}..${INTERVAL_MAX_MS}, default ${DEFAULT_INTERVAL_MS})
   -h, --help               print this help
 env VIGIL_LOG_LEVEL: trace, debug, info (default), warn, error, fatal, silent`;
-
-function invalid(message: string): VigilError {
-  return new VigilError(ErrorCodes.CONFIG_INVALID, message);
-}
 
 function splitPair(flag: string, value: string): [string, string] {
   const at = value.indexOf('=');

@@ -1,8 +1,8 @@
 // @vigil/collector: the agent that samples processes on a host and publishes them to Redis.
 export { createCollector, type Collector, type CollectorOptions, type CollectorStats } from './collector.js';
+export { loadConfig, type LoadOptions } from './config.js';
+export { resolveTargets } from './targets.js';
 export {
-  loadConfig,
-  resolveTargets,
   DEFAULT_HISTORY_MAX_LEN,
   DEFAULT_LOG_BUFFER_BYTES,
   DEFAULT_LOG_BUFFER_LINES,
@@ -12,11 +12,12 @@ export {
   DEFAULT_REDIS_URL,
   defaultStateDir,
   type CollectorConfig,
-  type LoadOptions,
+  type LogRedaction,
+  type RedactConfig,
   type SelfConfig,
   type Target,
   type TargetConfig,
-} from './config.js';
+} from './config-schema.js';
 export { parseFlags, USAGE, type Flags } from './flags.js';
 export { toProcessInfo, type Observation, type SampleFn } from './sampler.js';
 export { slotServerId } from './tracker-slots.js';

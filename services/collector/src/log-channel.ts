@@ -17,8 +17,10 @@ import type { Logger } from 'pino';
 import { broadcastFrame, type BroadcastFrame } from '@vigil/store';
 import { utf8Boundary, type LineSink, type LineStream, type Segment } from './follower.js';
 import { parseJsonLine, textLevel } from './levels.js';
-import { TokenBucket, type RateLimit } from './rate-limit.js';
+import type { TokenBucket } from '@vigil/protocol/runtime';
+import { lineBucket, type RateLimit } from './rate-limit.js';
 import type { LogCounters, LogLine, LogShipper } from './log-shipper.js';
+import type { Redactor } from './redact.js';
 
 /** Lines the agent itself writes about a server (drops, exits) carry `metadata.stream: 'vigil'`. */
 export const AGENT_STREAM = 'vigil';
@@ -35,6 +37,8 @@ export type LogChannelOptions = {
   counters: LogCounters;
   /** The agent's own log, where every drop is reported with its code too. */
   logger?: Logger;
+  /** Secrets out of captured lines before they are cut to size and written. */
+  redactor?: Redactor;
 };
 
 type Origin = { stream: LineStream; file?: string; fallback: LogLevel; metadata: string };
@@ -61,7 +65,7 @@ export class LogChannel {
       LOG_LEVELS.map((l) => [l, broadcastFrame(options.uid, NAMESPACE, logsLevelRoom(options.serverId, l), ServerEvents.processLogs)]),
     ) as Record<LogLevel, BroadcastFrame>;
     this.#prefix = `{"serverId":${JSON.stringify(options.serverId)},"logData":{"level":"`;
-    this.#bucket = new TokenBucket(options.rateLimit, Date.now());
+    this.#bucket = lineBucket(options.rateLimit, Date.now());
   }
 
   /** Where a follower of `stream` (and `file`) hands its lines. */
@@ -116,6 +120,11 @@ export class LogChannel {
       }
     }
     if (fields === null) level = textLevel(text);
+    const redactor = this.#o.redactor;
+    if (redactor) {
+      message = redactor.logText(message);
+      if (fields !== null) fields = redactor.logFields(fields);
+    }
     let truncated = cut;
     // A UTF-16 unit is at most 3 UTF-8 bytes: most lines need no byte count at all.
     if (message.length * 3 > MAX_LOG_MESSAGE_BYTES) {

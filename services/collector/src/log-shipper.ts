@@ -1,5 +1,5 @@
 // Log lines on their way to Redis: one bounded buffer per collector, written in batches (500 lines,
-// or 20 ms after the first waiting line), one TickWriter.write() per batch, strictly in order.
+// or 20 ms after the first waiting line), one BatchWriter.write() per batch, strictly in order.
 // While Redis is away the buffer holds what it can and retries with backoff (at most 1 s apart,
 // at once when the connection is back); when it is full, the newest lines are refused (the
 // channel counts them and says so in the log once there is room again), so what was kept is the

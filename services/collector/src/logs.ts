@@ -3,12 +3,13 @@
 // the file positions remembered across runs, and a once-a-second round (drop reports, saving
 // positions). Created by start(), released by close().
 import type { Logger } from 'pino';
-import type { Target } from './config.js';
+import type { Target } from './config-schema.js';
 import { FileFollower } from './follower-file.js';
 import { LogChannel } from './log-channel.js';
 import { LogShipper, type LogCounters } from './log-shipper.js';
 import { PositionStore, type Positions } from './positions.js';
 import { DEFAULT_LOG_RATE_LIMIT } from './rate-limit.js';
+import type { Redactor } from './redact.js';
 import type { Writer } from './serial-writer.js';
 
 const HOUSEKEEPING_MS = 1000;
@@ -26,6 +27,8 @@ export type LogsOptions = {
   pollMs: number;
   logger: Logger;
   counters: LogCounters;
+  /** Applied to every captured line, as `redact.logs` says. */
+  redactor: Redactor;
 };
 
 type Followed = { targetId: string; follower: FileFollower };
@@ -61,6 +64,7 @@ export class Logs {
           shipper: this.#shipper,
           counters: options.counters,
           logger: options.logger,
+          redactor: options.redactor,
         }),
       );
     }

@@ -5,6 +5,7 @@
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { InOrder } from '@vigil/protocol/runtime';
 import type { FilePosition } from './follower-file.js';
 
 const VERSION = 1;
@@ -18,7 +19,7 @@ export class PositionStore {
   readonly #logger: Logger;
   readonly #loaded: Positions;
   #lastSaved: string;
-  #saving: Promise<void> = Promise.resolve();
+  readonly #writes = new InOrder();
   #failing = false;
 
   private constructor(path: string, loaded: Positions, logger: Logger) {
@@ -44,10 +45,6 @@ export class PositionStore {
     return new PositionStore(path, loaded, logger);
   }
 
-  get path(): string {
-    return this.#path;
-  }
-
   remembered(targetId: string, file: string): FilePosition | null {
     return this.#loaded[targetId]?.[file] ?? null;
   }
@@ -55,10 +52,9 @@ export class PositionStore {
   /** Saves `positions` unless they are what was saved last; resolves when written (never throws). */
   save(positions: Positions): Promise<void> {
     const text = JSON.stringify({ version: VERSION, files: positions });
-    if (text === this.#lastSaved) return this.#saving;
+    if (text === this.#lastSaved) return this.#writes.idle();
     this.#lastSaved = text;
-    this.#saving = this.#saving.then(() => this.#write(text));
-    return this.#saving;
+    return this.#writes.run(() => this.#write(text));
   }
 
   async #write(text: string): Promise<void> {

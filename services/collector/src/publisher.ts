@@ -1,4 +1,4 @@
-// Publishing: a tick's reports become ONE TickWriter.write (one pipelined round trip): status
+// Publishing: a tick's reports become ONE BatchWriter.write (one pipelined round trip): status
 // events, samples, registry entries and heartbeats. It also owns what a Redis outage costs:
 // samples of a failed tick are dropped and counted; status events wait in a bounded queue and
 // go out, in order, ahead of the next tick that gets through.
@@ -13,11 +13,11 @@ import {
   type RegistryEntry,
   type StatusChangeBody,
 } from '@vigil/protocol';
-import { broadcastFrame, type AppendOp, type BroadcastFrame, type Tick } from '@vigil/store';
+import { InOrder } from '@vigil/protocol/runtime';
+import { broadcastFrame, type AppendOp, type BroadcastFrame, type Batch } from '@vigil/store';
 import { COMMAND_MAX_LENGTH } from './proc.js';
 import { toProcessInfo } from './sampler.js';
 import type { ServerReport, ServerState, StatusChange } from './server-state.js';
-
 
 /** Longest an unchanged registry entry goes unwritten. */
 export const REGISTRY_REFRESH_MS = 15_000;
@@ -34,7 +34,7 @@ export type Counters = {
 };
 
 export type PublisherOptions = {
-  writer: { write(tick: Tick): Promise<string[]> };
+  writer: { write(tick: Batch): Promise<string[]> };
   /** True while the Redis connection is up; during a known outage a tick is dropped without waiting. */
   isConnected: () => boolean;
   collectorId: string;
@@ -52,7 +52,7 @@ export class Publisher {
   readonly #uid: string;
   readonly #frames = new Map<string, Frames>();
   #pending: AppendOp[] = [];
-  #chain: Promise<void> = Promise.resolve();
+  readonly #order = new InOrder();
   #outage: Outage | null = null;
   /** Events dropped since the last successful write (logged when it leaves 0). */
   #eventsDroppedSinceOk = 0;
@@ -74,21 +74,19 @@ export class Publisher {
    * the order they were made, so queued events are never sent twice or skipped.
    */
   publish(reports: readonly ServerReport[], at: number): Promise<void> {
-    const run = this.#chain.then(() => this.#publish(reports, at));
-    this.#chain = run.catch(() => undefined);
-    return run;
+    return this.#order.run(() => this.#publish(reports, at));
   }
 
   /** Resolves when every publish() made so far is done. */
   settled(): Promise<void> {
-    return this.#chain;
+    return this.#order.idle();
   }
 
   async #publish(reports: readonly ServerReport[], at: number): Promise<void> {
     const iso = new Date(at).toISOString();
     for (const r of reports) if (r.change) this.#enqueue(this.#statusOp(r.server, r.change, iso));
     const samples = reports.filter((r) => r.sample).map((r) => this.#sampleOp(r, iso));
-    const tick: Tick = {
+    const tick: Batch = {
       appends: [...this.#pending, ...samples],
       registry: this.#registryChanges(reports, at, iso),
       heartbeats: reports.map((r) => ({ serverId: r.server.serverId, at })),
@@ -118,8 +116,8 @@ export class Publisher {
    * REGISTRY_REFRESH_MS (a restarted Redis starts empty; heartbeats carry staleness, so an
    * unchanged entry need not be rewritten every tick: that was a third of the per-tick cost).
    */
-  #registryChanges(reports: readonly ServerReport[], at: number, iso: string): Tick['registry'] {
-    const out: Tick['registry'] = [];
+  #registryChanges(reports: readonly ServerReport[], at: number, iso: string): Batch['registry'] {
+    const out: Batch['registry'] = [];
     for (const r of reports) {
       const id = r.server.serverId;
       const { updatedAt: _updatedAt, ...stable } = this.registryEntry(r.server, iso);

@@ -12,6 +12,7 @@
 // closing them.)
 import pidusage from 'pidusage';
 import { ErrorCodes, VigilError, type ProcessInfo } from '@vigil/protocol';
+import { InOrder } from '@vigil/protocol/runtime';
 
 export type PidStat = { cpu: number; memory: number; elapsed: number };
 export type SampleFn = (pids: number[], options: { maxage: number }) => Promise<Record<string, PidStat | null | undefined>>;
@@ -49,7 +50,7 @@ const readAt = new Map<number, number>();
 /** pid → monotonic ms before which it is not asked for (its stale fd may still be cached). */
 const quarantinedUntil = new Map<number, number>();
 /** pidusage's history is global: calls are serialized so /proc/uptime stays one value per call. */
-let queue: Promise<unknown> = Promise.resolve();
+const pidusageCalls = new InOrder();
 
 function cacheLifetime(maxAgeMs: number): number {
   // Expiry after maxage, then up to one sweep period (half the first maxage pidusage was given).
@@ -79,11 +80,9 @@ export class Sampler {
 
     const ask = [this.#selfPid];
     for (const pid of new Set(pids)) if (pid !== this.#selfPid && !quarantinedUntil.has(pid)) ask.push(pid);
-    const run = queue.then(() => this.#sample(ask, { maxage: this.#maxAgeMs }));
-    queue = run.catch(() => undefined);
     let stats: Awaited<ReturnType<SampleFn>>;
     try {
-      stats = await run;
+      stats = await pidusageCalls.run(() => this.#sample(ask, { maxage: this.#maxAgeMs }));
     } catch (err) {
       throw new VigilError(ErrorCodes.SAMPLE_FAILED, `pidusage failed: ${(err as Error).message}`, { cause: err });
     }

@@ -1,21 +1,20 @@
 // One Redis write at a time. Metrics ticks, status changes and log batches share the connection;
 // queued one behind the other, a log batch can never overtake another (line order per server
 // holds) and a tick is delayed by a log batch, never interleaved with it.
-import type { Tick } from '@vigil/store';
+import type { Batch } from '@vigil/store';
+import { InOrder } from '@vigil/protocol/runtime';
 
-export type Writer = { write(tick: Tick): Promise<string[]> };
+export type Writer = { write(batch: Batch): Promise<string[]> };
 
 export class SerialWriter implements Writer {
   readonly #writer: Writer;
-  #last: Promise<unknown> = Promise.resolve();
+  readonly #order = new InOrder();
 
   constructor(writer: Writer) {
     this.#writer = writer;
   }
 
-  write(tick: Tick): Promise<string[]> {
-    const run = this.#last.then(() => this.#writer.write(tick));
-    this.#last = run.catch(() => undefined);
-    return run;
+  write(batch: Batch): Promise<string[]> {
+    return this.#order.run(() => this.#writer.write(batch));
   }
 }

@@ -3,7 +3,9 @@
 // a signal, or a failure to start) with exponential backoff, up to `maxRestarts` in a row. A run
 // that lasted `resetAfterMs` counts as healthy again. A clean exit (code 0) is not a crash: it is
 // reported and not restarted. stop() sends SIGTERM to the group, SIGKILL after `stopGraceMs`,
-// and resolves once the child is gone and its output read.
+// and resolves once the child is gone and its output read. The child does not inherit the agent's
+// environment (which holds VIGIL_REDIS_URL and whatever else the agent was given): only a few
+// variables every program expects, plus the target's own `env`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from 'pino';
 import type { LineSink } from './follower.js';
@@ -48,6 +50,18 @@ export type SupervisorHooks = {
   logger: Logger;
   now?: () => number;
 };
+
+/** What a supervised command inherits from the agent's environment (and every `LC_*`). */
+export const INHERITED_ENV = ['PATH', 'HOME', 'LANG', 'TZ', 'USER', 'SHELL', 'TMPDIR', 'TERM'] as const;
+
+/** A supervised command's environment: the inherited few from `parent`, then the target's `env` (which wins). */
+export function childEnv(parent: NodeJS.ProcessEnv, own: Readonly<Record<string, string>> = {}): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(parent)) {
+    if (value !== undefined && ((INHERITED_ENV as readonly string[]).includes(name) || name.startsWith('LC_'))) env[name] = value;
+  }
+  return { ...env, ...own };
+}
 
 /** After the child exits, how long its output may take to end (a grandchild may hold the pipe). */
 const DRAIN_MS = 1000;
@@ -113,7 +127,7 @@ export class Supervisor {
     const started = performance.now();
     const child = spawn(argv[0]!, argv.slice(1), {
       cwd,
-      env: env ? { ...process.env, ...env } : process.env,
+      env: childEnv(process.env, env),
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group, so stop() reaches whatever it starts in turn.
       detached: true,

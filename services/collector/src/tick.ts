@@ -3,10 +3,11 @@
 // everything to the publisher for one write.
 import type { Logger } from 'pino';
 import { ErrorCodes } from '@vigil/protocol';
-import type { Target } from './config.js';
+import type { Target } from './config-schema.js';
 import { readCmdline, scanProcesses, type ProcessEntry } from './proc.js';
 import type { Counters, Publisher } from './publisher.js';
 import type { Observation, Sampler } from './sampler.js';
+import type { Redactor } from './redact.js';
 import type { ServerReport } from './server-state.js';
 import type { Resolution, Source } from './source.js';
 import type { Tracker } from './tracker.js';
@@ -19,6 +20,8 @@ export type TickRunnerOptions = {
   logger: Logger;
   counters: Counters;
   selfPid: number;
+  /** Command lines leave the host redacted. */
+  redactor: Redactor;
   now: () => number;
 };
 
@@ -82,7 +85,7 @@ export class TickRunner {
         const o = server.process!;
         const cmdline = scanned?.get(o.pid) ?? (await readCmdline(o.pid));
         if (cmdline === null) return;
-        server.command = cmdline;
+        server.command = this.#o.redactor.commandLine(cmdline);
         server.commandKey = o.key;
       }),
     );

@@ -1,7 +1,7 @@
 // command targets: the supervisor knows when its child starts and exits (and how), so status
 // changes come from it as they happen, not from ticks; a tick only samples the live child.
 // Every exit is `exited` (with exitCode or signal), every later start `restarted` (previousPid).
-import type { Target } from './config.js';
+import type { Target } from './config-schema.js';
 import type { Observation } from './sampler.js';
 import { ServerState, type ServerReport, type StatusChange } from './server-state.js';
 import type { Resolution } from './source.js';
@@ -12,9 +12,10 @@ export class CommandTracker implements Tracker {
   readonly #server: ServerState;
   #starts = 0;
 
-  constructor(target: Target & { kind: 'command' }) {
+  /** `command`: the registry's command line, as it may leave the host (redacted). */
+  constructor(target: Target & { kind: 'command' }, command: string) {
     this.#server = new ServerState(target.id, target.id, target.intervalMs);
-    this.#server.command = target.argv.join(' ');
+    this.#server.command = command;
   }
 
   started(pid: number, at: number): ServerReport {

@@ -1,37 +1,15 @@
 // The vigil-collector entry as operators run it: config errors are one line with a code and exit
 // 1; a valid config runs, writes to Redis and exits 0 on SIGTERM.
 import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { ErrorCodes } from '@vigil/protocol';
 import { defaultStateDir } from '../src/index.js';
-import { startRedis, waitFor } from '@vigil/testkit';
-import { alive, latest, logEntries, reader, registryEntry, spawnChild, waitForLines } from './fixtures.js';
+import { waitFor } from '@vigil/testkit';
+import { alive, cli, latest, logEntries, redisFor, registryEntry, spawnChild, waitForLines } from './fixtures.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dir = mkdtempSync(join(tmpdir(), 'vigil-collector-cli-'));
-
-type Run = { proc: ChildProcess; output: () => string; exited: Promise<number | null> };
-
-function cli(t: { teardown(fn: () => unknown): void }, args: string[], env: Record<string, string> = {}): Run {
-  const proc = spawn(process.execPath, ['--import', 'tsx', '--conditions=vigil:source', 'src/cli.ts', ...args], {
-    cwd: root,
-    env: { ...process.env, VIGIL_REDIS_URL: '', VIGIL_CONFIG: '', VIGIL_COLLECTOR_ID: '', VIGIL_HOST: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
-  t.teardown(async () => {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-    await exited;
-  });
-  return { proc, output: () => out, exited };
-}
 
 function configFile(content: unknown): string {
   const path = join(dir, `${Math.random().toString(36).slice(2)}.json`);
@@ -58,9 +36,7 @@ t.test('config errors: exit 1, the code and the field, no stack', async (t) => {
 });
 
 t.test('a valid config runs, writes to Redis, and exits 0 on SIGTERM', async (t) => {
-  const redis = await startRedis();
-  t.teardown(() => redis.close());
-  const r = reader(t, redis.url);
+  const { redis, r } = await redisFor(t);
   const child = await spawnChild(t);
   const config = configFile({
     redisUrl: redis.url,
@@ -87,9 +63,7 @@ t.test('a valid config runs, writes to Redis, and exits 0 on SIGTERM', async (t)
 });
 
 t.test('--command and --log-file: output and file lines reach Redis; SIGTERM ends the child, exit 0', async (t) => {
-  const redis = await startRedis();
-  t.teardown(() => redis.close());
-  const r = reader(t, redis.url);
+  const { redis, r } = await redisFor(t);
   // No flag names a state directory: the default one, removed afterwards.
   t.teardown(() => rmSync(defaultStateDir('cli-cmd'), { recursive: true, force: true }));
   const logFile = join(dir, `${Math.random().toString(36).slice(2)}.log`);

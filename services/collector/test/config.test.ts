@@ -154,4 +154,46 @@ t.test('createCollector checks its options with the same messages', async (t) =>
     'bad regex',
   );
   fails(t, () => createCollector({ ...base, redisUrl: 'x', targets: [{ id: 'a', pid: 1 }] }), ErrorCodes.CONFIG_INVALID, /^redisUrl: /, 'bad URL');
+  // The file's rules, not looser ones of its own: a buffer the file would refuse is refused here too.
+  const pid1 = [{ id: 'a', pid: 1 }];
+  fails(t, () => createCollector({ ...base, targets: pid1, logBufferBytes: 1 }), ErrorCodes.CONFIG_INVALID, /^logBufferBytes: .*65536/, 'logBufferBytes below the file minimum');
+  fails(t, () => createCollector({ ...base, targets: pid1, historyMaxLen: 0 }), ErrorCodes.CONFIG_INVALID, /^historyMaxLen: /, 'historyMaxLen 0');
+  fails(t, () => createCollector({ ...base, targets: pid1, logRateLimit: { burst: 0 } }), ErrorCodes.CONFIG_INVALID, /^logRateLimit\.burst: /, 'logRateLimit.burst 0');
+  fails(t, () => createCollector({ ...base, targets: pid1, logPollMs: 1.5 }), ErrorCodes.CONFIG_INVALID, /^logPollMs: /, 'logPollMs not an integer');
+});
+
+t.test('a file that is not JSON: the error says where, never what the file holds', async (t) => {
+  const secret = 'hunter2-do-not-echo';
+  const cases: Array<[string, string, RegExp]> = [
+    ['a bare word', `{"redisUrl": "redis://:${secret}@db", ${secret}}`, /: not valid JSON at line 1, column 49$/],
+    ['a missing comma, line 3', `{\n  "redisUrl": "redis://:${secret}@db"\n  "host": "${secret}"\n}`, /: not valid JSON at line 3, column 3$/],
+    ['a word where a value goes', `${secret}`, /: not valid JSON at line 1, column 1$/],
+    ['cut short', `{"redisUrl": "redis://:${secret}@db"`, /: not valid JSON \(it ends before the value is complete\)$/],
+  ];
+  for (const [what, text, where] of cases) {
+    const path = file(text);
+    let message = '';
+    fails(t, () => {
+      try {
+        load(['--config', path]);
+      } catch (err) {
+        message = (err as Error).message;
+        throw err;
+      }
+    }, ErrorCodes.CONFIG_UNREADABLE, where, what);
+    t.ok(message.startsWith(`config file "${path}": `), `${what}: names the file`);
+    t.notMatch(message, secret, `${what}: no text of the file`);
+  }
+});
+
+t.test('redact: checked in the file and in createCollector options alike', async (t) => {
+  const c = load(['--config', file({ redact: { patterns: ['sk-[a-z]+'], logs: 'all' }, targets: [{ id: 'a', pid: 1 }] })]);
+  t.same(c.redact, { patterns: ['sk-[a-z]+'], logs: 'all' }, 'kept in the config');
+  t.equal(load(['--pid', 'a=1']).redact, undefined, 'absent by default');
+  fails(t, () => load(['--config', file({ redact: { patterns: ['('] } })]), ErrorCodes.CONFIG_INVALID, /^redact\.patterns\[0\]: invalid regular expression/, 'pattern that does not compile');
+  fails(t, () => load(['--config', file({ redact: { logs: 'some' } })]), ErrorCodes.CONFIG_INVALID, /^redact\.logs: /, 'unknown logs mode');
+  fails(t, () => load(['--config', file({ redact: { pattern: ['x'] } })]), ErrorCodes.CONFIG_INVALID, /^redact\.pattern: /, 'unknown key');
+  const { logger } = sinkLogger();
+  const base = { redisUrl: 'redis://127.0.0.1:1', collectorId: 'c', host: 'h', logger, targets: [{ id: 'a', pid: 1 }] };
+  fails(t, () => createCollector({ ...base, redact: { patterns: ['a|'] } }), ErrorCodes.CONFIG_INVALID, /^redact\.patterns\[0\]: matches the empty string/, 'createCollector: empty match');
 });

@@ -5,7 +5,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
 import type { Redis } from 'ioredis';
 import {
@@ -25,9 +26,12 @@ import {
   metricsRoom,
 } from '@vigil/protocol';
 import { adapterChannel, closeRedis, createRedis } from '@vigil/store';
-import { waitFor } from '@vigil/testkit';
+import { startRedis, waitFor, type RedisProcess } from '@vigil/testkit';
+import { createCollector, type Collector, type CollectorOptions } from '../src/index.js';
 
 type T = { teardown(fn: () => unknown): void };
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 export const checkInfoEvent = compile(ProcessInfoEvent);
 export const checkInfoBody = compile(ProcessInfoBody);
@@ -185,4 +189,50 @@ export function tempDir(t: T, prefix = 'vigil-collector-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** A redis-server of the test's own and a client reading it; each closed at teardown. */
+export async function redisFor(t: T, options: { password?: string } = {}): Promise<{ redis: RedisProcess; r: Redis }> {
+  const redis = await startRedis(options);
+  t.teardown(() => redis.close());
+  return { redis, r: reader(t, redis.url) };
+}
+
+/** createCollector's options with the test defaults filled in; `level` is the sink logger's. */
+export type CollectorSetup = Omit<CollectorOptions, 'redisUrl' | 'collectorId' | 'host' | 'logger'> &
+  Partial<Pick<CollectorOptions, 'collectorId' | 'host' | 'logger'>> & { level?: string };
+
+/**
+ * A collector on `redisUrl` (id `c`, host `h`, a private state dir, a sink logger whose lines are
+ * returned, unless `setup` names its own), stopped at teardown. Not started: a test starts it
+ * when it is ready to watch.
+ */
+export function collectorFor(t: T, redisUrl: string, setup: CollectorSetup): { collector: Collector; logger: Logger; lines: LogLine[] } {
+  const { level, ...options } = setup;
+  const sink = sinkLogger(level);
+  const logger = options.logger ?? sink.logger;
+  const stateDir = options.stateDir ?? tempDir(t);
+  const collector = createCollector({ collectorId: 'c', host: 'h', ...options, stateDir, redisUrl, logger });
+  t.teardown(() => collector.stop());
+  return { collector, logger, lines: sink.lines };
+}
+
+export type CliRun = { proc: ChildProcess; output: () => string; exited: Promise<number | null> };
+
+/** vigil-collector from its sources, as an operator runs it (no VIGIL_* of the test's own); killed at teardown. */
+export function cli(t: T, args: string[], env: Record<string, string> = {}): CliRun {
+  const proc = spawn(process.execPath, ['--import', 'tsx', '--conditions=vigil:source', 'src/cli.ts', ...args], {
+    cwd: root,
+    env: { ...process.env, VIGIL_REDIS_URL: '', VIGIL_CONFIG: '', VIGIL_COLLECTOR_ID: '', VIGIL_HOST: '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  t.teardown(async () => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    await exited;
+  });
+  return { proc, output: () => out, exited };
 }

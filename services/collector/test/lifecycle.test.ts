@@ -1,9 +1,8 @@
 // start → stop, twenty times in one process: each start really works (a new sample lands in
 // Redis) and each stop gives back everything (fds, handles, Redis connections).
 import t from 'tap';
-import { startRedis, waitFor, countOpenFds, activeHandleCount } from '@vigil/testkit';
-import { createCollector } from '../src/index.js';
-import { latest, reader, sinkLogger, spawnChild } from './fixtures.js';
+import { waitFor, countOpenFds, activeHandleCount } from '@vigil/testkit';
+import { latest, reader, spawnChild, redisFor, collectorFor } from './fixtures.js';
 
 const CYCLES = 20;
 // Slack for counts sampled at an instant: a socket the kernel or libuv is still tearing down, or
@@ -17,20 +16,13 @@ async function redisClients(command: (...args: string[]) => Promise<string>): Pr
 }
 
 t.test(`start → stop ×${CYCLES}: every start samples, nothing is held across cycles`, async (t) => {
-  const redis = await startRedis();
-  t.teardown(() => redis.close());
-  const r = reader(t, redis.url);
+  const { redis, r } = await redisFor(t);
   const child = await spawnChild(t);
-  const { logger } = sinkLogger('info');
-  const collector = createCollector({
-    redisUrl: redis.url,
-    collectorId: 'c',
-    host: 'h',
+  const { collector } = collectorFor(t, redis.url, {
     self: { id: 'me', intervalMs: 100 },
     targets: [{ id: 'api', pid: child.pid, intervalMs: 100 }],
-    logger,
+    level: 'info',
   });
-  t.teardown(() => collector.stop());
 
   let position: string | null = null;
   let baseline: { fds: number; handles: number; clients: number } | null = null;

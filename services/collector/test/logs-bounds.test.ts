@@ -3,14 +3,11 @@
 // limit, with `warn` lines that count exactly what was dropped.
 import t from 'tap';
 import { MAX_LOG_MESSAGE_BYTES } from '@vigil/protocol';
-import { startRedis, waitFor } from '@vigil/testkit';
-import { createCollector } from '../src/index.js';
-import { checkLogsEvent, isAgentLine, logEntries, reader, sinkLogger, tempDir, type LogEntry } from './fixtures.js';
+import { waitFor } from '@vigil/testkit';
+import { checkLogsEvent, isAgentLine, logEntries, type LogEntry, redisFor, collectorFor } from './fixtures.js';
 
 t.test('oversized lines are cut with a marker and metadata.truncated', async (t) => {
-  const redis = await startRedis();
-  t.teardown(() => redis.close());
-  const r = reader(t, redis.url);
+  const { redis, r } = await redisFor(t);
   // 'x' + 20000 × 'é' (40001 bytes): a cut at 16384 bytes would split an 'é', so 16383 are kept.
   // A 100000-byte line (longer than what the agent holds of one line) and a pino line whose msg is too long.
   const script = `
@@ -19,16 +16,10 @@ process.stdout.write('y'.repeat(100000) + '\\n');
 process.stdout.write(JSON.stringify({ level: 50, msg: 'z'.repeat(20000), code: 7 }) + '\\n');
 process.stdout.write('short\\n');
 setInterval(() => {}, 1000);`;
-  const { logger } = sinkLogger('info');
-  const collector = createCollector({
-    redisUrl: redis.url,
-    collectorId: 'c',
-    host: 'h',
+  const { collector } = collectorFor(t, redis.url, {
     targets: [{ id: 'big', command: [process.execPath, '-e', script] }],
-    stateDir: tempDir(t),
-    logger,
+    level: 'info',
   });
-  t.teardown(() => collector.stop());
   await collector.start();
   const entries = await waitFor(async () => {
     const e = await logEntries(r, 'big');
@@ -50,24 +41,16 @@ setInterval(() => {}, 1000);`;
 
 t.test('a flood past the rate limit: the excess is dropped and counted in warn lines', async (t) => {
   const FLOOD = 20_000;
-  const redis = await startRedis();
-  t.teardown(() => redis.close());
-  const r = reader(t, redis.url);
+  const { redis, r } = await redisFor(t);
   const script = `
 let out = '';
 for (let i = 1; i <= ${FLOOD}; i++) out += 'flood ' + i + '\\n';
 process.stdout.write(out);
 setInterval(() => {}, 1000);`;
-  const { logger } = sinkLogger('info');
-  const collector = createCollector({
-    redisUrl: redis.url,
-    collectorId: 'c',
-    host: 'h',
+  const { collector } = collectorFor(t, redis.url, {
     targets: [{ id: 'flood', command: [process.execPath, '-e', script], logRateLimit: { linesPerSecond: 500, burst: 1000 } }],
-    stateDir: tempDir(t),
-    logger,
+    level: 'info',
   });
-  t.teardown(() => collector.stop());
   await collector.start();
   const dropped = (e: LogEntry[]) => e.filter(isAgentLine).reduce((n, x) => n + (x.logData.metadata.dropped as number), 0);
   // The report of the flood's tail comes from the once-a-second round.

@@ -3,18 +3,16 @@
 // at `warn` gets the warn, error and fatal lines, each once.
 import t from 'tap';
 import { LOG_LEVELS, levelsFrom, type LogLevel } from '@vigil/protocol';
-import { startRedis, waitFor } from '@vigil/testkit';
-import { createCollector } from '../src/index.js';
+import { waitFor } from '@vigil/testkit';
 import {
   checkLogsEvent,
   isAgentLine,
   logEntries,
-  reader,
-  sinkLogger,
-  tempDir,
   waitForLines,
   watchLogRooms,
   type LogEntry,
+  redisFor,
+  collectorFor,
 } from './fixtures.js';
 
 const LINES = 10_000;
@@ -54,21 +52,13 @@ for (let i = 0; i < ${LINES}; i++) {
 setInterval(() => {}, 1000);`;
 
 t.test(`${LINES} lines of a supervised command: complete, in order, right levels, one broadcast each to its level's room`, async (t) => {
-  const redis = await startRedis();
-  t.teardown(() => redis.close());
-  const r = reader(t, redis.url);
+  const { redis, r } = await redisFor(t);
   const rooms = await watchLogRooms(t, redis.url, 'web');
-  const { logger } = sinkLogger('info');
-  const collector = createCollector({
-    redisUrl: redis.url,
-    collectorId: 'c',
-    host: 'h',
+  const { collector } = collectorFor(t, redis.url, {
     targets: [{ id: 'web', command: [process.execPath, '-e', PRINTER], logRateLimit: { linesPerSecond: 100_000, burst: 100_000 } }],
     logHistoryMaxLen: 20_000,
-    stateDir: tempDir(t),
-    logger,
+    level: 'info',
   });
-  t.teardown(() => collector.stop());
   await collector.start();
 
   const entries = await waitForLines(r, 'web', LINES, 30_000);
@@ -104,10 +94,7 @@ t.test(`${LINES} lines of a supervised command: complete, in order, right levels
 });
 
 t.test('line endings, characters split across writes, and the last line without a newline', async (t) => {
-  const redis = await startRedis();
-  t.teardown(() => redis.close());
-  const r = reader(t, redis.url);
-  const { logger } = sinkLogger('info');
+  const { redis, r } = await redisFor(t);
   // "héllo" split inside the é, a CRLF line, then a last line with no newline, then a clean exit.
   const script = `
 const parts = [Buffer.from([0x68, 0xc3]), Buffer.from([0xa9, 0x6c, 0x6c, 0x6f, 0x0a]), Buffer.from('crlf line\\r\\n'), Buffer.from('last words')];
@@ -116,15 +103,7 @@ const parts = [Buffer.from([0x68, 0xc3]), Buffer.from([0xa9, 0x6c, 0x6c, 0x6f, 0
   if (!p) return;
   process.stdout.write(p, () => setTimeout(next, 30));
 })();`;
-  const collector = createCollector({
-    redisUrl: redis.url,
-    collectorId: 'c',
-    host: 'h',
-    targets: [{ id: 'web', command: [process.execPath, '-e', script] }],
-    stateDir: tempDir(t),
-    logger,
-  });
-  t.teardown(() => collector.stop());
+  const { collector } = collectorFor(t, redis.url, { targets: [{ id: 'web', command: [process.execPath, '-e', script] }], level: 'info' });
   await collector.start();
   const entries: LogEntry[] = await waitFor(
     async () => {

@@ -6,9 +6,9 @@ import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startRedis, waitFor, type RedisProcess } from '@vigil/testkit';
-import { createCollector, type Collector } from '../src/index.js';
-import { reader, sinkLogger, spawnChild, tempDir, waitForLines } from './fixtures.js';
+import { waitFor } from '@vigil/testkit';
+import type { Collector } from '../src/index.js';
+import { reader, sinkLogger, spawnChild, tempDir, waitForLines, redisFor, collectorFor } from './fixtures.js';
 
 const PAD = 'x'.repeat(40);
 const line = (n: number) => `line ${n} ${PAD}`;
@@ -44,24 +44,18 @@ async function setup(t: Test) {
   const path = join(dir, 'app.log');
   // Lines from before the agent first looks: not its business.
   writeFileSync(path, 'old 1\nold 2\nold 3\n');
-  const redis: RedisProcess = await startRedis();
-  t.teardown(() => redis.close());
+  const { redis, r } = await redisFor(t);
   const owner = await spawnChild(t);
+  // One logger for every collector of the test: its lines tell what each run did.
   const { logger, lines } = sinkLogger('info');
-  const collector = (): Collector => {
-    const c = createCollector({
-      redisUrl: redis.url,
-      collectorId: 'c',
-      host: 'h',
+  const collector = (): Collector =>
+    collectorFor(t, redis.url, {
       targets: [{ id: 'app', pid: owner.pid, logFiles: [path], logRateLimit: { linesPerSecond: 100_000, burst: 100_000 } }],
       stateDir: join(dir, 'state'),
       logPollMs: 50,
       logger,
-    });
-    t.teardown(() => c.stop());
-    return c;
-  };
-  return { dir, path, redis, r: reader(t, redis.url), collector, lines };
+    }).collector;
+  return { dir, path, redis, r, collector, lines };
 }
 
 const messages = async (r: ReturnType<typeof reader>, count: number) => (await waitForLines(r, 'app', count)).map((e) => e.logData.message);

@@ -3,9 +3,8 @@
 // in order, before the newer ones. With a buffer too small for the outage, the earliest lines
 // are kept and a `warn` line says exactly how many later ones were dropped.
 import t, { type Test } from 'tap';
-import { startRedis, waitFor } from '@vigil/testkit';
-import { createCollector } from '../src/index.js';
-import { isAgentLine, reader, registryEntry, sinkLogger, tempDir, waitForLines } from './fixtures.js';
+import { waitFor } from '@vigil/testkit';
+import { isAgentLine, registryEntry, waitForLines, redisFor, collectorFor } from './fixtures.js';
 
 const BURST = 20;
 const HOLDING = 'redis write of log lines failed: holding them until it recovers';
@@ -21,20 +20,12 @@ console.log('ready');
 setInterval(() => {}, 1000);`;
 
 async function outage(t: Test, logBufferLines: number) {
-  const redis = await startRedis();
-  t.teardown(() => redis.close());
-  const r = reader(t, redis.url);
-  const { logger, lines } = sinkLogger('info');
-  const collector = createCollector({
-    redisUrl: redis.url,
-    collectorId: 'c',
-    host: 'h',
+  const { redis, r } = await redisFor(t);
+  const { collector, lines } = collectorFor(t, redis.url, {
     targets: [{ id: 'printer', command: [process.execPath, '-e', PRINTER] }],
     logBufferLines,
-    stateDir: tempDir(t),
-    logger,
+    level: 'info',
   });
-  t.teardown(() => collector.stop());
   await collector.start();
   const ready = await waitForLines(r, 'printer', 1);
   t.equal(ready[0]!.logData.message, 'ready');

@@ -3,18 +3,17 @@
 import t from 'tap';
 import { ErrorCodes, Keys, NAMESPACE, comparePositions, metricsRoom } from '@vigil/protocol';
 import { adapterChannel } from '@vigil/store';
-import { startRedis, startTcpBalancer, waitFor } from '@vigil/testkit';
-import { createCollector } from '../src/index.js';
+import { startTcpBalancer, waitFor } from '@vigil/testkit';
 import {
   latest,
-  reader,
   registryEntry,
-  sinkLogger,
   spawnChild,
   statusEvents,
   streamEntries,
   watchRoom,
   type StatusBody,
+  redisFor,
+  collectorFor,
 } from './fixtures.js';
 
 t.test('redis stopped for ~3 s of ticks: no crash, samples resume, the exit made meanwhile arrives', async (t) => {
@@ -23,9 +22,7 @@ t.test('redis stopped for ~3 s of ticks: no crash, samples resume, the exit made
   process.on('unhandledRejection', onUnhandled);
   t.teardown(() => void process.off('unhandledRejection', onUnhandled));
 
-  const redis = await startRedis();
-  t.teardown(() => redis.close());
-  const r = reader(t, redis.url);
+  const { redis, r } = await redisFor(t);
   const child = await spawnChild(t);
   // The collector reaches Redis through a gate, so that after the outage it reconnects only once
   // the room watcher (connected directly) has resubscribed: then the broadcast check cannot race.
@@ -33,16 +30,10 @@ t.test('redis stopped for ~3 s of ticks: no crash, samples resume, the exit made
   const gate = await startTcpBalancer([redis.port]);
   t.teardown(() => gate.close());
   const room = await watchRoom(t, redis.url, 'api');
-  const { logger, lines } = sinkLogger();
-  const collector = createCollector({
-    redisUrl: `redis://127.0.0.1:${gate.port}`,
-    collectorId: 'c',
-    host: 'h',
+  const { collector, lines } = collectorFor(t, `redis://127.0.0.1:${gate.port}`, {
     self: { id: 'me', intervalMs: 200 },
     targets: [{ id: 'api', pid: child.pid, intervalMs: 200 }],
-    logger,
   });
-  t.teardown(() => collector.stop());
   await collector.start();
   await waitFor(async () => (await latest(r, 'me')) !== null && (await latest(r, 'api')) !== null, { message: 'first samples' });
   const before = (await latest(r, 'me'))!.position;

@@ -4,9 +4,9 @@ import t from 'tap';
 import { accessSync, constants, writeFileSync } from 'node:fs';
 import pidusage from 'pidusage';
 import { Keys, ServerEvents } from '@vigil/protocol';
-import { startRedis, waitFor } from '@vigil/testkit';
-import { createCollector, type SampleFn } from '../src/index.js';
-import { latest, reader, registryEntry, sinkLogger, spawnChild, statusEvents, watchRoom, type Child } from './fixtures.js';
+import { waitFor } from '@vigil/testkit';
+import type { SampleFn } from '../src/index.js';
+import { latest, registryEntry, spawnChild, statusEvents, watchRoom, type Child, redisFor, collectorFor } from './fixtures.js';
 
 const NS_LAST_PID = '/proc/sys/kernel/ns_last_pid';
 const MAX_ATTEMPTS = 50;
@@ -18,9 +18,7 @@ t.test('a reused pid is not mistaken for the exited pid target', async (t) => {
     t.fail(`this test must run as root: it needs to write ${NS_LAST_PID} to reuse a pid (${(err as Error).message})`);
     return;
   }
-  const redis = await startRedis();
-  t.teardown(() => redis.close());
-  const r = reader(t, redis.url);
+  const { redis, r } = await redisFor(t);
   const old = await spawnChild(t);
 
   const results: Array<Record<string, unknown>> = [];
@@ -29,16 +27,10 @@ t.test('a reused pid is not mistaken for the exited pid target', async (t) => {
     results.push(out);
     return out;
   };
-  const { logger } = sinkLogger();
-  const collector = createCollector({
-    redisUrl: redis.url,
-    collectorId: 'c',
-    host: 'h',
+  const { collector } = collectorFor(t, redis.url, {
     targets: [{ id: 'api', pid: old.pid, intervalMs: 200 }],
-    logger,
     sample,
   });
-  t.teardown(() => collector.stop());
   const room = await watchRoom(t, redis.url, 'api');
   await collector.start();
   await waitFor(async () => (await latest(r, 'api')) !== null, { message: 'a first sample' });

@@ -3,7 +3,7 @@
 // (bounded, oldest dropped first) and sent first, in order, when a write gets through.
 import t from 'tap';
 import { ErrorCodes, Keys, NAMESPACE, ServerEvents, VigilError, metricsRoom } from '@vigil/protocol';
-import { adapterChannel, type Tick } from '@vigil/store';
+import { adapterChannel, type Batch } from '@vigil/store';
 import { PENDING_EVENTS_MAX, Publisher, type Counters } from '../src/publisher.js';
 import type { Observation } from '../src/sampler.js';
 import { ServerState, type ServerReport } from '../src/server-state.js';
@@ -17,7 +17,7 @@ function obs(pid: number): Observation {
 
 function setup() {
   const counters: Counters = { ticks: 0, samplesWritten: 0, samplesDropped: 0, eventsDropped: 0, writeFailures: 0 };
-  const written: Tick[] = [];
+  const written: Batch[] = [];
   let failing = false;
   const { logger, lines } = sinkLogger();
   const publisher = new Publisher({

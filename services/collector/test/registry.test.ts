@@ -1,9 +1,8 @@
 // The registry entry of a server is written when it changes, not every tick (heartbeats carry
 // staleness), and comes back by itself after Redis restarts empty.
 import t from 'tap';
-import { startRedis, waitFor } from '@vigil/testkit';
-import { createCollector } from '../src/index.js';
-import { checkRegistry, latest, reader, registryEntry, sinkLogger, spawnChild } from './fixtures.js';
+import { waitFor } from '@vigil/testkit';
+import { checkRegistry, collectorFor, latest, redisFor, registryEntry, spawnChild } from './fixtures.js';
 
 async function hsetCalls(command: (...a: string[]) => Promise<string>): Promise<number> {
   const stats = await command('INFO', 'commandstats');
@@ -11,13 +10,9 @@ async function hsetCalls(command: (...a: string[]) => Promise<string>): Promise<
 }
 
 t.test('registry writes follow changes, and survive a Redis restart', async (t) => {
-  const redis = await startRedis();
-  t.teardown(() => redis.close());
+  const { redis, r } = await redisFor(t);
   const child = await spawnChild(t);
-  const { logger } = sinkLogger();
-  const collector = createCollector({ redisUrl: redis.url, collectorId: 'c', host: 'h', targets: [{ id: 'app', pid: child.pid, intervalMs: 100 }], logger });
-  t.teardown(() => collector.stop());
-  const r = reader(t, redis.url);
+  const { collector } = collectorFor(t, redis.url, { targets: [{ id: 'app', pid: child.pid, intervalMs: 100 }] });
   await collector.start();
   await waitFor(async () => (await registryEntry(r, 'app')) !== null, { message: 'registered' });
   const first = await hsetCalls(redis.command);

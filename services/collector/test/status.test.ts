@@ -5,28 +5,25 @@ import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Keys } from '@vigil/protocol';
-import { startRedis, waitFor, type RedisProcess } from '@vigil/testkit';
-import { createCollector, type TargetConfig } from '../src/index.js';
+import { waitFor } from '@vigil/testkit';
+import type { TargetConfig } from '../src/index.js';
 import {
   checkRegistry,
   checkStatusEvent,
   latest,
   marker,
-  reader,
   registryEntry,
-  sinkLogger,
   spawnChild,
   statusEvents,
   watchRoom,
+  collectorFor,
+  redisFor,
 } from './fixtures.js';
 
 async function setup(t: Test, targets: TargetConfig[]) {
-  const redis: RedisProcess = await startRedis();
-  t.teardown(() => redis.close());
-  const { logger, lines } = sinkLogger();
-  const collector = createCollector({ redisUrl: redis.url, collectorId: 'c', host: 'h', targets, logger });
-  t.teardown(() => collector.stop());
-  return { redis, collector, lines, r: reader(t, redis.url) };
+  const { redis, r } = await redisFor(t);
+  const { collector, lines } = collectorFor(t, redis.url, { targets });
+  return { redis, collector, lines, r };
 }
 
 /** Atomic rewrite, so a tick never reads a half-written pidfile. */

@@ -6,8 +6,7 @@ import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { Keys } from '@vigil/protocol';
 import type { Redis } from 'ioredis';
-import { countOpenFds, startRedis, waitFor, type WaitOptions } from '@vigil/testkit';
-import { createCollector } from '../src/index.js';
+import { countOpenFds, waitFor, type WaitOptions } from '@vigil/testkit';
 import {
   alive,
   checkLogsEvent,
@@ -15,14 +14,14 @@ import {
   isAgentLine,
   latest,
   logEntries,
-  reader,
   registryEntry,
-  sinkLogger,
   statusEvents,
   streamEntries,
   tempDir,
   watchRoom,
   type StatusBody,
+  redisFor,
+  collectorFor,
 } from './fixtures.js';
 
 type Event = StatusBody & { timestamp: string; exitCode?: number | null; signal?: string | null };
@@ -36,15 +35,9 @@ function eventsOf(r: Redis, serverId: string, n: number, options?: WaitOptions):
 }
 
 t.test('a crashing command: restarted with growing backoff, each exit published, then it stays exited', async (t) => {
-  const redis = await startRedis();
-  t.teardown(() => redis.close());
-  const r = reader(t, redis.url);
+  const { redis, r } = await redisFor(t);
   const room = await watchRoom(t, redis.url, 'crashy');
-  const { logger, lines } = sinkLogger('info');
-  const collector = createCollector({
-    redisUrl: redis.url,
-    collectorId: 'c',
-    host: 'h',
+  const { collector, lines } = collectorFor(t, redis.url, {
     targets: [
       {
         id: 'crashy',
@@ -53,10 +46,8 @@ t.test('a crashing command: restarted with growing backoff, each exit published,
         intervalMs: 200,
       },
     ],
-    stateDir: tempDir(t),
-    logger,
+    level: 'info',
   });
-  t.teardown(() => collector.stop());
   await collector.start();
   const events = await eventsOf(r, 'crashy', 8, { message: 'four runs and four exits', timeoutMs: 20_000 });
   t.same(events.map((e) => e.status), ['running', 'exited', 'restarted', 'exited', 'restarted', 'exited', 'restarted', 'exited']);
@@ -86,19 +77,11 @@ t.test('a crashing command: restarted with growing backoff, each exit published,
 });
 
 t.test('a command killed by SIGKILL is published with its signal, restarted, and sampled', async (t) => {
-  const redis = await startRedis();
-  t.teardown(() => redis.close());
-  const r = reader(t, redis.url);
-  const { logger } = sinkLogger('info');
-  const collector = createCollector({
-    redisUrl: redis.url,
-    collectorId: 'c',
-    host: 'h',
+  const { redis, r } = await redisFor(t);
+  const { collector } = collectorFor(t, redis.url, {
     targets: [{ id: 'svc', command: [process.execPath, '-e', 'setInterval(() => {}, 1000)'], restart: { backoffMs: 100 }, intervalMs: 200 }],
-    stateDir: tempDir(t),
-    logger,
+    level: 'info',
   });
-  t.teardown(() => collector.stop());
   await collector.start();
   const events = (n: number) => eventsOf(r, 'svc', n);
   const first = (await events(1))[0]!;
@@ -116,19 +99,11 @@ t.test('a command killed by SIGKILL is published with its signal, restarted, and
 });
 
 t.test('a command that cannot start is reported, retried, and given up on', async (t) => {
-  const redis = await startRedis();
-  t.teardown(() => redis.close());
-  const r = reader(t, redis.url);
-  const { logger } = sinkLogger('info');
-  const collector = createCollector({
-    redisUrl: redis.url,
-    collectorId: 'c',
-    host: 'h',
+  const { redis, r } = await redisFor(t);
+  const { collector } = collectorFor(t, redis.url, {
     targets: [{ id: 'nope', command: '/nonexistent/vigil-test-binary --flag', restart: { maxRestarts: 1, backoffMs: 50 } }],
-    stateDir: tempDir(t),
-    logger,
+    level: 'info',
   });
-  t.teardown(() => collector.stop());
   await collector.start();
   const events = await eventsOf(r, 'nope', 2);
   t.match(events, [
@@ -139,9 +114,7 @@ t.test('a command that cannot start is reported, retried, and given up on', asyn
 
 t.test('stop() ends supervised children (and what they started), closes log files; ×5 leaves nothing behind', async (t) => {
   const CYCLES = 5;
-  const redis = await startRedis();
-  t.teardown(() => redis.close());
-  const r = reader(t, redis.url);
+  const { redis, r } = await redisFor(t);
   const dir = tempDir(t);
   const logFile = join(dir, 'family.log');
   writeFileSync(logFile, '');
@@ -154,20 +127,15 @@ setInterval(() => {}, 1000);`;
 process.on('SIGTERM', () => console.log('ignoring SIGTERM'));
 console.log('pid ' + process.pid);
 setInterval(() => {}, 1000);`;
-  const { logger } = sinkLogger('info');
-  const collector = createCollector({
-    redisUrl: redis.url,
-    collectorId: 'c',
-    host: 'h',
+  const { collector } = collectorFor(t, redis.url, {
     targets: [
       { id: 'family', command: [process.execPath, '-e', family], logFiles: [logFile], intervalMs: 100 },
       { id: 'stubborn', command: [process.execPath, '-e', stubborn], stopGraceMs: 300, intervalMs: 100 },
     ],
     stateDir: join(dir, 'state'),
     logPollMs: 50,
-    logger,
+    level: 'info',
   });
-  t.teardown(() => collector.stop());
 
   let baseline = 0;
   const seen: number[] = [];

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pidusage from 'pidusage';
 import { Keys, ServerEvents } from '@vigil/protocol';
-import { startRedis, waitFor } from '@vigil/testkit';
-import { createCollector, type SampleFn } from '../src/index.js';
+import { waitFor } from '@vigil/testkit';
+import type { SampleFn } from '../src/index.js';
 import {
   BUSY,
   checkInfoBody,
@@ -16,18 +16,16 @@ import {
   checkStatusEvent,
   latest,
   marker,
-  reader,
   registryEntry,
-  sinkLogger,
   spawnChild,
   streamEntries,
   watchRoom,
+  redisFor,
+  collectorFor,
 } from './fixtures.js';
 
 t.test('pid, pidfile, match and self targets: registry, latest, history, broadcasts', async (t) => {
-  const redis = await startRedis();
-  t.teardown(() => redis.close());
-  const r = reader(t, redis.url);
+  const { redis, r } = await redisFor(t);
   const busy = await spawnChild(t, BUSY);
   const byFile = await spawnChild(t);
   const tag = marker();
@@ -43,9 +41,7 @@ t.test('pid, pidfile, match and self targets: registry, latest, history, broadca
     calls.push([...pids]);
     return (pidusage as unknown as SampleFn)(pids, options);
   };
-  const { logger } = sinkLogger();
-  const collector = createCollector({
-    redisUrl: redis.url,
+  const { collector } = collectorFor(t, redis.url, {
     collectorId: 'test-host',
     host: 'test-host',
     self: { id: 'me', intervalMs: 200 },
@@ -54,10 +50,8 @@ t.test('pid, pidfile, match and self targets: registry, latest, history, broadca
       { id: 'worker', pidfile, intervalMs: 200 },
       { id: 'web', match: tag, intervalMs: 200 },
     ],
-    logger,
     sample,
   });
-  t.teardown(() => collector.stop());
   await collector.start();
 
   const busyLatest = await waitFor(

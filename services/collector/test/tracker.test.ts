@@ -1,9 +1,10 @@
 // Tracking rules on hand-made observations: identity is (pid, start), never a bare pid.
 import t from 'tap';
-import type { Target } from '../src/config.js';
+import type { Target } from '../src/config-schema.js';
 import type { Observation } from '../src/sampler.js';
 import type { Resolution } from '../src/source.js';
-import { createTracker, PIDFILE_CLOCK_SLACK_MS } from '../src/tracker.js';
+import { PIDFILE_CLOCK_SLACK_MS } from '../src/tracker-identity.js';
+import { createTracker } from '../src/trackers.js';
 
 const T0 = 1_800_000_000_000;
 

@@ -1,6 +1,7 @@
 // The gateway's REST API as the dashboard uses it: the registry, metrics history and log history.
 // Any gateway answers from Redis alone, so these work behind the balancer like the socket does.
-import type { LogLevel, ProcessInfoEvent, ProcessLogsEvent, RegistryEntry, ServerStatus } from '@vigil/protocol';
+// The token goes in the Authorization header, never in a URL; a 401 ends the sign-in.
+import { ErrorCodes, type LogLevel, ProcessInfoEvent, ProcessLogsEvent, RegistryEntry, ServerStatus } from '@vigil/protocol';
 
 /** A registry entry as `/api/servers` returns it: status computed (`stale`), latest sample attached. */
 export type ServerView = RegistryEntry & {
@@ -25,11 +26,22 @@ export class ApiError extends Error {
 
 type Query = Record<string, string | number | undefined>;
 
+/** Where the token comes from, and who hears that the gateway refused it. */
+export type RestAuth = {
+  token(): string | null;
+  /** A 401: the token is missing, refused or expired (`code` says which). */
+  refused(code: string, message: string): void;
+};
+
+const noAuth: RestAuth = { token: () => null, refused() {} };
+
 export class RestApi {
   readonly #base: string;
+  readonly #auth: RestAuth;
 
-  constructor(base: string) {
+  constructor(base: string, auth: RestAuth = noAuth) {
     this.#base = base.replace(/\/+$/, '');
+    this.#auth = auth;
   }
 
   async servers(): Promise<ServerView[]> {
@@ -61,11 +73,16 @@ export class RestApi {
     const params = new URLSearchParams();
     for (const [key, value] of Object.entries(query)) if (value !== undefined) params.set(key, String(value));
     const qs = params.toString();
-    const res = await fetch(`${this.#base}${path}${qs ? `?${qs}` : ''}`, { headers: { accept: 'application/json' } });
+    const headers: Record<string, string> = { accept: 'application/json' };
+    const token = this.#auth.token();
+    if (token !== null) headers['authorization'] = `Bearer ${token}`;
+    const res = await fetch(`${this.#base}${path}${qs ? `?${qs}` : ''}`, { headers });
     const body: unknown = await res.json().catch(() => null);
     if (!res.ok) {
       const error = (body as { error?: { code?: string; message?: string } } | null)?.error;
-      throw new ApiError(res.status, error?.code ?? null, error?.message ?? `${res.status} ${res.statusText}`);
+      const failure = new ApiError(res.status, error?.code ?? null, error?.message ?? `${res.status} ${res.statusText}`);
+      if (res.status === 401) this.#auth.refused(failure.code ?? ErrorCodes.UNAUTHORIZED, failure.message);
+      throw failure;
     }
     return body as T;
   }

@@ -1,21 +1,23 @@
-// The page: a header with the connection state, and the view the hash route names.
+// The page: the sign-in screen while signed out; otherwise a header with who is signed in and the
+// connection state, and the view the hash route names.
 import { useEffect, useMemo } from 'preact/hooks';
 import type { VigilClient } from '@vigil/client';
+import type { Access } from './access.js';
+import { AccountBar, ExpiryNotice } from './account.js';
 import type { RestApi } from './api.js';
 import { ConnectionBadge } from './connection-badge.js';
+import { useObservable } from './observable.js';
 import { ServerDirectory } from './server-directory.js';
 import { ServerPage } from './server-page.js';
 import { ServersPage } from './servers-page.js';
 import { serversHref, useHashRoute } from './router.js';
+import { SignInPage } from './sign-in-page.js';
 
-export function App({ client, api }: { client: VigilClient; api: RestApi }) {
-  const route = useHashRoute();
-  const directory = useMemo(() => new ServerDirectory(client, api), [client, api]);
-  useEffect(() => {
-    directory.start();
-    return () => directory.stop();
-  }, [directory]);
+type Props = { client: VigilClient; api: RestApi; access: Access };
 
+export function App({ client, api, access }: Props) {
+  useObservable(access.session);
+  const state = access.session.state;
   return (
     <div class="shell">
       <header class="topbar">
@@ -23,15 +25,34 @@ export function App({ client, api }: { client: VigilClient; api: RestApi }) {
           <span class="brand-mark" aria-hidden="true" />
           vigil
         </a>
-        <ConnectionBadge client={client} />
+        <div class="topbar-end">
+          <AccountBar access={access} />
+          {state.name !== 'signed-out' && <ConnectionBadge client={client} />}
+        </div>
       </header>
       <main class="content">
-        {route.name === 'server' ? (
-          <ServerPage key={route.id} client={client} api={api} serverId={route.id} />
-        ) : (
-          <ServersPage directory={directory} />
-        )}
+        {state.name === 'signed-out' ? <SignInPage access={access} reason={state.reason} /> : <Views client={client} api={api} access={access} />}
       </main>
     </div>
+  );
+}
+
+/** Mounted while signed in (or while no sign-in is needed): unmounting ends every subscription. */
+function Views({ client, api, access }: Props) {
+  const route = useHashRoute();
+  const directory = useMemo(() => new ServerDirectory(client, api), [client, api]);
+  useEffect(() => {
+    directory.start();
+    return () => directory.stop();
+  }, [directory]);
+  return (
+    <>
+      <ExpiryNotice access={access} />
+      {route.name === 'server' ? (
+        <ServerPage key={route.id} client={client} api={api} serverId={route.id} />
+      ) : (
+        <ServersPage directory={directory} />
+      )}
+    </>
   );
 }

@@ -1,5 +1,6 @@
 // The connection state, always in view and announced politely: connected, connecting,
-// reconnecting (attempt N), offline. The client library recovers by itself; this only tells.
+// reconnecting (attempt N), offline, not signed in. The client library recovers by itself (a
+// refused token waits for a new one, see access.ts); this only tells.
 import { useEffect, useState } from 'preact/hooks';
 import type { ConnectionState, VigilClient } from '@vigil/client';
 
@@ -19,8 +20,12 @@ export function describeState(state: ConnectionState): { label: string; detail: 
             ? 'This device is offline; reconnecting when the network is back.'
             : state.reason === 'gave-up'
               ? 'Gave up reconnecting; reload the page to try again.'
-              : 'The connection is closed.',
+              : state.reason === 'refused'
+                ? 'The gateway does not accept connections from this page’s address.'
+                : 'The connection is closed.',
       };
+    case 'unauthorized':
+      return { label: 'Not signed in', detail: state.message };
   }
 }
 

@@ -95,6 +95,11 @@ export function LogTailView({ tail }: { tail: LogTail }) {
           </span>
         )}
       </p>
+      {tail.forbidden && (
+        <p class="notice not-allowed" role="status" data-testid="logs-not-allowed">
+          Your sign-in does not allow reading the logs of this server.
+        </p>
+      )}
       {tail.error && (
         <p class="alert" role="alert">
           {tail.error}

@@ -2,7 +2,8 @@
 // reconnect), older lines paged in from REST on demand, a level filter, and pause. Memory is
 // bounded however long the page stays open: at most MAX_LINES shown and MAX_LINES held while paused.
 import type { LogLevel, LogsSubscription, ProcessLogsEvent, VigilClient } from '@vigil/client';
-import { LOG_LEVELS, comparePositions, meetsLevel, positionTime } from '@vigil/protocol';
+import { DEFAULT_LOG_LEVEL, LOG_LEVELS, comparePositions, meetsLevel, positionTime } from '@vigil/protocol';
+import { isForbidden } from './access.js';
 import type { RestApi } from './api.js';
 import { Observable } from './observable.js';
 
@@ -46,6 +47,8 @@ export class LogTail extends Observable {
   #notices: string[] = [];
   #ready = false;
   #error: string | null = null;
+  /** The sign-in does not allow reading these logs: the view says so instead of showing an error. */
+  #forbidden = false;
   #subscribing: Promise<LogsSubscription> | null = null;
   #subscription: LogsSubscription | null = null;
   /** Bumped by every level change and reload: answers to older requests are ignored. */
@@ -57,7 +60,7 @@ export class LogTail extends Observable {
   prepended = 0;
   prependVersion = 0;
 
-  constructor(client: VigilClient, api: RestApi, serverId: string, level: LogLevel = 'trace') {
+  constructor(client: VigilClient, api: RestApi, serverId: string, level: LogLevel = DEFAULT_LOG_LEVEL) {
     super();
     this.#client = client;
     this.#api = api;
@@ -94,7 +97,10 @@ export class LogTail extends Observable {
     return this.#ready;
   }
   get error(): string | null {
-    return this.#error;
+    return this.#forbidden ? null : this.#error;
+  }
+  get forbidden(): boolean {
+    return this.#forbidden;
   }
   /** While false, lines wait in the server's history; the client resumes after the last one shown. */
   get connected(): boolean {
@@ -114,7 +120,7 @@ export class LogTail extends Observable {
       backfill: BACKFILL,
       onLine: (event) => this.#receive(event),
       onGap: (gap) => this.#notice(`Some lines ${gap.since ? `after ${gap.since} ` : ''}had already left the server's history (${gap.reason}).`),
-      onError: (err) => this.#fail(`The log subscription ended: ${err.message}`),
+      onError: (err) => this.#fail(`The log subscription ended: ${err.message}`, err),
     });
     try {
       const subscription = await this.#subscribing;
@@ -127,7 +133,7 @@ export class LogTail extends Observable {
       if (subscription.level !== this.#level) await subscription.setLevel(this.#level);
       this.changed();
     } catch (err) {
-      this.#fail(`Could not follow the logs: ${(err as Error).message}`);
+      this.#fail(`Could not follow the logs: ${(err as Error).message}`, err);
     }
   }
 
@@ -158,7 +164,7 @@ export class LogTail extends Observable {
     try {
       await this.#subscription?.setLevel(level);
     } catch (err) {
-      this.#fail(`Could not change the level: ${(err as Error).message}`);
+      this.#fail(`Could not change the level: ${(err as Error).message}`, err);
       return;
     }
     // Lines below the old level were never received: read the newest of them from history, and
@@ -282,8 +288,9 @@ export class LogTail extends Observable {
     this.changed();
   }
 
-  #fail(message: string): void {
+  #fail(message: string, err: unknown): void {
     this.#error = message;
+    this.#forbidden ||= isForbidden(err);
     this.changed();
   }
 }

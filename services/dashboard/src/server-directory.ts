@@ -2,6 +2,7 @@
 // reconnect and shortly after a status change), and each server's samples and status changes live
 // through its metrics subscription. Each row keeps a short run of samples for its sparkline.
 import type { MetricsSubscription, ProcessInfoEvent, StatusChangeEvent, VigilClient } from '@vigil/client';
+import { isForbidden } from './access.js';
 import type { RestApi, ServerView } from './api.js';
 import { Observable } from './observable.js';
 import { SampleSeries } from './sample-series.js';
@@ -94,7 +95,7 @@ export class ServerDirectory extends Observable {
     try {
       servers = await this.#api.servers();
     } catch (err) {
-      this.#error = `Could not read the server list: ${(err as Error).message}`;
+      this.#error = isForbidden(err) ? 'Your sign-in does not allow listing servers.' : `Could not read the server list: ${(err as Error).message}`;
       this.changed();
       return;
     }
@@ -156,17 +157,18 @@ export class ServerDirectory extends Observable {
           this.changed();
         },
         onStatus: (event) => this.#status(row, event),
-        onError: (err) => {
-          row.error = err.message;
-          this.changed();
-        },
+        onError: (err) => this.#rowFailed(row, err),
       })
       .catch((err: Error) => {
-        row.error = err.message;
-        this.changed();
+        this.#rowFailed(row, err);
         return null;
       });
     this.#subscriptions.set(row.id, subscription);
+  }
+
+  #rowFailed(row: ServerRow, err: Error): void {
+    row.error = isForbidden(err) ? 'Not allowed for your sign-in' : err.message;
+    this.changed();
   }
 
   #unsubscribe(id: string): void {

@@ -1,6 +1,7 @@
 // One server, watched: its registry facts (REST, refreshed on status changes and every POLL_MS),
 // its status and samples live, and a bounded series for the charts, filled from history on open.
 import type { MetricsSubscription, ProcessInfoEvent, VigilClient } from '@vigil/client';
+import { isForbidden } from './access.js';
 import type { RestApi, ServerView } from './api.js';
 import { Observable } from './observable.js';
 import { SampleSeries } from './sample-series.js';
@@ -26,6 +27,8 @@ export class ServerMonitor extends Observable {
   /** Browser time the latest sample arrived, to let uptime tick between samples. */
   #latestAt = 0;
   #error: string | null = null;
+  /** The sign-in does not allow this server: the page says so instead of showing errors. */
+  #forbidden = false;
   #subscription: Promise<MetricsSubscription | null> | null = null;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
@@ -55,7 +58,10 @@ export class ServerMonitor extends Observable {
     return this.#latest;
   }
   get error(): string | null {
-    return this.#error;
+    return this.#forbidden ? null : this.#error;
+  }
+  get forbidden(): boolean {
+    return this.#forbidden;
   }
 
   /** Seconds the process has been up, ticking between samples; null when it is not running. */
@@ -118,6 +124,7 @@ export class ServerMonitor extends Observable {
       this.changed();
     } catch (err) {
       this.#error = `Could not read the metrics history: ${(err as Error).message}`;
+      this.#forbidden ||= isForbidden(err);
       this.changed();
     }
   }
@@ -138,6 +145,7 @@ export class ServerMonitor extends Observable {
       }
     } catch (err) {
       this.#error = `Could not read the server: ${(err as Error).message}`;
+      this.#forbidden ||= isForbidden(err);
       this.changed();
     }
     if (!this.#stopped) this.#timer = setTimeout(() => void this.#refresh(), POLL_MS);
@@ -151,6 +159,7 @@ export class ServerMonitor extends Observable {
 
   #fail(err: Error): void {
     this.#error = `Live metrics stopped: ${err.message}`;
+    this.#forbidden ||= isForbidden(err);
     this.changed();
   }
 }

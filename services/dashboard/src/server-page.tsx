@@ -47,6 +47,11 @@ export function ServerPage({ client, api, serverId }: Props) {
         </h1>
         <StatusPill status={monitor.status} />
       </div>
+      {monitor.forbidden && (
+        <p class="notice not-allowed" role="status" data-testid="not-allowed">
+          Your sign-in does not allow you to see “{serverId}”. Ask for a token that covers this server.
+        </p>
+      )}
       {monitor.statusReason && <p class="muted status-reason">{monitor.statusReason}</p>}
       {monitor.found === false && (
         <p class="alert" role="alert">
@@ -58,31 +63,35 @@ export function ServerPage({ client, api, serverId }: Props) {
           {monitor.error}
         </p>
       )}
-      <Facts monitor={monitor} />
-      <div class="charts">
-        <TimeChart
-          title="CPU"
-          series={series}
-          field="cpu"
-          format={(v) => formatPercent(v)}
-          color="#5eb1ff"
-          minTop={5}
-          version={version}
-          summary={series.last && live ? `now ${formatPercent(series.last.cpu)}${span ? `, over the last ${span}` : ''}` : 'no live samples'}
-        />
-        <TimeChart
-          title="Memory (RSS)"
-          series={series}
-          field="rss"
-          format={(v) => formatBytes(v)}
-          color="#b48cff"
-          minTop={1024 * 1024}
-          version={version}
-          summary={series.last && live ? `now ${formatBytes(series.last.rss)}${span ? `, over the last ${span}` : ''}` : 'no live samples'}
-        />
-      </div>
-      {facts?.command && <p class="command-line" title="Command">{facts.command}</p>}
-      <LogTailView tail={tail} />
+      {!monitor.forbidden && (
+        <>
+          <Facts monitor={monitor} />
+          <div class="charts">
+            <TimeChart
+              title="CPU"
+              series={series}
+              field="cpu"
+              format={(v) => formatPercent(v)}
+              color="#5eb1ff"
+              minTop={5}
+              version={version}
+              summary={series.last && live ? `now ${formatPercent(series.last.cpu)}${span ? `, over the last ${span}` : ''}` : 'no live samples'}
+            />
+            <TimeChart
+              title="Memory (RSS)"
+              series={series}
+              field="rss"
+              format={(v) => formatBytes(v)}
+              color="#b48cff"
+              minTop={1024 * 1024}
+              version={version}
+              summary={series.last && live ? `now ${formatBytes(series.last.rss)}${span ? `, over the last ${span}` : ''}` : 'no live samples'}
+            />
+          </div>
+          {facts?.command && <p class="command-line" title="Command">{facts.command}</p>}
+          <LogTailView tail={tail} />
+        </>
+      )}
     </section>
   );
 }

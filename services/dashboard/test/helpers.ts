@@ -7,7 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { buildApp } from '@vigil/gateway';
+import { buildApp, type GatewayOptions } from '@vigil/gateway';
 import { freePort, startRedis, waitFor, type RedisProcess } from '@vigil/testkit';
 
 type Teardown = { teardown(fn: () => unknown): void; comment(...args: unknown[]): void };
@@ -18,6 +18,11 @@ export const SCREENSHOTS = here('../test-output/screenshots/');
 const COLLECTOR_CLI = here('../../collector/src/cli.ts');
 const CHATTY = here('./fixtures/chatty.mjs');
 export const CHROMIUM = process.env.VIGIL_CHROMIUM ?? '/usr/bin/chromium';
+/**
+ * The token pages sign in with (`VIGIL_TEST_TOKEN`), for a gateway that requires one; none by
+ * default: today's test gateways run without auth.
+ */
+export const TEST_TOKEN: string | null = process.env.VIGIL_TEST_TOKEN || null;
 
 // ---- gateways -----------------------------------------------------------------------------
 
@@ -30,12 +35,12 @@ export type Gateway = {
   close(): Promise<void>;
 };
 
-/** A gateway serving the built dashboard, on `port` (a free one by default). */
-export async function startGateway(redisUrl: string, port = 0): Promise<Gateway> {
+/** A gateway serving the built dashboard, on `port` (a free one by default); `options` go to buildApp (e.g. its auth). */
+export async function startGateway(redisUrl: string, port = 0, options: Partial<GatewayOptions> = {}): Promise<Gateway> {
   if (!existsSync(`${DIST}index.html`)) {
     throw new Error(`the dashboard is not built (${DIST}index.html is missing): run \`npm run build\` first`);
   }
-  const app = await buildApp({ redisUrl, dashboardDir: DIST, staleSweepMs: 200 });
+  const app = await buildApp({ redisUrl, dashboardDir: DIST, staleSweepMs: 200, ...options });
   await app.listen({ host: '127.0.0.1', port });
   const bound = (app.server.address() as AddressInfo).port;
   let closed = false;
@@ -174,16 +179,36 @@ export type OpenedPage = { page: Page; context: BrowserContext; console: Console
 export const DESKTOP = { viewport: { width: 1280, height: 900 } };
 export const PHONE = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
 
-/** A fresh context and page, every console message and page error recorded, closed at teardown. */
-export async function openPage(t: Teardown, browser: Browser, url: string, device: typeof DESKTOP | typeof PHONE = DESKTOP): Promise<OpenedPage> {
+/**
+ * A fresh context and page, every console message and page error recorded, closed at teardown.
+ * With a token (TEST_TOKEN by default), the page signs in the way a user's link does — the token in
+ * the fragment (`#token=…`), which the dashboard moves to sessionStorage — then goes to `url`.
+ */
+export async function openPage(
+  t: Teardown,
+  browser: Browser,
+  url: string,
+  device: typeof DESKTOP | typeof PHONE = DESKTOP,
+  token: string | null = TEST_TOKEN,
+): Promise<OpenedPage> {
   const context = await browser.newContext(device);
   t.teardown(() => context.close());
   const page = await context.newPage();
   const entries: ConsoleEntry[] = [];
   page.on('console', (m) => entries.push({ type: m.type(), text: m.text(), at: Date.now() }));
   page.on('pageerror', (e) => entries.push({ type: 'pageerror', text: `${e.name}: ${e.message}`, at: Date.now() }));
+  if (token !== null) {
+    await page.goto(`${new URL(url).origin}/#token=${encodeURIComponent(token)}`);
+    await page.waitForFunction(() => !location.hash.includes('token='));
+  }
   await page.goto(url);
   return { page, context, console: entries };
+}
+
+/** A JWT-shaped token with these claims and no valid signature: what the dashboard decodes, not what a gateway accepts. */
+export function unsignedToken(claims: Record<string, unknown>): string {
+  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  return `${part({ alg: 'HS256', typ: 'JWT' })}.${part(claims)}.${Buffer.from('not-a-signature').toString('base64url')}`;
 }
 
 type Assert = Teardown & { same(found: unknown, wanted: unknown, message: string): unknown };

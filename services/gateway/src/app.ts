@@ -51,12 +51,9 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
   });
   const metrics = new GatewayMetrics(settings.gatewayId, settings.metricsRegistries);
   const redis = openRedisClients(settings.redisUrl, settings.gatewayId, logger, (op) => metrics.redisFailure(op));
-  const store = new ServerStore(redis.command, {
-    onCorrupt: (what) => logger.warn({ code: ErrorCodes.REDIS_CORRUPT, what }, 'skipped a malformed entry in redis'),
-  });
-  const logs = new LogStore(redis.command, {
-    onCorrupt: (what) => logger.warn({ code: ErrorCodes.REDIS_CORRUPT, what }, 'skipped a malformed entry in redis'),
-  });
+  const onCorrupt = (what: string) => logger.warn({ code: ErrorCodes.REDIS_CORRUPT, what }, 'skipped a malformed entry in redis');
+  const store = new ServerStore(redis.command, { onCorrupt });
+  const logs = new LogStore(redis.command, { onCorrupt });
   const readiness = new Readiness(redis, settings.gatewayId, settings.readinessTimeoutMs);
   app.decorate('gatewayId', settings.gatewayId);
   app.decorate('redisReceived', (channel: string) => metrics.received(channel));

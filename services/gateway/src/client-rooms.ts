@@ -27,22 +27,6 @@ export function logicalRooms(socket: Socket): string[] {
   return roomsOf(socket.rooms).map((r) => (r.kind === 'metrics' ? metricsRoom(r.serverId) : logsRoom(r.serverId)));
 }
 
-/** The level rooms a client holds for one server's logs. */
-export function heldLogRooms(socket: Socket, serverId: string): string[] {
-  return [...socket.rooms].filter((r) => {
-    const parsed = parseRoom(r);
-    return parsed?.kind === 'logs' && parsed.serverId === serverId && parsed.level !== undefined;
-  });
-}
-
-/**
- * A client that re-joins its subscriptions itself after any reconnect (the client library says so
- * in its handshake): the gateway neither restores its session nor replays for it.
- */
-export function rejoinsItself(socket: Socket): boolean {
-  return (socket.handshake.auth as { vigilRestore?: unknown } | undefined)?.vigilRestore === false;
-}
-
 /** The vigil rooms a socket is in, each level room counted: what the room limit bounds. */
 export function roomCount(socket: Socket): number {
   let n = 0;
@@ -51,9 +35,10 @@ export function roomCount(socket: Socket): number {
 }
 
 /**
- * Refuses a subscription that would take the socket past its room limit, or name a server no
- * collector registered. `restoring`: rooms from the client's own session, checked when it first
- * subscribed (Redis may have lost the registry since; the collector will write it again).
+ * Refuses a subscription that would take the socket past its room limit (`adding` rooms more; a
+ * log subscription is one room per level), or that names a server no collector registered.
+ * `restoring`: rooms of the client's own session, checked when it first subscribed (Redis may
+ * have lost the registry since; the collector writes it again).
  */
 export async function checkSubscription(
   socket: Socket,
@@ -68,4 +53,20 @@ export async function checkSubscription(
   if (!restoring && deps.isRegistered && !(await deps.isRegistered(serverId))) {
     throw new VigilError(ErrorCodes.UNKNOWN_SERVER, `no server "${serverId}" is registered; subscribe once its collector runs`);
   }
+}
+
+/** The level rooms a client holds for one server's logs. */
+export function heldLogRooms(socket: Socket, serverId: string): string[] {
+  return [...socket.rooms].filter((r) => {
+    const parsed = parseRoom(r);
+    return parsed?.kind === 'logs' && parsed.serverId === serverId && parsed.level !== undefined;
+  });
+}
+
+/**
+ * A client that re-joins its subscriptions itself after any reconnect (the client library says so
+ * in its handshake): the gateway neither restores its session nor replays for it.
+ */
+export function rejoinsItself(socket: Socket): boolean {
+  return (socket.handshake.auth as { vigilRestore?: unknown } | undefined)?.vigilRestore === false;
 }

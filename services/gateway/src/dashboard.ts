@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
+import { NAMESPACE } from '@vigil/protocol';
 
 /** Where the dashboard build sits in this repository (from src/ or dist/ alike). */
 export const DEFAULT_DASHBOARD_DIR = fileURLToPath(new URL('../../dashboard/dist/', import.meta.url));
@@ -13,7 +14,7 @@ export async function dashboardRoutes(app: FastifyInstance, { dir }: { dir: stri
     app.get('/', async () => ({
       name: 'vigil gateway',
       dashboard: dir === false ? 'disabled' : 'not built: run `npm run build`',
-      socket: { namespace: '/monitoring', path: '/socket.io/' },
+      socket: { namespace: NAMESPACE, path: '/socket.io/' },
       api: ['/api/servers', '/api/servers/:id', '/api/servers/:id/metrics', '/api/servers/:id/logs', '/healthz', '/readyz', '/metrics'],
     }));
     return;

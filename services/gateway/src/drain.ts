@@ -3,11 +3,16 @@
 // their transport. They see "transport close" and reconnect by themselves, through the balancer,
 // to another gateway. (disconnect(true) would tell them "io server disconnect": they would never
 // come back.) Batches keep the other gateways from a thundering herd.
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { Namespace } from 'socket.io';
+import type { Readiness } from './readiness.js';
+
+/** Longest a drain takes by default (the env's VIGIL_DRAIN_MS default too). */
+export const DEFAULT_DRAIN_MS = 10_000;
 
 export type DrainOptions = {
-  /** Longest the drain may take; clients still connected then are closed with the server. Default 10000. */
+  /** Longest the drain may take; clients still connected then are closed with the server. Default DEFAULT_DRAIN_MS. */
   maxMs?: number;
   /** Pause between batches. Default 100. */
   intervalMs?: number;
@@ -17,8 +22,8 @@ export type DrainOptions = {
 
 export type DrainResult = { clients: number; disconnected: number; remaining: number; ms: number };
 
-export async function drainClients(nsp: Namespace, logger: Logger, options: DrainOptions = {}): Promise<DrainResult> {
-  const maxMs = options.maxMs ?? 10_000;
+async function drainClients(nsp: Namespace, logger: Logger, options: DrainOptions = {}): Promise<DrainResult> {
+  const maxMs = options.maxMs ?? DEFAULT_DRAIN_MS;
   const intervalMs = options.intervalMs ?? 100;
   const started = Date.now();
   const clients = nsp.sockets.size;
@@ -39,4 +44,23 @@ export async function drainClients(nsp: Namespace, logger: Logger, options: Drai
   const result = { clients, disconnected, remaining: nsp.sockets.size, ms: Date.now() - started };
   logger.info(result, 'drain finished');
   return result;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Stop taking clients and let the connected ones go, in batches, to other gateways. */
+    drain(options?: DrainOptions): Promise<DrainResult>;
+  }
+}
+
+/** Gives the app its drain(): readiness false and handshakes refused at once, then the clients go. */
+export function installDrain(app: FastifyInstance, nsp: Namespace, readiness: Readiness, logger: Logger): void {
+  app.decorate('drain', async (options?: DrainOptions) => {
+    readiness.markDraining();
+    // Stop listening: a balancer fails over on a refused connection at once, while a refused
+    // handshake (403/400) would bounce clients off this gateway until it exits. Connections
+    // already open (our clients, in-flight requests) are unaffected.
+    if (app.server.listening) app.server.close();
+    return drainClients(nsp, logger, options);
+  });
 }

@@ -1,52 +1,107 @@
-// Gateway configuration from the environment, parsed once at boot with clear errors.
-import { DEFAULT_PORT, ErrorCodes, VigilError } from '@vigil/protocol';
-import type { GatewaySettings } from './options.js';
+// Gateway configuration from the environment, parsed once at boot into the same schema as
+// buildApp's options (options.ts), plus what only the process needs (address, log level, drain).
+// Defaults live with their schema; an invalid value is an error that names its variable.
+import { Type } from '@sinclair/typebox';
+import { DEFAULT_PORT, ErrorCodes, VigilError, compile } from '@vigil/protocol';
+import { checkSettings, type GatewaySettings } from './options.js';
+import { DEFAULT_DRAIN_MS } from './drain.js';
 
-export type EnvConfig = { host: string; port: number; drainMs: number; options: GatewaySettings };
+export type EnvConfig = {
+  host: string;
+  port: number;
+  drainMs: number;
+  logLevel: string;
+  dashboardDir?: string;
+  options: GatewaySettings;
+};
 
-export function readEnvConfig(env: NodeJS.ProcessEnv): EnvConfig {
-  const port = parseInteger(env.PORT ?? env.VIGIL_PORT, 'PORT', DEFAULT_PORT, 0, 65535);
-  const options: GatewaySettings = {
-    redisUrl: env.VIGIL_REDIS_URL ?? env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-  };
-  if (env.VIGIL_GATEWAY_ID) options.gatewayId = env.VIGIL_GATEWAY_ID;
-  // VIGIL_PUBLIC_ORIGINS; CORS_ORIGINS and VIGIL_CORS_ORIGINS are its older names.
-  const origins = env.VIGIL_PUBLIC_ORIGINS ?? env.CORS_ORIGINS ?? env.VIGIL_CORS_ORIGINS;
-  if (origins) options.publicOrigins = list(origins);
-  const host = env.HOST ?? env.VIGIL_BIND_HOST ?? '0.0.0.0';
-  options.metricsPort = env.VIGIL_METRICS_PORT === 'off' ? false : parseInteger(env.VIGIL_METRICS_PORT, 'VIGIL_METRICS_PORT', DEFAULT_METRICS_PORT, 0, 65535);
-  options.metricsHost = env.VIGIL_METRICS_HOST ?? host;
-  if (env.VIGIL_MAX_BUFFERED_BYTES) options.maxBufferedBytes = parseInteger(env.VIGIL_MAX_BUFFERED_BYTES, 'VIGIL_MAX_BUFFERED_BYTES', 1 << 20, 64 * 1024, 1 << 30);
-  if (env.VIGIL_MAX_CONNECTIONS_PER_ADDRESS) {
-    options.maxConnectionsPerAddress = parseInteger(env.VIGIL_MAX_CONNECTIONS_PER_ADDRESS, 'VIGIL_MAX_CONNECTIONS_PER_ADDRESS', 100, 1, 1_000_000);
-  }
-  if (env.VIGIL_HANDSHAKES_PER_SECOND) options.handshakesPerSecond = parseInteger(env.VIGIL_HANDSHAKES_PER_SECOND, 'VIGIL_HANDSHAKES_PER_SECOND', 20, 1, 100_000);
-  if (env.VIGIL_REST_RATE_LIMIT) options.restRateLimit = parseInteger(env.VIGIL_REST_RATE_LIMIT, 'VIGIL_REST_RATE_LIMIT', 600, 0, 1_000_000);
-  if (env.VIGIL_TRUST_PROXY) options.trustProxy = parseTrustProxy(env.VIGIL_TRUST_PROXY);
-  if (env.VIGIL_MAX_ROOMS_PER_SOCKET) options.maxRoomsPerSocket = parseInteger(env.VIGIL_MAX_ROOMS_PER_SOCKET, 'VIGIL_MAX_ROOMS_PER_SOCKET', 256, 1, 10_000);
-  if (env.VIGIL_STALE_SWEEP_MS) options.staleSweepMs = parseInteger(env.VIGIL_STALE_SWEEP_MS, 'VIGIL_STALE_SWEEP_MS', 1000, 50, 600_000);
-  const drainMs = parseInteger(env.VIGIL_DRAIN_MS, 'VIGIL_DRAIN_MS', 10_000, 0, 600_000);
-  // VIGIL_HOST is the collector's reported host name; the gateway binds to HOST (or VIGIL_BIND_HOST).
-  return { host, port, drainMs, options };
-}
+const ProcessSettings = Type.Object({
+  port: Type.Integer({ minimum: 0, maximum: 65535 }),
+  host: Type.String({ minLength: 1, maxLength: 255 }),
+  drainMs: Type.Integer({ minimum: 0, maximum: 600_000 }),
+  // pino's levels; a pattern, so a wrong one is answered with the list.
+  logLevel: Type.String({ pattern: '^(trace|debug|info|warn|error|fatal|silent)$' }),
+});
+const checkProcess = compile(ProcessSettings);
 
-/** Prometheus's port range for exporters; see docs/gateway.md. */
+const PROCESS_DEFAULTS = { port: DEFAULT_PORT, host: '0.0.0.0', drainMs: DEFAULT_DRAIN_MS, logLevel: 'info' };
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+/** `secret`: the value may hold a password, so an error names the variable but never echoes it. */
+type Source = { names: string[]; parse?: 'integer' | 'number' | 'list' | 'port-or-off' | 'trust'; secret?: true };
+
+/** The CLI's metrics port (Prometheus's range for exporters); buildApp alone opens none. */
 export const DEFAULT_METRICS_PORT = 9464;
 
-const list = (raw: string) => raw.split(',').map((s) => s.trim()).filter(Boolean);
+// Each setting and its variables, first set wins. (VIGIL_HOST is the collector's reported host
+// name; the gateway binds to HOST or VIGIL_BIND_HOST.)
+const PROCESS_ENV: Record<keyof typeof PROCESS_DEFAULTS, Source> = {
+  port: { names: ['PORT', 'VIGIL_PORT'], parse: 'integer' },
+  host: { names: ['HOST', 'VIGIL_BIND_HOST'] },
+  drainMs: { names: ['VIGIL_DRAIN_MS'], parse: 'integer' },
+  logLevel: { names: ['VIGIL_LOG_LEVEL'] },
+};
+const SETTINGS_ENV: Partial<Record<keyof GatewaySettings, Source>> = {
+  redisUrl: { names: ['VIGIL_REDIS_URL', 'REDIS_URL'], secret: true },
+  gatewayId: { names: ['VIGIL_GATEWAY_ID'] },
+  // CORS_ORIGINS and VIGIL_CORS_ORIGINS are older names of VIGIL_PUBLIC_ORIGINS.
+  publicOrigins: { names: ['VIGIL_PUBLIC_ORIGINS', 'CORS_ORIGINS', 'VIGIL_CORS_ORIGINS'], parse: 'list' },
+  metricsPort: { names: ['VIGIL_METRICS_PORT'], parse: 'port-or-off' },
+  metricsHost: { names: ['VIGIL_METRICS_HOST'] },
+  maxBufferedBytes: { names: ['VIGIL_MAX_BUFFERED_BYTES'], parse: 'integer' },
+  maxConnectionsPerAddress: { names: ['VIGIL_MAX_CONNECTIONS_PER_ADDRESS'], parse: 'integer' },
+  handshakesPerSecond: { names: ['VIGIL_HANDSHAKES_PER_SECOND'], parse: 'number' },
+  trustProxy: { names: ['VIGIL_TRUST_PROXY'], parse: 'trust' },
+  restRateLimit: { names: ['VIGIL_REST_RATE_LIMIT'], parse: 'integer' },
+  maxRoomsPerSocket: { names: ['VIGIL_MAX_ROOMS_PER_SOCKET'], parse: 'integer' },
+  staleSweepMs: { names: ['VIGIL_STALE_SWEEP_MS'], parse: 'integer' },
+};
 
-function parseTrustProxy(raw: string): boolean | number | string[] {
-  if (raw === 'true') return true;
-  if (raw === 'false') return false;
-  if (/^\d+$/.test(raw)) return parseInteger(raw, 'VIGIL_TRUST_PROXY', 0, 0, 32);
-  return list(raw);
+export function readEnvConfig(env: NodeJS.ProcessEnv): EnvConfig {
+  const used = new Map<string, { name: string; raw: string | null }>();
+  const read = (table: Record<string, Source | undefined>) => {
+    const out: Record<string, unknown> = {};
+    for (const [key, source] of Object.entries(table)) {
+      const name = source?.names.find((n) => env[n] !== undefined && env[n] !== '');
+      if (!source || !name) continue;
+      const raw = env[name]!;
+      used.set(key, { name, raw: source.secret ? null : raw });
+      out[key] = convert(raw, source.parse);
+    }
+    return out;
+  };
+  const processPart = { ...PROCESS_DEFAULTS, ...read(PROCESS_ENV) };
+  const options = { redisUrl: DEFAULT_REDIS_URL, metricsPort: DEFAULT_METRICS_PORT, metricsHost: processPart.host, ...read(SETTINGS_ENV) };
+  for (const [value, check] of [[processPart, checkProcess], [options, checkSettings]] as const) {
+    const problem = check.explain(value);
+    if (problem !== null) throw configError(problem, used);
+  }
+  const { port, host, drainMs, logLevel } = processPart as typeof PROCESS_DEFAULTS;
+  return {
+    port,
+    host,
+    drainMs,
+    logLevel,
+    ...(env.VIGIL_DASHBOARD_DIR ? { dashboardDir: env.VIGIL_DASHBOARD_DIR } : {}),
+    options: options as GatewaySettings,
+  };
 }
 
-function parseInteger(raw: string | undefined, name: string, fallback: number, min: number, max: number): number {
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new VigilError(ErrorCodes.CONFIG_INVALID, `${name} must be an integer in ${min}..${max}, got "${raw}"`);
-  }
-  return n;
+function convert(raw: string, parse: Source['parse']): unknown {
+  if (parse === 'list') return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (parse === 'port-or-off' && raw === 'off') return false;
+  if (parse === 'trust') return raw === 'true' ? true : raw === 'false' ? false : /^\d+$/.test(raw) ? Number(raw) : convert(raw, 'list');
+  if (parse === 'number' || parse === 'port-or-off') return raw.trim() === '' ? raw : Number(raw);
+  // Number('') and Number(' ') are 0; a blank is not a number.
+  if (parse === 'integer') return raw.trim() === '' ? raw : Number(raw);
+  return raw;
+}
+
+/** "`/maxRoomsPerSocket: Expected …`" becomes "VIGIL_MAX_ROOMS_PER_SOCKET="0": Expected …". */
+function configError(problem: string, used: Map<string, { name: string; raw: string | null }>): VigilError {
+  const match = /^\/([^/:]+)[^:]*: (.*)$/.exec(problem);
+  const source = match ? used.get(match[1]!) : undefined;
+  const value = source?.raw == null ? '' : `=${JSON.stringify(source.raw.slice(0, 200))}`;
+  const text = source ? `${source.name}${value} is invalid: ${match![2]}` : `invalid configuration: ${problem}`;
+  return new VigilError(ErrorCodes.CONFIG_INVALID, text);
 }

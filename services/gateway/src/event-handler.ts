@@ -1,31 +1,34 @@
 // One wrapper for every client event: rate limit, validate the payload against its schema,
-// run the handler, answer the ack. Nothing a client sends can throw inside the gateway.
+// run the handler, answer the ack. Nothing a client sends can throw inside the gateway. The
+// handler of event E returns E's reply (libs/protocol acks.ts), so the compiler holds each ack
+// to the contract clients check it against.
 import type { TSchema, Static } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { Socket } from 'socket.io';
-import { ErrorCodes, VigilError, errorAck, type Validator } from '@vigil/protocol';
-import type { ClientSession } from './client-session.js';
+import { ErrorCodes, VigilError, errorAck, type AckError, type AckEvent, type ReplyOf, type Validator } from '@vigil/protocol';
+import type { ClientActivity } from './client-activity.js';
 
-export type HandlerResult = Record<string, unknown>;
-type Ack = (response: unknown) => void;
+export type Handler<E extends AckEvent, T extends TSchema> = (payload: Static<T>) => Promise<ReplyOf<E>> | ReplyOf<E>;
+/** What the client's ack callback receives: the form the protocol's `Acks[E]` schema describes. */
+type AckResponse<E extends AckEvent> = ({ ok: true } & ReplyOf<E>) | AckError;
+type Ack<E extends AckEvent> = (response: AckResponse<E>) => void;
 
-export function handleEvent<T extends TSchema>(
+export function handleEvent<E extends AckEvent, T extends TSchema>(
   socket: Socket,
-  session: ClientSession,
+  activity: ClientActivity,
   logger: Logger,
-  event: string,
+  event: E,
   validator: Validator<T>,
-  handler: (payload: Static<T>) => Promise<HandlerResult> | HandlerResult,
+  handler: Handler<E, T>,
   onReject?: (code: string) => void,
 ): void {
-  socket.on(event, (...args: unknown[]) => {
-    const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as Ack) : undefined;
-    const reply = (response: unknown) => {
-      const error = (response as { error?: { code?: string } }).error;
-      if (error?.code && onReject) onReject(error.code);
+  socket.on(event as string, (...args: unknown[]) => {
+    const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as Ack<E>) : undefined;
+    const reply = (response: AckResponse<E>) => {
+      if (!response.ok && onReject) onReject(response.error.code);
       if (ack) ack(response);
     };
-    if (!session.admit(Date.now())) {
+    if (!activity.admit(Date.now())) {
       reply(errorAck(ErrorCodes.RATE_LIMITED, `too many events; slow down`));
       return;
     }

@@ -7,11 +7,12 @@
 //   socket was sent.
 // Live lines can therefore reach the socket before older replayed ones; every line carries its
 // position, and the client library delivers them in order. History goes out in pages that wait
-// for the socket to drain (log-replay.ts).
+// for the socket to drain, at most BACKFILL_MAX lines per subscribe (log-replay.ts).
 import {
-  BACKFILL_MAX,
   ByServer,
+  BACKFILL_MAX,
   ClientEvents,
+  DEFAULT_LOG_LEVEL,
   ErrorCodes,
   ServerEvents,
   SubscribeServerLogs,
@@ -19,7 +20,7 @@ import {
   compile,
   logsRoom,
   logsRoomsFrom,
-  type LogLevel,
+  type ReplyOf,
   type SubscribeServerLogs as SubscribeLogsPayload,
 } from '@vigil/protocol';
 import { OutgoingWatch } from './outgoing-watch.js';
@@ -30,11 +31,7 @@ import type { SocketContext } from './socket-context.js';
 const subscribeV = compile(SubscribeServerLogs);
 const byServerV = compile(ByServer);
 
-/** Most lines one subscribe replays; past it the ack says `more` and where to continue. */
-export const MAX_REPLAY = BACKFILL_MAX;
-export const DEFAULT_LOG_LEVEL: LogLevel = 'trace';
-
-export function registerLogSubscriptions(ctx: SocketContext, leave: (room: string) => Promise<Record<string, unknown>>): void {
+export function registerLogSubscriptions(ctx: SocketContext, leave: (room: string) => Promise<ReplyOf<'unsubscribe'>>): void {
   const { on } = ctx;
 
   on(ClientEvents.subscribeServerLogs, subscribeV, async (p) => {
@@ -46,7 +43,8 @@ export function registerLogSubscriptions(ctx: SocketContext, leave: (room: strin
   on(ClientEvents.unsubscribeServerLogs, byServerV, (p) => leave(logsRoom(p.serverId)));
 }
 
-export async function subscribeLogs(ctx: SocketContext, p: SubscribeLogsPayload, restoring = false): Promise<Record<string, unknown>> {
+/** `restoring`: a room of the client's own session, given back on reconnect. */
+export async function subscribeLogs(ctx: SocketContext, p: SubscribeLogsPayload, restoring = false): Promise<ReplyOf<'subscribe-server-logs'>> {
   const { socket, deps, log } = ctx;
   if (p.since !== undefined && p.backfill !== undefined) {
     throw new VigilError(ErrorCodes.INVALID_PAYLOAD, `${ClientEvents.subscribeServerLogs}: give "since" or "backfill", not both`);
@@ -81,7 +79,7 @@ export async function subscribeLogs(ctx: SocketContext, p: SubscribeLogsPayload,
       if (until !== null) {
         const base = { serverId: p.serverId, level, until, firstLive };
         try {
-          result = await replayLogs(socket, deps.logs, p.since !== undefined ? { ...base, since: p.since, max: MAX_REPLAY } : { ...base, backfill: p.backfill ?? 0 });
+          result = await replayLogs(socket, deps.logs, p.since !== undefined ? { ...base, since: p.since, max: BACKFILL_MAX } : { ...base, backfill: p.backfill ?? 0 });
         } catch (err) {
           throw await historyUnavailable(ctx, wanted, err);
         }

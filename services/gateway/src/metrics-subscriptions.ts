@@ -8,11 +8,12 @@ import {
   ErrorCodes,
   ServerEvents,
   SubscribeServerMetrics,
-  VigilError,
   comparePositions,
   compile,
   metricsRoom,
+  type AckWarning,
   type ProcessInfoEvent,
+  type ReplyOf,
   type SubscribeServerMetrics as SubscribeMetricsPayload,
 } from '@vigil/protocol';
 import { OutgoingWatch } from './outgoing-watch.js';
@@ -22,7 +23,7 @@ import type { SocketContext } from './socket-context.js';
 const subscribeV = compile(SubscribeServerMetrics);
 const byServerV = compile(ByServer);
 
-export function registerMetricsSubscriptions(ctx: SocketContext, leave: (room: string) => Promise<Record<string, unknown>>): void {
+export function registerMetricsSubscriptions(ctx: SocketContext, leave: (room: string) => Promise<ReplyOf<'unsubscribe'>>): void {
   const { on } = ctx;
 
   on(ClientEvents.subscribeServerMetrics, subscribeV, async (p) => {
@@ -34,7 +35,8 @@ export function registerMetricsSubscriptions(ctx: SocketContext, leave: (room: s
   on(ClientEvents.unsubscribeServerMetrics, byServerV, (p) => leave(metricsRoom(p.serverId)));
 }
 
-export async function subscribeMetrics(ctx: SocketContext, p: SubscribeMetricsPayload, restoring = false): Promise<Record<string, unknown>> {
+/** `restoring`: a room of the client's own session, given back on reconnect. */
+export async function subscribeMetrics(ctx: SocketContext, p: SubscribeMetricsPayload, restoring = false): Promise<ReplyOf<'subscribe-server-metrics'>> {
   const { socket, deps, log } = ctx;
   const room = metricsRoom(p.serverId);
   await checkSubscription(socket, deps, p.serverId, socket.rooms.has(room) ? 0 : 1, restoring);
@@ -42,7 +44,7 @@ export async function subscribeMetrics(ctx: SocketContext, p: SubscribeMetricsPa
   // if it is newer than anything already sent (never a duplicate, never backwards).
   const watch = new OutgoingWatch(socket, ServerEvents.processInfo, p.serverId);
   let latest: ProcessInfoEvent | null = null;
-  let warning: { code: string; message: string } | undefined;
+  let warning: AckWarning | undefined;
   try {
     await socket.join(room);
     try {

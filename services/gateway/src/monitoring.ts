@@ -1,6 +1,6 @@
 // The `/monitoring` namespace. Data reaches rooms from collectors through the Redis adapter;
 // this module wires each client's handlers: subscriptions (metrics-, log-subscriptions.ts),
-// unsubscribe by room, connection status and ping.
+// unsubscribe by room, connection status and ping, and hands the client to its session.
 import type { Namespace, Socket } from 'socket.io';
 import {
   ClientEvents,
@@ -14,17 +14,13 @@ import {
   errorAck,
   logsRoom,
   parseRoom,
+  type ReplyOf,
 } from '@vigil/protocol';
-import { ClientSession } from './client-session.js';
+import { ClientActivity } from './client-activity.js';
 import { registerLogSubscriptions } from './log-subscriptions.js';
 import { heldLogRooms, logicalRooms } from './client-rooms.js';
 import { registerMetricsSubscriptions } from './metrics-subscriptions.js';
-import { sessionIdOf, socketContext, type MonitoringDeps, type SocketContext } from './socket-context.js';
-import { subscribeLogs } from './log-subscriptions.js';
-import { subscribeMetrics } from './metrics-subscriptions.js';
-import type { RestoredSession } from './sessions.js';
-
-export type { MonitoringDeps } from './socket-context.js';
+import { socketContext, type MonitoringDeps, type SocketContext } from './socket-context.js';
 
 const unsubscribeV = compile(Unsubscribe);
 const KNOWN_EVENTS = new Set<string>(Object.values(ClientEvents));
@@ -36,18 +32,11 @@ export function registerMonitoring(nsp: Namespace, deps: MonitoringDeps): void {
 }
 
 function onConnection(socket: Socket, deps: MonitoringDeps): void {
-  const session = new ClientSession(Date.now(), deps.limits);
+  const activity = new ClientActivity(Date.now(), { perSecond: deps.limits.perSecond, burst: deps.limits.burst });
   const log = deps.logger.child({ clientId: socket.id });
   log.debug('client connected');
-  socket.on('disconnect', (reason) => {
-    log.debug({ reason }, 'client disconnected');
-    const id = sessionIdOf(socket);
-    if (!id || !deps.sessions) return;
-    // A client that said goodbye will not be back for its rooms; anyone else may be.
-    if (reason === 'client namespace disconnect') deps.sessions.forget(id);
-    else deps.sessions.left(id);
-  });
-  const ctx = socketContext(socket, session, log, deps);
+  socket.on('disconnect', (reason) => log.debug({ reason }, 'client disconnected'));
+  const ctx = socketContext(socket, activity, log, deps);
   const leave = (room: string) => leaveRoom(ctx, room);
 
   registerMetricsSubscriptions(ctx, leave);
@@ -69,11 +58,11 @@ function onConnection(socket: Socket, deps: MonitoringDeps): void {
   });
 
   ctx.on(ClientEvents.getConnectionStatus, noneV, () => {
-    const status = {
+    const status: ReplyOf<'get-connection-status'> = {
       clientId: socket.id,
-      connectedAt: session.connectedAt,
+      connectedAt: activity.connectedAt,
       subscribedRooms: logicalRooms(socket),
-      lastActivity: session.lastActivity,
+      lastActivity: activity.lastActivity,
       timestamp: new Date().toISOString(),
     };
     socket.emit(ServerEvents.connectionStatus, status);
@@ -81,34 +70,17 @@ function onConnection(socket: Socket, deps: MonitoringDeps): void {
   });
 
   ctx.on(ClientEvents.ping, pingV, (p) => {
-    const pong = { timestamp: new Date().toISOString(), ...(p && p.timestamp !== undefined ? { echo: p.timestamp } : {}) };
+    const pong: ReplyOf<'ping'> = { timestamp: new Date().toISOString(), ...(p && p.timestamp !== undefined ? { echo: p.timestamp } : {}) };
     socket.emit(ServerEvents.pong, pong);
     return pong;
   });
 
-  socket.emit(ServerEvents.connectionEstablished, { clientId: socket.id, timestamp: session.connectedAt });
-  const restored = socket.data.vigilRestore as RestoredSession | undefined;
-  if (restored) void restoreSession(ctx, restored);
-}
-
-/** Gives a reconnected client its rooms back, with the log lines it missed, as if it had re-subscribed. */
-async function restoreSession(ctx: SocketContext, restored: RestoredSession): Promise<void> {
-  let rooms = 0;
-  for (const room of restored.rooms) {
-    try {
-      if (room.kind === 'metrics') await subscribeMetrics(ctx, { serverId: room.serverId }, true);
-      else await subscribeLogs(ctx, { serverId: room.serverId, level: room.level, since: restored.resumeFrom }, true);
-      rooms++;
-    } catch (err) {
-      ctx.log.warn({ err: (err as Error).message, serverId: room.serverId }, 'a room could not be restored');
-    }
-  }
-  ctx.saveSession();
-  ctx.log.info({ rooms, resumeFrom: restored.resumeFrom }, 'session restored');
+  socket.emit(ServerEvents.connectionEstablished, { clientId: socket.id, timestamp: activity.connectedAt });
+  deps.sessions.connected(ctx);
 }
 
 /** Leaves a room as the client named it; a log room means every level room of that server. */
-async function leaveRoom(ctx: SocketContext, room: string): Promise<Record<string, unknown>> {
+async function leaveRoom(ctx: SocketContext, room: string): Promise<ReplyOf<'unsubscribe'>> {
   const { socket } = ctx;
   const parsed = parseRoom(room);
   let rooms = [room];

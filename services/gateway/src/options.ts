@@ -1,13 +1,18 @@
-// Gateway options: what buildApp() accepts, checked once with messages that name the option.
+// Gateway options: what buildApp() accepts, one schema with its defaults, checked once with
+// messages that name the option. The environment (env-config.ts) is read into the same schema.
 import { Type, type Static } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { ErrorCodes, VigilError, compile } from '@vigil/protocol';
 import { isAddressOrRange } from './client-address.js';
 
+/** Most rooms any client may be allowed (the ceiling of maxRoomsPerSocket, and of a stored session). */
+export const ROOMS_PER_SOCKET_CEILING = 10_000;
+
 export const GatewaySettings = Type.Object(
   {
-    redisUrl: Type.String({ minLength: 1 }),
+    /** `redis://` or `rediss://` (TLS), with optional user, password and database. */
+    redisUrl: Type.String({ minLength: 1, maxLength: 2048, pattern: '^rediss?://' }),
     gatewayId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._:-]{1,128}$' })),
     /**
      * The public origins browsers may use (Socket.IO, REST CORS). Requests with no Origin (scripts)
@@ -24,10 +29,12 @@ export const GatewaySettings = Type.Object(
     maxConnectionsPerAddress: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
     handshakesPerSecond: Type.Optional(Type.Number({ minimum: 0.1, maximum: 100_000 })),
     /** Which X-Forwarded-For hops to believe: true all, a hop count, or proxy addresses / CIDR ranges. */
-    trustProxy: Type.Optional(Type.Union([Type.Boolean(), Type.Integer({ minimum: 0, maximum: 32 }), Type.Array(Type.String({ maxLength: 64 }), { maxItems: 100 })])),
+    trustProxy: Type.Optional(
+      Type.Union([Type.Boolean(), Type.Integer({ minimum: 0, maximum: 32 }), Type.Array(Type.String({ maxLength: 64 }), { maxItems: 100 })]),
+    ),
     /** REST requests per minute per client address; 0 turns the limit off. */
     restRateLimit: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
-    maxRoomsPerSocket: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+    maxRoomsPerSocket: Type.Optional(Type.Integer({ minimum: 1, maximum: ROOMS_PER_SOCKET_CEILING })),
     eventsPerSecond: Type.Optional(Type.Number({ minimum: 1, maximum: 10_000 })),
     eventBurst: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
     maxPayloadBytes: Type.Optional(Type.Integer({ minimum: 1024, maximum: 10_000_000 })),
@@ -57,7 +64,27 @@ export type ResolvedOptions = Required<Omit<GatewaySettings, 'publicOrigins' | '
   dashboardDir: string | false | undefined;
 };
 
-const checkSettings = compile(GatewaySettings);
+/** The default of every optional setting (gatewayId excepted: it is made up per process). */
+const GATEWAY_DEFAULTS = {
+  // A library embedding opens no extra port unless asked; the CLI's default is 9464 (env-config.ts).
+  metricsPort: false,
+  metricsHost: '127.0.0.1',
+  maxBufferedBytes: 1024 * 1024,
+  maxConnectionsPerAddress: 100,
+  handshakesPerSecond: 20,
+  trustProxy: false,
+  restRateLimit: 600,
+  maxRoomsPerSocket: 256,
+  // A dashboard re-joining 100+ servers after a reconnect must fit in one burst.
+  eventsPerSecond: 50,
+  eventBurst: 300,
+  maxPayloadBytes: 64 * 1024,
+  staleSweepMs: 1000,
+  readinessTimeoutMs: 1000,
+  sessionTtlMs: 120_000,
+} satisfies Omit<Required<GatewaySettings>, 'redisUrl' | 'gatewayId' | 'publicOrigins' | 'corsOrigins'>;
+
+export const checkSettings = compile(GatewaySettings);
 
 export function resolveOptions(options: GatewayOptions): ResolvedOptions {
   const { logger, metricsRegistries, dashboardDir, ...settings } = options;
@@ -65,26 +92,13 @@ export function resolveOptions(options: GatewayOptions): ResolvedOptions {
   if (problem) throw new VigilError(ErrorCodes.CONFIG_INVALID, `vigil gateway: invalid option ${problem}`);
   const badProxy = Array.isArray(settings.trustProxy) ? settings.trustProxy.find((e) => !isAddressOrRange(e)) : undefined;
   if (badProxy !== undefined) throw new VigilError(ErrorCodes.CONFIG_INVALID, `vigil gateway: invalid option trustProxy: "${badProxy}" is not an IP address or CIDR range`);
+  const { publicOrigins, corsOrigins, ...rest } = settings;
+  const given = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as Omit<GatewaySettings, 'publicOrigins' | 'corsOrigins'>;
   return {
-    redisUrl: settings.redisUrl,
+    ...GATEWAY_DEFAULTS,
+    ...given,
+    publicOrigins: publicOrigins ?? corsOrigins,
     gatewayId: settings.gatewayId ?? `gw-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
-    publicOrigins: settings.publicOrigins ?? settings.corsOrigins,
-    // A library embedding opens no extra port unless asked; the CLI defaults to 9464.
-    metricsPort: settings.metricsPort ?? false,
-    metricsHost: settings.metricsHost ?? '127.0.0.1',
-    maxBufferedBytes: settings.maxBufferedBytes ?? 1024 * 1024,
-    maxConnectionsPerAddress: settings.maxConnectionsPerAddress ?? 100,
-    handshakesPerSecond: settings.handshakesPerSecond ?? 20,
-    trustProxy: settings.trustProxy ?? false,
-    restRateLimit: settings.restRateLimit ?? 600,
-    maxRoomsPerSocket: settings.maxRoomsPerSocket ?? 256,
-    // A dashboard re-joining 100+ servers after a reconnect must fit in one burst.
-    eventsPerSecond: settings.eventsPerSecond ?? 50,
-    eventBurst: settings.eventBurst ?? 300,
-    maxPayloadBytes: settings.maxPayloadBytes ?? 64 * 1024,
-    staleSweepMs: settings.staleSweepMs ?? 1000,
-    readinessTimeoutMs: settings.readinessTimeoutMs ?? 1000,
-    sessionTtlMs: settings.sessionTtlMs ?? 120_000,
     logger,
     metricsRegistries: metricsRegistries ?? [],
     dashboardDir,

@@ -10,9 +10,8 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Namespace, Socket } from 'socket.io';
-import { ServerEvents, comparePositions, logsLevelRoom, meetsLevel, type LogLevel, type ProcessLogsEvent } from '@vigil/protocol';
+import { BACKFILL_MAX, LOG_LEVELS, ServerEvents, comparePositions, logsLevelRoom, meetsLevel, type LogLevel, type ProcessLogsEvent } from '@vigil/protocol';
 import { positionInFrame, roomOfChannel, type LogStore } from '@vigil/store';
-import { MAX_REPLAY } from './log-subscriptions.js';
 import { rejoinsItself, roomsOf } from './client-rooms.js';
 
 const SKEW_MS = 2000;
@@ -90,7 +89,7 @@ export class PubSubRecovery {
       const since = `${Math.max(0, lostAt - SKEW_MS)}-0`;
       const pages = new Map<string, ProcessLogsEvent[]>();
       for (const serverId of inPlace.keys()) {
-        pages.set(serverId, (await this.#logs.page(serverId, { direction: 'forward', after: since, level: 'trace', limit: MAX_REPLAY })).items);
+        pages.set(serverId, (await this.#logs.page(serverId, { direction: 'forward', after: since, level: LOG_LEVELS[0], limit: BACKFILL_MAX })).items);
       }
       await this.#sync(); // every live copy of those lines has arrived
       const firstLive = this.#firstLive ?? new Map<string, string>();

@@ -31,7 +31,6 @@ export class Readiness {
     this.#sub.ssubscribe(this.#channel).catch(() => undefined);
   }
 
-  /** Concurrent callers share one probe. */
   /** From now on the gateway is not ready: it is draining before it stops. */
   markDraining(): void {
     this.#draining = true;
@@ -41,6 +40,7 @@ export class Readiness {
     return this.#draining || this.#closed;
   }
 
+  /** Concurrent callers share one probe. */
   check(): Promise<ReadinessResult> {
     if (this.#closed || this.#draining) return Promise.resolve({ ready: false, reason: 'shutting down' });
     this.#inFlight ??= this.#probe().finally(() => {

@@ -36,14 +36,14 @@ export class StaleSweeper {
   #schedule(): void {
     if (!this.#running) return;
     this.#timer = setTimeout(() => {
-      this.sweep()
+      this.#sweep()
         .catch((err: Error) => this.#logger.debug({ err: err.message }, 'stale sweep skipped'))
         .finally(() => this.#schedule());
     }, this.#everyMs);
   }
 
   /** One pass over the servers this gateway's clients watch. */
-  async sweep(): Promise<void> {
+  async #sweep(): Promise<void> {
     const watched: string[] = [];
     for (const room of this.#nsp.adapter.rooms.keys()) {
       const parsed = parseRoom(room);

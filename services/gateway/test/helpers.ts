@@ -1,5 +1,5 @@
 // Shared test fixtures: gateways on free ports, Socket.IO clients, and a stand-in collector that
-// publishes samples exactly as the real one does (through TickWriter, the real wire format).
+// publishes samples exactly as the real one does (through BatchWriter, the real wire format).
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { io as connect, type Socket } from 'socket.io-client';
@@ -13,7 +13,7 @@ import {
   type ProcessInfoBody,
   type RegistryEntry,
 } from '@vigil/protocol';
-import { TickWriter, broadcastFrame, closeRedis, createRedis } from '@vigil/store';
+import { BatchWriter, broadcastFrame, closeRedis, createRedis } from '@vigil/store';
 import { startRedis, startTcpBalancer, waitFor } from '@vigil/testkit';
 import { buildApp, type GatewayOptions } from '../src/app.js';
 
@@ -120,7 +120,7 @@ export class FakeCollector {
   readonly #writer;
   constructor(redisUrl: string) {
     this.redis = createRedis(redisUrl, 'command');
-    this.#writer = new TickWriter(this.redis);
+    this.#writer = new BatchWriter(this.redis);
   }
   async sample(serverId: string, n: number, entry?: Partial<RegistryEntry>): Promise<string> {
     const [position] = await this.#writer.write({

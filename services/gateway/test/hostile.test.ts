@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { io as connect, type Socket } from 'socket.io-client';
 import { NAMESPACE, ServerEvents, positionTime, type LogLevel } from '@vigil/protocol';
-import { TickWriter } from '@vigil/store';
+import { BatchWriter } from '@vigil/store';
 import { freePort, startRedis, waitFor } from '@vigil/testkit';
 import { FakeCollector, registryEntry } from './helpers.js';
 
@@ -51,7 +51,7 @@ t.test('hostile clients cannot hurt an honest one', { timeout: 180_000 }, async 
 
   const collector = new FakeCollector(redis.url);
   t.teardown(() => collector.close());
-  const writer = new TickWriter(collector.redis);
+  const writer = new BatchWriter(collector.redis);
   const sockets = new Set<Socket>();
   t.teardown(() => sockets.forEach((s) => s.close()));
   const open = (options: Record<string, unknown> = {}) => {

@@ -7,7 +7,7 @@ import { ErrorCodes, ServerEvents, type ProcessInfoEvent } from '@vigil/protocol
 import { freePort, startRedis, waitFor } from '@vigil/testkit';
 import { FakeCollector, collect, connectClient, emitAck } from './helpers.js';
 
-const entry = fileURLToPath(new URL('../src/index.ts', import.meta.url));
+const entry = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 
 async function spawnGateway(redisUrl: string, t: { teardown(fn: () => unknown): void }) {
   const port = await freePort();

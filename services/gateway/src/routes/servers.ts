@@ -1,13 +1,14 @@
 // REST view of the registry and history: what any gateway can answer from Redis alone.
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { ErrorCodes, LogLevel, Position, ServerId, VigilError } from '@vigil/protocol';
+import { DEFAULT_LOG_LEVEL, ErrorCodes, LogLevel, Position, ServerId, VigilError } from '@vigil/protocol';
 import type { LogStore, ServerStore } from '@vigil/store';
 
 const Params = Type.Object({ id: ServerId });
+const PageLimit = Type.Integer({ minimum: 1, maximum: 1000, default: 100 });
 const HistoryQuery = Type.Object(
   {
-    limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+    limit: PageLimit,
     before: Type.Optional(Position),
     after: Type.Optional(Position),
   },
@@ -16,7 +17,7 @@ const HistoryQuery = Type.Object(
 
 const LogQuery = Type.Object(
   {
-    limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+    limit: PageLimit,
     level: Type.Optional(LogLevel),
     since: Type.Optional(Position),
     before: Type.Optional(Position),
@@ -58,7 +59,7 @@ export async function serverRoutes(app: FastifyInstance, { store, logs }: { stor
     { schema: { params: Params, querystring: LogQuery } },
     async (req) => {
       const { limit, since, before } = req.query;
-      const level = req.query.level ?? 'trace';
+      const level = req.query.level ?? DEFAULT_LOG_LEVEL;
       if (since !== undefined && before !== undefined) {
         throw new VigilError(ErrorCodes.INVALID_QUERY, 'give either "since" or "before", not both');
       }

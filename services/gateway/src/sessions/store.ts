@@ -1,4 +1,4 @@
-// Client sessions in Redis: which rooms a client holds, so that a client that reconnects to
+// Client sessions in Redis (the store; client-sessions.ts uses it): which rooms a client holds, so that a client that reconnects to
 // another gateway without re-sending its subscriptions (as the earlier dashboard did) gets them
 // back, with the log lines it missed meanwhile.
 //
@@ -15,16 +15,15 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { LOG_LEVELS, gatewayAliveKey, parseRoom, sessionKey, type LogLevel } from '@vigil/protocol';
-import type { SessionRoom } from './client-rooms.js';
-
-export type { SessionRoom } from './client-rooms.js';
+import { LOG_LEVELS, gatewayAliveKey, logsRoom, metricsRoom, parseRoom, sessionKey, type LogLevel } from '@vigil/protocol';
+import type { SessionRoom } from '../client-rooms.js';
+import { ROOMS_PER_SOCKET_CEILING } from '../options.js';
 
 export type RestoredSession = { id: string; rooms: SessionRoom[]; resumeFrom: string };
+export type LiveSession = { id: string; rooms: SessionRoom[] };
 
 const ID_RE = /^[A-Za-z0-9_-]{16,64}$/;
 const OVERLAP_MS = 1000;
-const MAX_ROOMS = 10_000;
 
 const NOW_MS = `local t = redis.call('TIME') return t[1] * 1000 + math.floor(t[2] / 1000)`;
 // KEYS[1] session; ARGV gateway, rooms json, ttl. Written through on every change.
@@ -83,7 +82,7 @@ export class SessionStore {
    * the expiry of keys that are gone would keep nothing. Also at once when the connection to
    * Redis is back after a loss.
    */
-  start(liveSessions: () => Array<{ id: string; rooms: SessionRoom[] }>): void {
+  start(liveSessions: () => LiveSession[]): void {
     let ticks = 0;
     const beat = () => {
       this.#redis.vigilAlive(gatewayAliveKey(this.#gatewayId), 10 * 60_000).catch(() => undefined);
@@ -144,7 +143,7 @@ export class SessionStore {
     this.#redis.del(sessionKey(id)).catch(() => undefined);
   }
 
-  #rewrite(sessions: Array<{ id: string; rooms: SessionRoom[] }>): void {
+  #rewrite(sessions: LiveSession[]): void {
     if (sessions.length === 0) return;
     const pipeline = this.#redis.pipeline() as unknown as WithScripts & { exec(): Promise<unknown> };
     for (const s of sessions) pipeline.vigilSessionSave(sessionKey(s.id), this.#gatewayId, JSON.stringify(s.rooms), this.#ttlMs);
@@ -159,12 +158,12 @@ function parseRooms(text: string): SessionRoom[] | null {
   } catch {
     return null;
   }
-  if (!Array.isArray(value) || value.length > MAX_ROOMS) return null;
+  if (!Array.isArray(value) || value.length > ROOMS_PER_SOCKET_CEILING) return null;
   const out: SessionRoom[] = [];
   for (const r of value as Array<Record<string, unknown>>) {
     const serverId = typeof r?.serverId === 'string' ? r.serverId : '';
-    if (r?.kind === 'metrics' && parseRoom(`server-metrics-${serverId}`)) out.push({ kind: 'metrics', serverId });
-    else if (r?.kind === 'logs' && LOG_LEVELS.includes(r.level as LogLevel) && parseRoom(`server-logs-${serverId}`)) {
+    if (r?.kind === 'metrics' && parseRoom(metricsRoom(serverId))) out.push({ kind: 'metrics', serverId });
+    else if (r?.kind === 'logs' && LOG_LEVELS.includes(r.level as LogLevel) && parseRoom(logsRoom(serverId))) {
       out.push({ kind: 'logs', serverId, level: r.level as LogLevel });
     } else return null;
   }

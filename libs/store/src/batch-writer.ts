@@ -1,6 +1,7 @@
-// Writes one collector tick in one round trip: for each event, the history entry, the latest
-// value and the room broadcast (all carrying the stream id Redis assigned as the position), then
-// the registry entries and heartbeats. The append-and-publish step runs as one Lua script, so an
+// Writes one batch of a collector's Redis writes in one round trip (a metrics tick, a supervisor's
+// status change or a batch of log lines): for each event, the history entry, the latest value and
+// the room broadcast (all carrying the stream id Redis assigned as the position), then the registry
+// entries and heartbeats. The append-and-publish step runs as one Lua script, so an
 // event is either stored and broadcast once, or neither.
 import type { Redis } from 'ioredis';
 import { ErrorCodes, Keys, STREAM_FIELD, VigilError } from '@vigil/protocol';
@@ -35,7 +36,8 @@ export type AppendOp = {
   frame: BroadcastFrame;
 };
 
-export type Tick = {
+/** What one BatchWriter.write puts into Redis; any part may be empty. */
+export type Batch = {
   appends: AppendOp[];
   registry: Array<{ serverId: string; entry: string }>;
   heartbeats: Array<{ serverId: string; at: number }>;
@@ -43,7 +45,7 @@ export type Tick = {
 
 type WithAppend = { vigilAppend(...args: (string | number)[]): Promise<string[]> };
 
-export class TickWriter {
+export class BatchWriter {
   readonly #redis: Redis;
 
   constructor(redis: Redis) {
@@ -53,13 +55,13 @@ export class TickWriter {
     }
   }
 
-  /** Writes the tick; resolves with the position of each append, in order. */
-  async write(tick: Tick): Promise<string[]> {
+  /** Writes the batch; resolves with the position of each append, in order. */
+  async write(batch: Batch): Promise<string[]> {
     const pipeline = this.#redis.pipeline();
-    if (tick.appends.length > 0) {
+    if (batch.appends.length > 0) {
       const keys: string[] = [];
-      const args: (string | number)[] = [tick.appends.length];
-      for (const op of tick.appends) {
+      const args: (string | number)[] = [batch.appends.length];
+      for (const op of batch.appends) {
         if (!op.body.startsWith('{') || !op.body.endsWith('}')) {
           throw new VigilError(ErrorCodes.INTERNAL, 'append body must be a JSON object');
         }
@@ -69,14 +71,14 @@ export class TickWriter {
       }
       (pipeline as unknown as WithAppend).vigilAppend(keys.length, ...keys, ...args);
     }
-    if (tick.registry.length > 0) {
+    if (batch.registry.length > 0) {
       const flat: string[] = [];
-      for (const r of tick.registry) flat.push(r.serverId, r.entry);
+      for (const r of batch.registry) flat.push(r.serverId, r.entry);
       pipeline.hset(Keys.registry, ...flat);
     }
-    if (tick.heartbeats.length > 0) {
+    if (batch.heartbeats.length > 0) {
       const flat: (string | number)[] = [];
-      for (const h of tick.heartbeats) flat.push(h.at, h.serverId);
+      for (const h of batch.heartbeats) flat.push(h.at, h.serverId);
       pipeline.zadd(Keys.heartbeats, ...flat);
     }
     if (pipeline.length === 0) return [];
@@ -84,13 +86,13 @@ export class TickWriter {
     try {
       results = await pipeline.exec();
     } catch (err) {
-      throw new VigilError(ErrorCodes.REDIS_WRITE_FAILED, `tick write failed: ${(err as Error).message}`, { cause: err });
+      throw new VigilError(ErrorCodes.REDIS_WRITE_FAILED, `batch write failed: ${(err as Error).message}`, { cause: err });
     }
-    if (!results) throw new VigilError(ErrorCodes.REDIS_WRITE_FAILED, 'tick write failed: no reply');
+    if (!results) throw new VigilError(ErrorCodes.REDIS_WRITE_FAILED, 'batch write failed: no reply');
     for (const [err] of results) {
-      if (err) throw new VigilError(ErrorCodes.REDIS_WRITE_FAILED, `tick write failed: ${err.message}`, { cause: err });
+      if (err) throw new VigilError(ErrorCodes.REDIS_WRITE_FAILED, `batch write failed: ${err.message}`, { cause: err });
     }
-    if (tick.appends.length === 0) return [];
+    if (batch.appends.length === 0) return [];
     const ids = results[0]?.[1];
     return Array.isArray(ids) ? ids.map(String) : [];
   }

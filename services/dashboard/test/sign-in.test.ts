@@ -1,0 +1,236 @@
+// Signing in and out, in headless Chromium against today's gateway (which runs without auth and
+// ignores tokens): a `#token=` link is moved to sessionStorage and out of the address bar, who is
+// signed in is shown (escaped), the token goes in the socket handshake and as a REST bearer and
+// never in a URL, sign-out shows the sign-in screen, a pasted token signs in again. What the
+// gateway will say once it checks tokens — a 401, `token-expiring`, `disconnect-reason`, FORBIDDEN —
+// is put on the wire by the test (Playwright's request and WebSocket routing).
+import t from 'tap';
+import type { Page, WebSocketRoute } from 'playwright-core';
+import { waitFor } from '@vigil/testkit';
+import {
+  Chatty,
+  DESKTOP,
+  assertQuietConsole,
+  launchBrowser,
+  openPage,
+  redis,
+  screenshot,
+  startCollector,
+  startGateway,
+  unsignedToken,
+} from './helpers.js';
+
+const r = await redis(t);
+const gateway = await startGateway(r.url);
+t.teardown(() => gateway.close());
+const chatty = await Chatty.create();
+startCollector(t, r.url, 'signin', chatty.commandFlag('chatty'));
+await chatty.ready();
+const browser = await launchBrowser(t);
+const base = gateway.url;
+
+const hour = () => Math.floor(Date.now() / 1000) + 3600;
+const stored = (page: Page) => page.evaluate(() => sessionStorage.getItem('vigil.token'));
+const signInScreen = (page: Page) => page.getByRole('heading', { name: 'Sign in to vigil' });
+
+t.test('a #token= link signs in: the token moves to sessionStorage, leaves the address bar, and is sent as auth, never in a URL', async (t) => {
+  const token = unsignedToken({ sub: 'alice <img src=x onerror=alert(1)>', exp: hour(), vigil: { servers: ['chatty', 'web-*'], logs: false } });
+  const { page, console } = await openPage(t, browser, 'about:blank', DESKTOP, null);
+  const urls: string[] = [];
+  const bearers: string[] = [];
+  const sentFrames: string[] = [];
+  page.on('request', (req) => {
+    urls.push(req.url());
+    if (req.url().includes('/api/')) bearers.push(req.headers()['authorization'] ?? '(none)');
+  });
+  page.on('websocket', (ws) => ws.on('framesent', (f) => sentFrames.push(String(f.payload))));
+
+  await page.goto(`${base}/#token=${token}`);
+  await page.locator('[data-testid="account"]').waitFor();
+  t.equal(await page.evaluate(() => location.hash), '#/', 'the fragment was replaced by the servers route');
+  t.notMatch(page.url(), 'token', 'the address bar no longer holds the token');
+  t.equal(await stored(page), token, 'the token is in sessionStorage');
+
+  t.equal(await page.locator('.account-subject').textContent(), 'alice <img src=x onerror=alert(1)>', 'the subject is shown as text');
+  t.notMatch(await page.locator('.account').innerHTML(), '<img', 'and never as markup');
+  t.match(await page.locator('.account-scope').textContent(), 'chatty, web-* · no logs', 'its server globs and logs permission are shown');
+
+  await page.locator('tr[data-server-id="chatty"]').waitFor();
+  await waitFor(() => bearers.length > 0, { message: 'a REST call' });
+  t.ok(bearers.every((b) => b === `Bearer ${token}`), `every REST call sent the token as a bearer (${bearers.length} calls)`);
+  await waitFor(() => sentFrames.some((f) => f.startsWith('40/monitoring,')), { message: 'the socket handshake' });
+  const handshake = sentFrames.find((f) => f.startsWith('40/monitoring,'))!;
+  t.same(JSON.parse(handshake.slice('40/monitoring,'.length)), { token, vigilRestore: false }, 'the handshake carried the token');
+  t.notOk(urls.some((u) => u.includes(token.split('.')[1]!)), 'no request URL carried the token');
+  await screenshot(t, page, 'signed-in');
+  assertQuietConsole(t, console);
+});
+
+t.test('sign-out shows the sign-in screen and forgets the token; a pasted token signs in again', async (t) => {
+  const alice = unsignedToken({ sub: 'alice', exp: hour(), vigil: { servers: ['*'], logs: true } });
+  const { page, console } = await openPage(t, browser, `${base}/#/`, DESKTOP, alice);
+  await page.locator('tr[data-server-id="chatty"]').waitFor();
+  t.match(await page.locator('.account-scope').textContent(), '* · logs');
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await signInScreen(page).waitFor();
+  t.equal(await stored(page), null, 'the token left sessionStorage');
+  t.match(await page.getByTestId('sign-in-reason').textContent(), 'You are signed out.');
+  t.equal(await page.locator('.connection').count(), 0, 'no connection badge while signed out');
+  await screenshot(t, page, 'sign-in');
+
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  t.match(await page.locator('.sign-in-form .alert').textContent(), 'Paste a token first.', 'an empty paste is refused with a reason');
+
+  const bob = unsignedToken({ sub: 'bob', exp: hour(), vigil: { servers: ['*'], logs: true } });
+  await page.getByLabel('Access token').fill(` ${bob}\n`);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('tr[data-server-id="chatty"]').waitFor();
+  t.equal(await stored(page), bob, 'the pasted token (trimmed) is in sessionStorage');
+  t.equal(await page.locator('.account-subject').textContent(), 'bob', 'signed in as bob');
+  await waitFor(async () => /Connected/.test((await page.locator('.connection').textContent()) ?? ''), { message: 'connected again' });
+  assertQuietConsole(t, console);
+});
+
+t.test('a REST 401 (token expired) returns to the sign-in screen with a message', async (t) => {
+  const token = unsignedToken({ sub: 'carol', exp: hour(), vigil: { servers: ['*'] } });
+  const { page, console } = await openPage(t, browser, `${base}/#/`, DESKTOP, token);
+  await page.locator('tr[data-server-id="chatty"]').waitFor();
+  await page.route('**/api/servers/chatty**', (route) =>
+    route.fulfill({ status: 401, json: { error: { code: 'VIGIL_ERR_TOKEN_EXPIRED', message: 'the token has expired' } } }),
+  );
+  await page.locator('tr[data-server-id="chatty"] a').click();
+  await signInScreen(page).waitFor();
+  t.match(await page.getByTestId('sign-in-reason').textContent(), 'Your sign-in has expired', 'the sign-in screen says why');
+  t.equal(await stored(page), null, 'the expired token was forgotten');
+  assertQuietConsole(t, console, /status of 401/);
+});
+
+/**
+ * Stands between the page and the gateway's socket: frames pass through, except the events the
+ * test answers itself; the test can also speak as the gateway.
+ */
+async function interceptSocket(
+  page: Page,
+  answer: (event: string, payload: unknown) => unknown | undefined,
+  refuse: (auth: Record<string, unknown>) => { code: string; message: string } | undefined = () => undefined,
+) {
+  const routes: WebSocketRoute[] = [];
+  await page.routeWebSocket(/\/socket\.io\//, (ws) => {
+    const server = ws.connectToServer();
+    routes.push(ws);
+    ws.onMessage((message) => {
+      const frame = String(message);
+      if (frame.startsWith('40/monitoring,')) {
+        const refusal = refuse(JSON.parse(frame.slice('40/monitoring,'.length)) as Record<string, unknown>);
+        if (refusal) return ws.send(`44/monitoring,${JSON.stringify({ message: refusal.message, data: refusal })}`);
+      }
+      const m = /^42\/monitoring,(\d+)(\[.*)$/s.exec(frame);
+      if (m) {
+        const [event, payload] = JSON.parse(m[2]!) as [string, unknown];
+        const reply = answer(event, payload);
+        if (reply !== undefined) return ws.send(`43/monitoring,${m[1]}${JSON.stringify([reply])}`);
+      }
+      server.send(message);
+    });
+    server.onMessage((message) => ws.send(message));
+  });
+  const current = () => routes[routes.length - 1]!;
+  return {
+    emit: (event: string, payload: unknown) => current().send(`42/monitoring,${JSON.stringify([event, payload])}`),
+    /** A server-side disconnect of the namespace (socket.io-client does not reconnect by itself). */
+    disconnect: () => current().send('41/monitoring,'),
+    connected: () => routes.length > 0,
+  };
+}
+
+t.test('the gateway speaks of auth: logs FORBIDDEN shows "not allowed", token-expiring shows a notice, expiry returns to sign-in', async (t) => {
+  const token = unsignedToken({ sub: 'dave', exp: hour(), vigil: { servers: ['chatty'] } });
+  const { page, console } = await openPage(t, browser, `${base}/#/`, DESKTOP, token);
+  const refreshes: unknown[] = [];
+  const socket = await interceptSocket(page, (event, payload) => {
+    if (event === 'subscribe-server-logs') return { ok: false, error: { code: 'VIGIL_ERR_FORBIDDEN', message: 'this token does not allow logs' } };
+    if (event === 'refresh-token') {
+      refreshes.push(payload);
+      return { ok: true, expiresAt: new Date(Date.now() + 3_600_000).toISOString(), left: [] };
+    }
+    return undefined;
+  });
+  await page.goto(`${base}/#/servers/chatty`);
+  await page.reload(); // the socket opened before the routing was set up is replaced by a routed one
+  await waitFor(() => socket.connected(), { message: 'the socket to be routed' });
+
+  await page.getByTestId('logs-not-allowed').waitFor();
+  t.match(await page.getByTestId('logs-not-allowed').textContent(), 'does not allow reading the logs', 'the tail says not allowed');
+  t.equal(await page.locator('.tail .alert').count(), 0, 'instead of an error');
+  t.ok(await page.locator('.charts').isVisible(), 'metrics are still shown');
+
+  // A minute before expiry: the page has no newer token, so it asks for one.
+  socket.emit('token-expiring', { expiresAt: new Date(Date.now() + 60_000).toISOString() });
+  await page.getByTestId('expiry-notice').waitFor();
+  t.match(await page.getByTestId('expiry-notice').textContent(), 'Paste a new token to stay signed in');
+  const renewed = unsignedToken({ sub: 'dave', exp: hour() + 3600, vigil: { servers: ['chatty'] } });
+  await page.getByLabel('New access token').fill(renewed);
+  await page.getByRole('button', { name: 'Renew' }).click();
+  await page.getByTestId('expiry-notice').waitFor({ state: 'detached' });
+  t.same(refreshes, [{ token: renewed }], 'the new token went to the gateway with refresh-token');
+  t.equal(await stored(page), renewed, 'and replaced the old one in sessionStorage');
+
+  // Expiry: the gateway says why, then ends the connection.
+  socket.emit('disconnect-reason', { code: 'VIGIL_ERR_TOKEN_EXPIRED', message: 'the token has expired' });
+  socket.disconnect();
+  await signInScreen(page).waitFor();
+  t.match(await page.getByTestId('sign-in-reason').textContent(), 'Your sign-in has expired', 'the sign-in screen says the sign-in expired');
+  await screenshot(t, page, 'sign-in-expired');
+  assertQuietConsole(t, console);
+});
+
+t.test('a gateway that needs a token refuses the page without one: the sign-in screen says so, a pasted token gets in', async (t) => {
+  const { page, console } = await openPage(t, browser, 'about:blank', DESKTOP, null);
+  const handshakes: Array<Record<string, unknown>> = [];
+  await interceptSocket(
+    page,
+    () => undefined,
+    (auth) => {
+      handshakes.push(auth);
+      return typeof auth['token'] === 'string' ? undefined : { code: 'VIGIL_ERR_UNAUTHORIZED', message: 'a token is required' };
+    },
+  );
+  await page.goto(`${base}/#/servers/chatty`);
+  await signInScreen(page).waitFor();
+  t.match(await page.getByTestId('sign-in-reason').textContent(), 'This gateway needs a token', 'the sign-in screen says a token is needed');
+  t.same(handshakes, [{ vigilRestore: false }], 'one handshake, without a token, and no retry');
+
+  const erin = unsignedToken({ sub: 'erin', exp: hour(), vigil: { servers: ['*'], logs: true } });
+  await page.getByLabel('Access token').fill(erin);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await waitFor(() => handshakes.length === 2, { message: 'the handshake with the pasted token' });
+  t.same(handshakes[1], { token: erin, vigilRestore: false }, 'the next handshake carried the pasted token');
+  await page.locator('.charts').waitFor();
+  t.equal(await page.locator('.account-subject').textContent(), 'erin', 'signed in as erin, on the page that was asked for');
+  await waitFor(async () => /Connected/.test((await page.locator('.connection').textContent()) ?? ''), { message: 'connected' });
+  assertQuietConsole(t, console);
+});
+
+t.test('servers the token does not cover: the row and the server page say "not allowed" instead of an error', async (t) => {
+  const token = unsignedToken({ sub: 'frank', exp: hour(), vigil: { servers: ['web-*'] } });
+  const { page, console } = await openPage(t, browser, 'about:blank', DESKTOP, null);
+  await interceptSocket(page, (event, payload) => {
+    const serverId = (payload as { serverId?: string }).serverId;
+    if (event.startsWith('subscribe-') && serverId === 'chatty') return { ok: false, error: { code: 'VIGIL_ERR_FORBIDDEN', message: `${serverId} is not covered` } };
+    return undefined;
+  });
+  await page.goto(`${base}/#token=${token}`);
+  await waitFor(async () => ((await page.locator('tr[data-server-id="chatty"] .row-error').textContent({ timeout: 5000 }).catch(() => '')) ?? '') !== '', {
+    message: 'the row to say why it has no live figures',
+  });
+  t.equal(await page.locator('tr[data-server-id="chatty"] .row-error').textContent(), 'Not allowed for your sign-in');
+
+  await page.locator('tr[data-server-id="chatty"] a').click();
+  await page.getByTestId('not-allowed').waitFor();
+  t.match(await page.getByTestId('not-allowed').textContent(), 'does not allow you to see “chatty”');
+  t.equal(await page.locator('.charts').count(), 0, 'no charts for a server the sign-in does not cover');
+  t.equal(await page.locator('.server .alert').count(), 0, 'and no error');
+  await screenshot(t, page, 'server-not-allowed');
+  assertQuietConsole(t, console);
+});

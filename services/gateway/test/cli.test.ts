@@ -1,0 +1,91 @@
+// The executable's configuration: the environment is read through the same schema as buildApp's
+// options, and a bad value is what an operator can act on: one fatal line naming the variable,
+// with its code, no stack, exit 1.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_PORT, ErrorCodes } from '@vigil/protocol';
+import { readEnvConfig } from '../src/env-config.js';
+import { DEFAULT_DRAIN_MS } from '../src/drain.js';
+
+const entry = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+
+function runCli(env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    // Only what the case sets (plus PATH): a VIGIL_* of the surrounding shell must not leak in.
+    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=vigil:source', entry], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
+
+const bad: Array<[string, Record<string, string>, string]> = [
+  ['an unknown log level', { VIGIL_LOG_LEVEL: 'verbose' }, 'VIGIL_LOG_LEVEL'],
+  ['a Redis URL without a scheme', { VIGIL_REDIS_URL: 'localhost:6379' }, 'VIGIL_REDIS_URL'],
+  ['a port that is not a number', { PORT: 'eighty' }, 'PORT'],
+  ['a room limit out of range', { VIGIL_MAX_ROOMS_PER_SOCKET: '0' }, 'VIGIL_MAX_ROOMS_PER_SOCKET'],
+];
+
+for (const [name, env, variable] of bad) {
+  t.test(`${name}: one fatal line naming ${variable}, exit 1`, async (t) => {
+    const { code, out } = await runCli(env);
+    t.equal(code, 1, 'exit code 1');
+    const lines = out.trim().split('\n');
+    t.equal(lines.length, 1, `one line (${out.trim().slice(0, 300)})`);
+    const line = JSON.parse(lines[0]!) as { level: number; code: string; msg: string };
+    t.equal(line.level, 60, 'fatal');
+    t.equal(line.code, ErrorCodes.CONFIG_INVALID, 'with its code');
+    t.match(line.msg, new RegExp(`^${variable}\\b`), 'the message starts with the variable');
+    t.notMatch(out, /\n\s+at /, 'no stack');
+  });
+}
+
+t.test('a bad Redis URL is named, never echoed (it may hold a password)', async (t) => {
+  const { code, out } = await runCli({ VIGIL_REDIS_URL: 'user:hunter2@cache:6379' });
+  t.equal(code, 1);
+  t.match(out, /VIGIL_REDIS_URL/);
+  t.notMatch(out, /hunter2/, 'the password is not in the log');
+});
+
+t.test('the environment maps onto the options schema, defaults written once', async (t) => {
+  const defaults = readEnvConfig({});
+  t.same(defaults, { port: DEFAULT_PORT, host: '0.0.0.0', drainMs: DEFAULT_DRAIN_MS, logLevel: 'info', options: { redisUrl: 'redis://127.0.0.1:6379' } }, 'no variables: defaults');
+  const set = readEnvConfig({
+    PORT: '4000',
+    VIGIL_PORT: '5000',
+    VIGIL_BIND_HOST: '127.0.0.1',
+    REDIS_URL: 'redis://r:6379',
+    CORS_ORIGINS: 'http://a, http://b',
+    VIGIL_CORS_ORIGINS: 'http://c',
+    VIGIL_GATEWAY_ID: 'gw-7',
+    VIGIL_MAX_ROOMS_PER_SOCKET: '12',
+    VIGIL_STALE_SWEEP_MS: '500',
+    VIGIL_DRAIN_MS: '0',
+    VIGIL_LOG_LEVEL: 'warn',
+    VIGIL_DASHBOARD_DIR: '/srv/dash',
+  });
+  t.same(
+    set,
+    {
+      port: 4000,
+      host: '127.0.0.1',
+      drainMs: 0,
+      logLevel: 'warn',
+      dashboardDir: '/srv/dash',
+      options: { redisUrl: 'redis://r:6379', corsOrigins: ['http://a', 'http://b'], gatewayId: 'gw-7', maxRoomsPerSocket: 12, staleSweepMs: 500 },
+    },
+    'each variable lands on its option; PORT before VIGIL_PORT, CORS_ORIGINS before VIGIL_CORS_ORIGINS',
+  );
+  t.equal(readEnvConfig({ VIGIL_REDIS_URL: 'rediss://a:1', REDIS_URL: 'redis://b:2' }).options.redisUrl, 'rediss://a:1', 'VIGIL_REDIS_URL before REDIS_URL');
+  t.throws(() => readEnvConfig({ VIGIL_STALE_SWEEP_MS: '1.5' }), { code: ErrorCodes.CONFIG_INVALID, message: /^VIGIL_STALE_SWEEP_MS="1.5" is invalid/ });
+});

@@ -1,0 +1,107 @@
+// Least privilege in Redis, all real: a redis-server loads deploy/redis/users.acl (with passwords
+// set by deploy/redis/acl-passwords.mjs), a gateway process and a collector process each connect
+// as their own user and the whole path works; what each user must not do is refused.
+import t from 'tap';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Keys, ServerEvents, sessionKey, type ProcessInfoEvent, type ProcessLogsEvent } from '@vigil/protocol';
+import { closeRedis, createRedis } from '@vigil/store';
+import { startRedis, waitFor } from '@vigil/testkit';
+import { COLLECTOR_ENTRY, client, collect, emitAck, spawnService, startGatewayProcess } from './helpers.js';
+
+const repo = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
+const ADMIN = { user: 'vigil-test-admin', password: 'test-admin-only' };
+
+t.test('the gateway and the collector work end to end as their own Redis users, and no further', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-e2e-acl-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const aclFile = join(dir, 'users.acl');
+  const printed = execFileSync(process.execPath, [repo('deploy/redis/acl-passwords.mjs'), '--out', aclFile], { encoding: 'utf8' });
+  const passwords = new Map(printed.trim().split('\n').map((l) => l.split(' ') as [string, string]));
+  t.same([...passwords.keys()].sort(), ['vigil-collector', 'vigil-gateway'], 'a password for each service user');
+  t.notMatch(readFileSync(aclFile, 'utf8'), new RegExp([...passwords.values()].join('|')), 'the ACL file holds hashes, not the passwords');
+  // Only this test's inspections use an all-powerful user; it is not in the shipped file.
+  writeFileSync(aclFile, `${readFileSync(aclFile, 'utf8').trimEnd()}\nuser ${ADMIN.user} on >${ADMIN.password} +@all ~* &*\n`);
+
+  const redis = await startRedis({ ...ADMIN, args: ['--aclfile', aclFile] });
+  t.teardown(() => redis.close());
+  const urlOf = (user: string) => redis.url.replace(/\/\/[^@]*@/, `//${user}:${passwords.get(user)}@`);
+  const admin = createRedis(redis.url, 'command');
+  t.teardown(() => closeRedis(admin));
+  t.match(await redis.command('ACL', 'WHOAMI'), /vigil-test-admin/);
+  const anonymous = createRedis(redis.url.replace(/\/\/[^@]*@/, '//'), 'command');
+  t.teardown(() => closeRedis(anonymous));
+  await t.rejects(anonymous.get(Keys.registry), /NOAUTH/, 'the default user is off: nothing without a password');
+
+  // The gateway's readiness is a pub/sub round trip on its probe channel: ready = allowed.
+  const gw = await startGatewayProcess(t, urlOf('vigil-gateway'));
+  const script = join(dir, 'talker.js');
+  writeFileSync(script, `setInterval(() => console.log('hello from the acl test'), 100);\n`);
+  const collector = spawnService(
+    t,
+    COLLECTOR_ENTRY,
+    ['--redis-url', urlOf('vigil-collector'), '--collector-id', 'acl', '--interval', '250', '--command', `talker=${process.execPath} ${script}`],
+    {},
+  );
+  await waitFor(
+    async () => {
+      if (collector.exited()) throw new Error(`collector exited: ${collector.output()}`);
+      const body = (await (await fetch(`${gw.url}/api/servers`)).json()) as { servers: Array<{ serverId: string }> };
+      return body.servers.some((s) => s.serverId === 'talker');
+    },
+    { timeoutMs: 30_000, message: 'the collector’s server registered, read back by the gateway' },
+  );
+
+  const socket = await client(t, gw.url);
+  const infos = collect<ProcessInfoEvent>(socket, ServerEvents.processInfo);
+  const lines = collect<ProcessLogsEvent>(socket, ServerEvents.processLogs);
+  t.match(await emitAck(socket, 'subscribe-server-metrics', { serverId: 'talker' }), { ok: true });
+  t.match(await emitAck(socket, 'subscribe-server-logs', { serverId: 'talker', level: 'info' }), { ok: true });
+  await waitFor(() => infos.filter((i) => i.serverId === 'talker').length >= 3, { timeoutMs: 15_000, message: 'live samples' });
+  await waitFor(() => lines.some((l) => l.logData.message.includes('hello from the acl test')), { timeoutMs: 15_000, message: 'a live log line' });
+  t.pass('samples and log lines reach a Socket.IO client');
+  const sessions = await waitFor(async () => {
+    const keys = (await admin.keys(sessionKey('*'))) as string[];
+    return keys.length > 0 ? keys : null;
+  }, { timeoutMs: 10_000, message: 'the client’s session saved by the gateway' });
+  t.match(await admin.hgetall(sessions[0]!), { gw: /.+/, rooms: /"kind":"metrics","serverId":"talker"/ }, 'the session holds the client’s rooms');
+  t.equal(gw.exited(), null, 'the gateway is still running');
+  t.equal(collector.exited(), null, 'the collector is still running');
+
+  // Nothing either service did along the way was refused (an ACL too tight fails here by name).
+  const log = (await admin.call('ACL', 'LOG')) as unknown[][];
+  const denied = log.map((e) => JSON.stringify(e)).filter((e) => /vigil-(gateway|collector)/.test(e));
+  t.same(denied, [], 'no ACL denial for vigil-gateway or vigil-collector during the run');
+
+  const as = (user: string) => {
+    const c = createRedis(urlOf(user), 'command');
+    t.teardown(() => closeRedis(c));
+    return c;
+  };
+  const noperm = /NOPERM/;
+  const collectorUser = as('vigil-collector');
+  await t.rejects(collectorUser.hgetall(sessions[0]!), noperm, 'collector: may not read sessions');
+  await t.rejects(collectorUser.get(Keys.latest('talker')), noperm, 'collector: may not read samples back');
+  await t.rejects(collectorUser.call('KEYS', '*'), noperm, 'collector: KEYS refused');
+  await t.rejects(collectorUser.flushall(), noperm, 'collector: FLUSHALL refused');
+  await t.rejects(collectorUser.flushdb(), noperm, 'collector: FLUSHDB refused');
+  await t.rejects(collectorUser.call('CONFIG', 'GET', 'maxmemory'), noperm, 'collector: CONFIG refused');
+  await t.rejects(
+    collectorUser.spublish('socket.io#/monitoring#', 'x'),
+    noperm,
+    'collector: may not publish on the adapter’s namespace channel (only room channels)',
+  );
+
+  const gatewayUser = as('vigil-gateway');
+  await t.rejects(gatewayUser.xadd(Keys.metrics('talker'), '*', 'd', '{}'), noperm, 'gateway: may not write samples (XADD vigil:srv:*)');
+  await t.rejects(gatewayUser.set(Keys.latest('talker'), '{}'), noperm, 'gateway: may not overwrite the latest sample');
+  await t.rejects(gatewayUser.hset(Keys.registry, 'talker', '{}'), noperm, 'gateway: may not write the registry');
+  await t.rejects(gatewayUser.flushall(), noperm, 'gateway: FLUSHALL refused');
+  await t.rejects(gatewayUser.flushdb(), noperm, 'gateway: FLUSHDB refused');
+  await t.rejects(gatewayUser.call('CONFIG', 'SET', 'maxmemory', '1'), noperm, 'gateway: CONFIG refused');
+  await t.rejects(gatewayUser.call('KEYS', '*'), noperm, 'gateway: KEYS refused');
+  t.ok(Number(await admin.xlen(Keys.metrics('talker'))) > 0, 'the samples are still there');
+});
