@@ -79,7 +79,8 @@ export async function subscribeLogs(ctx: SocketContext, p: SubscribeLogsPayload,
       if (until !== null) {
         const base = { serverId: p.serverId, level, until, firstLive };
         try {
-          result = await replayLogs(socket, deps.logs, p.since !== undefined ? { ...base, since: p.since, max: BACKFILL_MAX } : { ...base, backfill: p.backfill ?? 0 });
+          const request = p.since !== undefined ? { ...base, since: p.since, max: BACKFILL_MAX } : { ...base, backfill: p.backfill ?? 0 };
+          result = await replayLogs(socket, deps.logs, request, deps.replays);
         } catch (err) {
           throw await historyUnavailable(ctx, wanted, err);
         }

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { Server } from 'socket.io';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
 import { ErrorCodes, Keys, NAMESPACE } from '@vigil/protocol';
-import { withTimeout } from '@vigil/protocol/runtime';
+import { InOrder, withTimeout } from '@vigil/protocol/runtime';
 import type { LogStore, ServerStore } from '@vigil/store';
 import type { ResolvedOptions } from './options.js';
 import type { RedisClients } from './redis-clients.js';
@@ -85,6 +85,7 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
     onReject: (code) => metrics.rejected(code),
     // Unknown servers cost nothing. If Redis cannot say, the subscription goes ahead as before.
     isRegistered: (serverId) => redis.command.hexists(Keys.registry, serverId).then((n) => n === 1, () => true),
+    replays: new InOrder(),
     limits: { maxRooms: settings.maxRoomsPerSocket, perSecond: settings.eventsPerSecond, burst: settings.eventBurst },
   });
   metrics.attach(nsp);

@@ -9,12 +9,23 @@ import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { io as connect, type Socket } from 'socket.io-client';
-import { NAMESPACE, ServerEvents, positionTime, type LogLevel } from '@vigil/protocol';
+import { NAMESPACE, ServerEvents, type LogLevel } from '@vigil/protocol';
 import { BatchWriter } from '@vigil/store';
 import { freePort, startRedis, waitFor } from '@vigil/testkit';
 import { FakeCollector, registryEntry } from './helpers.js';
 
+const HERE = fileURLToPath(new URL('..', import.meta.url));
 const ENTRY = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+// Prints `delay <ms>` per sample of `busy`, `stale <id>`, `subscribed <ok>`, `disconnected`.
+const HONEST_CLIENT = `
+import { io } from 'socket.io-client';
+const s = io(process.argv[1], { transports: ['websocket'], reconnection: false });
+const out = (line) => process.stdout.write(line + '\\n');
+s.on('process:info', (e) => out('delay ' + (Date.now() - Number(e.position.split('-')[0]))));
+s.on('server-status-changed', (e) => { if (e.status === 'stale') out('stale ' + e.serverId); });
+s.on('disconnect', () => out('disconnected'));
+s.on('connect', async () => out('subscribed ' + (await s.timeout(5000).emitWithAck('subscribe-server-metrics', { serverId: 'busy' })).ok));
+`;
 const RSS_LIMIT_MIB = 512;
 const P99_LIMIT_MS = 250;
 const HOSTILE_SOCKETS = 200;
@@ -84,14 +95,30 @@ t.test('hostile clients cannot hurt an honest one', { timeout: 180_000 }, async 
   });
 
   const figures: Figures = { delays: [], rssPeakMiB: 0, loopMaxMs: 0, stale: [] };
-  const honest = open();
-  await waitFor(() => honest.connected, { message: 'honest client connects' });
-  honest.on(ServerEvents.processInfo, (e: { position: string }) => figures.delays.push(Date.now() - positionTime(e.position)));
-  honest.on(ServerEvents.serverStatusChanged, (e: { serverId: string; status: string }) => {
-    if (e.status === 'stale') figures.stale.push(e.serverId);
+  // The honest client runs in a process of its own: the hostile crowd keeps this one busy, and
+  // its delays must be the gateway's, not ours.
+  const honest = spawn(process.execPath, ['--input-type=module', '-e', HONEST_CLIENT, `${url}${NAMESPACE}`], { cwd: HERE, stdio: ['ignore', 'pipe', 'inherit'] });
+  const honestExited = new Promise((r) => honest.once('exit', r));
+  t.teardown(async () => {
+    honest.kill('SIGKILL');
+    await honestExited;
   });
-  const ack = (await honest.timeout(5000).emitWithAck('subscribe-server-metrics', { serverId: 'busy' })) as { ok: boolean };
-  t.equal(ack.ok, true, 'the honest client subscribes');
+  let subscribed = false;
+  let honestConnected = true;
+  let pending = '';
+  honest.stdout!.on('data', (d: Buffer) => {
+    const lines = (pending + d.toString()).split('\n');
+    pending = lines.pop()!;
+    for (const l of lines) {
+      const [kind, value] = l.split(' ');
+      if (kind === 'delay') figures.delays.push(Number(value));
+      else if (kind === 'stale') figures.stale.push(value!);
+      else if (kind === 'subscribed') subscribed = value === 'true';
+      else if (kind === 'disconnected') honestConnected = false;
+    }
+  });
+  await waitFor(() => subscribed, { timeoutMs: 20_000, message: 'the honest client to subscribe' });
+  t.pass('the honest client subscribes');
 
   // Watch the gateway: RSS from /proc, the event loop's worst lag from its own metrics.
   let watching = true;
@@ -109,9 +136,14 @@ t.test('hostile clients cannot hurt an honest one', { timeout: 180_000 }, async 
   });
   const phase = async (name: string, run: () => Promise<void>) => {
     const from = figures.delays.length;
+    const loopBefore = figures.loopMaxMs;
+    figures.loopMaxMs = 0;
     await run();
     const delays = figures.delays.slice(from);
-    t.comment(`${name}: honest p99 ${percentile(delays, 0.99)} ms over ${delays.length} samples, RSS peak so far ${figures.rssPeakMiB.toFixed(0)} MiB`);
+    t.comment(
+      `${name}: honest p99 ${percentile(delays, 0.99)} ms over ${delays.length} samples, event-loop max ${figures.loopMaxMs.toFixed(0)} ms, RSS peak so far ${figures.rssPeakMiB.toFixed(0)} MiB`,
+    );
+    figures.loopMaxMs = Math.max(loopBefore, figures.loopMaxMs);
     t.ok(delays.length > 0, `${name}: the honest client kept receiving`);
   };
 
@@ -167,8 +199,13 @@ t.test('hostile clients cannot hurt an honest one', { timeout: 180_000 }, async 
     );
     const over = (await crowd[0]!.timeout(5000).emitWithAck('subscribe-server-logs', { serverId: ids[ids.length - 1] })) as { ok: boolean; error?: { code: string } };
     t.equal(over.error?.code, 'VIGIL_ERR_TOO_MANY_ROOMS', 'a log subscription counts its 6 rooms: the 43rd is refused');
+    await new Promise((r) => setTimeout(r, 1000));
+    const subscribing = figures.loopMaxMs;
+    figures.loopMaxMs = 0;
     crowd.forEach((c) => c.close());
     await new Promise((r) => setTimeout(r, 3000));
+    t.comment(`event-loop max while ${HOSTILE_SOCKETS * perSocket * 6} rooms were taken: ${subscribing.toFixed(0)} ms; while they were all left at once: ${figures.loopMaxMs.toFixed(0)} ms`);
+    figures.loopMaxMs = Math.max(subscribing, figures.loopMaxMs);
   });
 
   await phase('2,000 connection attempts from one address', async () => {
@@ -181,10 +218,11 @@ t.test('hostile clients cannot hurt an honest one', { timeout: 180_000 }, async 
     );
     const connected = settled.filter((s) => s === 'connected').length;
     t.ok(connected <= 100, `at most 100 connections per address (${connected} of 2,000 connected)`);
-    const res = await fetch(`${url}/socket.io/?EIO=4&transport=polling`);
-    const body = (await res.json()) as { error?: { code: string } };
-    t.equal(res.status, 429, 'a further handshake from that address: 429');
-    t.equal(body.error?.code, 'VIGIL_ERR_TOO_MANY_CONNECTIONS', 'with its code');
+    // Polling handshakes show the refusal itself: past the handshake rate, 429 with its code.
+    const answers = await Promise.all(Array.from({ length: 60 }, () => fetch(`${url}/socket.io/?EIO=4&transport=polling`).then(async (r) => ({ status: r.status, body: await r.text() }))));
+    const refused = answers.filter((a) => a.status === 429);
+    t.ok(refused.length > 0, `60 more handshakes at once: ${refused.length} answered 429`);
+    t.match(JSON.parse(refused[0]?.body ?? '{}'), { error: { code: 'VIGIL_ERR_TOO_MANY_CONNECTIONS' } }, 'with its code');
     attempts.forEach((s) => s.close());
     await new Promise((r) => setTimeout(r, 1500));
   });
@@ -200,7 +238,7 @@ t.test('hostile clients cannot hurt an honest one', { timeout: 180_000 }, async 
     }
     await Promise.all(gone);
     t.equal(reasons.filter((c) => c === 'VIGIL_ERR_INVALID_PAYLOAD').length, HOSTILE_SOCKETS, 'each sender was told why and disconnected');
-    t.ok(honest.connected, 'the honest client is still connected');
+    t.ok(honestConnected, 'the honest client is still connected');
   });
 
   pumping = false;

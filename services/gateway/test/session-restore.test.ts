@@ -155,6 +155,7 @@ t.test('a client that says goodbye loses its session; one that loses its transpo
   const { gw, collector } = stack;
   const nsp = gw.app.io.of('/monitoring');
   const sessionExists = async (id: string) => (await collector.redis.exists(sessionKey(id))) === 1;
+  await collector.register('S');
   const subscribed = async () => {
     const client = await stack.client();
     t.match(await emitAck(client, 'subscribe-server-metrics', { serverId: 'S' }), { ok: true });
