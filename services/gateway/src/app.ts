@@ -39,8 +39,8 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
     loggerInstance: logger as FastifyBaseLogger,
     // request.ip: X-Forwarded-For only from trusted proxies (the same rule as the socket handshake).
     trustProxy: trust,
-    // Every valid server id fits in a path segment (Fastify's default is 100).
-    maxParamLength: SERVER_ID_MAX_LENGTH * 3 + 16,
+    // Every valid server id fits in a path segment, even percent-encoded (Fastify's default is 100).
+    routerOptions: { maxParamLength: SERVER_ID_MAX_LENGTH * 3 + 16 },
     // Probes come every few seconds from every balancer and kubelet: not worth a line each.
     logController: new LogController({ disableRequestLogging: (req) => req.url === '/healthz' || req.url === '/readyz' }),
     bodyLimit: 64 * 1024,

@@ -33,8 +33,10 @@ export async function installHttpEdge(app: FastifyInstance, { origins, rateLimit
       directives: {
         // The dashboard is same-origin files only: its script, its stylesheet, data: favicon,
         // Socket.IO and REST to itself. Inline styles are set through the CSSOM, which CSP allows.
+        // 'unsafe-eval': the protocol's validators (TypeBox's TypeCompiler, in the client library)
+        // are compiled with `new Function`; no inline script is ever allowed.
         'default-src': ["'self'"],
-        'script-src': ["'self'"],
+        'script-src': ["'self'", "'unsafe-eval'"],
         'style-src': ["'self'"],
         'img-src': ["'self'", 'data:'],
         'font-src': ["'self'"],

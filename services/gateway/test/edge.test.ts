@@ -80,6 +80,7 @@ t.test('REST: security headers, a rate limit per address, ids as long as the pro
   const csp = res.headers.get('content-security-policy') ?? '';
   t.match(csp, /default-src 'self'/, 'a Content-Security-Policy');
   t.notMatch(csp, /unsafe-inline|upgrade-insecure-requests/, 'without unsafe-inline or upgrade-insecure-requests');
+  t.match(csp, /script-src 'self' 'unsafe-eval'(;|$)/, "scripts from the gateway only ('unsafe-eval' for the compiled validators)");
   t.equal(res.headers.get('x-content-type-options'), 'nosniff');
   t.equal((await fetch(`${gw.url}/metrics`)).status, 404, '/metrics is not on the public port');
 
