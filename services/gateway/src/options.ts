@@ -34,6 +34,11 @@ export const GatewaySettings = Type.Object(
     ),
     /** REST requests per minute per client address; 0 turns the limit off. */
     restRateLimit: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
+    /**
+     * Refuse subscriptions to servers no collector registered (VIGIL_ERR_UNKNOWN_SERVER). Off only
+     * for embeddings and tests whose clients subscribe before anything registers.
+     */
+    refuseUnknownServers: Type.Optional(Type.Boolean()),
     maxRoomsPerSocket: Type.Optional(Type.Integer({ minimum: 1, maximum: ROOMS_PER_SOCKET_CEILING })),
     eventsPerSecond: Type.Optional(Type.Number({ minimum: 1, maximum: 10_000 })),
     eventBurst: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
@@ -74,6 +79,7 @@ const GATEWAY_DEFAULTS = {
   handshakesPerSecond: 20,
   trustProxy: false,
   restRateLimit: 600,
+  refuseUnknownServers: true,
   maxRoomsPerSocket: 256,
   // A dashboard re-joining 100+ servers after a reconnect must fit in one burst.
   eventsPerSecond: 50,

@@ -84,7 +84,7 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
     syncSubscriptions,
     onReject: (code) => metrics.rejected(code),
     // Unknown servers cost nothing. If Redis cannot say, the subscription goes ahead as before.
-    isRegistered: (serverId) => redis.command.hexists(Keys.registry, serverId).then((n) => n === 1, () => true),
+    ...(settings.refuseUnknownServers ? { isRegistered: (serverId: string) => redis.command.hexists(Keys.registry, serverId).then((n) => n === 1, () => true) } : {}),
     replays: new InOrder(),
     limits: { maxRooms: settings.maxRoomsPerSocket, perSecond: settings.eventsPerSecond, burst: settings.eventBurst },
   });
