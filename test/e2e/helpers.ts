@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { io as connect, type Socket } from 'socket.io-client';
-import { NAMESPACE } from '@vigil/protocol';
+import { Keys, NAMESPACE } from '@vigil/protocol';
 import { freePort, stopProcess, waitFor } from '@vigil/testkit';
 
 type Teardown = { teardown(fn: () => unknown): void };
@@ -90,6 +90,21 @@ export function spawnRunLocal(args: string[], env: Record<string, string>) {
 }
 
 /** Ends a child with `signal` (SIGKILL by default; SIGKILL anyway if it outlives the grace period). */
+/** Resolves once a gateway lists `serverId` (its collector's first tick registered it): gateways refuse subscribing to unknown servers. */
+export async function registered(gatewayUrl: string, serverId: string): Promise<void> {
+  await waitFor(async () => (await fetch(`${gatewayUrl}/api/servers/${serverId}`).catch(() => null))?.status === 200, {
+    timeoutMs: 30_000,
+    message: `${serverId} to be registered`,
+  });
+}
+
+/** Writes a registry entry as a collector that ran before would have left it (for tests that subscribe before theirs starts). */
+export async function preRegister(redis: { command(...args: string[]): Promise<string> }, serverId: string): Promise<void> {
+  const now = new Date().toISOString();
+  const entry = { serverId, targetId: serverId, host: 'e2e', collectorId: 'e2e', pid: null, command: null, startedAt: null, status: 'running', restarts: 0, intervalMs: 1000, staleAfterMs: 60_000, updatedAt: now };
+  await redis.command('HSET', Keys.registry, serverId, JSON.stringify(entry));
+}
+
 export function killAndWait(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
   return stopProcess(child, signal);
 }
