@@ -37,20 +37,21 @@ export function roomCount(socket: Socket): number {
 /**
  * Refuses a subscription that would take the socket past its room limit (`adding` rooms more; a
  * log subscription is one room per level), or that names a server no collector registered.
- * `restoring`: rooms of the client's own session, checked when it first subscribed (Redis may
- * have lost the registry since; the collector writes it again).
+ * `known`: the client holds this server's room already, or it is a room of its own session: it
+ * was checked when first joined (Redis may have lost the registry since, as after a restart, and
+ * the collector writes it again on its next tick; a re-subscribe must not fail meanwhile).
  */
 export async function checkSubscription(
   socket: Socket,
   deps: Pick<MonitoringDeps, 'limits' | 'isRegistered'>,
   serverId: string,
   adding: number,
-  restoring = false,
+  known = false,
 ): Promise<void> {
   if (adding > 0 && roomCount(socket) + adding > deps.limits.maxRooms) {
     throw new VigilError(ErrorCodes.TOO_MANY_ROOMS, `a client may hold at most ${deps.limits.maxRooms} rooms (a log subscription takes one per level)`);
   }
-  if (!restoring && deps.isRegistered && !(await deps.isRegistered(serverId))) {
+  if (!known && deps.isRegistered && !(await deps.isRegistered(serverId))) {
     throw new VigilError(ErrorCodes.UNKNOWN_SERVER, `no server "${serverId}" is registered; subscribe once its collector runs`);
   }
 }

@@ -52,7 +52,7 @@ export async function subscribeLogs(ctx: SocketContext, p: SubscribeLogsPayload,
   const level = p.level ?? DEFAULT_LOG_LEVEL;
   const wanted = logsRoomsFrom(p.serverId, level);
   const held = heldLogRooms(socket, p.serverId);
-  await checkSubscription(socket, deps, p.serverId, wanted.filter((r) => !held.includes(r)).length - held.filter((r) => !wanted.includes(r)).length, restoring);
+  await checkSubscription(socket, deps, p.serverId, wanted.filter((r) => !held.includes(r)).length - held.filter((r) => !wanted.includes(r)).length, restoring || held.length > 0);
   const replaying = p.since !== undefined || (p.backfill ?? 0) > 0;
   const watch = replaying ? new OutgoingWatch(socket, ServerEvents.processLogs, p.serverId) : null;
   let result: ReplayResult = { replayed: 0, more: false, stopped: false };

@@ -39,7 +39,8 @@ export function registerMetricsSubscriptions(ctx: SocketContext, leave: (room: s
 export async function subscribeMetrics(ctx: SocketContext, p: SubscribeMetricsPayload, restoring = false): Promise<ReplyOf<'subscribe-server-metrics'>> {
   const { socket, deps, log } = ctx;
   const room = metricsRoom(p.serverId);
-  await checkSubscription(socket, deps, p.serverId, socket.rooms.has(room) ? 0 : 1, restoring);
+  const held = socket.rooms.has(room);
+  await checkSubscription(socket, deps, p.serverId, held ? 0 : 1, restoring || held);
   // A live sample may arrive between joining and reading the latest one: send the latest only
   // if it is newer than anything already sent (never a duplicate, never backwards).
   const watch = new OutgoingWatch(socket, ServerEvents.processInfo, p.serverId);

@@ -83,8 +83,7 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
     sessions,
     syncSubscriptions,
     onReject: (code) => metrics.rejected(code),
-    // Unknown servers cost nothing. If Redis cannot say, the subscription goes ahead as before.
-    ...(settings.refuseUnknownServers ? { isRegistered: (serverId: string) => redis.command.hexists(Keys.registry, serverId).then((n) => n === 1, () => true) } : {}),
+    ...(settings.refuseUnknownServers ? { isRegistered: (serverId: string) => collectorWroteFor(redis.command, serverId) } : {}),
     replays: new InOrder(),
     limits: { maxRooms: settings.maxRoomsPerSocket, perSecond: settings.eventsPerSecond, burst: settings.eventBurst },
   });
@@ -106,6 +105,18 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
     await withTimeout(io.close(), CLOSE_TIMEOUT_MS).catch(() => undefined);
     pacedLeaves.flush();
   });
+}
+
+/**
+ * Whether a collector has written for this server: its registry entry, or (Redis restarted empty
+ * and the collector has not registered again yet) its latest sample or log history. Only
+ * collectors write these keys. If Redis cannot say, the subscription goes ahead as before.
+ */
+function collectorWroteFor(redis: RedisClients['command'], serverId: string): Promise<boolean> {
+  return redis
+    .hexists(Keys.registry, serverId)
+    .then(async (n) => n === 1 || (await redis.exists(Keys.latest(serverId), Keys.logs(serverId))) > 0)
+    .catch(() => true);
 }
 
 export default fp(socketPlugin, { name: 'vigil-socket', fastify: '5.x' });
