@@ -9,12 +9,15 @@
 //        gateway's session restore, which finds the session by the `pid` socket.io-client sends back).
 import { io as connect, type Socket } from 'socket.io-client';
 import { ClientEvents, NAMESPACE, ServerEvents } from '@vigil/protocol';
+import { benchToken } from './lib/auth.js';
 import { monoNow, onParentMessage, tellParent } from './lib/children.js';
 import { Histogram } from './lib/histogram.js';
 
 type Assignment = { url: string; serverId: string };
 type Mode = 'once' | 'resubscribe' | 'seed';
 
+/** Every socket's handshake carries it (socket.io-client adds its own `pid`/`offset` beside it on a restore). */
+const token = await benchToken();
 const sockets: Socket[] = [];
 const counts: number[] = [];
 const firstAfterKill: Array<number | null> = [];
@@ -37,6 +40,7 @@ async function open(a: Assignment, mode: Mode): Promise<boolean> {
     forceNew: true,
     reconnection: mode !== 'once',
     timeout: 20_000,
+    auth: { token },
   });
   sockets.push(socket);
   socket.on(ServerEvents.processInfo, (payload: { sentAt?: unknown }) => {

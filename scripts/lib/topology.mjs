@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { bearer, withoutAuth } from './auth.mjs';
 import { nginxSpec } from './nginx.mjs';
 import { redisSpec } from './redis.mjs';
 import { httpGet } from './wait.mjs';
@@ -40,6 +41,7 @@ export function collectorFollowsLogFiles(root) {
  * @param o.httpPort    port of the demo HTTP server
  * @param o.quickFlaky  make the flaky worker die every few seconds (for --check)
  * @param o.intervalMs  sampling interval of every target
+ * @param o.auth        the run's auth (auth.mjs createRunAuth): the gateways' key, the token readiness probes use
  */
 export function buildTopology(o) {
   const node = process.execPath;
@@ -82,7 +84,7 @@ export function buildTopology(o) {
       args: [join(o.root, 'services/gateway/dist/cli.js')],
       cwd: o.root,
       env: {
-        ...process.env,
+        ...o.auth.gatewayEnv(process.env),
         PORT: String(gw.port),
         HOST: '127.0.0.1',
         VIGIL_REDIS_URL: ownRedis ?? redisUrl,
@@ -116,7 +118,7 @@ export function buildTopology(o) {
 
   if (o.demo) {
     const demo = (file) => join(o.root, 'demo', file);
-    const demoEnv = { ...process.env };
+    const demoEnv = withoutAuth(process.env);
     specs.push({
       name: 'demo-cpu-wave',
       what: 'CPU use rising and falling over a minute',
@@ -186,7 +188,7 @@ export function buildTopology(o) {
   for (const c of [...collectors].reverse()) {
     servers.unshift({ id: c.selfId, how: 'self', what: `the collector "${c.id}" itself`, logs: false, config: null, collector: c.id });
   }
-  const collectorEnv = { ...process.env };
+  const collectorEnv = withoutAuth(process.env);
   for (const name of COLLECTOR_ENV_OVERRIDES) delete collectorEnv[name];
   for (const c of collectors) {
     c.configPath = join(o.tmpDir, `${c.name}.json`);
@@ -216,7 +218,7 @@ export function buildTopology(o) {
       // whole path works.
       ready: async () => {
         for (const at of [...gateways, { id: 'the load balancer', url: lb.url }]) {
-          const { status, body } = await httpGet(`${at.url}/api/servers`);
+          const { status, body } = await httpGet(`${at.url}/api/servers`, 2000, bearer(o.auth.adminToken));
           if (status !== 200) throw new Error(`${at.id} GET /api/servers answers ${status}`);
           const listed = new Map(body.servers.map((s) => [s.serverId, s]));
           const missing = mine.filter((s) => !listed.get(s.id)?.latest).map((s) => s.id);

@@ -7,7 +7,7 @@
 //
 // nginx must be installed (Debian/Ubuntu: apt-get install nginx-light, or nginx); without it the
 // nginx subtests fail, saying so.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, closeSync, existsSync, openSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,7 +29,7 @@ import { closeRedis, createRedis } from '@vigil/store';
 import { freePort, startRedis, waitFor } from '@vigil/testkit';
 import { writeNginxLocal, nginxLocalCommand, PLACEHOLDERS } from '../../deploy/nginx-local.mjs';
 import { findNginx } from '../../scripts/lib/nginx.mjs';
-import { killAndWait, startGatewayProcess } from './helpers.js';
+import { killAndWait, socketAuth, startGatewayProcess } from './helpers.js';
 
 // ---------------------------------------------------------------------------------------------
 // The numbers every deployment file must agree with (deploy/README.md explains them).
@@ -76,6 +76,8 @@ function envNamesIn(files: string[], prefixes: string[]): Set<string> {
     const text = readFileSync(file, 'utf8');
     for (const m of text.matchAll(/\benv(?:\.([A-Z_][A-Z0-9_]*)|\[\s*['"]([A-Z_][A-Z0-9_]*)['"]\s*\])/g)) names.add((m[1] ?? m[2])!);
     if (prefixes.length > 0) for (const m of text.matchAll(quoted)) names.add(m[1]!);
+    // A table of settings and their variables (the gateway's env-config.ts: `names: ['PORT', 'VIGIL_PORT']`).
+    for (const list of text.matchAll(/\bnames:\s*\[([^\]]*)\]/g)) for (const m of list[1]!.matchAll(/['"]([A-Z_][A-Z0-9_]*)['"]/g)) names.add(m[1]!);
   }
   return names;
 }
@@ -376,6 +378,41 @@ t.test('kubernetes manifests', async (t) => {
     }
   });
 
+  t.test('every gateway verifies tokens with a key from a Secret file (never VIGIL_AUTH=none); collectors get none', async (t) => {
+    let gatewayContainers = 0;
+    for (const { d, spec } of owners) {
+      const ns = d.doc.metadata.namespace;
+      for (const c of containersOf(spec)) {
+        const env: Record<string, string | undefined> = {};
+        for (const from of c.envFrom ?? []) if (from.configMapRef) Object.assign(env, configMaps.get(`${ns}/${from.configMapRef.name}`)?.data ?? {});
+        for (const e of c.env ?? []) env[e.name] = e.value ?? (e.valueFrom ? '(from a reference)' : undefined);
+        const authNames = Object.keys(env).filter((n) => n.startsWith('VIGIL_AUTH'));
+        if (isCollectorImage(c.image)) t.same(authNames, [], `${d.where} ${c.name}: a collector gets no auth settings`);
+        if (!isGatewayImage(c.image)) continue;
+        gatewayContainers++;
+        t.not(env.VIGIL_AUTH, 'none', `${d.where} ${c.name}: auth is not turned off`);
+        const keys = ['VIGIL_AUTH_SECRET', 'VIGIL_AUTH_SECRET_FILE', 'VIGIL_AUTH_PUBLIC_KEY_FILE'].filter((n) => env[n] !== undefined);
+        t.same(keys, ['VIGIL_AUTH_SECRET_FILE'], `${d.where} ${c.name}: exactly one key source, VIGIL_AUTH_SECRET_FILE`);
+        const file = env.VIGIL_AUTH_SECRET_FILE ?? '';
+        const mount = (c.volumeMounts ?? []).find((m: Obj) => file.startsWith(`${m.mountPath}/`));
+        const volume = (spec.volumes ?? []).find((v: Obj) => v.name === mount?.name);
+        t.ok(mount?.readOnly === true && volume?.secret, `${d.where} ${c.name}: ${file} is in a read-only mount of a Secret volume`);
+        if (!volume?.secret) continue;
+        const name = file.slice(mount.mountPath.length + 1);
+        const key = (volume.secret.items ?? []).find((i: Obj) => i.path === name)?.key ?? name;
+        t.equal(volume.secret.secretName, 'vigil-auth', `${d.where} ${c.name}: the key comes from the vigil-auth Secret`);
+        const placeholder = secretValue(ns, volume.secret.secretName, key);
+        t.ok(placeholder !== undefined, `${d.where} ${c.name}: vigil-auth has the key "${key}"`);
+        // A forgotten placeholder must stop the gateway (at least 32 bytes are required), never become a known key.
+        t.ok(Buffer.byteLength(placeholder ?? '') < 32, `${d.where} ${c.name}: the shipped placeholder is too short for a gateway to accept`);
+        const mode = volume.secret.defaultMode ?? 0o644;
+        t.equal(mode & 0o007, 0, `${d.where} ${c.name}: the key file is not world-readable (mode ${mode.toString(8)})`);
+        t.ok((mode & 0o040) !== 0 && spec.securityContext?.fsGroup === spec.securityContext?.runAsGroup, `${d.where} ${c.name}: the gateway's group (fsGroup) may read it`);
+      }
+    }
+    t.ok(gatewayContainers >= 1, 'a gateway container was checked');
+  });
+
   // The ACL file the Redis pod loads, from its Secret (a copy of deploy/redis/users.acl).
   const aclSecret = byKind('Secret').find((d) => secretValue(d.doc.metadata.namespace, d.doc.metadata.name, 'users.acl') !== undefined);
   const aclText = aclSecret ? secretValue(aclSecret.doc.metadata.namespace, aclSecret.doc.metadata.name, 'users.acl')! : '';
@@ -536,6 +573,21 @@ t.test('kubernetes manifests', async (t) => {
     }
   });
 
+  /** A collector container's probes: GET /healthz (liveness) and `readiness` on the port named `metrics`, which is the port the collector serves, on every address. */
+  function checkCollectorProbes(t: Test, where: string, c: Obj, cfg: CollectorConfig, readiness: string[]): void {
+    const port = (c.ports ?? []).find((p: Obj) => p.name === 'metrics');
+    t.ok(port, `${where}: a containerPort named metrics`);
+    t.equal(cfg.metricsPort, port?.containerPort, `${where}: the collector serves on it (VIGIL_METRICS_PORT)`);
+    t.equal(cfg.metricsHost, '0.0.0.0', `${where}: bound to every address, so the kubelet reaches it on the pod IP`);
+    t.equal(c.livenessProbe?.httpGet?.path, '/healthz', `${where}: livenessProbe GET /healthz`);
+    t.ok(readiness.includes(c.readinessProbe?.httpGet?.path), `${where}: readinessProbe GET ${readiness.join(' or ')}`);
+    for (const p of ['livenessProbe', 'readinessProbe']) t.equal(c[p]?.httpGet?.port, 'metrics', `${where}: ${p} on the port named metrics`);
+    // /healthz fails after 3 × the shortest interval + 10 s without a tick; restarting sooner would kill a slow, live collector.
+    const shortest = Math.min(...cfg.targets.map((x) => x.intervalMs ?? Infinity), cfg.self ? (cfg.self.intervalMs ?? Infinity) : Infinity);
+    const liveness = c.livenessProbe ?? {};
+    t.ok((liveness.failureThreshold ?? 3) * (liveness.periodSeconds ?? 10) >= (3 * shortest) / 1000 + 10, `${where}: liveness tolerates a stalled tick loop for as long as /healthz does`);
+  }
+
   /** Runs the collector's own config loader on a container as Kubernetes would start it. */
   function loadCollector(o: PodOwner, c: Obj, sample: Record<string, string>): CollectorConfig {
     const ns = o.d.doc.metadata.namespace;
@@ -583,6 +635,9 @@ t.test('kubernetes manifests', async (t) => {
       t.ok(serverIds(cfg).length >= 2, `watches something (${serverIds(cfg).join(', ')})`);
       for (const id of serverIds(cfg)) t.ok(id.startsWith(`${node}.`), `server id ${id} is unique per node (prefixed with the node name)`);
       t.ok(cfg.stateDir === undefined || (c.volumeMounts ?? []).some((m: Obj) => cfg.stateDir!.startsWith(m.mountPath)), 'stateDir is on a writable volume');
+      // Readiness paces the rollout only (no Service): /readyz, so a version that cannot reach Redis stops it.
+      checkCollectorProbes(t, ds.d.where, c, cfg, ['/readyz']);
+      t.equal(ds.d.doc.spec.template.metadata?.annotations?.['prometheus.io/port'], String(cfg.metricsPort), 'prometheus.io/port names the metrics port');
     }
     t.ok(ds.spec.terminationGracePeriodSeconds > 10, 'grace period > the collector’s 10 s stop deadline');
   });
@@ -598,6 +653,8 @@ t.test('kubernetes manifests', async (t) => {
       t.ok(apps.length >= 1, `${o.d.where}: an app container beside the collector`);
       const pod = 'orders-api-6d9f7c8b5-q2x4z';
       const cfg = loadCollector(o, c, { 'metadata.name': pod, 'spec.nodeName': 'node-1' });
+      // A sidecar's readiness is the pod's: /healthz, so a Redis outage does not take the app out of its Service.
+      checkCollectorProbes(t, o.d.where, c, cfg, ['/healthz']);
       const match = cfg.targets.find((x) => 'match' in x);
       t.ok(match, `${o.d.where}: a match target`);
       if (match && 'match' in match) {
@@ -617,6 +674,69 @@ t.test('kubernetes manifests', async (t) => {
       }
     }
   });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Grafana: deploy/grafana/*.json, offline. Every metric a query names must be one the code exports:
+// the names are read from the collector's and the gateway's sources (every quoted `vigil_…` string,
+// as metrics are registered by name), histograms with their _bucket/_sum/_count series.
+
+const EXPORTED_METRICS = (() => {
+  const names = new Set<string>();
+  for (const file of [...sources('services/collector/src'), ...sources('services/gateway/src')]) {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/['"`](vigil_[a-z0-9_]+)['"`]/g)) names.add(m[1]!);
+  }
+  return names;
+})();
+
+t.test('Grafana dashboards', async (t) => {
+  const files = walk(at('deploy/grafana'), (p) => p.endsWith('.json'));
+  t.ok(files.some((f) => f.endsWith('vigil-processes.json')), 'deploy/grafana/vigil-processes.json exists');
+  t.ok(['vigil_process_cpu_seconds_total', 'vigil_gateway_deliveries_total', 'vigil_build_info'].every((n) => EXPORTED_METRICS.has(n)), 'the source scan finds metric names');
+  for (const file of files) {
+    const where = relative(ROOT, file);
+    let board: Obj;
+    try {
+      board = JSON.parse(readFileSync(file, 'utf8')) as Obj;
+    } catch (err) {
+      t.fail(`${where}: not JSON: ${(err as Error).message}`);
+      continue;
+    }
+    t.ok(typeof board.title === 'string' && typeof board.uid === 'string' && Number.isInteger(board.schemaVersion), `${where}: title, uid, schemaVersion`);
+    const vars: Obj[] = board.templating?.list ?? [];
+    const ds = vars.find((v) => v.type === 'datasource' && v.query === 'prometheus');
+    t.ok(ds, `${where}: a Prometheus datasource variable (the board imports into any Grafana)`);
+    const defined = new Set(vars.map((v) => v.name as string));
+    const flat: Obj[] = [];
+    for (const p of board.panels ?? []) flat.push(p, ...(p.panels ?? []));
+    const panels = flat.filter((p) => p.type !== 'row');
+    t.ok(panels.length >= 8, `${where}: ${panels.length} panels`);
+    t.equal(new Set(flat.map((p) => p.id)).size, flat.length, `${where}: panel ids are unique`);
+    const queries: Array<[string, string]> = vars.filter((v) => v.type === 'query').map((v) => [`variable ${v.name}`, String(v.query?.query ?? v.query)]);
+    for (const p of panels) {
+      t.ok(p.gridPos && ['h', 'w', 'x', 'y'].every((k) => Number.isInteger(p.gridPos[k])), `${where} "${p.title}": gridPos`);
+      t.ok((p.targets ?? []).length > 0, `${where} "${p.title}": has queries`);
+      for (const q of p.targets ?? []) {
+        t.equal((q.datasource ?? p.datasource)?.uid, `\${${ds?.name ?? 'datasource'}}`, `${where} "${p.title}" ${q.refId}: uses the datasource variable`);
+        queries.push([`"${p.title}" ${q.refId}`, String(q.expr)]);
+      }
+    }
+    for (const [what, expr] of queries) {
+      const metrics = [...expr.matchAll(/\b(vigil_[a-z0-9_]+)/g)].map((m) => m[1]!);
+      t.ok(metrics.length > 0, `${where} ${what}: queries a vigil metric`);
+      for (const m of metrics) {
+        const base = m.replace(/_(bucket|sum|count)$/, '');
+        t.ok(EXPORTED_METRICS.has(m) || (base !== m && EXPORTED_METRICS.has(base)), `${where} ${what}: ${m} is exported by the code`);
+      }
+      for (const [, v] of expr.matchAll(/\$(?!__)\{?([A-Za-z_][A-Za-z0-9_]*)/g)) t.ok(defined.has(v!), `${where} ${what}: $${v} is a dashboard variable`);
+    }
+    const all = queries.map(([, e]) => e).join('\n');
+    for (const m of ['vigil_process_cpu_seconds_total', 'vigil_process_resident_memory_bytes', 'vigil_process_up', 'vigil_process_restarts_total', 'vigil_gateway_connections', 'vigil_gateway_deliveries_total', 'vigil_gateway_redis_failures_total']) {
+      t.match(all, m, `${where}: charts ${m}`);
+    }
+    t.ok(defined.has('host') && defined.has('server'), `${where}: host and server variables`);
+  }
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -758,6 +878,29 @@ t.test('docker-compose.yml', async (t) => {
       t.ok(durationS(s.stop_grace_period) >= DRAIN_MAX_S + SHUTDOWN_MARGIN_S, `${name}: stop_grace_period ${s.stop_grace_period} ≥ drain ${DRAIN_MAX_S} s + ${SHUTDOWN_MARGIN_S} s`);
       t.equal(s.stop_signal ?? 'SIGTERM', 'SIGTERM', `${name}: stopped with SIGTERM (it drains)`);
       t.notOk(s.ports, `${name}: not published (clients go through the balancer)`);
+    }
+  });
+
+  t.test('every gateway verifies tokens with a key from a compose secret (never VIGIL_AUTH=none); collectors get none', async (t) => {
+    const declared = (compose.secrets ?? {}) as Record<string, Obj>;
+    for (const [name, s] of gateways) {
+      const env = envOf(s);
+      t.not(env.VIGIL_AUTH, 'none', `${name}: auth is not turned off`);
+      const keys = ['VIGIL_AUTH_SECRET', 'VIGIL_AUTH_SECRET_FILE', 'VIGIL_AUTH_PUBLIC_KEY_FILE'].filter((n) => env[n] !== undefined);
+      t.same(keys, ['VIGIL_AUTH_SECRET_FILE'], `${name}: exactly one key source, VIGIL_AUTH_SECRET_FILE`);
+      const secret = /^\/run\/secrets\/(.+)$/.exec(env.VIGIL_AUTH_SECRET_FILE ?? '')?.[1];
+      t.ok(secret && (s.secrets ?? []).some((x: unknown) => x === secret || (x as Obj)?.source === secret), `${name}: ${env.VIGIL_AUTH_SECRET_FILE} is a compose secret it mounts`);
+      const file = declared[secret ?? '']?.file as string | undefined;
+      t.ok(file, `${name}: the secret "${secret}" is declared with a file`);
+      if (file) {
+        const ignored = read('.gitignore').split('\n').map((l) => l.trim());
+        t.ok(ignored.includes(file.replace(/^\.\//, '')), `${file} is git-ignored: a real key is never committed`);
+        t.match(text, new RegExp(`openssl rand -base64 48 > ${file.replace(/^\.\//, '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), 'the file says how to make the key');
+      }
+    }
+    for (const [name, s] of collectors) {
+      t.same(Object.keys(envOf(s)).filter((n) => n.startsWith('VIGIL_AUTH')), [], `${name}: a collector gets no auth settings`);
+      t.notOk(s.secrets, `${name}: and no secret`);
     }
   });
 
@@ -989,7 +1132,10 @@ t.test('Dockerfiles', async (t) => {
 
 t.test('the gateway still drains within 10 s and keeps Socket.IO’s ping defaults', async (t) => {
   const drain = read('services/gateway/src/drain.ts');
-  t.match(drain, /maxMs\s*\?\?\s*10_?000\b/, `drain.ts: maxMs defaults to ${DRAIN_MAX_S} s (else update DRAIN_MAX_S and every file using it)`);
+  // The default is a literal or a named constant of drain.ts holding it.
+  const drainDefault = /maxMs\s*\?\?\s*([A-Z_]+|\d[\d_]*)\b/.exec(drain)?.[1] ?? '';
+  const drainDefaultMs = /^\d/.test(drainDefault) ? drainDefault : (new RegExp(`\\b${drainDefault}\\s*=\\s*(\\d[\\d_]*)`).exec(drain)?.[1] ?? '');
+  t.equal(Number(drainDefaultMs.replace(/_/g, '')), DRAIN_MAX_S * 1000, `drain.ts: maxMs defaults to ${DRAIN_MAX_S} s (else update DRAIN_MAX_S and every file using it)`);
   const gateway = sources('services/gateway/src').map((f) => readFileSync(f, 'utf8')).join('\n');
   t.notMatch(gateway, /pingInterval|pingTimeout/, 'the gateway does not change pingInterval/pingTimeout (else update SOCKETIO_SILENCE_S and the proxy timeouts)');
 });
@@ -1134,7 +1280,7 @@ t.test('local nginx in front of two gateways: polling stickiness, WebSocket, ori
   const sockets: Socket[] = [];
   t.teardown(() => sockets.forEach((s) => s.close()));
   const open = (transports: string[], extra: Record<string, unknown> = {}) => {
-    const s = connect(`${lb}${NAMESPACE}`, { transports, forceNew: true, reconnectionDelay: 100, reconnectionDelayMax: 500, ...extra });
+    const s = connect(`${lb}${NAMESPACE}`, { transports, forceNew: true, reconnectionDelay: 100, reconnectionDelayMax: 500, auth: socketAuth(), ...extra });
     sockets.push(s);
     return s;
   };

@@ -3,10 +3,12 @@
 // socket.io-client stops by itself — the gateway disconnected us on purpose ("io server
 // disconnect", e.g. while draining) or refused the namespace handshake — so that, by default,
 // the client never gives up. Except where retrying cannot help: a token refused or expired (state
-// `unauthorized` until the application gives a new token) or an origin refused.
+// `unauthorized` until the application gives a new token) or an origin refused. And a connection
+// that stays open but carries nothing is closed and made again (stall-watch.ts).
 import type { Socket } from 'socket.io-client';
 import { ErrorCodes, ServerEvents } from '@vigil/protocol';
 import { backoffDelay, type ResolvedClientOptions } from './options.js';
+import { StallWatch } from './stall-watch.js';
 
 /** `refused`: the gateway refused this page's origin; retrying cannot help. */
 export type OfflineReason = 'network' | 'gave-up' | 'closed' | 'refused';
@@ -45,6 +47,8 @@ export class ConnectionMonitor {
   #serverReason: GatewayRefusal | null = null;
   /** Stopped on a refusal that retrying cannot fix, until resume(). */
   #halted = false;
+  /** Why the watchdog closed the connection, until the disconnect that follows. */
+  #stalled: string | null = null;
 
   constructor(socket: Socket, options: ResolvedClientOptions, publish: (state: ConnectionState) => void) {
     this.#socket = socket;
@@ -70,6 +74,10 @@ export class ConnectionMonitor {
       socket.io.off('reconnect_attempt', onAttempt);
       socket.io.off('reconnect_failed', onGaveUp);
     });
+    if (options.silentIntervals !== null) {
+      const watch = new StallWatch(socket, options.silentIntervals, (ms) => this.#onStall(ms));
+      this.#undo.push(() => watch.stop());
+    }
     const network = options.network;
     if (network) {
       this.#networkDown = !network.online();
@@ -119,7 +127,18 @@ export class ConnectionMonitor {
     this.#set({ name: 'connected' });
   }
 
+  /** Nothing arrived for too long over an open connection: close its transport; the manager reconnects. */
+  #onStall(silentMs: number): void {
+    if (this.#closed || this.#halted) return;
+    this.#stalled = `nothing received for ${silentMs} ms (no event, no heartbeat)`;
+    this.#options.logger.warn({ silentMs }, 'connection stalled; reconnecting');
+    this.#socket.io.engine.close();
+  }
+
   #onDisconnect(reason: string): void {
+    const stalled = this.#stalled;
+    this.#stalled = null;
+    if (stalled) reason = stalled;
     if (this.#closed || reason === 'io client disconnect') return;
     const said = this.#serverReason;
     this.#serverReason = null;

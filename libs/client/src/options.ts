@@ -3,17 +3,14 @@ import { io as defaultIo, type ManagerOptions, type Socket, type SocketOptions }
 import { ErrorCodes, TOKEN_MAX_LENGTH } from '@vigil/protocol';
 import { VigilClientError } from './errors.js';
 import { browserNetwork, type NetworkStatus } from './network.js';
+import type { ClientLogger } from './logger.js';
 import type { HandshakeAuth, TokenSource } from './token.js';
+
+export type { ClientLogger } from './logger.js';
 
 /** The shape of socket.io-client's `io`; tests inject their own. */
 export type IoFactory = (uri: string, options: Partial<ManagerOptions & SocketOptions>) => Socket;
 
-/** pino-compatible (`logger.warn({ ...data }, 'message')`); console needs a small adapter. */
-export type ClientLogger = {
-  debug(data: Record<string, unknown>, message: string): void;
-  warn(data: Record<string, unknown>, message: string): void;
-  error(data: Record<string, unknown>, message: string): void;
-};
 
 export type ReconnectionOptions = {
   /** First delay before reconnecting, in ms. Default 500. */
@@ -48,6 +45,13 @@ export type VigilClientOptions = {
   logger?: ClientLogger;
   /** Source of online/offline signals. Default: the browser's (`navigator.onLine`); none in Node. */
   network?: NetworkStatus | null;
+  /**
+   * Reconnects when nothing at all (no event, no engine.io ping) has arrived over an open
+   * connection for this many of the gateway's ping intervals (announced in each handshake;
+   * 25 s unless the gateway says otherwise). Default 1.5: a live connection carries a ping every
+   * interval, and this finds a stuck one before engine.io's own ping timeout. `null`: off.
+   */
+  silentIntervals?: number | null;
 };
 
 export type ResolvedClientOptions = {
@@ -61,6 +65,7 @@ export type ResolvedClientOptions = {
   io: IoFactory;
   logger: ClientLogger;
   network: NetworkStatus | null;
+  silentIntervals: number | null;
 };
 
 const silent: ClientLogger = { debug() {}, warn() {}, error() {} };
@@ -104,7 +109,15 @@ export function resolveOptions(options: VigilClientOptions): ResolvedClientOptio
     io: options.io ?? (defaultIo as IoFactory),
     logger: options.logger ?? silent,
     network: options.network === undefined ? browserNetwork() : options.network,
+    silentIntervals: options.silentIntervals === null ? null : silentIntervals(options.silentIntervals),
   };
+}
+
+/** Fewer than one ping interval would call a healthy connection silent between two pings. */
+function silentIntervals(value: number | undefined): number {
+  const n = positive('silentIntervals', value, 1.5);
+  if (n < 1) throw invalid(`option silentIntervals must be at least 1 (ping intervals), got ${n}`);
+  return n;
 }
 
 /** A token as given (option or setToken()), checked: a non-empty string within the protocol's bound, or a provider. */

@@ -3,7 +3,7 @@
 // says what it sends and how it delivers what arrives.
 import { ErrorCodes, type LogLevel } from '@vigil/protocol';
 import { ClientErrorCodes, VigilClientError, toClientError } from './errors.js';
-import type { ClientLogger } from './options.js';
+import type { ClientLogger } from './logger.js';
 import type { Payloads, Reply, RequestName } from './wire.js';
 
 export interface Subscription {

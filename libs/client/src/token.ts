@@ -3,7 +3,7 @@
 // it is about to expire. The gateway verifies tokens; the client only carries them.
 import { ErrorCodes, parseRoom, type ParsedRoom, type TokenRefreshed } from '@vigil/protocol';
 import { ClientErrorCodes, VigilClientError, toClientError } from './errors.js';
-import type { ClientLogger } from './options.js';
+import type { ClientLogger } from './logger.js';
 
 /** A token, or a function that returns the current one (asked at every handshake and before expiry). */
 export type TokenSource = string | (() => string | Promise<string>);

@@ -102,7 +102,7 @@ const validators = new Map<RequestName, Validator<(typeof Acks)[RequestName]>>()
 
 function validatorOf(event: RequestName): Validator<(typeof Acks)[RequestName]> {
   let validator = validators.get(event);
-  if (!validator) validators.set(event, (validator = compile(Acks[event])));
+  if (!validator) validators.set(event, (validator = compile(Acks[event], { codegen: false })));
   return validator;
 }
 

@@ -15,6 +15,8 @@ t.test('invalid options throw VIGIL_ERR_CONFIG_INVALID naming the option', async
     ['ackTimeoutMs', { url: 'http://127.0.0.1:1', ackTimeoutMs: 0 }],
     ['token', { url: 'http://127.0.0.1:1', token: '' }],
     ['token', { url: 'http://127.0.0.1:1', token: 'x'.repeat(10_000) }],
+    ['silentIntervals', { url: 'http://127.0.0.1:1', silentIntervals: 0.5 }],
+    ['silentIntervals', { url: 'http://127.0.0.1:1', silentIntervals: -1 }],
   ];
   for (const [name, options] of cases) {
     t.throws(() => createVigilClient(options), { code: 'VIGIL_ERR_CONFIG_INVALID', message: new RegExp(name.replace('.', '\\.')) }, name);

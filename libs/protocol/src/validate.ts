@@ -2,6 +2,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { ValueError } from '@sinclair/typebox/errors';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Value } from '@sinclair/typebox/value';
 
 export type Validator<T extends TSchema> = {
   check(value: unknown): value is Static<T>;
@@ -9,8 +10,19 @@ export type Validator<T extends TSchema> = {
   explain(value: unknown): string | null;
 };
 
-export function compile<T extends TSchema>(schema: T): Validator<T> {
-  const checker = TypeCompiler.Compile(schema);
+export type CompileOptions = {
+  /**
+   * Generate the checker's code (fast; needs `new Function`, which a strict Content-Security-Policy
+   * forbids in browsers). Default true; browser code passes false and interprets the schema.
+   */
+  codegen?: boolean;
+};
+
+export function compile<T extends TSchema>(schema: T, options: CompileOptions = {}): Validator<T> {
+  const checker =
+    options.codegen === false
+      ? { Check: (v: unknown) => Value.Check(schema, v), Errors: (v: unknown) => Value.Errors(schema, v) }
+      : TypeCompiler.Compile(schema);
   return {
     check: (value: unknown): value is Static<T> => checker.Check(value),
     explain(value: unknown): string | null {

@@ -27,3 +27,11 @@ t.test('the error form is valid for every event', async (t) => {
   }
   t.same(Object.keys(Acks).sort(), Object.values(ClientEvents).sort(), 'every client event has an ack schema');
 });
+
+t.test('without code generation (for a browser under a strict CSP) the verdicts are the same', async (t) => {
+  const interpreted = compile(Acks[ClientEvents.subscribeServerMetrics], { codegen: false });
+  const ok = { ok: true, room: 'server-metrics-a', serverId: 'a', interval: 100, timestamp: 'now', latest: false };
+  t.equal(interpreted.explain(ok), null);
+  t.equal(interpreted.explain({ ...ok, extra: 1 }), metricsAck.explain({ ...ok, extra: 1 }));
+  t.equal(interpreted.check({ ...ok, interval: 5 }), false, 'below the interval bound');
+});

@@ -1,19 +1,24 @@
 #!/usr/bin/env node
 // vigil-collector: reads the config, builds the logger, starts the collector and stops it cleanly
-// on SIGTERM/SIGINT (exit 0). A config error is one fatal log line with its code, exit 1.
+// on SIGTERM/SIGINT (exit 0). A config error is one fatal log line with its code, exit 1. Log
+// lines carry pid and host; JSON, or readable lines when stdout is a terminal (log-format.ts).
+import { hostname } from 'node:os';
 import { pino, type Logger } from 'pino';
 import { ErrorCodes, VigilError } from '@vigil/protocol';
 import { createCollector, type Collector } from './collector.js';
 import type { CollectorConfig } from './config-schema.js';
 import { loadConfig } from './config.js';
 import { USAGE, parseFlags } from './flags.js';
+import { prettyDestination } from './log-format.js';
+import { COLLECTOR_VERSION } from './metrics.js';
 import { DEFAULT_STOP_GRACE_MS } from './supervisor.js';
 
 /** If stopping takes longer than this (plus the longest grace of a supervised command), something is stuck: leave anyway. */
 const STOP_DEADLINE_MS = 10_000;
 
-function baseLogger(level: string): Logger {
-  return pino({ level, base: { service: 'vigil-collector' } });
+function baseLogger(level: string, host = hostname()): Logger {
+  const options = { level, base: { service: 'vigil-collector', pid: process.pid, host } };
+  return process.stdout.isTTY ? pino(options, prettyDestination(process.stdout)) : pino(options);
 }
 
 function isConfigError(err: unknown): err is VigilError {
@@ -26,12 +31,13 @@ async function main(): Promise<void> {
   let collector: Collector;
   let logger: Logger;
   try {
-    if (parseFlags(argv).help) {
-      process.stdout.write(`${USAGE}\n`);
+    const flags = parseFlags(argv);
+    if (flags.help || flags.version) {
+      process.stdout.write(flags.help ? `${USAGE}\n` : `vigil-collector ${COLLECTOR_VERSION}\n`);
       return;
     }
     config = loadConfig({ argv, env: process.env });
-    logger = baseLogger(config.logLevel).child({ collectorId: config.collectorId });
+    logger = baseLogger(config.logLevel, config.host).child({ collectorId: config.collectorId });
     collector = createCollector({ ...config, logger });
   } catch (err) {
     if (!isConfigError(err)) throw err;
@@ -53,7 +59,7 @@ async function main(): Promise<void> {
     const grace = Math.max(0, ...config.targets.map((t) => ('command' in t ? (t.stopGraceMs ?? DEFAULT_STOP_GRACE_MS) : 0)));
     const deadline = STOP_DEADLINE_MS + grace;
     setTimeout(() => {
-      logger.error({ code: ErrorCodes.INTERNAL }, `stop took longer than ${deadline} ms; exiting`);
+      logger.error({ code: ErrorCodes.STOP_TIMEOUT }, `stop took longer than ${deadline} ms; exiting`);
       process.exit(1);
     }, deadline).unref();
     collector.stop().then(
@@ -66,7 +72,14 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
-  await collector.start();
+  try {
+    await collector.start();
+  } catch (err) {
+    // A metrics port already taken: the operator's to fix, said in one line.
+    if (!isConfigError(err)) throw err;
+    logger.fatal({ code: err.code }, err.message);
+    process.exit(1);
+  }
 }
 
 main().catch((err: unknown) => {

@@ -6,7 +6,7 @@
 // serial writer.
 import type { Logger } from 'pino';
 import { ErrorCodes } from '@vigil/protocol';
-import { InOrder } from '@vigil/protocol/runtime';
+import { InOrder, withTimeout } from '@vigil/protocol/runtime';
 import { BatchWriter, closeRedis, createRedis } from '@vigil/store';
 import {
   DEFAULT_HISTORY_MAX_LEN,
@@ -14,6 +14,7 @@ import {
   DEFAULT_LOG_BUFFER_LINES,
   DEFAULT_LOG_HISTORY_MAX_LEN,
   DEFAULT_LOG_POLL_MS,
+  DEFAULT_METRICS_HOST,
   checkSettings,
   defaultStateDir,
   invalid,
@@ -25,6 +26,8 @@ import {
 import type { LogChannel } from './log-channel.js';
 import type { LogCounters } from './log-shipper.js';
 import { Logs } from './logs.js';
+import { CollectorMetrics } from './metrics.js';
+import { startMetricsServer, type MetricsServer } from './metrics-server.js';
 import { Publisher, type Counters } from './publisher.js';
 import { Redactor } from './redact.js';
 import { DEFAULT_LOG_RATE_LIMIT, type RateLimit } from './rate-limit.js';
@@ -37,6 +40,11 @@ import { resolveTargets } from './targets.js';
 import { TickRunner, type Watched } from './tick.js';
 import { createTracker } from './trackers.js';
 import { CommandTracker } from './tracker-command.js';
+
+/** How long stop() waits for a tick in progress. */
+const TICK_STOP_DEADLINE_MS = 3000;
+/** /healthz fails when no tick has ended for 3 × the shortest interval plus this (a slow tick is not a dead loop). */
+const HEALTH_SLACK_MS = 10_000;
 
 export type CollectorOptions = {
   redisUrl: string;
@@ -61,6 +69,10 @@ export type CollectorOptions = {
   logPollMs?: number;
   /** Secrets kept out of command lines and log lines (redact.ts). Default: URL credentials in log lines. */
   redact?: RedactConfig;
+  /** Port of /metrics, /healthz and /readyz (0: any free port). Default: no HTTP endpoint. */
+  metricsPort?: number;
+  /** Address the metrics port binds to. Default 127.0.0.1. */
+  metricsHost?: string;
   logger: Logger;
   /** Clock for timestamps and heartbeats (scheduling uses the monotonic clock). */
   now?: () => number;
@@ -80,10 +92,12 @@ export interface Collector {
   /** Idempotent; a later start() begins afresh. */
   stop(): Promise<void>;
   stats(): CollectorStats;
+  /** Where /metrics is served while running, or null (no metrics port, or not running). */
+  metricsAddress(): { host: string; port: number } | null;
 }
 
 /** Everything one start() owns. */
-type Run = { stop(): Promise<void>; publisher: Publisher; logs: Logs };
+type Run = { stop(): Promise<void>; publisher: Publisher; logs: Logs; metricsServer: MetricsServer | null };
 
 export function createCollector(options: CollectorOptions): Collector {
   const logRateLimit = { ...DEFAULT_LOG_RATE_LIMIT, ...options.logRateLimit };
@@ -127,6 +141,7 @@ export function createCollector(options: CollectorOptions): Collector {
         if (r) await r.stop();
       }),
     stats: () => ({ ...counters, eventsPending: run?.publisher.pendingEvents ?? 0, logLinesPending: run?.logs.pending ?? 0 }),
+    metricsAddress: () => run?.metricsServer?.address ?? null,
   };
 
   async function startRun(): Promise<Run> {
@@ -158,6 +173,18 @@ export function createCollector(options: CollectorOptions): Collector {
     });
     redis.on('ready', () => logs.wake());
     const longest = Math.max(...targets.map((t) => t.intervalMs));
+    const shortest = Math.min(...targets.map((t) => t.intervalMs));
+    const metrics =
+      o.metricsPort === undefined
+        ? null
+        : new CollectorMetrics({
+            collectorId: o.collectorId,
+            host: o.host,
+            counters,
+            logBuffer: () => ({ lines: logs.pending, bytes: logs.pendingBytes }),
+            eventsPending: () => publisher.pendingEvents,
+            redisConnected: isConnected,
+          });
     const runner = new TickRunner({
       sampler: new Sampler({ sample: o.sample, now, maxAgeMs: 3 * longest, selfPid }),
       publisher,
@@ -166,6 +193,7 @@ export function createCollector(options: CollectorOptions): Collector {
       selfPid,
       now,
       redactor,
+      metrics,
     });
     const supervisors: Supervisor[] = [];
     const watched: Watched[] = targets.map((target) => {
@@ -179,6 +207,7 @@ export function createCollector(options: CollectorOptions): Collector {
     let timer: NodeJS.Timeout | null = null;
     let current: Promise<void> | null = null;
     let stopped = false;
+    let lastTickAt = performance.now();
 
     const arm = () => {
       if (stopped) return;
@@ -188,12 +217,15 @@ export function createCollector(options: CollectorOptions): Collector {
     };
     const onTimer = () => {
       timer = null;
-      const due = schedule.due(performance.now());
+      const began = performance.now();
+      const due = schedule.due(began);
       current = runner
         .run(due.map((d) => d.w))
         .catch((err: Error) => logger.error({ code: ErrorCodes.INTERNAL, err: err.message, stack: err.stack }, 'tick failed'))
         .finally(() => {
           current = null;
+          lastTickAt = performance.now();
+          metrics?.tickDone((lastTickAt - began) / 1000);
           schedule.advance(due, performance.now());
           arm();
         });
@@ -205,18 +237,36 @@ export function createCollector(options: CollectorOptions): Collector {
       await closeRedis(redis);
       throw err;
     }
+    let metricsServer: MetricsServer | null = null;
+    if (metrics) {
+      const health = { lastTickAt: () => lastTickAt, staleAfterMs: 3 * shortest + HEALTH_SLACK_MS, redisConnected: isConnected };
+      try {
+        metricsServer = await startMetricsServer({ host: o.metricsHost ?? DEFAULT_METRICS_HOST, port: o.metricsPort!, metrics, health });
+      } catch (err) {
+        await logs.close();
+        await closeRedis(redis);
+        throw err;
+      }
+      logger.info({ metrics: `http://${metricsServer.address.host}:${metricsServer.address.port}/metrics` }, 'metrics served');
+    }
     for (const s of supervisors) s.start();
     logger.info({ targets: targets.map((t) => `${t.kind}:${t.id}`) }, 'collector started');
     arm();
     return {
       publisher,
       logs,
+      metricsServer,
       async stop() {
         stopped = true;
+        await metricsServer?.close();
         if (timer) clearTimeout(timer);
         timer = null;
-        // A write in flight is bounded by the client's command timeout.
-        if (current) await current;
+        // Every step of a tick has a deadline (sources, writes); this one guards against a bug.
+        if (current) {
+          await withTimeout(current, TICK_STOP_DEADLINE_MS, 'end of the tick').catch((err: Error) =>
+            logger.error({ code: ErrorCodes.STOP_TIMEOUT, err: err.message }, 'stopping without waiting for the tick'),
+          );
+        }
         // Children first: their last lines and their exits are still written below.
         await Promise.all(supervisors.map((s) => s.stop()));
         await logs.close();

@@ -17,6 +17,10 @@ export const DEFAULT_LOG_HISTORY_MAX_LEN = 10_000;
 export const DEFAULT_LOG_BUFFER_LINES = 50_000;
 export const DEFAULT_LOG_BUFFER_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_LOG_POLL_MS = 250;
+/** Loopback: outside Kubernetes, /metrics is for a local scraper only unless told otherwise. */
+export const DEFAULT_METRICS_HOST = '127.0.0.1';
+/** The port the collector serves /metrics on in Kubernetes when none is configured. */
+export const DEFAULT_K8S_METRICS_PORT = 9464;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 const Path = Type.String({ minLength: 1, maxLength: 4096 });
@@ -80,6 +84,8 @@ const StreamLength = Type.Integer({ minimum: 1, maximum: 1_000_000 });
 const LogBufferLines = Type.Integer({ minimum: 1, maximum: 10_000_000 });
 const LogBufferBytes = Type.Integer({ minimum: 65_536, maximum: 4 * 1024 ** 3 });
 const LogPollMs = Type.Integer({ minimum: 1, maximum: 60_000 });
+const MetricsPort = Type.Integer({ minimum: 0, maximum: 65_535 });
+const MetricsHost = Type.String({ minLength: 1, maxLength: 255 });
 
 export const FileSchema = Type.Object(
   {
@@ -90,6 +96,8 @@ export const FileSchema = Type.Object(
     logBufferLines: Type.Optional(LogBufferLines),
     logBufferBytes: Type.Optional(LogBufferBytes),
     redact: Type.Optional(RedactSchema),
+    metricsPort: Type.Optional(MetricsPort),
+    metricsHost: Type.Optional(MetricsHost),
     defaults: Type.Optional(
       Type.Object(
         {
@@ -126,7 +134,7 @@ export type SelfConfig = { id: string; intervalMs?: number };
 export type Target = { id: string; intervalMs: number; logFiles?: string[]; logRateLimit?: RateLimit } & (
   | { kind: 'pid'; pid: number }
   | { kind: 'pidfile'; pidfile: string }
-  | { kind: 'match'; match: RegExp; maxInstances: number }
+  | { kind: 'match'; match: RegExp; maxInstances: number; /** Why the pattern must not run (regex-safety.ts): the target is disabled. */ refused?: string }
   | { kind: 'self' }
   | ({ kind: 'command' } & CommandSpec)
 );
@@ -147,6 +155,8 @@ export const OptionsSchema = Type.Object(
     stateDir: Type.Optional(Path),
     logPollMs: Type.Optional(LogPollMs),
     redact: Type.Optional(RedactSchema),
+    metricsPort: Type.Optional(MetricsPort),
+    metricsHost: Type.Optional(MetricsHost),
   },
   { additionalProperties: false },
 );
@@ -165,6 +175,9 @@ export type CollectorConfig = {
   self: SelfConfig | false;
   targets: TargetConfig[];
   redact?: RedactConfig;
+  /** Undefined: no HTTP endpoint. */
+  metricsPort?: number;
+  metricsHost: string;
   logLevel: (typeof LOG_LEVELS)[number];
 };
 

@@ -9,6 +9,8 @@ import {
   DEFAULT_LOG_BUFFER_BYTES,
   DEFAULT_LOG_BUFFER_LINES,
   DEFAULT_LOG_HISTORY_MAX_LEN,
+  DEFAULT_K8S_METRICS_PORT,
+  DEFAULT_METRICS_HOST,
   DEFAULT_REDIS_URL,
   FileSchema,
   LOG_LEVELS,
@@ -78,6 +80,13 @@ function mergeConfig(file: FileConfig, env: LoadOptions['env'], flags: Flags): C
   if (collectorId.length > 255) throw invalid('collectorId: must be at most 255 characters');
   if (host.length > 255) throw invalid('host: must be at most 255 characters');
 
+  // The kubelet sets KUBERNETES_SERVICE_HOST in every pod: there, probes need the port, on the pod IP.
+  const inKubernetes = nonEmpty(env.KUBERNETES_SERVICE_HOST) !== undefined;
+  const port = pick('metricsPort', flags.metricsPort, 'metrics-port', 'VIGIL_METRICS_PORT', file.metricsPort?.toString());
+  const metricsPort = port.value === undefined ? (inKubernetes ? DEFAULT_K8S_METRICS_PORT : undefined) : metricsPortOf(port.value, port.from);
+  const metricsHost =
+    pick('metricsHost', flags.metricsHost, 'metrics-host', 'VIGIL_METRICS_HOST', file.metricsHost).value ?? (inKubernetes ? '0.0.0.0' : DEFAULT_METRICS_HOST);
+
   const logLevel = nonEmpty(env.VIGIL_LOG_LEVEL) ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw invalid(`VIGIL_LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
@@ -110,14 +119,24 @@ function mergeConfig(file: FileConfig, env: LoadOptions['env'], flags: Flags): C
     logRateLimit,
     self: self === false ? false : { ...self, intervalMs: self.intervalMs ?? intervalMs },
     targets,
+    metricsHost,
     logLevel: logLevel as CollectorConfig['logLevel'],
   };
+  if (metricsPort !== undefined) config.metricsPort = metricsPort;
   if (file.stateDir !== undefined) config.stateDir = file.stateDir;
   if (file.redact !== undefined) {
     Redactor.fromConfig(file.redact);
     config.redact = file.redact;
   }
   return config;
+}
+
+/** A port number, or undefined for `off`. */
+function metricsPortOf(text: string, from: string): number | undefined {
+  if (text === 'off') return undefined;
+  const n = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(n <= 65_535)) throw invalid(`${from === 'metricsPort' ? 'metricsPort' : `metricsPort (${from})`}: expected a port 0..65535 or "off", got "${text.slice(0, 40)}"`);
+  return n;
 }
 
 function whereInvalid(text: string): string {

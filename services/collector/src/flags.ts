@@ -2,16 +2,20 @@
 // checked for shape here (`<id>=<pid>`); what they mean is checked with the rest of the config.
 import { parseArgs } from 'node:util';
 import { DEFAULT_INTERVAL_MS, INTERVAL_MAX_MS, INTERVAL_MIN_MS } from '@vigil/protocol';
-import { invalid } from './config-schema.js';
+import { DEFAULT_K8S_METRICS_PORT, DEFAULT_METRICS_HOST, invalid } from './config-schema.js';
 
 export type Flags = {
   help: boolean;
+  version: boolean;
   config?: string;
   redisUrl?: string;
   collectorId?: string;
   host?: string;
   self?: string;
   intervalMs?: number;
+  /** A port number or `off` (checked with the rest of the config). */
+  metricsPort?: string;
+  metricsHost?: string;
   /** Targets named on the command line, in file shape, appended to the file's. */
   targets: Array<Record<string, unknown>>;
   /** `--log-file <id>=<path>`: [target id, path], added to that target's logFiles. */
@@ -30,8 +34,14 @@ export const USAGE = `usage: vigil-collector [options]
   --log-file <id>=<path>   follow a log file as logs of target <id> (repeatable)
   --self <id>              watch the agent itself as server <id>
   --interval <ms>          default sampling interval of targets (${INTERVAL_MIN_MS}..${INTERVAL_MAX_MS}, default ${DEFAULT_INTERVAL_MS})
+  --metrics-port <port>    serve /metrics, /healthz, /readyz on this port, or "off" (env VIGIL_METRICS_PORT;
+                           default: off, ${DEFAULT_K8S_METRICS_PORT} in Kubernetes)
+  --metrics-host <addr>    address the metrics port binds to (env VIGIL_METRICS_HOST;
+                           default: ${DEFAULT_METRICS_HOST}, 0.0.0.0 in Kubernetes)
   -h, --help               print this help
-env VIGIL_LOG_LEVEL: trace, debug, info (default), warn, error, fatal, silent`;
+  -v, --version            print the version
+env VIGIL_LOG_LEVEL: trace, debug, info (default), warn, error, fatal, silent
+docs: docs/collector.md`;
 
 function splitPair(flag: string, value: string): [string, string] {
   const at = value.indexOf('=');
@@ -71,6 +81,9 @@ export function parseFlags(argv: readonly string[]): Flags {
   const logFiles = (values['log-file'] ?? []).map((v) => splitPair('log-file', v));
   return {
     help: values.help ?? false,
+    version: values.version ?? false,
+    metricsPort: values['metrics-port'],
+    metricsHost: values['metrics-host'],
     config: values.config,
     redisUrl: values['redis-url'],
     collectorId: values['collector-id'],
@@ -99,7 +112,10 @@ function parse(argv: readonly string[]) {
       'log-file': { type: 'string', multiple: true },
       self: { type: 'string' },
       interval: { type: 'string' },
+      'metrics-port': { type: 'string' },
+      'metrics-host': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
     },
   });
 }

@@ -10,9 +10,16 @@
 // - Back-pressure: while the log buffer is full, reading stops (the file is the buffer). A line is
 //   remembered as read only once it is in Redis (or dropped and counted by the rate limit), so an
 //   agent stopped with lines unwritten reads them again at its next start.
-import { open, stat, type FileHandle } from 'node:fs/promises';
+// - Never blocking: only a regular file is opened and read (regular-file.ts); a FIFO, device,
+//   socket or directory is reported (FILE_NOT_REGULAR) and looked at again at each poll. A poll
+//   that outlasts its deadline is reported (TARGET_TIMEOUT) and no second one starts meanwhile;
+//   stop() waits for it no longer than its own deadline.
+import { stat, type FileHandle } from 'node:fs/promises';
 import type { Logger } from 'pino';
+import { ErrorCodes, VigilError, type ErrorCode } from '@vigil/protocol';
+import { withTimeout } from '@vigil/protocol/runtime';
 import { MAX_LINE_BYTES, utf8Boundary, type Follower, type LineOwner, type LineSink, type Segment } from './follower.js';
+import { openRegularFile } from './regular-file.js';
 
 /** A place in a file: which file (`dev:ino`), how far, and its first bytes (base64) to tell a rewrite. */
 export type FilePosition = { id: string; offset: number; head: string };
@@ -27,7 +34,12 @@ export type FileFollowerOptions = {
   resume: FilePosition | null;
   pollMs: number;
   logger: Logger;
+  /** Told each new problem that has a code (once per change, like the log line), for the server's own log. */
+  onProblem?: (problem: string) => void;
 };
+
+/** A poll taking longer than this is reported; stop() waits for one no longer than this either. */
+export const FOLLOW_STEP_DEADLINE_MS = 2000;
 
 const CHUNK = MAX_LINE_BYTES;
 /** Bytes read per poll before yielding to the rest of the agent. */
@@ -81,10 +93,12 @@ export class FileFollower implements Follower, LineOwner {
     this.#stopped = true;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
-    await this.#polling;
+    const finished = this.#polling ? await withTimeout(this.#polling, FOLLOW_STEP_DEADLINE_MS).then(() => true, () => false) : true;
     const cur = this.#cur;
     this.#cur = null;
-    await cur?.handle.close().catch(() => undefined);
+    // A poll still stuck in a read: close behind it rather than wait.
+    const closing = cur?.handle.close().catch(() => undefined);
+    if (finished) await closing;
   }
 
   /** The position to remember: nothing before it is still waiting to be written. */
@@ -105,12 +119,17 @@ export class FileFollower implements Follower, LineOwner {
     if (this.#stopped) return;
     this.#timer = setTimeout(() => {
       this.#timer = null;
+      const slow = setTimeout(
+        () => this.#report(`reading log file ${this.#o.path} takes longer than ${FOLLOW_STEP_DEADLINE_MS} ms`, ErrorCodes.TARGET_TIMEOUT),
+        FOLLOW_STEP_DEADLINE_MS,
+      );
       this.#polling = this.#poll()
         .catch((err: Error) => {
           this.#report(`reading ${this.#o.path} failed: ${err.message}`);
           return false;
         })
         .then((more) => {
+          clearTimeout(slow);
           this.#polling = null;
           this.#schedule(more ? 0 : this.#o.pollMs);
         });
@@ -146,11 +165,15 @@ export class FileFollower implements Follower, LineOwner {
   async #open(): Promise<Open | null> {
     let handle: FileHandle;
     try {
-      handle = await open(this.#o.path, 'r');
+      handle = await openRegularFile(this.#o.path, 'log file');
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      // Missing at the first look: when it appears, it is new, and read from its start.
+      // Missing (or unreadable) at the first look: when it appears, it is new, and read from its start.
       this.#firstOpen = false;
+      if (err instanceof VigilError) {
+        this.#report(err.message, err.code);
+        return null;
+      }
+      const code = (err as NodeJS.ErrnoException).code;
       this.#report(code === 'ENOENT' ? `log file ${this.#o.path} does not exist (yet)` : `log file ${this.#o.path} cannot be opened: ${code}`);
       return null;
     }
@@ -274,10 +297,12 @@ export class FileFollower implements Follower, LineOwner {
   }
 
   /** Logged once per spell, not at every poll. */
-  #report(problem: string): void {
+  #report(problem: string, code?: ErrorCode): void {
     if (this.#problem === problem) return;
     this.#problem = problem;
-    this.#o.logger.warn({ path: this.#o.path }, problem);
+    this.#o.logger.warn(code === undefined ? { path: this.#o.path } : { code, path: this.#o.path }, problem);
+    // A file that will never be read is worth a line in the server's own log too.
+    if (code !== undefined) this.#o.onProblem?.(`${problem} (${code})`);
   }
 }
 

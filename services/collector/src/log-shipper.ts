@@ -58,6 +58,11 @@ export class LogShipper {
     return this.#queue.length - this.#head;
   }
 
+  /** Bytes of line bodies held (the bound logBufferBytes applies to). */
+  get pendingBytes(): number {
+    return this.#bytes;
+  }
+
   hasRoom(): boolean {
     return !this.#closed && this.pending < this.#o.maxLines && this.#bytes < this.#o.maxBytes;
   }

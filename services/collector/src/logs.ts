@@ -79,6 +79,10 @@ export class Logs {
     return this.#shipper.pending;
   }
 
+  get pendingBytes(): number {
+    return this.#shipper.pendingBytes;
+  }
+
   /** Redis is reachable again. */
   wake(): void {
     this.#shipper.wake();
@@ -102,6 +106,7 @@ export class Logs {
           resume: this.#positions?.remembered(t.id, path) ?? null,
           pollMs: this.#o.pollMs,
           logger: this.#o.logger,
+          onProblem: (problem) => channel.notice('warn', `vigil: ${problem}`, { file: path }),
         });
         follower.start();
         this.#followed.push({ targetId: t.id, follower });

@@ -6,9 +6,10 @@
 // - Long flags whose name says secret (password, passwd, secret, token, apikey, api-key, api_key,
 //   credential, auth): `--db-password=x` → `--db-password=***`, `--token x` → `--token ***`.
 // - `KEY=value` whose key says secret (those words, or `key`): `DB_PASSWORD=x` → `DB_PASSWORD=***`.
-// - `redact.patterns`: each match becomes `***`.
+// - `redact.patterns`: each match becomes `***` (checked at load for catastrophic backtracking).
 // Flags, pairs and patterns apply to command lines always, to log lines when `redact.logs` is "all".
 import { invalid, type LogRedaction, type RedactConfig } from './config-schema.js';
+import { unsafeRegexReason } from './regex-safety.js';
 
 export const MASK = '***';
 
@@ -37,7 +38,10 @@ export class Redactor {
     this.#logs = logs;
   }
 
-  /** Checks `redact` (each pattern must compile and must not match the empty string). */
+  /**
+   * Checks `redact`: each pattern must compile, must not match the empty string, and must run in
+   * linear time (regex-safety.ts): a disabled redaction would leak, so an unsafe one stops the load.
+   */
   static fromConfig(config: RedactConfig | undefined, field = 'redact'): Redactor {
     const patterns = (config?.patterns ?? []).map((source, i) => {
       let re: RegExp;
@@ -49,6 +53,8 @@ export class Redactor {
         throw invalid(`${field}.patterns[${i}]: invalid regular expression: ${reason}`);
       }
       if (re.test('')) throw invalid(`${field}.patterns[${i}]: matches the empty string`);
+      const unsafe = unsafeRegexReason(re.source, re.flags, 'redact');
+      if (unsafe !== null) throw invalid(`${field}.patterns[${i}]: ${unsafe}`);
       return re;
     });
     return new Redactor(patterns, config?.logs ?? 'urls');

@@ -14,7 +14,8 @@ import pidusage from 'pidusage';
 import { ErrorCodes, VigilError, type ProcessInfo } from '@vigil/protocol';
 import { InOrder } from '@vigil/protocol/runtime';
 
-export type PidStat = { cpu: number; memory: number; elapsed: number };
+/** `ctime`: CPU time (user + system) in ms since the process started; pidusage's procfile backend gives it. */
+export type PidStat = { cpu: number; memory: number; elapsed: number; ctime?: number };
 export type SampleFn = (pids: number[], options: { maxage: number }) => Promise<Record<string, PidStat | null | undefined>>;
 
 export type Observation = {
@@ -25,6 +26,8 @@ export type Observation = {
   startKey: number;
   /** Percent of one core since this pid was last sampled, two decimals. */
   cpu: number;
+  /** CPU time (user + system) since the process started, in ms; absent if the sampler did not say. */
+  cpuTimeMs?: number;
   rss: number;
   elapsedMs: number;
   /** Epoch ms of the sample and of the process start (for display). */
@@ -104,6 +107,7 @@ export class Sampler {
         key: `${pid}@${startKey}`,
         startKey,
         cpu: Math.round(Math.max(0, s.cpu) * 100) / 100,
+        ...(typeof s.ctime === 'number' && s.ctime >= 0 ? { cpuTimeMs: s.ctime } : {}),
         rss: Math.max(0, s.memory),
         elapsedMs: Math.max(0, s.elapsed),
         at,

@@ -1,8 +1,10 @@
 // A target named by a pidfile, read again at every due tick. A missing or garbled file means "no
-// process": logged once per spell (TARGET_UNRESOLVED), never a crash.
-import { open } from 'node:fs/promises';
+// process": logged once per spell (TARGET_UNRESOLVED), never a crash. Only a regular file is read
+// (regular-file.ts): a FIFO, device, socket or directory is FILE_NOT_REGULAR, with its code in the
+// server's exit reason.
 import type { Logger } from 'pino';
-import { ErrorCodes } from '@vigil/protocol';
+import { ErrorCodes, VigilError, type ErrorCode } from '@vigil/protocol';
+import { openRegularFile } from './regular-file.js';
 import type { Resolution, Source } from './source.js';
 
 // A pidfile holds a decimal pid and maybe a newline; anything longer is not a pidfile.
@@ -25,7 +27,7 @@ export class PidfileSource implements Source {
     let text: string;
     let mtimeMs: number;
     try {
-      const file = await open(this.#path, 'r');
+      const file = await openRegularFile(this.#path, 'pidfile');
       try {
         mtimeMs = (await file.stat()).mtimeMs;
         const buf = Buffer.alloc(MAX_BYTES + 1);
@@ -35,6 +37,7 @@ export class PidfileSource implements Source {
         await file.close();
       }
     } catch (err) {
+      if (err instanceof VigilError) return this.#unresolved(`${err.message} (${err.code})`, err.code);
       return this.#unresolved(`pidfile ${this.#path} unreadable: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
     const trimmed = text.trim();
@@ -49,9 +52,9 @@ export class PidfileSource implements Source {
     return { pids: [pid], pidfileMtimeMs: mtimeMs };
   }
 
-  #unresolved(reason: string): Resolution {
+  #unresolved(reason: string, code: ErrorCode = ErrorCodes.TARGET_UNRESOLVED): Resolution {
     if (this.#lastProblem !== reason) {
-      this.#logger.warn({ code: ErrorCodes.TARGET_UNRESOLVED, targetId: this.#targetId }, reason);
+      this.#logger.warn({ code, targetId: this.#targetId }, reason);
       this.#lastProblem = reason;
     }
     return { pids: [], unresolved: reason };

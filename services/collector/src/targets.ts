@@ -1,11 +1,12 @@
 // Target resolution: the checks a schema cannot express (one selector per target, unique server
-// ids, regexes that compile, commands that split) and each target's selector turned into what is
-// watched. The file and createCollector's options go through it alike, so both fail alike.
+// ids, regexes that compile and are safe to run, commands that split) and each target's selector
+// turned into what is watched. The file and createCollector's options go through it alike, so both fail alike.
 import { resolve } from 'node:path';
 import type { Static } from '@sinclair/typebox';
 import { DEFAULT_INTERVAL_MS, SERVER_ID_PATTERN, compile } from '@vigil/protocol';
 import { DEFAULT_MAX_INSTANCES, SelfSchema, TargetSchema, invalid, withFieldPath, type Target } from './config-schema.js';
 import { DEFAULT_LOG_RATE_LIMIT, type RateLimit } from './rate-limit.js';
+import { unsafeRegexReason } from './regex-safety.js';
 import { splitWords } from './shell-words.js';
 import { DEFAULT_RESTART, DEFAULT_STOP_GRACE_MS, type CommandSpec } from './supervisor.js';
 
@@ -69,7 +70,9 @@ export function resolveTargets(
       const maxInstances = t.maxInstances ?? DEFAULT_MAX_INSTANCES;
       // Slot k ≥ 2 reports as `<id>.<k>`: those ids must be valid and free too.
       for (let k = 2; k <= maxInstances; k++) claim(`${t.id}.${k}`, `${at}.id (instance ${k} of maxInstances ${maxInstances})`);
-      out.push({ ...base, kind: 'match', match, maxInstances });
+      // An unsafe pattern disables its target only (source-match.ts reports it); the others run.
+      const refused = unsafeRegexReason(match.source, match.flags, 'match');
+      out.push(refused === null ? { ...base, kind: 'match', match, maxInstances } : { ...base, kind: 'match', match, maxInstances, refused });
     }
   });
   return out;

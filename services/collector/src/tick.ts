@@ -23,6 +23,8 @@ export type TickRunnerOptions = {
   /** Command lines leave the host redacted. */
   redactor: Redactor;
   now: () => number;
+  /** Told what each tick found (the Prometheus process series); null when metrics are off. */
+  metrics?: { observe(reports: readonly ServerReport[]): void } | null;
 };
 
 export class TickRunner {
@@ -64,6 +66,7 @@ export class TickRunner {
       reports.push(...r);
       this.#noteExtra(w.target.id, extra);
     });
+    this.#o.metrics?.observe(reports);
     await this.#readCommands(reports, scan);
     await this.#o.publisher.publish(reports, this.#o.now());
   }

@@ -40,7 +40,7 @@ export class SlotTracker implements Tracker {
         live.delete(o.key);
         reports.set(slot, keep(slot, o));
       } else if (slot.process || slot.status === null) {
-        const reason = slot.process ? 'process exited or no longer matches' : 'no process matches';
+        const reason = res.unresolved ?? (slot.process ? 'process exited or no longer matches' : 'no process matches');
         reports.set(slot, { server: slot, sample: null, change: slot.exit(reason) });
       }
     }

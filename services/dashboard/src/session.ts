@@ -24,7 +24,7 @@ export type SessionState =
   /** The sign-in screen, with why (null after a sign-out the user asked for). */
   | { name: 'signed-out'; reason: string | null };
 
-const claimShape = compile(VigilClaim);
+const claimShape = compile(VigilClaim, { codegen: false });
 
 export class Session extends Observable {
   readonly #storage: Storage;

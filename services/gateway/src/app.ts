@@ -12,6 +12,8 @@ import { Readiness } from './readiness.js';
 import socketPlugin from './socket-plugin.js';
 import { serverRoutes } from './routes/servers.js';
 import { healthRoutes } from './routes/health.js';
+import { resolveAuth } from './auth/auth-config.js';
+import { createVerifier } from './auth/verifier.js';
 import { installErrorHandlers } from './http-errors.js';
 import { GatewayMetrics } from './metrics.js';
 import { DEFAULT_DASHBOARD_DIR, dashboardRoutes } from './dashboard.js';
@@ -35,6 +37,11 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
   const base = settings.logger ?? pino({ level: 'silent' });
   const logger = base.child({ gatewayId: settings.gatewayId });
   const trust = trustFunction(settings.trustProxy);
+  // Keys are read before anything opens: a bad key file leaves nothing to close.
+  const auth = await resolveAuth(settings.auth);
+  if (auth.mode === 'none') logger.warn({ auth: 'none' }, auth.warning);
+  else logger.info({ auth: auth.keys.describe, audience: auth.audience, issuer: auth.issuer }, 'tokens required');
+  const verifier = createVerifier(auth);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // request.ip: X-Forwarded-For only from trusted proxies (the same rule as the socket handshake).
@@ -49,7 +56,7 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
     // Unknown query fields are an error, not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
   });
-  const metrics = new GatewayMetrics(settings.gatewayId, settings.metricsRegistries);
+  const metrics = new GatewayMetrics(settings.gatewayId, settings.metricsRegistries, settings.silentSessionMs);
   const redis = openRedisClients(settings.redisUrl, settings.gatewayId, logger, (op) => metrics.redisFailure(op));
   const onCorrupt = (what: string) => logger.warn({ code: ErrorCodes.REDIS_CORRUPT, what }, 'skipped a malformed entry in redis');
   const store = new ServerStore(redis.command, { onCorrupt });
@@ -69,9 +76,10 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
   const origins = new PublicOrigins(settings.publicOrigins, () => (app.server.address() as AddressInfo | null)?.port);
   installMetricsServer(app, { port: settings.metricsPort, host: settings.metricsHost, metrics });
   await installHttpEdge(app, { origins, rateLimit: settings.restRateLimit > 0 ? { max: settings.restRateLimit, windowMs: 60_000 } : false });
-  await app.register(socketPlugin, { settings, redis, store, logs, logger, metrics, readiness, origins, trust });
+  // Socket.IO: the handshake guard (origin, per-address caps), then the token, then the session.
+  await app.register(socketPlugin, { settings, redis, store, logs, logger, metrics, readiness, origins, trust, verifier });
   await app.register(healthRoutes, { readiness, gatewayId: settings.gatewayId });
-  await app.register(serverRoutes, { store, logs });
+  await app.register(serverRoutes, { store, logs, verifier, logger });
   await app.register(dashboardRoutes, { dir: settings.dashboardDir ?? DEFAULT_DASHBOARD_DIR });
   return app;
 }

@@ -35,8 +35,8 @@ export function roomCount(socket: Socket): number {
 }
 
 /**
- * Refuses a subscription that would take the socket past its room limit (`adding` rooms more; a
- * log subscription is one room per level), or that names a server no collector registered.
+ * Refuses a subscription that names a server no collector registered, or that would take the
+ * socket past its room limit (`adding` rooms more; a log subscription is one room per level).
  * `known`: the client holds this server's room already, or it is a room of its own session: it
  * was checked when first joined (Redis may have lost the registry since, as after a restart, and
  * the collector writes it again on its next tick; a re-subscribe must not fail meanwhile).
@@ -48,11 +48,13 @@ export async function checkSubscription(
   adding: number,
   known = false,
 ): Promise<void> {
-  if (adding > 0 && roomCount(socket) + adding > deps.limits.maxRooms) {
-    throw new VigilError(ErrorCodes.TOO_MANY_ROOMS, `a client may hold at most ${deps.limits.maxRooms} rooms (a log subscription takes one per level)`);
-  }
+  // The token was checked first (requireSubscribe): a server outside it is FORBIDDEN whether or
+  // not it exists, so only a permitted id learns whether it is registered.
   if (!known && deps.isRegistered && !(await deps.isRegistered(serverId))) {
     throw new VigilError(ErrorCodes.UNKNOWN_SERVER, `no server "${serverId}" is registered; subscribe once its collector runs`);
+  }
+  if (adding > 0 && roomCount(socket) + adding > deps.limits.maxRooms) {
+    throw new VigilError(ErrorCodes.TOO_MANY_ROOMS, `a client may hold at most ${deps.limits.maxRooms} rooms (a log subscription takes one per level)`);
   }
 }
 

@@ -1,7 +1,7 @@
 // The public HTTP edge of REST and the dashboard: a request carrying a foreign Origin is refused
 // (403), CORS answers only the public origins, security headers with a CSP the dashboard passes,
 // and a rate limit per client address (429). Probes are never limited. Registered before any
-// route. REST bearer auth, when it comes, is a hook of its own after these.
+// route. REST bearer auth is a hook of the /api routes, after these (a refusal keeps its CORS headers).
 import type { FastifyInstance } from 'fastify';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
@@ -33,10 +33,9 @@ export async function installHttpEdge(app: FastifyInstance, { origins, rateLimit
       directives: {
         // The dashboard is same-origin files only: its script, its stylesheet, data: favicon,
         // Socket.IO and REST to itself. Inline styles are set through the CSSOM, which CSP allows.
-        // 'unsafe-eval': the protocol's validators (TypeBox's TypeCompiler, in the client library)
-        // are compiled with `new Function`; no inline script is ever allowed.
+        // No 'unsafe-eval': the client and dashboard check schemas without code generation.
         'default-src': ["'self'"],
-        'script-src': ["'self'", "'unsafe-eval'"],
+        'script-src': ["'self'"],
         'style-src': ["'self'"],
         'img-src': ["'self'", 'data:'],
         'font-src': ["'self'"],

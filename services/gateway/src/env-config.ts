@@ -5,6 +5,7 @@ import { Type } from '@sinclair/typebox';
 import { DEFAULT_PORT, ErrorCodes, VigilError, compile } from '@vigil/protocol';
 import { checkSettings, type GatewaySettings } from './options.js';
 import { DEFAULT_DRAIN_MS } from './drain.js';
+import { authSettingsFromEnv, type AuthSettings } from './auth/auth-config.js';
 
 export type EnvConfig = {
   host: string;
@@ -12,7 +13,7 @@ export type EnvConfig = {
   drainMs: number;
   logLevel: string;
   dashboardDir?: string;
-  options: GatewaySettings;
+  options: GatewaySettings & { auth: AuthSettings };
 };
 
 const ProcessSettings = Type.Object({
@@ -76,6 +77,9 @@ export function readEnvConfig(env: NodeJS.ProcessEnv): EnvConfig {
     const problem = check.explain(value);
     if (problem !== null) throw configError(problem, used);
   }
+  // Auth is several variables that make one choice (VIGIL_AUTH, VIGIL_AUTH_SECRET…): read as a
+  // whole into the `auth` option; no key and no VIGIL_AUTH=none throws AUTH_CONFIG_INVALID.
+  const auth = authSettingsFromEnv(env);
   const { port, host, drainMs, logLevel } = processPart as typeof PROCESS_DEFAULTS;
   return {
     port,
@@ -83,7 +87,7 @@ export function readEnvConfig(env: NodeJS.ProcessEnv): EnvConfig {
     drainMs,
     logLevel,
     ...(env.VIGIL_DASHBOARD_DIR ? { dashboardDir: env.VIGIL_DASHBOARD_DIR } : {}),
-    options: options as GatewaySettings,
+    options: { ...(options as GatewaySettings), auth },
   };
 }
 

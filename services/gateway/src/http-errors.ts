@@ -9,6 +9,7 @@ const STATUS: Partial<Record<string, number>> = {
   [ErrorCodes.REDIS_UNAVAILABLE]: 503,
   [ErrorCodes.RATE_LIMITED]: 429,
   [ErrorCodes.ORIGIN_REFUSED]: 403,
+  [ErrorCodes.FORBIDDEN]: 403,
 };
 
 export function installErrorHandlers(app: FastifyInstance, onRedisFailure?: (op: string) => void): void {

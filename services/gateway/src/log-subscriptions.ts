@@ -26,6 +26,7 @@ import {
 import { OutgoingWatch } from './outgoing-watch.js';
 import { checkSubscription, heldLogRooms } from './client-rooms.js';
 import { replayLogs, type ReplayResult } from './log-replay.js';
+import { requireSubscribe } from './auth/socket-auth.js';
 import type { SocketContext } from './socket-context.js';
 
 const subscribeV = compile(SubscribeServerLogs);
@@ -46,6 +47,7 @@ export function registerLogSubscriptions(ctx: SocketContext, leave: (room: strin
 /** `restoring`: a room of the client's own session, given back on reconnect. */
 export async function subscribeLogs(ctx: SocketContext, p: SubscribeLogsPayload, restoring = false): Promise<ReplyOf<'subscribe-server-logs'>> {
   const { socket, deps, log } = ctx;
+  requireSubscribe(socket, { kind: 'logs', serverId: p.serverId });
   if (p.since !== undefined && p.backfill !== undefined) {
     throw new VigilError(ErrorCodes.INVALID_PAYLOAD, `${ClientEvents.subscribeServerLogs}: give "since" or "backfill", not both`);
   }

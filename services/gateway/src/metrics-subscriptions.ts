@@ -18,6 +18,7 @@ import {
 } from '@vigil/protocol';
 import { OutgoingWatch } from './outgoing-watch.js';
 import { checkSubscription } from './client-rooms.js';
+import { requireSubscribe } from './auth/socket-auth.js';
 import type { SocketContext } from './socket-context.js';
 
 const subscribeV = compile(SubscribeServerMetrics);
@@ -38,6 +39,7 @@ export function registerMetricsSubscriptions(ctx: SocketContext, leave: (room: s
 /** `restoring`: a room of the client's own session, given back on reconnect. */
 export async function subscribeMetrics(ctx: SocketContext, p: SubscribeMetricsPayload, restoring = false): Promise<ReplyOf<'subscribe-server-metrics'>> {
   const { socket, deps, log } = ctx;
+  requireSubscribe(socket, { kind: 'metrics', serverId: p.serverId });
   const room = metricsRoom(p.serverId);
   const held = socket.rooms.has(room);
   await checkSubscription(socket, deps, p.serverId, held ? 0 : 1, restoring || held);

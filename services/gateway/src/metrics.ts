@@ -5,10 +5,14 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Namespace } from 'socket.io';
 import { parseRoom } from '@vigil/protocol';
 import { positionInFrame, roomOfChannel } from '@vigil/store';
+import { registerBuildInfo } from './build-info.js';
+import { DEFAULT_SILENT_SESSION_MS, countSilentSessions, watchDeliveries } from './sessions/silence.js';
 
 type ChannelMetrics = {
   room: string | null;
   received: number;
+  /** When its last message arrived (ms). */
+  heardAt: number;
   messages: { inc(n?: number): void };
   deliveries: { inc(n?: number): void };
   lag: { observe(v: number): void };
@@ -26,11 +30,13 @@ export class GatewayMetrics {
   readonly #refusedConnections: Counter<'code'>;
   #nsp: Namespace | null = null;
   readonly #channels = new Map<string, ChannelMetrics>();
+  readonly #rooms = new Map<string, ChannelMetrics>();
 
-  constructor(gatewayId: string, extra: Registry[] = []) {
+  constructor(gatewayId: string, extra: Registry[] = [], silentSessionMs = DEFAULT_SILENT_SESSION_MS) {
     this.#extra = extra;
     const registers = [this.registry];
     this.registry.setDefaultLabels({ gateway: gatewayId });
+    registerBuildInfo(this.registry);
     const self = this;
     new Gauge({
       name: 'vigil_gateway_connections',
@@ -49,6 +55,15 @@ export class GatewayMetrics {
         let rooms = 0;
         if (nsp) for (const room of nsp.adapter.rooms.keys()) if (!nsp.sockets.has(room)) rooms++;
         this.set(rooms);
+      },
+    });
+    new Gauge({
+      name: 'vigil_gateway_silent_sessions',
+      help: `Clients holding rooms whose messages reached this gateway more than ${silentSessionMs / 1000} s after the client was last sent anything`,
+      registers,
+      collect() {
+        const nsp = self.#nsp;
+        this.set(nsp ? countSilentSessions(nsp, (room) => self.#rooms.get(room)?.heardAt, silentSessionMs) : 0);
       },
     });
     this.#messages = new Counter({ name: 'vigil_gateway_redis_messages_total', help: 'Messages received from Redis pub/sub', labelNames: ['kind'], registers });
@@ -73,19 +88,21 @@ export class GatewayMetrics {
 
   attach(nsp: Namespace): void {
     this.#nsp = nsp;
+    watchDeliveries(nsp);
   }
 
   /** Called for every message on the subscriber connection: keep it cheap. */
   onRedisMessage(channel: string, message: Buffer): void {
     const c = this.#channel(channel);
     c.received++;
+    c.heardAt = Date.now();
     c.messages.inc();
     if (!c.room || !this.#nsp) return;
     c.deliveries.inc(this.#nsp.adapter.rooms.get(c.room)?.size ?? 0);
     const position = positionInFrame(message);
     if (position !== null) {
       const ms = Number.parseInt(position, 10);
-      if (ms > 0) c.lag.observe(Math.max(0, Date.now() - ms) / 1000);
+      if (ms > 0) c.lag.observe(Math.max(0, c.heardAt - ms) / 1000);
     }
   }
 
@@ -98,12 +115,17 @@ export class GatewayMetrics {
     c = {
       room: kind === 'other' ? null : room,
       received: 0,
+      heardAt: 0,
       messages: this.#messages.labels({ kind }),
       deliveries: this.#deliveries.labels({ kind }),
       lag: this.#lag.labels({ kind }),
     };
-    if (this.#channels.size > 100_000) this.#channels.clear();
+    if (this.#channels.size > 100_000) {
+      this.#channels.clear();
+      this.#rooms.clear();
+    }
     this.#channels.set(channel, c);
+    if (c.room) this.#rooms.set(c.room, c);
     return c;
   }
 

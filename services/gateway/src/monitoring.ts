@@ -21,6 +21,7 @@ import { registerLogSubscriptions } from './log-subscriptions.js';
 import { heldLogRooms, logicalRooms } from './client-rooms.js';
 import { registerMetricsSubscriptions } from './metrics-subscriptions.js';
 import { socketContext, type MonitoringDeps, type SocketContext } from './socket-context.js';
+import { registerTokenLifecycle } from './auth/socket-token.js';
 
 const unsubscribeV = compile(Unsubscribe);
 const KNOWN_EVENTS = new Set<string>(Object.values(ClientEvents));
@@ -41,6 +42,7 @@ function onConnection(socket: Socket, deps: MonitoringDeps): void {
 
   registerMetricsSubscriptions(ctx, leave);
   registerLogSubscriptions(ctx, leave);
+  registerTokenLifecycle(ctx, leave, deps.auth);
 
   // Events outside the protocol: answer an ack so a client waiting on one is not left hanging.
   socket.onAny((event: unknown, ...args: unknown[]) => {

@@ -3,8 +3,10 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { ErrorCodes, VigilError, compile } from '@vigil/protocol';
+import { ErrorCodes, TOKEN_EXPIRY_WARNING_MS, VigilError, compile } from '@vigil/protocol';
 import { isAddressOrRange } from './client-address.js';
+import { AuthSettings } from './auth/auth-config.js';
+import { DEFAULT_SILENT_SESSION_MS } from './sessions/silence.js';
 
 /** Most rooms any client may be allowed (the ceiling of maxRoomsPerSocket, and of a stored session). */
 export const ROOMS_PER_SOCKET_CEILING = 10_000;
@@ -47,12 +49,24 @@ export const GatewaySettings = Type.Object(
     readinessTimeoutMs: Type.Optional(Type.Integer({ minimum: 50, maximum: 60_000 })),
     /** How long a disconnected client's rooms are kept for it to reconnect to any gateway. */
     sessionTtlMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 86_400_000 })),
+    /**
+     * Who may connect: `{ mode: 'jwt', secret | secretFile | publicKeyFile, audience?, issuer? }`,
+     * or `{ mode: 'none' }` (everyone sees everything; warned at every start). Required: there is
+     * no default, so a gateway is never open by accident.
+     */
+    auth: Type.Optional(AuthSettings),
+    /** How long before its token expires a socket is sent `token-expiring`. */
+    tokenExpiryWarningMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 86_400_000 })),
+    /** A client holding rooms with traffic but sent nothing for this long counts in vigil_gateway_silent_sessions. */
+    silentSessionMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 })),
   },
   { additionalProperties: false },
 );
 export type GatewaySettings = Static<typeof GatewaySettings>;
 
 export type GatewayOptions = GatewaySettings & {
+  /** Required (the schema lets env-config add it last; the type makes every caller choose). */
+  auth: AuthSettings;
   /** A pino logger; defaults to a silent one so tests stay quiet. */
   logger?: Logger;
   /** More registries to serve on /metrics (the process-wide Node.js metrics, for one). */
@@ -88,7 +102,9 @@ const GATEWAY_DEFAULTS = {
   staleSweepMs: 1000,
   readinessTimeoutMs: 1000,
   sessionTtlMs: 120_000,
-} satisfies Omit<Required<GatewaySettings>, 'redisUrl' | 'gatewayId' | 'publicOrigins' | 'corsOrigins'>;
+  tokenExpiryWarningMs: TOKEN_EXPIRY_WARNING_MS,
+  silentSessionMs: DEFAULT_SILENT_SESSION_MS,
+} satisfies Omit<Required<GatewaySettings>, 'redisUrl' | 'gatewayId' | 'publicOrigins' | 'corsOrigins' | 'auth'>;
 
 export const checkSettings = compile(GatewaySettings);
 
@@ -96,6 +112,10 @@ export function resolveOptions(options: GatewayOptions): ResolvedOptions {
   const { logger, metricsRegistries, dashboardDir, ...settings } = options;
   const problem = checkSettings.explain(settings);
   if (problem) throw new VigilError(ErrorCodes.CONFIG_INVALID, `vigil gateway: invalid option ${problem}`);
+  const auth = settings.auth;
+  if (auth === undefined) {
+    throw new VigilError(ErrorCodes.AUTH_CONFIG_INVALID, "vigil gateway: the auth option is required: { mode: 'jwt', secret | secretFile | publicKeyFile } or { mode: 'none' }");
+  }
   const badProxy = Array.isArray(settings.trustProxy) ? settings.trustProxy.find((e) => !isAddressOrRange(e)) : undefined;
   if (badProxy !== undefined) throw new VigilError(ErrorCodes.CONFIG_INVALID, `vigil gateway: invalid option trustProxy: "${badProxy}" is not an IP address or CIDR range`);
   const { publicOrigins, corsOrigins, ...rest } = settings;
@@ -103,6 +123,7 @@ export function resolveOptions(options: GatewayOptions): ResolvedOptions {
   return {
     ...GATEWAY_DEFAULTS,
     ...given,
+    auth,
     publicOrigins: publicOrigins ?? corsOrigins,
     gatewayId: settings.gatewayId ?? `gw-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     logger,

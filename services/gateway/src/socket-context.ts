@@ -7,16 +7,26 @@ import type { InOrder } from '@vigil/protocol/runtime';
 import type { LogStore, ServerStore } from '@vigil/store';
 import type { ClientActivity } from './client-activity.js';
 import { handleEvent, type Handler } from './event-handler.js';
-import type { ClientSessions } from './sessions/client-sessions.js';
+import type { Verifier } from './auth/verifier.js';
+
+/** What a client's handlers need of the sessions module (sessions/client-sessions.ts). */
+export type SessionKeeper = {
+  /** Writes the socket's subscriptions through to its session. */
+  save(socket: Socket): void;
+  /** A client is connected: restores its session, and forgets it when it says goodbye. */
+  connected(ctx: SocketContext): void;
+};
 
 export type MonitoringDeps = {
   store: ServerStore;
   logs: LogStore;
   logger: Logger;
-  sessions: ClientSessions;
+  sessions: SessionKeeper;
   limits: { maxRooms: number; perSecond: number; burst: number };
   /** Resolves once every subscription this gateway has asked Redis for is in effect. */
   syncSubscriptions(): Promise<void>;
+  /** Verifies a refreshed token; `warningMs` before expiry a socket is sent `token-expiring`. */
+  auth: { verifier: Verifier; warningMs: number };
   /** Counts an event answered with an error. */
   onReject?(code: string): void;
   /** Whether a collector has registered this server (subscribing to others is refused). */

@@ -27,6 +27,8 @@ import { ConnectionGuard } from './connection-guard.js';
 import { SlowConsumerSweep } from './slow-consumers.js';
 import { paceRoomLeaves } from './paced-leave.js';
 import { refuseBinary } from './binary-refusal.js';
+import type { Verifier } from './auth/verifier.js';
+import { handshakeAuth } from './auth/socket-auth.js';
 
 type SocketPluginOptions = {
   settings: ResolvedOptions;
@@ -38,6 +40,7 @@ type SocketPluginOptions = {
   readiness: Readiness;
   origins: PublicOrigins;
   trust: TrustFunction;
+  verifier: Verifier;
 };
 
 declare module 'fastify' {
@@ -51,7 +54,7 @@ const CLOSE_TIMEOUT_MS = 2000;
 /** How often unsent bytes are measured: a paused reader gains at most this long of traffic past the limit. */
 const SLOW_CONSUMER_SWEEP_MS = 250;
 
-async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs, logger, metrics, readiness, origins, trust }: SocketPluginOptions): Promise<void> {
+async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs, logger, metrics, readiness, origins, trust, verifier }: SocketPluginOptions): Promise<void> {
   const guard = new ConnectionGuard({
     origins,
     trust,
@@ -75,6 +78,8 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
   });
   slowConsumers.start();
   const syncSubscriptions = subscriptionSync(redis.sub);
+  // Before the session middleware: a client without a valid token never reaches Redis.
+  nsp.use(handshakeAuth(verifier, logger));
   const sessions = new ClientSessions(nsp, new SessionStore(redis.command, settings.gatewayId, settings.sessionTtlMs, logger), logger);
   registerMonitoring(nsp, {
     store,
@@ -82,6 +87,7 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
     logger,
     sessions,
     syncSubscriptions,
+    auth: { verifier, warningMs: settings.tokenExpiryWarningMs },
     onReject: (code) => metrics.rejected(code),
     ...(settings.refuseUnknownServers ? { isRegistered: (serverId: string) => collectorWroteFor(redis.command, serverId) } : {}),
     replays: new InOrder(),

@@ -4,7 +4,7 @@
 import t, { type Test } from 'tap';
 import { Acks, ClientEvents, ErrorCodes, compile, logsRoom, metricsRoom, type AckEvent } from '@vigil/protocol';
 import type { Socket } from 'socket.io-client';
-import { emitAck, startStack } from './helpers.js';
+import { emitAck, startStack, testToken } from './helpers.js';
 
 type Case = { name: string; args: unknown[]; ok: boolean; code?: string; warning?: string };
 
@@ -33,6 +33,8 @@ t.test('every client event, ok and refused, answers the ack its schema describes
     { level: 'error', message: 'two' },
   ]);
   const client = await stack.client();
+  const fresh = await testToken({ sub: 'test-all' });
+  const expired = await testToken({ sub: 'test-all', now: Date.now() - 7_200_000 });
 
   const cases: Record<AckEvent, Case[]> = {
     [ClientEvents.subscribeServerMetrics]: [
@@ -71,6 +73,12 @@ t.test('every client event, ok and refused, answers the ack its schema describes
       { name: 'with a timestamp', args: [{ timestamp: 123 }], ok: true },
       { name: 'without', args: [], ok: true },
       { name: 'an invalid payload', args: [42], ok: false, code: ErrorCodes.INVALID_PAYLOAD },
+    ],
+    [ClientEvents.refreshToken]: [
+      { name: 'a fresh token', args: [{ token: fresh }], ok: true },
+      { name: 'an expired token', args: [{ token: expired }], ok: false, code: ErrorCodes.TOKEN_EXPIRED },
+      { name: 'not a token', args: [{ token: 'nope' }], ok: false, code: ErrorCodes.UNAUTHORIZED },
+      { name: 'an invalid payload', args: [{}], ok: false, code: ErrorCodes.INVALID_PAYLOAD },
     ],
   };
   t.same(Object.keys(cases).sort(), Object.values(ClientEvents).sort(), 'every client event is covered');

@@ -10,10 +10,10 @@ import { DEFAULT_DRAIN_MS } from '../src/drain.js';
 
 const entry = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 
-function runCli(env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+function runCli(env: Record<string, string>, args: string[] = []): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
     // Only what the case sets (plus PATH): a VIGIL_* of the surrounding shell must not leak in.
-    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=vigil:source', entry], {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=vigil:source', entry, ...args], {
       env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -58,11 +58,17 @@ t.test('a bad Redis URL is named, never echoed (it may hold a password)', async 
 });
 
 t.test('the environment maps onto the options schema, defaults written once', async (t) => {
-  const defaults = readEnvConfig({});
+  const defaults = readEnvConfig({ VIGIL_AUTH: 'none' });
   t.same(
     defaults,
-    { port: DEFAULT_PORT, host: '0.0.0.0', drainMs: DEFAULT_DRAIN_MS, logLevel: 'info', options: { redisUrl: 'redis://127.0.0.1:6379', metricsPort: 9464, metricsHost: '0.0.0.0' } },
-    'no variables: defaults (/metrics on 9464, bound like the public port)',
+    {
+      port: DEFAULT_PORT,
+      host: '0.0.0.0',
+      drainMs: DEFAULT_DRAIN_MS,
+      logLevel: 'info',
+      options: { redisUrl: 'redis://127.0.0.1:6379', metricsPort: 9464, metricsHost: '0.0.0.0', auth: { mode: 'none' } },
+    },
+    'no variables but VIGIL_AUTH=none: defaults (/metrics on 9464, bound like the public port)',
   );
   const set = readEnvConfig({
     PORT: '4000',
@@ -77,6 +83,9 @@ t.test('the environment maps onto the options schema, defaults written once', as
     VIGIL_DRAIN_MS: '0',
     VIGIL_LOG_LEVEL: 'warn',
     VIGIL_DASHBOARD_DIR: '/srv/dash',
+    VIGIL_AUTH_SECRET_FILE: '/run/secrets/vigil',
+    VIGIL_AUTH_AUDIENCE: 'ops',
+    VIGIL_AUTH_ISSUER: 'https://id.example',
   });
   t.same(
     set,
@@ -94,11 +103,13 @@ t.test('the environment maps onto the options schema, defaults written once', as
         staleSweepMs: 500,
         metricsPort: 9464,
         metricsHost: '127.0.0.1',
+        auth: { mode: 'jwt', secretFile: '/run/secrets/vigil', audience: 'ops', issuer: 'https://id.example' },
       },
     },
     'each variable lands on its option; PORT before VIGIL_PORT, CORS_ORIGINS (an older name of VIGIL_PUBLIC_ORIGINS) before VIGIL_CORS_ORIGINS',
   );
   const edge = readEnvConfig({
+    VIGIL_AUTH: 'none',
     VIGIL_PUBLIC_ORIGINS: 'https://vigil.example.com',
     CORS_ORIGINS: 'http://a',
     VIGIL_METRICS_PORT: '9500',
@@ -123,9 +134,39 @@ t.test('the environment maps onto the options schema, defaults written once', as
     },
     'the edge variables; VIGIL_PUBLIC_ORIGINS before its older names',
   );
-  t.equal(readEnvConfig({ VIGIL_METRICS_PORT: 'off' }).options.metricsPort, false, 'VIGIL_METRICS_PORT=off: no metrics port');
-  t.equal(readEnvConfig({ VIGIL_TRUST_PROXY: '1' }).options.trustProxy, 1, 'VIGIL_TRUST_PROXY as a hop count');
-  t.equal(readEnvConfig({ VIGIL_TRUST_PROXY: 'true' }).options.trustProxy, true);
-  t.equal(readEnvConfig({ VIGIL_REDIS_URL: 'rediss://a:1', REDIS_URL: 'redis://b:2' }).options.redisUrl, 'rediss://a:1', 'VIGIL_REDIS_URL before REDIS_URL');
-  t.throws(() => readEnvConfig({ VIGIL_STALE_SWEEP_MS: '1.5' }), { code: ErrorCodes.CONFIG_INVALID, message: /^VIGIL_STALE_SWEEP_MS="1.5" is invalid/ });
+  t.equal(readEnvConfig({ VIGIL_AUTH: 'none', VIGIL_METRICS_PORT: 'off' }).options.metricsPort, false, 'VIGIL_METRICS_PORT=off: no metrics port');
+  t.equal(readEnvConfig({ VIGIL_AUTH: 'none', VIGIL_TRUST_PROXY: '1' }).options.trustProxy, 1, 'VIGIL_TRUST_PROXY as a hop count');
+  t.equal(readEnvConfig({ VIGIL_AUTH: 'none', VIGIL_TRUST_PROXY: 'true' }).options.trustProxy, true);
+  t.equal(readEnvConfig({ VIGIL_AUTH: 'none', VIGIL_REDIS_URL: 'rediss://a:1', REDIS_URL: 'redis://b:2' }).options.redisUrl, 'rediss://a:1', 'VIGIL_REDIS_URL before REDIS_URL');
+  t.throws(() => readEnvConfig({ VIGIL_AUTH: 'none', VIGIL_STALE_SWEEP_MS: '1.5' }), { code: ErrorCodes.CONFIG_INVALID, message: /^VIGIL_STALE_SWEEP_MS="1.5" is invalid/ });
+});
+
+t.test('no auth key and no VIGIL_AUTH=none: the gateway does not start (one fatal line naming the variables, exit 1)', async (t) => {
+  for (const [what, env, message] of [
+    ['nothing set', {}, /VIGIL_AUTH_SECRET.*VIGIL_AUTH_SECRET_FILE.*VIGIL_AUTH_PUBLIC_KEY_FILE.*VIGIL_AUTH=none/],
+    ['a short secret', { VIGIL_AUTH_SECRET: 'hunter2-hunter2' }, /VIGIL_AUTH_SECRET is too short/],
+    ['an unreadable key file', { VIGIL_AUTH_PUBLIC_KEY_FILE: '/nonexistent/vigil.pem' }, /VIGIL_AUTH_PUBLIC_KEY_FILE cannot be read/],
+  ] as const) {
+    const { code, out } = await runCli({ ...env, PORT: '0' });
+    t.equal(code, 1, `${what}: exit 1`);
+    const lines = out.trim().split('\n');
+    t.equal(lines.length, 1, `${what}: one line (${out.trim().slice(0, 300)})`);
+    const line = JSON.parse(lines[0]!) as { level: number; code: string; msg: string };
+    t.match(line, { level: 60, code: ErrorCodes.AUTH_CONFIG_INVALID, msg: message }, `${what}: fatal, with its code and the variables`);
+    t.notMatch(out, /hunter2/, `${what}: no secret in the log`);
+  }
+});
+
+t.test('`vigil-gateway token` mints from the same environment', async (t) => {
+  const env = { VIGIL_AUTH_SECRET: 'cli-test-secret-0123456789-abcdefghijklmnop' };
+  const { code, out } = await runCli(env, ['token', '--sub', 'alice', '--servers', 'web-*', '--ttl', '15m']);
+  t.equal(code, 0);
+  const { readAuthConfig } = await import('../src/auth/auth-config.js');
+  const { createVerifier } = await import('../src/auth/verifier.js');
+  const permissions = await createVerifier(await readAuthConfig(env)).verify(out.trim());
+  t.match(permissions, { subject: 'alice', logs: false });
+  t.ok(permissions.canSee('web-1') && !permissions.canSee('db-1'));
+  const bad = await runCli(env, ['token', '--servers', '*']);
+  t.equal(bad.code, 2);
+  t.match(bad.out, /--sub is required \(VIGIL_ERR_CONFIG_INVALID\)/);
 });

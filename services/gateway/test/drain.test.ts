@@ -5,7 +5,7 @@ import t from 'tap';
 import { io as connect, type Socket } from 'socket.io-client';
 import { ServerEvents, type ProcessInfoEvent } from '@vigil/protocol';
 import { waitFor } from '@vigil/testkit';
-import { startStack } from './helpers.js';
+import { ALL_ACCESS_TOKEN, startStack } from './helpers.js';
 
 t.test('drain sends every client to the other gateway, which they reach by themselves', async (t) => {
   const stack = await startStack(t, { gateways: 2 });
@@ -20,7 +20,7 @@ t.test('drain sends every client to the other gateway, which they reach by thems
   const reasons: string[] = [];
   const received = new Map<Socket, number>();
   for (let i = 0; i < N; i++) {
-    const c = connect(`${lb.url}/monitoring`, { transports: ['websocket'], forceNew: true, reconnectionDelay: 50, reconnectionDelayMax: 300 });
+    const c = connect(`${lb.url}/monitoring`, { transports: ['websocket'], forceNew: true, reconnectionDelay: 50, reconnectionDelayMax: 300, auth: { token: ALL_ACCESS_TOKEN } });
     // Like the earlier dashboard: subscribe on every connect.
     c.on('connect', () => c.emit('subscribe-server-metrics', { serverId: 'S' }));
     c.on('disconnect', (reason) => reasons.push(reason));
@@ -33,8 +33,8 @@ t.test('drain sends every client to the other gateway, which they reach by thems
   t.ok(onA > 0, `${onA} clients start on gateway A`);
 
   const draining = a.app.drain({ maxMs: 5000, intervalMs: 50, minBatch: 5 });
-  t.equal((await a.app.inject('/readyz')).statusCode, 503, 'readiness is false as soon as the drain starts');
-  t.equal((await a.app.inject('/readyz')).json().error.code, 'VIGIL_ERR_SHUTTING_DOWN');
+  t.equal((await a.inject('/readyz')).statusCode, 503, 'readiness is false as soon as the drain starts');
+  t.equal((await a.inject('/readyz')).json().error.code, 'VIGIL_ERR_SHUTTING_DOWN');
   const result = await draining;
   t.match(result, { clients: onA, remaining: 0 }, 'every client of A was let go within the window');
   t.ok(result.disconnected >= onA);

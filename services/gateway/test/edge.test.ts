@@ -7,7 +7,9 @@ import { io } from 'socket.io-client';
 import { ErrorCodes, NAMESPACE, SERVER_ID_MAX_LENGTH, ServerEvents } from '@vigil/protocol';
 import { waitFor } from '@vigil/testkit';
 import { unsentBytes } from '../src/slow-consumers.js';
-import { connectClient, emitAck, startStack, type RunningGateway } from './helpers.js';
+import { ALL_ACCESS_TOKEN, connectClient, emitAck, startStack, type RunningGateway } from './helpers.js';
+
+const bearer = { authorization: `Bearer ${ALL_ACCESS_TOKEN}` };
 
 type Answer = { status: number; body: string; headers: Record<string, string | string[] | undefined> };
 
@@ -57,7 +59,7 @@ t.test('origins: loopback of its own port by default; a listed one; never Origin
   const lown = `127.0.0.1:${lgw.port}`;
   t.equal((await raw(lgw, polling('https://vigil.example.com', lown).path, polling('https://vigil.example.com', lown).headers)).status, 200, 'a listed origin connects');
   t.equal((await raw(lgw, polling(`http://${lown}`, lown).path, polling(`http://${lown}`, lown).headers)).status, 403, 'with a list, only the list');
-  const client = io(`${lgw.url}${NAMESPACE}`, { transports: ['polling'], forceNew: true, reconnection: false, extraHeaders: { origin: 'http://evil.example' } });
+  const client = io(`${lgw.url}${NAMESPACE}`, { transports: ['polling'], forceNew: true, reconnection: false, extraHeaders: { origin: 'http://evil.example' }, auth: { token: ALL_ACCESS_TOKEN } });
   t.teardown(() => client.close());
   const error = await new Promise<Error>((resolve) => client.once('connect_error', resolve));
   t.ok(error, `socket.io-client sees connect_error (${error.message})`);
@@ -66,26 +68,33 @@ t.test('origins: loopback of its own port by default; a listed one; never Origin
   const rest = await fetch(`${lgw.url}/api/servers`, { headers: { origin: 'http://evil.example' } });
   t.equal(rest.status, 403, 'REST: a foreign origin is refused');
   t.equal(((await rest.json()) as { error: { code: string } }).error.code, ErrorCodes.ORIGIN_REFUSED);
-  const cors = await fetch(`${lgw.url}/api/servers`, { headers: { origin: 'https://vigil.example.com' } });
+  const cors = await fetch(`${lgw.url}/api/servers`, { headers: { origin: 'https://vigil.example.com', ...bearer } });
+  t.equal(cors.status, 200);
   t.equal(cors.headers.get('access-control-allow-origin'), 'https://vigil.example.com', 'REST: CORS for a listed origin');
+  // The bearer check runs after the edge: a browser on a listed origin can read why it was refused.
+  const noToken = await fetch(`${lgw.url}/api/servers`, { headers: { origin: 'https://vigil.example.com' } });
+  t.equal(noToken.status, 401, 'REST without a token: 401');
+  t.equal(noToken.headers.get('access-control-allow-origin'), 'https://vigil.example.com', 'a 401 still carries CORS for a listed origin');
+  t.equal(((await noToken.json()) as { error: { code: string } }).error.code, ErrorCodes.UNAUTHORIZED);
 });
 
 t.test('REST: security headers, a rate limit per address, ids as long as the protocol allows', async (t) => {
   const { gw, collector } = await startStack(t, { gateway: { restRateLimit: 20 } });
   const longId = 'a'.repeat(SERVER_ID_MAX_LENGTH);
   await collector.sample(longId, 1);
-  const res = await fetch(`${gw.url}/api/servers/${longId}`);
+  const res = await fetch(`${gw.url}/api/servers/${longId}`, { headers: bearer });
   t.equal(res.status, 200, `a ${SERVER_ID_MAX_LENGTH}-character id is reachable over REST`);
   t.equal(((await res.json()) as { serverId: string }).serverId, longId);
   const csp = res.headers.get('content-security-policy') ?? '';
   t.match(csp, /default-src 'self'/, 'a Content-Security-Policy');
   t.notMatch(csp, /unsafe-inline|upgrade-insecure-requests/, 'without unsafe-inline or upgrade-insecure-requests');
-  t.match(csp, /script-src 'self' 'unsafe-eval'(;|$)/, "scripts from the gateway only ('unsafe-eval' for the compiled validators)");
+  t.match(csp, /script-src 'self'(;|$)/, 'scripts from the gateway only, no eval');
+  t.notMatch(csp, /unsafe-eval/, "no 'unsafe-eval': the validators run without code generation");
   t.equal(res.headers.get('x-content-type-options'), 'nosniff');
   t.equal((await fetch(`${gw.url}/metrics`)).status, 404, '/metrics is not on the public port');
 
   const answers = [];
-  for (let i = 0; i < 25; i++) answers.push(await fetch(`${gw.url}/api/servers`));
+  for (let i = 0; i < 25; i++) answers.push(await fetch(`${gw.url}/api/servers`, { headers: bearer }));
   const limited = answers.filter((a) => a.status === 429);
   t.ok(limited.length >= 4, `past 20 a minute, 429 (${limited.length} of 25)`);
   t.equal(((await limited[0]!.json()) as { error: { code: string } }).error.code, ErrorCodes.RATE_LIMITED, 'in vigil error shape');

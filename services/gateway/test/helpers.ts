@@ -1,6 +1,6 @@
 // Shared test fixtures: gateways on free ports, Socket.IO clients, and a stand-in collector that
 // publishes samples exactly as the real one does (through BatchWriter, the real wire format).
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { io as connect, type Socket } from 'socket.io-client';
 import {
@@ -16,6 +16,19 @@ import {
 import { BatchWriter, broadcastFrame, closeRedis, createRedis } from '@vigil/store';
 import { startRedis, startTcpBalancer, waitFor } from '@vigil/testkit';
 import { buildApp, type GatewayOptions } from '../src/app.js';
+import { mintToken, secretKey, type TokenClaims } from '../src/auth/mint.js';
+import { TEST_SECRET } from './auth-keys.js';
+
+/** Every test gateway verifies real tokens, signed with this secret, unless a test says otherwise. */
+export const TEST_AUTH = { mode: 'jwt', secret: TEST_SECRET } as const satisfies GatewayOptions['auth'];
+
+/** A real token for TEST_AUTH: by default subject `test`, every server and its logs, one hour. */
+export function testToken(claims: Partial<TokenClaims> = {}): Promise<string> {
+  return mintToken(secretKey(TEST_SECRET), { sub: 'test', vigil: { servers: ['*'], logs: true }, ttlSeconds: 3600, ...claims });
+}
+
+/** What tests that are not about auth connect and call REST with: everything, for the whole run. */
+export const ALL_ACCESS_TOKEN = await testToken({ sub: 'test-all', ttlSeconds: 6 * 3600 });
 
 type Teardown = { teardown(fn: () => unknown): void };
 
@@ -60,17 +73,29 @@ export async function startStack(t: Teardown, options: { gateways?: number; gate
   };
 }
 
-export type RunningGateway = { app: FastifyInstance; url: string; port: number; close(): Promise<void> };
+export type RunningGateway = {
+  app: FastifyInstance;
+  url: string;
+  port: number;
+  /** app.inject with ALL_ACCESS_TOKEN as the bearer (unless the request sets its own Authorization). */
+  inject(request: string | InjectOptions): Promise<LightMyRequestResponse>;
+  close(): Promise<void>;
+};
 
 export async function startGateway(redisUrl: string, options: Partial<GatewayOptions> = {}): Promise<RunningGateway> {
-  const app = await buildApp({ redisUrl, staleSweepMs: 100, ...options });
+  const app = await buildApp({ redisUrl, staleSweepMs: 100, auth: TEST_AUTH, ...options });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as AddressInfo).port;
-  return { app, port, url: `http://127.0.0.1:${port}`, close: () => app.close() };
+  const inject = (request: string | InjectOptions) => {
+    const options = typeof request === 'string' ? { url: request } : request;
+    return app.inject({ ...options, headers: { authorization: `Bearer ${ALL_ACCESS_TOKEN}`, ...options.headers } });
+  };
+  return { app, port, url: `http://127.0.0.1:${port}`, inject, close: () => app.close() };
 }
 
 export async function connectClient(url: string, options: Record<string, unknown> = {}): Promise<Socket> {
-  const socket = connect(`${url}${NAMESPACE}`, { transports: ['websocket'], forceNew: true, reconnection: false, ...options });
+  const auth = { token: ALL_ACCESS_TOKEN, ...(options.auth as Record<string, unknown> | undefined) };
+  const socket = connect(`${url}${NAMESPACE}`, { transports: ['websocket'], forceNew: true, reconnection: false, ...options, auth });
   await waitFor(() => socket.connected, { message: 'client to connect' });
   return socket;
 }

@@ -12,14 +12,15 @@ import { io as connect, type Socket } from 'socket.io-client';
 import { NAMESPACE, ServerEvents, type LogLevel } from '@vigil/protocol';
 import { BatchWriter } from '@vigil/store';
 import { freePort, startRedis, waitFor } from '@vigil/testkit';
-import { FakeCollector, registryEntry } from './helpers.js';
+import { ALL_ACCESS_TOKEN, FakeCollector, registryEntry } from './helpers.js';
+import { TEST_SECRET } from './auth-keys.js';
 
 const HERE = fileURLToPath(new URL('..', import.meta.url));
 const ENTRY = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
-// Prints `delay <ms>` per sample of `busy`, `stale <id>`, `subscribed <ok>`, `disconnected`.
+// Connects with the token in argv[2]. Prints `delay <ms>` per sample of `busy`, `stale <id>`, `subscribed <ok>`, `disconnected`.
 const HONEST_CLIENT = `
 import { io } from 'socket.io-client';
-const s = io(process.argv[1], { transports: ['websocket'], reconnection: false });
+const s = io(process.argv[1], { transports: ['websocket'], reconnection: false, auth: { token: process.argv[2] } });
 const out = (line) => process.stdout.write(line + '\\n');
 s.on('process:info', (e) => out('delay ' + (Date.now() - Number(e.position.split('-')[0]))));
 s.on('server-status-changed', (e) => { if (e.status === 'stale') out('stale ' + e.serverId); });
@@ -44,7 +45,8 @@ t.test('hostile clients cannot hurt an honest one', { timeout: 180_000 }, async 
       VIGIL_METRICS_PORT: String(metricsPort),
       VIGIL_REDIS_URL: redis.url,
       VIGIL_LOG_LEVEL: 'error',
-      VIGIL_AUTH: 'none',
+      // Every client, honest or hostile, holds a valid token: signed in is not trusted.
+      VIGIL_AUTH_SECRET: TEST_SECRET,
       // The hostile crowd comes "through a proxy" on loopback, each with its own address.
       VIGIL_TRUST_PROXY: '127.0.0.1',
     },
@@ -66,7 +68,7 @@ t.test('hostile clients cannot hurt an honest one', { timeout: 180_000 }, async 
   const sockets = new Set<Socket>();
   t.teardown(() => sockets.forEach((s) => s.close()));
   const open = (options: Record<string, unknown> = {}) => {
-    const s = connect(`${url}${NAMESPACE}`, { transports: ['websocket'], forceNew: true, reconnection: false, ...options });
+    const s = connect(`${url}${NAMESPACE}`, { transports: ['websocket'], forceNew: true, reconnection: false, auth: { token: ALL_ACCESS_TOKEN }, ...options });
     sockets.add(s);
     s.on('disconnect', () => sockets.delete(s));
     return s;
@@ -97,7 +99,7 @@ t.test('hostile clients cannot hurt an honest one', { timeout: 180_000 }, async 
   const figures: Figures = { delays: [], rssPeakMiB: 0, loopMaxMs: 0, stale: [] };
   // The honest client runs in a process of its own: the hostile crowd keeps this one busy, and
   // its delays must be the gateway's, not ours.
-  const honest = spawn(process.execPath, ['--input-type=module', '-e', HONEST_CLIENT, `${url}${NAMESPACE}`], { cwd: HERE, stdio: ['ignore', 'pipe', 'inherit'] });
+  const honest = spawn(process.execPath, ['--input-type=module', '-e', HONEST_CLIENT, `${url}${NAMESPACE}`, ALL_ACCESS_TOKEN], { cwd: HERE, stdio: ['ignore', 'pipe', 'inherit'] });
   const honestExited = new Promise((r) => honest.once('exit', r));
   t.teardown(async () => {
     honest.kill('SIGKILL');

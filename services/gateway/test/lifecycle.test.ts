@@ -61,7 +61,7 @@ t.test('closing twice and closing during an outage are both safe', async (t) => 
   t.teardown(() => client.close());
   await emitAck(client, 'subscribe-server-metrics', { serverId: 'x' });
   await redis.stop();
-  await waitFor(async () => (await gw.app.inject('/readyz')).statusCode === 503);
+  await waitFor(async () => (await gw.inject('/readyz')).statusCode === 503);
   await emitAck(client, 'subscribe-server-metrics', { serverId: 'y' });
   const started = Date.now();
   await gw.close();
@@ -70,6 +70,6 @@ t.test('closing twice and closing during an outage are both safe', async (t) => 
   await redis.start();
   const again = await startGateway(redis.url);
   t.teardown(() => again.close());
-  await waitFor(async () => (await again.app.inject('/readyz')).statusCode === 200, { message: 'a new gateway in the same process is ready' });
+  await waitFor(async () => (await again.inject('/readyz')).statusCode === 200, { message: 'a new gateway in the same process is ready' });
   t.pass('a new gateway starts after the old one closed during an outage');
 });

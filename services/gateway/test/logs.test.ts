@@ -105,7 +105,7 @@ t.test('since older than the kept history: gap reported; a replay past the cap s
   for (let i = 0; i < 5; i++) await collector.lines('gappy', lines(10 + i * 200, 210 + i * 200), 100);
   const gapAck = await emitAck<LogsAck>(c, 'subscribe-server-logs', { serverId: 'gappy', since: early[0]! });
   t.match(gapAck, { ok: true, gap: true }, 'lines after `since` were trimmed: the ack says so');
-  const kept = (await gws[0]!.app.inject('/api/servers/gappy/logs?limit=5')).json().items as ProcessLogsEvent[];
+  const kept = (await gws[0]!.inject('/api/servers/gappy/logs?limit=5')).json().items as ProcessLogsEvent[];
   const noGap = await emitAck<LogsAck>(c, 'subscribe-server-logs', { serverId: 'gappy', since: kept[0]!.position });
   t.match(noGap, { ok: true, gap: false, replayed: 4 }, 'resuming inside the kept history is no gap');
 
@@ -124,7 +124,7 @@ t.test('since older than the kept history: gap reported; a replay past the cap s
 
 t.test('REST log history: newest page, scrolling up, resuming after a position, level filter', async (t) => {
   const { gws, collector } = await startStack(t);
-  const app = gws[0]!.app;
+  const app = gws[0]!;
   const positions = await collector.lines('web', lines(0, 300));
   const newest = (await app.inject('/api/servers/web/logs?limit=50')).json();
   t.same(newest.items.map((i: ProcessLogsEvent) => i.position), positions.slice(-50), 'the newest 50, oldest first');

@@ -2,7 +2,7 @@
 // messages, deliveries, delivery lag, rejected events, each labelled with the gateway id.
 import t from 'tap';
 import { startRedis, waitFor } from '@vigil/testkit';
-import { FakeCollector, connectClient, emitAck, startGateway } from './helpers.js';
+import { ALL_ACCESS_TOKEN, FakeCollector, connectClient, emitAck, startGateway } from './helpers.js';
 
 function value(text: string, name: string, labels = ''): number {
   const line = text.split('\n').find((l) => l.startsWith(name) && l.includes(labels) && !l.startsWith('#'));
@@ -44,4 +44,63 @@ t.test('the numbers an operator watches', async (t) => {
   t.equal(value(text, 'vigil_gateway_deliveries_total', 'kind="metrics"'), 10, 'each to two clients');
   t.equal(value(text, 'vigil_gateway_delivery_lag_seconds_count', 'kind="metrics"'), 5, 'lag observed per message');
   t.equal(value(text, 'vigil_gateway_events_rejected_total', 'code="VIGIL_ERR_INVALID_PAYLOAD"'), 1, 'the invalid event is counted');
+});
+
+/** A long-polling client by hand (engine.io protocol 4), so a test can stop it polling while it stays connected. */
+async function pollingClient(url: string) {
+  const base = `${url}/socket.io/?EIO=4&transport=polling`;
+  const open = await (await fetch(base)).text(); // 0{"sid":…}
+  const sid = (JSON.parse(open.slice(1)) as { sid: string }).sid;
+  const at = `${base}&sid=${sid}`;
+  const post = async (body: string) => {
+    const res = await fetch(at, { method: 'POST', body, headers: { 'content-type': 'text/plain;charset=UTF-8' } });
+    if (res.status !== 200) throw new Error(`POST ${res.status}`);
+  };
+  const poll = async () => (await fetch(at)).text();
+  await post(`40/monitoring,${JSON.stringify({ token: ALL_ACCESS_TOKEN })}`);
+  // Packets for the namespace before its connect is acknowledged (auth and session run first) are dropped.
+  let got = '';
+  while (!got.includes('40/monitoring,')) got += await poll();
+  await post('42/monitoring,0["subscribe-server-metrics",{"serverId":"S"}]');
+  while (!got.includes('subscription-confirmed')) got += await poll();
+  return { poll, close: () => post('1') };
+}
+
+t.test('vigil_gateway_silent_sessions: clients with rooms whose traffic they have not been sent', async (t) => {
+  const THRESHOLD_MS = 500;
+  const redis = await startRedis();
+  const gw = await startGateway(redis.url, { silentSessionMs: THRESHOLD_MS, metricsPort: 0 });
+  const collector = new FakeCollector(redis.url);
+  const live = await connectClient(gw.url);
+  const quiet = await connectClient(gw.url);
+  t.teardown(async () => {
+    live.close();
+    quiet.close();
+    await collector.close();
+    await gw.close();
+    await redis.close();
+  });
+  await collector.register(['S', 'Q']);
+  await emitAck(live, 'subscribe-server-metrics', { serverId: 'S' });
+  await emitAck(quiet, 'subscribe-server-metrics', { serverId: 'Q' }); // a server that sends nothing
+  const stuck = await pollingClient(gw.url); // subscribed to S, then stops polling
+  const silent = async () => value(await (await fetch(gw.app.metricsAddress()!.url)).text(), 'vigil_gateway_silent_sessions');
+  t.equal(await silent(), 0, 'none at first');
+
+  let n = 0;
+  const since = Date.now();
+  await waitFor(
+    async () => {
+      await collector.sample('S', ++n);
+      return (await silent()) === 1;
+    },
+    { timeoutMs: 10_000, intervalMs: 100, message: 'the client that stopped polling counted' },
+  );
+  t.ok(Date.now() - since >= THRESHOLD_MS, `counted after the threshold (${Date.now() - since} ms, threshold ${THRESHOLD_MS} ms)`);
+  t.equal(await silent(), 1, 'only it: the WebSocket client in S is sent every sample, the one in a quiet room Q is not stuck');
+
+  const buffered = await stuck.poll();
+  t.match(buffered, /process:info/, 'it gets what was held for it when it polls again');
+  t.equal(await silent(), 0, 'and no longer counts');
+  await stuck.close();
 });

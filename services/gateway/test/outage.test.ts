@@ -5,7 +5,8 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, ServerEvents, type ProcessInfoEvent } from '@vigil/protocol';
 import { freePort, startRedis, waitFor } from '@vigil/testkit';
-import { FakeCollector, collect, connectClient, emitAck } from './helpers.js';
+import { ALL_ACCESS_TOKEN, FakeCollector, collect, connectClient, emitAck } from './helpers.js';
+import { TEST_SECRET } from './auth-keys.js';
 
 const entry = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 
@@ -20,6 +21,7 @@ async function spawnGateway(redisUrl: string, t: { teardown(fn: () => unknown): 
       VIGIL_REDIS_URL: redisUrl,
       VIGIL_LOG_LEVEL: 'info',
       VIGIL_STALE_SWEEP_MS: '200',
+      VIGIL_AUTH_SECRET: TEST_SECRET,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -74,7 +76,7 @@ t.test('Redis stopped for 10 s: the gateway stays up, readiness flips, samples r
   await waitFor(async () => (await gw.ready()) === 503, { message: 'readyz 503 during the outage' });
   const notReady = (await (await fetch(`${gw.url}/readyz`)).json()) as { error: { code: string; message: string } };
   t.equal(notReady.error.code, ErrorCodes.REDIS_UNAVAILABLE, 'readyz says why, with a code');
-  const rest = await fetch(`${gw.url}/api/servers`);
+  const rest = await fetch(`${gw.url}/api/servers`, { headers: { authorization: `Bearer ${ALL_ACCESS_TOKEN}` } });
   t.equal(rest.status, 503, 'REST answers 503 during the outage');
   t.equal(((await rest.json()) as { error: { code: string } }).error.code, ErrorCodes.REDIS_UNAVAILABLE);
   // Clients keep talking to the gateway during the outage; subscribing still works locally.

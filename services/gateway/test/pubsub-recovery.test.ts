@@ -25,7 +25,7 @@ t.test('lines written while the gateway was re-subscribing reach a connected cli
   await before.close();
 
   await redis.stop();
-  await waitFor(async () => (await gw.app.inject('/readyz')).statusCode === 503, { message: 'gateway notices the outage' });
+  await waitFor(async () => (await gw.inject('/readyz')).statusCode === 503, { message: 'gateway notices the outage' });
   await redis.start();
   // Written at once: the gateway reconnects with a backoff, so it is not subscribed yet.
   const collector = new FakeCollector(redis.url);
@@ -35,7 +35,7 @@ t.test('lines written while the gateway was re-subscribing reach a connected cli
     { level: 'debug', message: 'burst below level' },
     { level: 'error', message: 'burst 2' },
   ]);
-  await waitFor(async () => (await gw.app.inject('/readyz')).statusCode === 200, { timeoutMs: 20_000, message: 'gateway ready again' });
+  await waitFor(async () => (await gw.inject('/readyz')).statusCode === 200, { timeoutMs: 20_000, message: 'gateway ready again' });
   const after = await collector.lines('S', [{ level: 'warn', message: 'after' }]);
   await waitFor(() => lines.some((l) => l.position === after[0]) && lines.some((l) => l.position === burst[2]), {
     timeoutMs: 10_000,

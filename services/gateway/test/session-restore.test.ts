@@ -6,7 +6,7 @@ import { io as connect, type Socket } from 'socket.io-client';
 import { ServerEvents, comparePositions, metricsRoom, sessionKey, type ProcessInfoEvent, type ProcessLogsEvent } from '@vigil/protocol';
 import { waitFor } from '@vigil/testkit';
 import { sessionIdOf } from '../src/sessions/client-sessions.js';
-import { emitAck, startStack, type RunningGateway } from './helpers.js';
+import { ALL_ACCESS_TOKEN, collect, emitAck, startStack, type RunningGateway } from './helpers.js';
 
 function seedClient(url: string, auth?: Record<string, unknown>): Socket {
   // The earlier dashboard's options.
@@ -16,7 +16,7 @@ function seedClient(url: string, auth?: Record<string, unknown>): Socket {
     reconnection: true,
     reconnectionDelay: 100,
     reconnectionDelayMax: 500,
-    ...(auth ? { auth } : {}),
+    auth: { token: ALL_ACCESS_TOKEN, ...auth },
   });
 }
 
@@ -186,4 +186,67 @@ t.test('a client that says goodbye loses its session; one that loses its transpo
   t.equal(sessionIdOf(resumed), cut.id, 'coming back with its id resumes the session');
   await waitFor(() => resumed.rooms.has(metricsRoom('S')), { message: 'its room back' });
   t.same([...resumed.rooms].sort(), [resumed.id, metricsRoom('S')].sort(), 'with exactly its room');
+});
+
+t.test('a session Redis is too slow to read at the handshake is read after connect: the client still gets its rooms', async (t) => {
+  // What CPU starvation does to a gateway: the session read outlives the handshake's budget
+  // (here Redis itself is paused; on a starved gateway the expired timer runs before the reply).
+  const stack = await startStack(t);
+  const { gw, redis, collector } = stack;
+  await collector.register('S');
+  const nsp = gw.app.io.of('/monitoring');
+  const first = await stack.client();
+  t.match(await emitAck(first, 'subscribe-server-metrics', { serverId: 'S' }), { ok: true });
+  const id = sessionIdOf(nsp.sockets.get(first.id!)!)!;
+  await waitFor(async () => (await collector.redis.exists(sessionKey(id))) === 1, { message: 'the session written to Redis' });
+  nsp.sockets.get(first.id!)!.conn.close(); // 'transport close'
+  await waitFor(() => !first.connected, { message: 'the transport closed' });
+
+  await redis.command('CLIENT', 'PAUSE', '1600', 'ALL');
+  const pausedAt = Date.now();
+  const back = await stack.client(gw, { auth: { pid: id } });
+  const infos = collect<ProcessInfoEvent>(back, ServerEvents.processInfo);
+  const socket = nsp.sockets.get(back.id!)!;
+  t.ok(Date.now() - pausedAt < 1600, 'the client was let in before Redis answered (the handshake does not wait for ever)');
+  t.equal(sessionIdOf(socket), id, 'it keeps its session id: an unread session is not a missing one');
+  await waitFor(() => socket.rooms.has(metricsRoom('S')), { timeoutMs: 10_000, message: 'its room back once Redis answers' });
+  t.same([...socket.rooms].sort(), [socket.id, metricsRoom('S')].sort(), 'with exactly its room, without re-subscribing');
+  await waitFor(async () => (await collector.redis.hget(sessionKey(id), 'gw')) === gw.app.gatewayId, { message: 'the session written by the gateway again' });
+  infos.length = 0;
+  await collector.sample('S', 9);
+  await waitFor(() => infos.some((i) => i.processInfo.uptime === 9), { message: 'live samples again' });
+  t.pass('the client receives again');
+});
+
+t.test('a room whose restore fails for a while is tried again, and kept in the session meanwhile', async (t) => {
+  const stack = await startStack(t);
+  const { gw, redis, collector } = stack;
+  await collector.register('S');
+  const nsp = gw.app.io.of('/monitoring');
+  const first = await stack.client();
+  t.match(await emitAck(first, 'subscribe-server-logs', { serverId: 'S', level: 'info' }), { ok: true });
+  const id = sessionIdOf(nsp.sockets.get(first.id!)!)!;
+  const storedRooms = async () => (await collector.redis.hget(sessionKey(id), 'rooms')) ?? '';
+  await waitFor(async () => (await storedRooms()).includes('"logs"'), { message: 'the session written to Redis' });
+  nsp.sockets.get(first.id!)!.conn.close();
+  await waitFor(() => !first.connected, { message: 'the transport closed' });
+
+  // The log history cannot be read for now (its stream's metadata refused by Redis itself), so
+  // the restore of the log room fails: it must not be dropped.
+  await redis.command('ACL', 'SETUSER', 'default', '-xinfo');
+  t.teardown(() => redis.command('ACL', 'SETUSER', 'default', '+xinfo').catch(() => undefined));
+  const back = await stack.client(gw, { auth: { pid: id } });
+  const lines = collect<ProcessLogsEvent>(back, ServerEvents.processLogs);
+  const socket = nsp.sockets.get(back.id!)!;
+  // Redis's ACL log counts each refused read: wait for the gateway's second try, not for a time.
+  const refusals = async () => Number(/count\r\n:(\d+)/.exec(await redis.command('ACL', 'LOG'))?.[1] ?? 0);
+  await waitFor(async () => (await refusals()) >= 2, { timeoutMs: 10_000, message: 'the restore tried at least twice' });
+  t.notOk([...socket.rooms].some((r) => r.startsWith('server-logs-')), 'the log room is not restored while its history cannot be read');
+  t.match(await storedRooms(), /"logs"/, 'it is still in the session meanwhile');
+
+  await redis.command('ACL', 'SETUSER', 'default', '+xinfo');
+  await waitFor(() => [...socket.rooms].some((r) => r.startsWith('server-logs-S')), { timeoutMs: 10_000, message: 'the log room restored once the history can be read' });
+  const [position] = await collector.lines('S', [{ level: 'warn', message: 'after the retry' }]);
+  await waitFor(() => lines.some((l) => l.position === position), { message: 'a line written after it' });
+  t.pass('the client receives its log lines again, without re-subscribing');
 });

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { ServerEvents, type ProcessInfoEvent } from '@vigil/protocol';
 import { waitFor } from '@vigil/testkit';
-import { collect, connectClient, emitAck, startStack } from './helpers.js';
+import { ALL_ACCESS_TOKEN, collect, connectClient, emitAck, startStack } from './helpers.js';
 
 t.test('the latest sample arrives immediately on subscribe, from either gateway', async (t) => {
   const { gws, collector } = await startStack(t, { gateways: 2 });
@@ -46,7 +46,7 @@ t.test('a registered server with no sample yet: subscription confirmed, latest f
 t.test('connection-established, status, ping, unsubscribe by room', async (t) => {
   const { gw, collector } = await startStack(t);
   const { io } = await import('socket.io-client');
-  const client = io(`${gw.url}/monitoring`, { transports: ['websocket'], forceNew: true, reconnection: false });
+  const client = io(`${gw.url}/monitoring`, { transports: ['websocket'], forceNew: true, reconnection: false, auth: { token: ALL_ACCESS_TOKEN } });
   t.teardown(() => client.close());
   const established = await new Promise<Record<string, unknown>>((resolve) => client.once(ServerEvents.connectionEstablished, resolve));
   t.match(established, { clientId: String, timestamp: String });
@@ -82,18 +82,18 @@ t.test('a server whose collector stopped turns stale, on REST and for subscriber
   const changes = collect<Record<string, unknown>>(client, ServerEvents.serverStatusChanged);
   await collector.sample('quiet', 1, { staleAfterMs: 400 });
   await emitAck(client, 'subscribe-server-metrics', { serverId: 'quiet' });
-  const res = await gw.app.inject('/api/servers/quiet');
+  const res = await gw.inject('/api/servers/quiet');
   t.equal(res.json().status, 'running', 'running while the heartbeat is fresh');
   // The collector says nothing more.
   await waitFor(() => changes.length === 1, { timeoutMs: 5000, message: 'stale event' });
   t.match(changes[0], { serverId: 'quiet', status: 'stale', position: null });
-  t.equal((await gw.app.inject('/api/servers/quiet')).json().status, 'stale', 'REST agrees');
+  t.equal((await gw.inject('/api/servers/quiet')).json().status, 'stale', 'REST agrees');
   // It comes back.
   await collector.sample('quiet', 2, { staleAfterMs: 400 });
   await waitFor(() => changes.length === 2, { message: 'running again' });
   t.match(changes[1], { serverId: 'quiet', status: 'running' });
   // A client subscribing to an already stale server hears it at once.
-  await waitFor(async () => (await gw.app.inject('/api/servers/quiet')).json().status === 'stale', { message: 'stale again' });
+  await waitFor(async () => (await gw.inject('/api/servers/quiet')).json().status === 'stale', { message: 'stale again' });
   const late = await connectClient(gw.url);
   t.teardown(() => late.close());
   const lateChanges = collect<Record<string, unknown>>(late, ServerEvents.serverStatusChanged);

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { ErrorCodes, ServerEvents, type ProcessInfoEvent } from '@vigil/protocol';
 import { startRedis, waitFor } from '@vigil/testkit';
-import { FakeCollector, collect, connectClient, emitAck, startGateway } from './helpers.js';
+import { ALL_ACCESS_TOKEN, FakeCollector, collect, connectClient, emitAck, startGateway } from './helpers.js';
 
 const huge = 'x'.repeat(20_000);
 const polluted = JSON.parse('{"serverId":"api","__proto__":{"polluted":true}}');

@@ -1,8 +1,14 @@
-// REST view of the registry and history: what any gateway can answer from Redis alone.
+// REST view of the registry and history: what any gateway can answer from Redis alone, to a
+// bearer token, about the servers that token may see (the others do not exist, as far as it knows).
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { DEFAULT_LOG_LEVEL, ErrorCodes, LogLevel, Position, ServerId, VigilError } from '@vigil/protocol';
 import type { LogStore, ServerStore } from '@vigil/store';
+import type { Logger } from 'pino';
+import type { Verifier } from '../auth/verifier.js';
+import { notFound, requestPermissions, requireBearer, requireLogs, requireVisible } from '../auth/rest-auth.js';
+
+type ServerRoutesOptions = { store: ServerStore; logs: LogStore; verifier: Verifier; logger: Logger };
 
 const Params = Type.Object({ id: ServerId });
 const PageLimit = Type.Integer({ minimum: 1, maximum: 1000, default: 100 });
@@ -25,12 +31,18 @@ const LogQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export async function serverRoutes(app: FastifyInstance, { store, logs }: { store: ServerStore; logs: LogStore }): Promise<void> {
-  app.get('/api/servers', async () => ({ servers: await store.list() }));
+export async function serverRoutes(app: FastifyInstance, { store, logs, verifier, logger }: ServerRoutesOptions): Promise<void> {
+  requireBearer(app, verifier, logger);
+
+  app.get('/api/servers', async (req) => {
+    const permissions = requestPermissions(req);
+    return { servers: (await store.list()).filter((s) => permissions.canSee(s.serverId)) };
+  });
 
   app.get<{ Params: Static<typeof Params> }>('/api/servers/:id', { schema: { params: Params } }, async (req) => {
+    requireVisible(requestPermissions(req), req.params.id);
     const server = await store.get(req.params.id);
-    if (!server) throw new VigilError(ErrorCodes.SERVER_NOT_FOUND, `no server "${req.params.id}" is registered`);
+    if (!server) throw notFound(req.params.id);
     return server;
   });
 
@@ -38,6 +50,7 @@ export async function serverRoutes(app: FastifyInstance, { store, logs }: { stor
     '/api/servers/:id/metrics',
     { schema: { params: Params, querystring: HistoryQuery } },
     async (req) => {
+      requireVisible(requestPermissions(req), req.params.id);
       const { limit, before, after } = req.query;
       if (before !== undefined && after !== undefined) {
         throw new VigilError(ErrorCodes.INVALID_QUERY, 'give either "before" or "after", not both');
@@ -58,6 +71,7 @@ export async function serverRoutes(app: FastifyInstance, { store, logs }: { stor
     '/api/servers/:id/logs',
     { schema: { params: Params, querystring: LogQuery } },
     async (req) => {
+      requireLogs(requestPermissions(req), req.params.id);
       const { limit, since, before } = req.query;
       const level = req.query.level ?? DEFAULT_LOG_LEVEL;
       if (since !== undefined && before !== undefined) {

@@ -2,20 +2,54 @@
 // a session id (or finds its previous session), write-through on every subscription change,
 // restoring a found session's rooms, marking it left (or forgetting it, on goodbye) at
 // disconnect, and the list of live sessions the store writes again after Redis lost them.
+//
+// A restore is never given up while the client is connected: a client that does not re-subscribe
+// (the earlier dashboard) would otherwise stay connected and silent for good. A session that
+// could not be read in the handshake's budget keeps its id and is read again after CONNECT; a
+// room that could not be restored is tried again, and is kept in the session meanwhile.
 import type { Logger } from 'pino';
 import type { Namespace, Socket } from 'socket.io';
-import { ErrorCodes } from '@vigil/protocol';
+import { ErrorCodes, VigilError } from '@vigil/protocol';
 import { withTimeout } from '@vigil/protocol/runtime';
-import { rejoinsItself, roomsOf } from '../client-rooms.js';
+import { rejoinsItself, roomsOf, type SessionRoom } from '../client-rooms.js';
 import { subscribeLogs } from '../log-subscriptions.js';
 import { subscribeMetrics } from '../metrics-subscriptions.js';
 import type { SocketContext } from '../socket-context.js';
+import { mayHold, socketPermissions } from '../auth/socket-auth.js';
 import { SessionStore, type LiveSession, type RestoredSession } from './store.js';
 
+/** What the handshake (and so the client's CONNECT) waits for its session; later reads wait longer. */
 const LOAD_TIMEOUT_MS = 1000;
+const RETRY_LOAD_TIMEOUT_MS = 5000;
+/** Retries of a session read or of a room restore: doubling from the first delay up to the last. */
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 5000;
 const kRestore = Symbol('vigil.restore');
+const kPending = Symbol('vigil.pendingRooms');
+/** The handshake could not tell whether the client's session exists: read it after CONNECT. */
+const UNREAD = 'unread';
 
-type SessionSocket = Socket & { [kRestore]?: RestoredSession };
+type SessionSocket = Socket & {
+  [kRestore]?: RestoredSession | typeof UNREAD;
+  /** Rooms of the session not restored yet; UNREAD while the session itself is not read yet. */
+  [kPending]?: SessionRoom[] | typeof UNREAD;
+};
+
+const retryDelay = (attempt: number) => Math.min(RETRY_FIRST_MS * 2 ** Math.min(attempt, 10), RETRY_MAX_MS);
+/** Worth another try: Redis slow or away. A refusal (room limit, a forbidden room) is final. */
+const transient = (err: unknown) => !(err instanceof VigilError) || err.code === ErrorCodes.REDIS_UNAVAILABLE;
+const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+
+/** The rooms to write to a socket's session: those it holds and those still being restored; null while its session is unread. */
+function sessionRooms(socket: SessionSocket): SessionRoom[] | null {
+  const pending = socket[kPending];
+  if (pending === UNREAD) return null;
+  const held = roomsOf(socket.rooms);
+  if (!pending || pending.length === 0) return held;
+  const key = (r: SessionRoom) => JSON.stringify(r);
+  const seen = new Set(held.map(key));
+  return [...held, ...pending.filter((r) => !seen.has(key(r)))];
+}
 
 /**
  * The session id of a socket. Socket.IO keeps it in its private `pid` and sends it to the client
@@ -33,6 +67,7 @@ export class ClientSessions {
   readonly #nsp: Namespace;
   readonly #store: SessionStore;
   readonly #logger: Logger;
+  #stopped = false;
 
   constructor(nsp: Namespace, store: SessionStore, logger: Logger) {
     this.#nsp = nsp;
@@ -40,7 +75,7 @@ export class ClientSessions {
     this.#logger = logger;
     // Runs before Socket.IO sends CONNECT, so the id set here travels to the client.
     nsp.use((socket, next) => {
-      // #handshake never rejects: a session that cannot be read means a new one.
+      // #handshake never rejects: a session that cannot be read in time is read after CONNECT.
       void this.#handshake(socket).then(() => next());
     });
   }
@@ -51,24 +86,26 @@ export class ClientSessions {
   }
 
   stop(): void {
+    this.#stopped = true;
     this.#store.stop();
   }
 
-  /** Every connected client's session that holds a room. */
+  /** Every connected client's session that holds a room (or is still getting it back). */
   live(): LiveSession[] {
     const live: LiveSession[] = [];
     for (const socket of this.#nsp.sockets.values()) {
       const id = sessionIdOf(socket);
-      const rooms = id ? roomsOf(socket.rooms) : [];
-      if (id && rooms.length > 0) live.push({ id, rooms });
+      const rooms = id ? sessionRooms(socket) : null;
+      if (id && rooms && rooms.length > 0) live.push({ id, rooms });
     }
     return live;
   }
 
-  /** Writes this client's subscriptions through to its session. */
+  /** Writes this client's subscriptions through to its session (not before its session has been read). */
   save(socket: Socket): void {
     const id = sessionIdOf(socket);
-    if (id && socket.connected) this.#store.save(id, roomsOf(socket.rooms));
+    const rooms = sessionRooms(socket);
+    if (id && rooms && socket.connected) this.#store.save(id, rooms);
   }
 
   /** A connected client: its rooms back if its session was found, and its goodbye handled. */
@@ -83,7 +120,12 @@ export class ClientSessions {
     });
     const restored = socket[kRestore];
     delete socket[kRestore];
-    if (restored) void this.#restore(ctx, restored);
+    if (restored === UNREAD) void this.#readLater(ctx);
+    else if (restored) void this.#restore(ctx, restored);
+  }
+
+  #gone(socket: Socket): boolean {
+    return this.#stopped || !socket.connected;
   }
 
   async #handshake(socket: SessionSocket): Promise<void> {
@@ -97,25 +139,70 @@ export class ClientSessions {
       setSessionId(socket, found ? previous : SessionStore.newId());
       if (found) socket[kRestore] = found;
     } catch (err) {
-      this.#logger.warn({ code: ErrorCodes.REDIS_UNAVAILABLE, err: (err as Error).message }, 'session not restored');
-      setSessionId(socket, SessionStore.newId());
+      // Not "no session": unknown. A busy gateway's event loop runs an expired timer before the
+      // reply that is already there, so this happens under CPU starvation with Redis healthy.
+      // Keep the id (the session stays this client's) and read it again once connected.
+      this.#logger.warn({ code: ErrorCodes.REDIS_UNAVAILABLE, err: (err as Error).message }, 'session not read in time; reading it again after connect');
+      setSessionId(socket, previous);
+      socket[kRestore] = socket[kPending] = UNREAD;
     }
   }
 
-  /** Gives a reconnected client its rooms back, with the log lines it missed, as if it had re-subscribed. */
-  async #restore(ctx: SocketContext, restored: RestoredSession): Promise<void> {
-    let rooms = 0;
-    for (const room of restored.rooms) {
+  /** Reads a session the handshake could not, until it is read or the client has gone. */
+  async #readLater(ctx: SocketContext): Promise<void> {
+    const socket = ctx.socket as SessionSocket;
+    const id = sessionIdOf(socket)!;
+    for (let attempt = 0; !this.#gone(socket); attempt++) {
       try {
-        // `true`: rooms this client subscribed to before, not checked against the registry again.
-        if (room.kind === 'metrics') await subscribeMetrics(ctx, { serverId: room.serverId }, true);
-        else await subscribeLogs(ctx, { serverId: room.serverId, level: room.level, since: restored.resumeFrom }, true);
-        rooms++;
+        const found = await withTimeout(this.#store.load(id), RETRY_LOAD_TIMEOUT_MS, 'session');
+        if (this.#gone(socket)) return;
+        socket[kPending] = found?.rooms ?? [];
+        if (found) await this.#restore(ctx, found);
+        else ctx.log.info('no session to restore');
+        return;
       } catch (err) {
-        ctx.log.warn({ err: (err as Error).message, serverId: room.serverId }, 'a room could not be restored');
+        ctx.log.warn({ code: ErrorCodes.REDIS_UNAVAILABLE, err: (err as Error).message, attempt }, 'session not read yet');
+        await pause(retryDelay(attempt));
       }
     }
-    this.save(ctx.socket);
-    ctx.log.info({ rooms, resumeFrom: restored.resumeFrom }, 'session restored');
+  }
+
+  /**
+   * Gives a reconnected client its rooms back, with the log lines it missed, as if it had
+   * re-subscribed. A room that fails is tried again while the client is connected.
+   */
+  async #restore(ctx: SocketContext, restored: RestoredSession): Promise<void> {
+    const socket = ctx.socket as SessionSocket;
+    // The token presented here decides, not the one the session was made under.
+    const permissions = socketPermissions(socket);
+    let pending = restored.rooms.filter((room) => {
+      if (mayHold(permissions, room)) return true;
+      ctx.log.debug({ kind: room.kind, serverId: room.serverId, subject: permissions.subject }, 'a room the token does not allow was not restored');
+      return false;
+    });
+    socket[kPending] = pending;
+    for (let attempt = 0; pending.length > 0 && !this.#gone(socket); attempt++) {
+      if (attempt > 0) await pause(retryDelay(attempt - 1));
+      const failed: SessionRoom[] = [];
+      for (const room of pending) {
+        if (this.#gone(socket)) return;
+        try {
+          // `true`: rooms this client subscribed to before, not checked against the registry again.
+          if (room.kind === 'metrics') await subscribeMetrics(ctx, { serverId: room.serverId }, true);
+          else await subscribeLogs(ctx, { serverId: room.serverId, level: room.level, since: restored.resumeFrom }, true);
+        } catch (err) {
+          if (!transient(err)) {
+            ctx.log.warn({ code: (err as VigilError).code, err: (err as Error).message, serverId: room.serverId }, 'a room could not be restored');
+            continue;
+          }
+          failed.push(room);
+          ctx.log.warn({ err: (err as Error).message, serverId: room.serverId, attempt }, 'a room not restored yet; trying again');
+        }
+      }
+      pending = failed;
+      socket[kPending] = pending;
+      this.save(socket);
+    }
+    if (!this.#gone(socket)) ctx.log.info({ rooms: restored.rooms.length, resumeFrom: restored.resumeFrom }, 'session restored');
   }
 }

@@ -1,0 +1,58 @@
+// REST identity: `Authorization: Bearer <token>` on every /api route (a 401 with a code and a
+// `WWW-Authenticate` challenge otherwise), and the rules that keep server ids from being probed:
+// a server outside the token's globs answers exactly as one that does not exist.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { ErrorCodes, VigilError, type Permissions } from '@vigil/protocol';
+import type { Verifier } from './verifier.js';
+import { refusalOf } from './socket-auth.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The permissions of the request's bearer token (set by requireBearer). */
+    vigilPermissions: Permissions | null;
+  }
+}
+
+const BEARER = /^Bearer +([^\s]+) *$/i;
+
+/** Adds the bearer check to every route of `app` (call it inside the /api routes' plugin). */
+export function requireBearer(app: FastifyInstance, verifier: Verifier, logger: Logger): void {
+  if (!app.hasRequestDecorator('vigilPermissions')) app.decorateRequest('vigilPermissions', null);
+  app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
+    const header = req.headers.authorization;
+    const token = header === undefined ? undefined : BEARER.exec(header)?.[1];
+    try {
+      if (header !== undefined && token === undefined && verifier.enabled) {
+        throw new VigilError(ErrorCodes.UNAUTHORIZED, 'expected "Authorization: Bearer <token>"');
+      }
+      req.vigilPermissions = await verifier.verify(token);
+    } catch (err) {
+      const { code, message } = refusalOf(err, logger);
+      // RFC 6750: no error attribute when no credentials were sent at all.
+      const challenge = header === undefined ? 'Bearer realm="vigil"' : 'Bearer realm="vigil", error="invalid_token"';
+      return reply.code(401).header('www-authenticate', challenge).send({ error: { code, message } });
+    }
+  });
+}
+
+/** The request's permissions; a route behind requireBearer always has them. */
+export function requestPermissions(req: FastifyRequest): Permissions {
+  if (!req.vigilPermissions) throw new VigilError(ErrorCodes.UNAUTHORIZED, 'no token');
+  return req.vigilPermissions;
+}
+
+/** Who may not see a server is told it does not exist: the same code and message as a missing one. */
+export function notFound(serverId: string): VigilError {
+  return new VigilError(ErrorCodes.SERVER_NOT_FOUND, `no server "${serverId}" is registered`);
+}
+
+export function requireVisible(permissions: Permissions, serverId: string): void {
+  if (!permissions.canSee(serverId)) throw notFound(serverId);
+}
+
+/** For a server the token may see: its logs need `logs`. */
+export function requireLogs(permissions: Permissions, serverId: string): void {
+  requireVisible(permissions, serverId);
+  if (!permissions.logs) throw new VigilError(ErrorCodes.FORBIDDEN, `this token may not read logs (server "${serverId}")`);
+}
