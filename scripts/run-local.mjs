@@ -29,6 +29,8 @@ import { Aborted, httpGet, sleep } from './lib/wait.mjs';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DASHBOARD_BUILD = join(ROOT, 'services/dashboard/dist/index.html');
 const RUN_BASE = join(ROOT, '.vigil', 'run');
+/** The gateways' metrics ports start here (VIGIL_METRICS_PORT's default), one per gateway. */
+const METRICS_BASE_PORT = 9464;
 
 const USAGE = `usage: node scripts/run-local.mjs [options]     (npm start -- [options])
   --gateways <n>   how many gateways behind the load balancer (default 3)
@@ -127,8 +129,8 @@ function printBanner(topo, run, redisPrivate, flags, token) {
   print(`    REST:       ${lb}/api/servers`);
   print(`                ${lb}/api/servers/${example.id}`);
   print(`                ${lb}/api/servers/${example.id}/metrics?limit=10`);
-  print(`  Gateways behind it (each one also answers directly; /healthz /readyz /metrics):`);
-  for (const gw of topo.gateways) print(`    ${gw.id}  ${gw.url}    e.g. ${gw.url}/readyz  ${gw.url}/metrics`);
+  print(`  Gateways behind it (each one also answers directly; /healthz /readyz; /metrics on its own port):`);
+  for (const gw of topo.gateways) print(`    ${gw.id}  ${gw.url}    e.g. ${gw.url}/readyz  ${gw.metricsUrl}`);
   print(`  Redis: ${redact(topo.redisUrl)}${redisPrivate ? '  (private to this run, gone when it stops)' : ''}`);
   print('');
   print('  Token (every server, logs, admin; valid while this run lasts, as its key is made for it):');
@@ -172,7 +174,7 @@ function writeReadyFile(path, topo, sup, run, token) {
     pid: process.pid,
     runDir: run.dir,
     lb: { url: topo.lb.url, port: topo.lb.port, pid: pidOf('nginx') },
-    gateways: topo.gateways.map((g) => ({ id: g.id, url: g.url, port: g.port, pid: pidOf(`gateway-${g.id}`) })),
+    gateways: topo.gateways.map((g) => ({ id: g.id, url: g.url, port: g.port, metricsUrl: g.metricsUrl, pid: pidOf(`gateway-${g.id}`) })),
     collectors: topo.collectors.map((c) => ({ id: c.id, selfId: c.selfId, pid: pidOf(c.name) })),
     redisUrl: topo.redisUrl,
     httpUrl: topo.httpUrl,
@@ -229,9 +231,11 @@ async function main() {
   const auth = createRunAuth(tmpDir);
   const redisUrl = await givenRedis();
   const [lbPort, ...gatewayPorts] = await freePortsFrom(flags.port, flags.gateways + 1);
+  // Each gateway's /metrics is on a port of its own (9464 and up), off the public one.
+  const metricsPorts = await freePortsFrom(METRICS_BASE_PORT, flags.gateways, new Set([lbPort, ...gatewayPorts]));
   let httpPort;
   do httpPort = await freePort();
-  while (gatewayPorts.includes(httpPort) || httpPort === lbPort);
+  while (gatewayPorts.includes(httpPort) || metricsPorts.includes(httpPort) || httpPort === lbPort);
   const logs = collectorFollowsLogFiles(ROOT);
   const topo = buildTopology({
     root: ROOT,
@@ -241,6 +245,7 @@ async function main() {
     tag: `vigil-${run.name}`,
     redis: redisUrl ? { url: redisUrl } : { port: await freePort() },
     gatewayPorts,
+    metricsPorts,
     gatewayRedisUrls: flags.gatewayRedisUrls,
     lb: { port: lbPort, binary: nginx },
     demo: flags.demo,

@@ -6,7 +6,7 @@
 // (when the flaky demo runs) its `restarted` status. When the collectors ship logs, the lines of
 // the servers that log during the check (the HTTP demo, which the check pings, and the flaky
 // one) must arrive the same way. REST must list every server on every gateway and through the
-// balancer, and each gateway's /metrics must count the clients the balancer sent it. Every client
+// balancer, and each gateway's /metrics (on its metrics port) must count the clients the balancer sent it. Every client
 // and REST call carries the run's token; REST without one must be refused (401).
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -93,7 +93,7 @@ async function watch(io, v, servers, views, token) {
 
 /** `vigil_gateway_connections` of a gateway's /metrics, or null. */
 async function connectionsOf(gw) {
-  const { status, body } = await httpGet(`${gw.url}/metrics`).catch(() => ({ status: 0, body: '' }));
+  const { status, body } = await httpGet(gw.metricsUrl).catch(() => ({ status: 0, body: '' }));
   const m = status === 200 ? /^vigil_gateway_connections(?:\{[^}]*\})? (\d+)$/m.exec(String(body)) : null;
   return m ? Number(m[1]) : null;
 }

@@ -34,6 +34,7 @@ export function collectorFollowsLogFiles(root) {
  * @param o.tag         unique to this run, on demo command lines (so `match` finds only ours)
  * @param o.redis       `{ url }` of a Redis to use, or `{ port }` to start a private one
  * @param o.gatewayPorts one port per gateway
+ * @param o.metricsPorts one port per gateway for its /metrics (off the public port)
  * @param o.gatewayRedisUrls optional { [gatewayId]: url }: that gateway reaches Redis there (a proxy, in tests)
  * @param o.lb          `{ port, binary }` of the nginx load balancer in front of the gateways
  * @param o.demo        start the demo processes
@@ -63,7 +64,12 @@ export function buildTopology(o) {
     specs.push(spec);
   }
 
-  const gateways = o.gatewayPorts.map((port, i) => ({ id: `gw-${i + 1}`, port, url: `http://127.0.0.1:${port}` }));
+  const gateways = o.gatewayPorts.map((port, i) => {
+    const metricsPort = o.metricsPorts[i];
+    return { id: `gw-${i + 1}`, port, url: `http://127.0.0.1:${port}`, metricsPort, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` };
+  });
+  // Browsers reach the dashboard through the balancer, or a gateway directly: those origins only.
+  const origins = (port) => [`http://127.0.0.1:${port}`, `http://localhost:${port}`];
   const gatewayRedisUrls = o.gatewayRedisUrls ?? {};
   for (const id of Object.keys(gatewayRedisUrls)) {
     if (!gateways.some((g) => g.id === id)) throw new Error(`no gateway "${id}" to give a Redis URL (gateways: ${gateways.map((g) => g.id).join(', ')})`);
@@ -86,6 +92,10 @@ export function buildTopology(o) {
         // SIGTERM drains in at most 2 s (a handful of local clients go in one batch, through the
         // balancer, to the other gateways): Ctrl-C need not wait the default 10 s.
         VIGIL_DRAIN_MS: process.env.VIGIL_DRAIN_MS ?? '2000',
+        VIGIL_METRICS_PORT: String(gw.metricsPort),
+        VIGIL_PUBLIC_ORIGINS: [...origins(o.lb.port), ...origins(gw.port)].join(','),
+        // nginx on loopback appends each client's address: per-address limits count clients, not nginx.
+        VIGIL_TRUST_PROXY: '127.0.0.1',
       },
       ready: async () => {
         const { status, body } = await httpGet(`${gw.url}/readyz`);

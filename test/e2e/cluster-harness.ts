@@ -31,7 +31,7 @@ export type ClusterInfo = {
   pid: number;
   runDir: string;
   lb: { url: string; port: number; pid: number };
-  gateways: Array<{ id: string; url: string; port: number; pid: number }>;
+  gateways: Array<{ id: string; url: string; port: number; metricsUrl: string; pid: number }>;
   collectors: Array<{ id: string; selfId: string; pid: number }>;
   redisUrl: string;
   httpUrl: string | null;
@@ -54,10 +54,11 @@ export const after = <T>(ms: number, value: T) => new Promise<T>((r) => setTimeo
 
 export const getJson = <T>(url: string) => httpGet(url, 3000, bearer()) as Promise<{ status: number; body: T }>;
 
-export async function connectionsOf(url: string): Promise<number> {
-  const { status, body } = await getJson<string>(`${url}/metrics`);
+/** `vigil_gateway_connections` from a gateway's /metrics (on its own metrics port). */
+export async function connectionsOf(metricsUrl: string): Promise<number> {
+  const { status, body } = await getJson<string>(metricsUrl);
   const m = status === 200 ? /^vigil_gateway_connections(?:\{[^}]*\})? (\d+)$/m.exec(String(body)) : null;
-  if (!m) throw new Error(`${url}/metrics: no vigil_gateway_connections (${status})`);
+  if (!m) throw new Error(`${metricsUrl}: no vigil_gateway_connections (${status})`);
   return Number(m[1]);
 }
 

@@ -1179,7 +1179,7 @@ t.test('nginx configs: the rules', async (t) => {
       t.match(code, /map\s+\$http_upgrade\s+\$connection_upgrade\s*\{[^}]*default\s+upgrade;/, 'Upgrade → Connection map');
       t.match(code, /proxy_set_header\s+Upgrade\s+\$http_upgrade;/, 'passes Upgrade');
       t.match(code, /proxy_set_header\s+Connection\s+\$connection_upgrade;/, 'passes Connection from the map');
-      t.match(code, /proxy_set_header\s+Host\s+\$http_host;/, 'passes Host with its port (the gateway compares it with Origin)');
+      t.match(code, /proxy_set_header\s+Host\s+\$http_host;/, 'passes Host with its port');
       t.match(code, /^\s*(hash\s+\$remote_addr\s+consistent|ip_hash);/m, 'sticky by client address (Socket.IO long polling)');
       const servers = [...code.matchAll(/^\s*server\s+[A-Za-z0-9.-]+:\d+[^;]*;/gm)].map((m) => m[0].trim());
       t.ok(servers.length >= 2, `upstream servers: ${servers.length}`);
@@ -1242,13 +1242,16 @@ t.test('local nginx in front of two gateways: polling stickiness, WebSocket, ori
   }
   const redis = await startRedis();
   t.teardown(() => redis.close());
-  const [a, b] = await Promise.all([startGatewayProcess(t, redis.url), startGatewayProcess(t, redis.url)]);
+  // Browsers reach the gateways through the balancer: its origin is their public one.
+  const listenPort = await freePort();
+  const lb = `http://127.0.0.1:${listenPort}`;
+  const publicOrigins = { VIGIL_PUBLIC_ORIGINS: lb };
+  const [a, b] = await Promise.all([startGatewayProcess(t, redis.url, publicOrigins), startGatewayProcess(t, redis.url, publicOrigins)]);
   const ports = [a, b].map((g) => Number(new URL(g.url).port));
 
   const dir = mkdtempSync(join(tmpdir(), 'vigil-nginx-'));
   chmodSync(dir, 0o755); // as root, nginx's workers run as nobody and must reach the temp dirs
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const listenPort = await freePort();
   const files = writeNginxLocal({ listenPort, gateways: ports, prefix: join(dir, 'lb') });
   const [bin, args] = nginxLocalCommand(files, NGINX);
   const nginx: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -1263,7 +1266,6 @@ t.test('local nginx in front of two gateways: polling stickiness, WebSocket, ori
     await killAndWait(nginx, 'SIGTERM');
   });
 
-  const lb = `http://127.0.0.1:${listenPort}`;
   const healthz = async () => {
     const res = await fetch(`${lb}/healthz`).catch(() => null);
     if (!res || res.status !== 200) return null;
@@ -1286,8 +1288,8 @@ t.test('local nginx in front of two gateways: polling stickiness, WebSocket, ori
 
   // Long polling only: a session is several HTTP requests; without stickiness some would reach
   // the other gateway, which answers 400 "Session ID unknown", and the client would never connect.
-  // The Origin is the balancer's own address: the gateway accepts it only if Host arrives with
-  // the port ($http_host), as for a page served through the balancer.
+  // The Origin is the balancer's own address, a page served through it: accepted because it is
+  // listed in VIGIL_PUBLIC_ORIGINS (never because it matches Host).
   const polling = Array.from({ length: 4 }, () => open(['polling'], { extraHeaders: { origin: lb } }));
   await waitFor(() => polling.every((s) => s.connected), { timeoutMs: 10_000, message: 'polling clients to connect through nginx' });
   for (const s of polling) t.equal((await status(s)).ok, true, `polling client ${s.id}: request/ack round trips`);

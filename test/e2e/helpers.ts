@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { io as connect, type Socket } from 'socket.io-client';
 import { mintToken, secretKey, type TokenClaims } from '@vigil/gateway';
-import { NAMESPACE } from '@vigil/protocol';
+import { Keys, NAMESPACE } from '@vigil/protocol';
 import { freePort, stopProcess, waitFor } from '@vigil/testkit';
 
 type Teardown = { teardown(fn: () => unknown): void };
@@ -72,11 +72,14 @@ export function spawnService(t: Teardown, entry: string, args: string[], env: Re
 
 export async function startGatewayProcess(t: Teardown, redisUrl: string, env: Record<string, string> = {}) {
   const port = await freePort();
+  // /metrics is on a port of its own; the default (9464) would clash between test gateways.
+  const metricsPort = await freePort();
   const service = spawnService(t, GATEWAY_ENTRY, [], {
     PORT: String(port),
     HOST: '127.0.0.1',
     VIGIL_REDIS_URL: redisUrl,
     VIGIL_STALE_SWEEP_MS: '200',
+    VIGIL_METRICS_PORT: String(metricsPort),
     VIGIL_AUTH_SECRET: E2E_AUTH_SECRET,
     ...env,
   });
@@ -88,7 +91,7 @@ export async function startGatewayProcess(t: Teardown, redisUrl: string, env: Re
     },
     { timeoutMs: 30_000, message: 'gateway to be ready' },
   );
-  return { ...service, url };
+  return { ...service, url, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` };
 }
 
 /** A real process that uses a little CPU (about 20% of a core) and lives until killed. */
@@ -116,6 +119,21 @@ export function spawnRunLocal(args: string[], env: Record<string, string>) {
 }
 
 /** Ends a child with `signal` (SIGKILL by default; SIGKILL anyway if it outlives the grace period). */
+/** Resolves once a gateway lists `serverId` (its collector's first tick registered it): gateways refuse subscribing to unknown servers. */
+export async function registered(gatewayUrl: string, serverId: string): Promise<void> {
+  await waitFor(async () => (await fetch(`${gatewayUrl}/api/servers/${serverId}`, { headers: bearer() }).catch(() => null))?.status === 200, {
+    timeoutMs: 30_000,
+    message: `${serverId} to be registered`,
+  });
+}
+
+/** Writes a registry entry as a collector that ran before would have left it (for tests that subscribe before theirs starts). */
+export async function preRegister(redis: { command(...args: string[]): Promise<string> }, serverId: string): Promise<void> {
+  const now = new Date().toISOString();
+  const entry = { serverId, targetId: serverId, host: 'e2e', collectorId: 'e2e', pid: null, command: null, startedAt: null, status: 'running', restarts: 0, intervalMs: 1000, staleAfterMs: 60_000, updatedAt: now };
+  await redis.command('HSET', Keys.registry, serverId, JSON.stringify(entry));
+}
+
 export function killAndWait(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
   return stopProcess(child, signal);
 }

@@ -39,7 +39,15 @@ const base = gateway.url;
 const cpuValue = (text: string) => (text === '—' ? NaN : Number.parseFloat(text));
 
 t.test('the servers list fills from the registry and follows status and CPU live', async (t) => {
+  // The page runs under the gateway's CSP, which allows no eval: the client's validators must not need it.
+  const csp = (await fetch(`${base}/`)).headers.get('content-security-policy') ?? '';
+  t.match(csp, /script-src 'self'(;|$)/, "the dashboard is served with script-src 'self'");
+  t.notMatch(csp, /unsafe-eval/, "and without 'unsafe-eval'");
   const { page, context, console } = await openPage(t, browser, `${base}/#/`);
+  const violations: string[] = [];
+  page.on('console', (m) => {
+    if (/Content Security Policy|unsafe-eval/i.test(m.text())) violations.push(m.text());
+  });
   await page.locator('tr[data-server-id="chatty"]').waitFor();
   await page.locator('tr[data-server-id="idler"]').waitFor();
   t.equal(await cell(page, 'chatty', 'status'), 'running', 'chatty shows as running');
@@ -103,6 +111,7 @@ t.test('the servers list fills from the registry and follows status and CPU live
   t.equal(await page.locator('th[aria-sort="ascending"] button').textContent(), 'PID▲', 'sorted by PID');
 
   t.same(await unnamedControls(context, page), [], 'every control has an accessible name');
+  t.same(violations, [], 'no Content-Security-Policy violation while the page ran');
   assertQuietConsole(t, console);
 });
 
