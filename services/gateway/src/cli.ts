@@ -17,9 +17,11 @@ function baseLogger(level: string): Logger {
   return pino({ level, base: { service: 'vigil-gateway', pid: process.pid, hostname: hostname() } });
 }
 
+const CONFIG_ERRORS = new Set<string>([ErrorCodes.CONFIG_INVALID, ErrorCodes.AUTH_CONFIG_INVALID, ErrorCodes.REDIS_TLS_INVALID, ErrorCodes.REDIS_URL_INVALID]);
+
 /** Configuration errors an operator fixes: one fatal line with the code, no stack. */
 function isConfigError(err: unknown): err is VigilError {
-  return err instanceof VigilError && (err.code === ErrorCodes.CONFIG_INVALID || err.code === ErrorCodes.AUTH_CONFIG_INVALID);
+  return err instanceof VigilError && CONFIG_ERRORS.has(err.code);
 }
 
 /** Every environment variable readEnvConfig looks at, in the order it looks. */
@@ -91,6 +93,7 @@ async function main(): Promise<void> {
       logger,
       metricsRegistries: [processMetrics],
       ...(config.dashboardDir ? { dashboardDir: config.dashboardDir } : {}),
+      ...(config.redisTls ? { redisTls: config.redisTls } : {}),
     });
   } catch (err) {
     // A key file that cannot be read or parsed is found here, where files are read.

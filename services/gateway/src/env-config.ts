@@ -6,6 +6,7 @@ import { DEFAULT_PORT, ErrorCodes, VigilError, compile } from '@vigil/protocol';
 import { checkSettings, type GatewaySettings } from './options.js';
 import { DEFAULT_DRAIN_MS } from './drain.js';
 import { authSettingsFromEnv, type AuthSettings } from './auth/auth-config.js';
+import { redisTlsFromEnv, type RedisTls } from '@vigil/store';
 
 export type EnvConfig = {
   host: string;
@@ -14,6 +15,8 @@ export type EnvConfig = {
   logLevel: string;
   dashboardDir?: string;
   options: GatewaySettings & { auth: AuthSettings };
+  /** From VIGIL_REDIS_TLS_CA_FILE / _CERT_FILE / _KEY_FILE, read and checked now. */
+  redisTls?: RedisTls;
 };
 
 const ProcessSettings = Type.Object({
@@ -80,6 +83,7 @@ export function readEnvConfig(env: NodeJS.ProcessEnv): EnvConfig {
   // Auth is several variables that make one choice (VIGIL_AUTH, VIGIL_AUTH_SECRET…): read as a
   // whole into the `auth` option; no key and no VIGIL_AUTH=none throws AUTH_CONFIG_INVALID.
   const auth = authSettingsFromEnv(env);
+  const redisTls = redisTlsFromEnv(env);
   const { port, host, drainMs, logLevel } = processPart as typeof PROCESS_DEFAULTS;
   return {
     port,
@@ -88,6 +92,7 @@ export function readEnvConfig(env: NodeJS.ProcessEnv): EnvConfig {
     logLevel,
     ...(env.VIGIL_DASHBOARD_DIR ? { dashboardDir: env.VIGIL_DASHBOARD_DIR } : {}),
     options: { ...(options as GatewaySettings), auth },
+    ...(redisTls ? { redisTls } : {}),
   };
 }
 

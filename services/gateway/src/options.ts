@@ -3,6 +3,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
+import type { RedisTls } from '@vigil/store';
 import { ErrorCodes, TOKEN_EXPIRY_WARNING_MS, VigilError, compile } from '@vigil/protocol';
 import { isAddressOrRange } from './client-address.js';
 import { AuthSettings } from './auth/auth-config.js';
@@ -73,6 +74,8 @@ export type GatewayOptions = GatewaySettings & {
   metricsRegistries?: Registry[];
   /** Directory of the dashboard build served at `/`; false to serve none. Default: the repository's services/dashboard/dist. */
   dashboardDir?: string | false;
+  /** TLS material for a rediss:// URL (a CA, and a client certificate and key), read once by `redisTlsFromEnv`/`readRedisTls` of @vigil/store. */
+  redisTls?: RedisTls;
 };
 
 export type ResolvedOptions = Required<Omit<GatewaySettings, 'publicOrigins' | 'corsOrigins'>> & {
@@ -81,6 +84,7 @@ export type ResolvedOptions = Required<Omit<GatewaySettings, 'publicOrigins' | '
   logger: Logger | undefined;
   metricsRegistries: Registry[];
   dashboardDir: string | false | undefined;
+  redisTls: RedisTls | undefined;
 };
 
 /** The default of every optional setting (gatewayId excepted: it is made up per process). */
@@ -109,7 +113,7 @@ const GATEWAY_DEFAULTS = {
 export const checkSettings = compile(GatewaySettings);
 
 export function resolveOptions(options: GatewayOptions): ResolvedOptions {
-  const { logger, metricsRegistries, dashboardDir, ...settings } = options;
+  const { logger, metricsRegistries, dashboardDir, redisTls, ...settings } = options;
   const problem = checkSettings.explain(settings);
   if (problem) throw new VigilError(ErrorCodes.CONFIG_INVALID, `vigil gateway: invalid option ${problem}`);
   const auth = settings.auth;
@@ -129,5 +133,6 @@ export function resolveOptions(options: GatewayOptions): ResolvedOptions {
     logger,
     metricsRegistries: metricsRegistries ?? [],
     dashboardDir,
+    redisTls,
   };
 }

@@ -4,7 +4,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ErrorCodes } from '@vigil/protocol';
-import { closeRedis, createRedis } from '@vigil/store';
+import { closeRedis, createRedis, type RedisTls } from '@vigil/store';
 
 export type RedisClients = {
   pub: Redis;
@@ -41,7 +41,13 @@ function guard(client: Redis, onError: (err: unknown) => void): Redis {
   });
 }
 
-export function openRedisClients(url: string, gatewayId: string, logger: Logger, onFailure: (op: string) => void = () => {}): RedisClients {
+export function openRedisClients(
+  url: string,
+  gatewayId: string,
+  logger: Logger,
+  onFailure: (op: string) => void = () => {},
+  tls?: RedisTls,
+): RedisClients {
   // Log a connection problem once per outage per client, not once per retry.
   const failing = new Set<string>();
   const onError = (name: string) => (err: Error) => {
@@ -50,7 +56,7 @@ export function openRedisClients(url: string, gatewayId: string, logger: Logger,
     logger.warn({ code: ErrorCodes.REDIS_UNAVAILABLE, client: name, err: err.message }, 'redis connection lost; retrying');
   };
   const make = (role: 'publisher' | 'subscriber' | 'command') => {
-    const client = createRedis(url, role, { name: `vigil-gw:${gatewayId}:${role}`, onError: onError(role) });
+    const client = createRedis(url, role, { name: `vigil-gw:${gatewayId}:${role}`, onError: onError(role), tls });
     client.on('ready', () => {
       if (failing.delete(role)) logger.info({ client: role }, 'redis connection restored');
     });
