@@ -35,6 +35,9 @@ const METRICS_BASE_PORT = 9464;
 const USAGE = `usage: node scripts/run-local.mjs [options]     (npm start -- [options])
   --gateways <n>   how many gateways behind the load balancer (default 3)
   --port <base>    the load balancer's port (default 3001); the gateways take the next free ones
+  --metrics-port <base>
+                   the first gateway's /metrics port (default 9464); the others take the next free
+                   ones; 0: any free ports (programs that run several clusters at once)
   --interval <ms>  sampling interval of every watched process (default 1000)
   --no-demo        start no demo processes (the collectors watch themselves and the gateways)
   --no-build       do not build, even if the build is missing or older than the sources
@@ -64,6 +67,7 @@ function parseFlags() {
     options: {
       gateways: { type: 'string', default: '3' },
       port: { type: 'string', default: '3001' },
+      'metrics-port': { type: 'string', default: String(METRICS_BASE_PORT) },
       interval: { type: 'string', default: '1000' },
       'ready-file': { type: 'string' },
       'gateway-redis-url': { type: 'string', multiple: true, default: [] },
@@ -89,6 +93,7 @@ function parseFlags() {
     help: values.help,
     gateways: int('gateways', 1, 16),
     port: int('port', 1, 65535),
+    metricsPort: int('metrics-port', 0, 65535),
     intervalMs: int('interval', 100, 60_000),
     readyFile: values['ready-file'] ? resolve(values['ready-file']) : null,
     gatewayRedisUrls,
@@ -97,6 +102,17 @@ function parseFlags() {
     check: values.check,
     timeoutMs: int('timeout', 1, 3600) * 1000,
   };
+}
+
+/** `count` ports the kernel picks (scattered, so concurrent runs do not reach for the same ones), none in `taken`. */
+async function anyFreePorts(count, taken) {
+  const out = [];
+  for (let tries = 0; out.length < count; tries++) {
+    if (tries > 100) throw new Error(`no ${count} free ports`);
+    const port = await freePort();
+    if (!taken.has(port) && !out.includes(port)) out.push(port);
+  }
+  return out;
 }
 
 const redact = (url) => url.replace(/\/\/[^@/]*@/, '//***@');
@@ -232,7 +248,8 @@ async function main() {
   const redisUrl = await givenRedis();
   const [lbPort, ...gatewayPorts] = await freePortsFrom(flags.port, flags.gateways + 1);
   // Each gateway's /metrics is on a port of its own (9464 and up), off the public one.
-  const metricsPorts = await freePortsFrom(METRICS_BASE_PORT, flags.gateways, new Set([lbPort, ...gatewayPorts]));
+  const taken = new Set([lbPort, ...gatewayPorts]);
+  const metricsPorts = flags.metricsPort === 0 ? await anyFreePorts(flags.gateways, taken) : await freePortsFrom(flags.metricsPort, flags.gateways, taken);
   let httpPort;
   do httpPort = await freePort();
   while (gatewayPorts.includes(httpPort) || metricsPorts.includes(httpPort) || httpPort === lbPort);

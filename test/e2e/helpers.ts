@@ -114,7 +114,9 @@ export function spawnTarget(t: Teardown, label: string): ChildProcess {
  */
 export function spawnRunLocal(args: string[], env: Record<string, string>) {
   const runEnv = { ...process.env, REDIS_URL: '', VIGIL_AUTH_SECRET: E2E_AUTH_SECRET, ...env };
-  const { child, output, exited } = spawnNode(['scripts/run-local.mjs', ...args], { cwd: ROOT, env: runEnv });
+  // Test files run in parallel: each run's metrics ports come from the kernel, not from 9464 up.
+  const metrics = args.includes('--metrics-port') ? [] : ['--metrics-port', '0'];
+  const { child, output, exited } = spawnNode(['scripts/run-local.mjs', ...metrics, ...args], { cwd: ROOT, env: runEnv });
   return { child, output, exited: exited.then((status) => status.code) };
 }
 

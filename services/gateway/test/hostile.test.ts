@@ -85,9 +85,12 @@ t.test('hostile clients cannot hurt an honest one', { timeout: 180_000 }, async 
   for (let i = 0; i < 10_000; i += 500) await collector.lines('chatty', Array.from({ length: 500 }, (_, k) => line(i + k)));
 
   let pumping = true;
+  // A write that times out on a starved machine is the test's own collector falling behind, not the
+  // gateway's doing: counted and reported, and the honest client's delays show any effect.
+  let pumpFailures = 0;
   const pump = (async () => {
     for (let n = 0; pumping; n++) {
-      await collector.sample('busy', n);
+      await collector.sample('busy', n).catch(() => pumpFailures++);
       await new Promise((r) => setTimeout(r, 50));
     }
   })();
@@ -255,6 +258,7 @@ t.test('hostile clients cannot hurt an honest one', { timeout: 180_000 }, async 
   watching = false;
   await watcher;
   const p99 = percentile(figures.delays, 0.99);
+  t.comment(`sample pump: ${pumpFailures} write(s) timed out`);
   t.comment(`hostile suite: gateway RSS peak ${figures.rssPeakMiB.toFixed(0)} MiB, honest p99 ${p99} ms (${figures.delays.length} samples), event-loop max ${figures.loopMaxMs.toFixed(0)} ms`);
   t.ok(figures.rssPeakMiB < RSS_LIMIT_MIB, `gateway RSS peak ${figures.rssPeakMiB.toFixed(0)} MiB < ${RSS_LIMIT_MIB} MiB`);
   // 250 ms is the target on a quiet machine (figures in the release note); on a loaded one the
