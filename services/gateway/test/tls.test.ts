@@ -2,23 +2,19 @@
 // by the same env reader the executable uses, and every connection (commands, pub/sub, adapter)
 // goes over TLS: ready, REST from Redis, live samples through the sharded adapter.
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ServerEvents } from '@vigil/protocol';
-import { startRedis, waitFor } from '@vigil/testkit';
+import { selfSignedCertificate, startRedis, waitFor } from '@vigil/testkit';
 import { readEnvConfig } from '../src/env-config.js';
 import { FakeCollector, collect, connectClient, emitAck, startGateway } from './helpers.js';
 
 t.test('rediss:// with the CA file from the environment: ready, REST and live samples over TLS', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-gateway-tls-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const cert = join(dir, 'redis.crt');
-  const key = join(dir, 'redis.key');
   // One self-signed certificate: the server's, and the CA the gateway is told to trust.
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const { cert, key } = selfSignedCertificate(dir);
   const redis = await startRedis({ tls: { certFile: cert, keyFile: key, caFile: cert } });
   t.teardown(() => redis.close());
   t.match(redis.url, /^rediss:/, 'the Redis serves TLS only');
