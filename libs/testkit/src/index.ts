@@ -7,3 +7,4 @@ export { waitFor, eventually, once, type WaitOptions } from '../../../scripts/li
 export { stopProcess, hasExited } from './process.js';
 export { countOpenFds, activeHandleCount } from './resources.js';
 export { startTcpBalancer, type TcpBalancer } from './tcp-balancer.js';
+export { selfSignedCertificate } from './tls-cert.js';

@@ -1,21 +1,17 @@
 // The CLI reaches a Redis that serves TLS only, trusting the CA named by VIGIL_REDIS_TLS_CA_FILE;
 // a TLS file it cannot use is one fatal line with its code, whether found at load or at start.
 import t from 'tap';
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { ErrorCodes } from '@vigil/protocol';
 import { closeRedis, createRedis } from '@vigil/store';
-import { startRedis, waitFor } from '@vigil/testkit';
+import { selfSignedCertificate, startRedis, waitFor } from '@vigil/testkit';
 import { cli, latest, spawnChild, tempDir } from './fixtures.js';
 
 t.test('rediss:// with the CA file: samples arrive; unusable TLS files: exit 1, one line, no stack', async (t) => {
   const dir = tempDir(t);
-  const cert = join(dir, 'redis.crt');
-  const key = join(dir, 'redis.key');
   // One self-signed certificate: the server's, and the CA the collector is told to trust.
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const { cert, key } = selfSignedCertificate(dir);
   const redis = await startRedis({ tls: { certFile: cert, keyFile: key, caFile: cert } });
   t.teardown(() => redis.close());
   t.match(redis.url, /^rediss:/);

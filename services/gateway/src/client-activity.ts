@@ -4,18 +4,23 @@ import { TokenBucket, type Rate } from '@vigil/protocol/runtime';
 
 export class ClientActivity {
   readonly connectedAt: string;
-  lastActivity: string;
+  /** Epoch ms; formatted only when asked (get-connection-status), not on every event. */
+  #lastActivityMs: number;
   readonly #budget: TokenBucket;
 
   constructor(now: number, rate: Rate) {
     this.connectedAt = new Date(now).toISOString();
-    this.lastActivity = this.connectedAt;
+    this.#lastActivityMs = now;
     this.#budget = new TokenBucket(rate, now);
+  }
+
+  get lastActivity(): string {
+    return new Date(this.#lastActivityMs).toISOString();
   }
 
   /** Records activity and spends one event of the budget; false when the client is over its rate. */
   admit(now: number): boolean {
-    this.lastActivity = new Date(now).toISOString();
+    this.#lastActivityMs = now;
     return this.#budget.take(now);
   }
 }

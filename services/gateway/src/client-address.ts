@@ -49,6 +49,9 @@ export function clientAddress(req: IncomingMessage, trust: TrustFunction): strin
   for (let i = forwarded.length - 1, hop = 1; i >= 0; i--, hop++) {
     const next = forwarded[i]!.trim();
     if (next === '') continue;
+    // Not an address: no proxy wrote it, so it is the client's own text (with every hop trusted,
+    // up to the header's 16 KiB as a key of the per-address maps). The hop before it stands.
+    if (isIP(next) === 0) break;
     address = next;
     if (!trust(address, hop)) break;
   }

@@ -15,7 +15,7 @@ export async function dashboardRoutes(app: FastifyInstance, { dir }: { dir: stri
       name: 'vigil gateway',
       dashboard: dir === false ? 'disabled' : 'not built: run `npm run build`',
       socket: { namespace: NAMESPACE, path: '/socket.io/' },
-      api: ['/api/servers', '/api/servers/:id', '/api/servers/:id/metrics', '/api/servers/:id/logs', '/healthz', '/readyz', '/metrics'],
+      api: ['/api/servers', '/api/servers/:id', '/api/servers/:id/metrics', '/api/servers/:id/logs', '/healthz', '/readyz'],
     }));
     return;
   }

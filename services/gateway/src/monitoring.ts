@@ -45,13 +45,17 @@ function onConnection(socket: Socket, deps: MonitoringDeps): void {
   registerTokenLifecycle(ctx, leave, deps.auth);
 
   // Events outside the protocol: answer an ack so a client waiting on one is not left hanging.
+  // They spend the client's event budget like any other: a flood of them is a flood.
   socket.onAny((event: unknown, ...args: unknown[]) => {
     if (typeof event === 'string' && KNOWN_EVENTS.has(event)) return;
+    const admitted = activity.admit(Date.now());
     const ack = args[args.length - 1];
-    if (typeof ack === 'function') {
-      ack(errorAck(ErrorCodes.UNKNOWN_EVENT, `unknown event ${JSON.stringify(String(event).slice(0, 64))}`));
-      deps.onReject?.(ErrorCodes.UNKNOWN_EVENT);
-    }
+    if (typeof ack !== 'function') return;
+    const refusal = admitted
+      ? errorAck(ErrorCodes.UNKNOWN_EVENT, `unknown event ${JSON.stringify(String(event).slice(0, 64))}`)
+      : errorAck(ErrorCodes.RATE_LIMITED, 'too many events; slow down');
+    ack(refusal);
+    deps.onReject?.(refusal.error.code);
   });
 
   ctx.on(ClientEvents.unsubscribe, unsubscribeV, async (p) => {

@@ -2,11 +2,12 @@
 // as long as the protocol allows, per-address connection caps, binary attachments refused, slow
 // consumers disconnected, and log replay that never piles up in a paused reader's buffer.
 import t from 'tap';
-import { request } from 'node:http';
+import { request, type IncomingMessage } from 'node:http';
 import { io } from 'socket.io-client';
 import { ErrorCodes, NAMESPACE, SERVER_ID_MAX_LENGTH, ServerEvents } from '@vigil/protocol';
 import { waitFor } from '@vigil/testkit';
 import { unsentBytes } from '../src/slow-consumers.js';
+import { clientAddress, trustFunction } from '../src/client-address.js';
 import { ALL_ACCESS_TOKEN, connectClient, emitAck, startStack, type RunningGateway } from './helpers.js';
 
 const bearer = { authorization: `Bearer ${ALL_ACCESS_TOKEN}` };
@@ -118,6 +119,15 @@ t.test('per-address caps on connections and handshakes; behind a trusted proxy, 
   const slow = await startStack(t, { gateway: { handshakesPerSecond: 2 } });
   const statuses = await Promise.all(Array.from({ length: 10 }, () => fetch(`${slow.gw.url}/socket.io/?EIO=4&transport=polling`).then((r) => r.status)));
   t.ok(statuses.filter((s) => s === 429).length >= 5, `handshakes per second per address (${statuses.join(',')})`);
+});
+
+t.test('the forwarded client address: only an IP address a trusted hop wrote', async (t) => {
+  const req = (xff: string) => ({ socket: { remoteAddress: '127.0.0.1' }, headers: { 'x-forwarded-for': xff } }) as unknown as IncomingMessage;
+  const junk = 'x'.repeat(8000);
+  t.equal(clientAddress(req(`${junk}, 203.0.113.9`), trustFunction(true)), '203.0.113.9', 'every hop trusted: text that is not an address is not a client (nor a key of 8,000 characters)');
+  t.equal(clientAddress(req('198.51.100.1, 203.0.113.9'), trustFunction(true)), '198.51.100.1', 'every hop trusted: the first address');
+  t.equal(clientAddress(req('198.51.100.1, 203.0.113.9'), trustFunction(1)), '203.0.113.9', 'one hop: what the balancer appended');
+  t.equal(clientAddress(req('198.51.100.1'), trustFunction(false)), '127.0.0.1', 'no proxy trusted: the peer');
 });
 
 t.test('binary attachments: the sender is told and disconnected, others unaffected', async (t) => {

@@ -13,7 +13,7 @@ import {
   type ProcessInfoBody,
   type RegistryEntry,
 } from '@vigil/protocol';
-import { BatchWriter, broadcastFrame, closeRedis, createRedis } from '@vigil/store';
+import { BatchWriter, broadcastFrame, closeRedis, createRedis, type RedisTls } from '@vigil/store';
 import { startRedis, startTcpBalancer, waitFor } from '@vigil/testkit';
 import { buildApp, type GatewayOptions } from '../src/app.js';
 import { mintToken, secretKey, type TokenClaims } from '../src/auth/mint.js';
@@ -143,8 +143,8 @@ export function registryEntry(serverId: string, overrides: Partial<RegistryEntry
 export class FakeCollector {
   readonly redis;
   readonly #writer;
-  constructor(redisUrl: string) {
-    this.redis = createRedis(redisUrl, 'command');
+  constructor(redisUrl: string, tls?: RedisTls) {
+    this.redis = createRedis(redisUrl, 'command', { tls });
     this.#writer = new BatchWriter(this.redis);
   }
   async sample(serverId: string, n: number, entry?: Partial<RegistryEntry>): Promise<string> {

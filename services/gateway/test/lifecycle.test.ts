@@ -28,12 +28,20 @@ t.test('start → stop → start twenty times, receiving every time, leaking not
   const snapshots: Snapshot[] = [];
   const CYCLES = 20;
   await collector.register('cycle');
+  await collector.lines('cycle', Array.from({ length: 20 }, (_, i) => ({ level: 'info' as const, message: `line ${i}` })));
   for (let cycle = 1; cycle <= CYCLES; cycle++) {
-    const gw = await startGateway(redis.url);
+    // Everything a gateway may open per instance: the metrics server, a token expiry clock, a
+    // log replay, the paced leaves of a closing socket.
+    const gw = await startGateway(redis.url, { metricsPort: 0 });
     const client = await connectClient(gw.url);
     const infos = collect<ProcessInfoEvent>(client, ServerEvents.processInfo);
     const ack = await emitAck(client, 'subscribe-server-metrics', { serverId: 'cycle' });
     if (!ack.ok) t.fail(`cycle ${cycle}: subscribe failed`);
+    const logsAck = await emitAck(client, 'subscribe-server-logs', { serverId: 'cycle', level: 'trace', backfill: 10 });
+    if (!logsAck.ok) t.fail(`cycle ${cycle}: log subscribe failed`);
+    const scrape = await fetch(gw.app.metricsAddress()!.url);
+    if (scrape.status !== 200) t.fail(`cycle ${cycle}: /metrics answered ${scrape.status}`);
+    await scrape.text();
     const latestFromBefore = infos.length; // from cycle 2 on, the previous cycle's sample is the latest
     await collector.sample('cycle', cycle);
     await waitFor(() => infos.some((i) => i.processInfo.uptime === cycle), { message: `cycle ${cycle} live sample` });
@@ -42,6 +50,7 @@ t.test('start → stop → start twenty times, receiving every time, leaking not
     client.close();
     await gw.close();
     await waitFor(async () => (await redisClientCount(redis.command)) === 0, { message: `cycle ${cycle}: Redis connections closed` });
+    t.equal(gw.app.metricsAddress(), null, `cycle ${cycle}: the metrics server closed with the app`);
     snapshots.push({ handles: activeHandleCount(), fds: countOpenFds(), listeners: processListenerCount() });
   }
   const first = snapshots[1]!; // after the second cycle: lazy one-time initialisation is done

@@ -134,6 +134,22 @@ t.test('events with no ack and unknown events are ignored without harm', async (
   t.match(await emitAck(client, 'no-such-event', { x: 1 }), { ok: false, error: { code: ErrorCodes.UNKNOWN_EVENT } }, 'an unknown event with an ack is answered, not left hanging');
 });
 
+t.test('unknown events spend the event budget like known ones', async (t) => {
+  const redis = await startRedis();
+  const gw = await startGateway(redis.url, { eventsPerSecond: 1, eventBurst: 3 });
+  const client = await connectClient(gw.url);
+  t.teardown(async () => {
+    client.close();
+    await gw.close();
+    await redis.close();
+  });
+  // Sent at once: the budget (3, then 1 a second) cannot refill between them.
+  const acks = await Promise.all([...Array.from({ length: 10 }, (_, i) => emitAck(client, 'no-such-event', { i })), emitAck(client, 'ping')]);
+  t.match(acks[0], { ok: false, error: { code: ErrorCodes.UNKNOWN_EVENT } }, 'within the budget: unknown event');
+  t.match(acks[9], { ok: false, error: { code: ErrorCodes.RATE_LIMITED } }, 'past the burst: rate limited');
+  t.match(acks[10], { ok: false, error: { code: ErrorCodes.RATE_LIMITED } }, 'and a known event after the flood waits its turn too');
+});
+
 t.test('a message over the payload limit disconnects only its sender', async (t) => {
   const redis = await startRedis();
   const gw = await startGateway(redis.url, { maxPayloadBytes: 16 * 1024 });
