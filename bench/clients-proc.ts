@@ -5,11 +5,14 @@
 // open is counted: that is the delivery rate, which stays below the offered rate when a stack saturates.
 import { io as connect, type Socket } from 'socket.io-client';
 import { ClientEvents, NAMESPACE, ServerEvents } from '@vigil/protocol';
+import { benchToken } from './lib/auth.js';
 import { monoNow, onParentMessage, tellParent } from './lib/children.js';
 import { Histogram } from './lib/histogram.js';
 
 type Assignment = { url: string; serverId: string };
 
+/** Every socket's handshake carries it (socket.io-client adds its own `pid`/`offset` beside it on a restore). */
+const token = await benchToken();
 const sockets: Socket[] = [];
 const histogram = new Histogram();
 let from = Infinity;
@@ -31,7 +34,7 @@ function onSample(payload: { sentAt?: unknown }): void {
 }
 
 async function open(a: Assignment): Promise<void> {
-  const socket = connect(`${a.url}${NAMESPACE}`, { transports: ['websocket'], forceNew: true, reconnection: false, timeout: 20_000 });
+  const socket = connect(`${a.url}${NAMESPACE}`, { transports: ['websocket'], forceNew: true, reconnection: false, timeout: 20_000, auth: { token } });
   sockets.push(socket);
   socket.on(ServerEvents.processInfo, onSample);
   socket.on('disconnect', () => disconnects++);

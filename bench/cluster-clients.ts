@@ -10,14 +10,17 @@
 import { io as connect, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import { ClientEvents, NAMESPACE, ServerEvents } from '@vigil/protocol';
 import { fromAddress } from '../scripts/lib/lb.mjs';
+import { benchToken } from './lib/auth.js';
 import { monoNow, onParentMessage, tellParent } from './lib/children.js';
 import { Histogram } from './lib/histogram.js';
 
 // serverId null: an idle connection (no subscription). address: the loopback address it comes from
-// (per-address limits, sticky balancers); token: sent in the handshake when the gateway checks one.
-type Assignment = { url: string; serverId: string | null; address?: string; token?: string };
+// (per-address limits, sticky balancers).
+type Assignment = { url: string; serverId: string | null; address?: string };
 type Mode = 'once' | 'resubscribe' | 'seed';
 
+/** Every socket's handshake carries it (socket.io-client adds its own `pid`/`offset` beside it on a restore). */
+const token = await benchToken();
 const sockets: Socket[] = [];
 const counts: number[] = [];
 const firstAfterKill: Array<number | null> = [];
@@ -40,7 +43,7 @@ async function open(a: Assignment, mode: Mode): Promise<boolean> {
     forceNew: true,
     reconnection: mode !== 'once',
     timeout: 20_000,
-    ...(a.token ? { auth: { token: a.token } } : {}),
+    auth: { token },
     ...fromAddress(a.address),
   } as Partial<ManagerOptions & SocketOptions>);
   sockets.push(socket);

@@ -7,12 +7,15 @@
 // gateway that dies while others remain is reported and the rest keeps running (its clients move
 // to the others through the balancer); any other death stops the run. `--check` verifies the
 // running system through the balancer (WebSocket and long-polling clients, sticky to each
-// gateway in turn) and through every gateway directly, and exits 0 only if all is well.
+// gateway in turn) and through every gateway directly, and exits 0 only if all is well. The
+// gateways require tokens: the run makes its own secret and prints a dashboard link that signs in
+// and an admin token (scripts/lib/auth.mjs).
 import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { createRunAuth } from './lib/auth.mjs';
 import { buildNeeded, runBuild } from './lib/build.mjs';
 import { runCheck } from './lib/check.mjs';
 import { NGINX_INSTALL_HINT, findNginx } from './lib/nginx.mjs';
@@ -26,6 +29,8 @@ import { Aborted, httpGet, sleep } from './lib/wait.mjs';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DASHBOARD_BUILD = join(ROOT, 'services/dashboard/dist/index.html');
 const RUN_BASE = join(ROOT, '.vigil', 'run');
+/** The gateways' metrics ports start here (VIGIL_METRICS_PORT's default), one per gateway. */
+const METRICS_BASE_PORT = 9464;
 
 const USAGE = `usage: node scripts/run-local.mjs [options]     (npm start -- [options])
   --gateways <n>   how many gateways behind the load balancer (default 3)
@@ -39,15 +44,18 @@ const USAGE = `usage: node scripts/run-local.mjs [options]     (npm start -- [op
   --timeout <s>    how long --check waits for samples (default 60)
   --ready-file <path>
                    for programs that drive the run (tests): once everything is up, write what
-                   runs where (URLs, ports, pids, servers) to <path> as JSON; the run also stops
-                   by itself when the process that started it is gone
+                   runs where (URLs, ports, pids, servers) and the run's admin token to <path>
+                   as JSON (mode 0600); the run also stops by itself when the process that
+                   started it is gone
   --gateway-redis-url <gw-id>=<url>
                    that gateway reaches Redis at <url> instead (e.g. through a test's TCP proxy);
                    repeatable
   -h, --help       this help
 env: VIGIL_REDIS_URL or REDIS_URL: use that Redis (7+) if it answers PING, else a private one
      VIGIL_NGINX: the nginx binary (default: nginx on the PATH, or /usr/sbin/nginx)
-     VIGIL_LOG_LEVEL: log level of gateways and collectors (default info)`;
+     VIGIL_LOG_LEVEL: log level of gateways and collectors (default info)
+     VIGIL_AUTH_SECRET: the HS256 secret the gateways verify tokens with (at least 32 bytes;
+       default: a random one for this run, so tokens of an earlier run no longer work)`;
 
 const print = (line = '') => process.stdout.write(`${line}\n`);
 
@@ -104,7 +112,7 @@ async function givenRedis() {
   return null;
 }
 
-function printBanner(topo, run, redisPrivate, flags) {
+function printBanner(topo, run, redisPrivate, flags, token) {
   const lb = topo.lb.url;
   const rel = (p) => {
     const r = relative(process.cwd(), p) || '.';
@@ -116,14 +124,20 @@ function printBanner(topo, run, redisPrivate, flags) {
   print('vigil is running.');
   print('');
   print(`  Connect here (nginx, the load balancer): ${lb}`);
-  if (existsSync(DASHBOARD_BUILD)) print(`    Dashboard:  ${lb}/`);
+  if (existsSync(DASHBOARD_BUILD)) print(`    Dashboard:  ${lb}/#token=${token}   (this link signs you in)`);
   print(`    Socket.IO:  ${lb}/monitoring   (WebSocket or long polling; sticky by client address)`);
   print(`    REST:       ${lb}/api/servers`);
   print(`                ${lb}/api/servers/${example.id}`);
   print(`                ${lb}/api/servers/${example.id}/metrics?limit=10`);
-  print(`  Gateways behind it (each one also answers directly; /healthz /readyz /metrics):`);
-  for (const gw of topo.gateways) print(`    ${gw.id}  ${gw.url}    e.g. ${gw.url}/readyz  ${gw.url}/metrics`);
+  print(`  Gateways behind it (each one also answers directly; /healthz /readyz; /metrics on its own port):`);
+  for (const gw of topo.gateways) print(`    ${gw.id}  ${gw.url}    e.g. ${gw.url}/readyz  ${gw.metricsUrl}`);
   print(`  Redis: ${redact(topo.redisUrl)}${redisPrivate ? '  (private to this run, gone when it stops)' : ''}`);
+  print('');
+  print('  Token (every server, logs, admin; valid while this run lasts, as its key is made for it):');
+  print(`    ${token}`);
+  print('    Socket.IO clients send it in the handshake (auth: { token }), REST as "Authorization: Bearer <token>".');
+  print('    Tokens of your own: run with VIGIL_AUTH_SECRET=<32+ bytes> npm start, then mint with the same variable:');
+  print("    node services/gateway/dist/cli.js token --sub <who> --servers '<glob>' [--logs] --ttl 1h   (docs/security.md)");
   print('');
   print(`  Servers (sampled every ${flags.intervalMs} ms):`);
   const w = Math.max(...topo.servers.map((s) => s.id.length));
@@ -138,9 +152,9 @@ function printBanner(topo, run, redisPrivate, flags) {
     print('');
   }
   print('  Try:');
-  print(`    curl -s ${lb}/api/servers/${example.id}`);
+  print(`    curl -s -H "Authorization: Bearer ${token}" ${lb}/api/servers/${example.id}`);
   print(
-    `    node -e "const {io}=require('socket.io-client');const s=io('${lb}/monitoring');` +
+    `    node -e "const {io}=require('socket.io-client');const s=io('${lb}/monitoring',{auth:{token:'${token}'}});` +
       `s.emit('subscribe-server-metrics',{serverId:'${example.id}'},a=>console.log('ack',a));` +
       `s.on('process:info',m=>console.log(m.serverId,m.processInfo.cpu+'%',m.processInfo.memory.rss,m.position))"`,
   );
@@ -153,21 +167,22 @@ function printBanner(topo, run, redisPrivate, flags) {
   print(`  Ctrl-C stops everything.${flags.demo ? '' : ' (--no-demo: no demo processes)'}`);
 }
 
-/** What a program driving this run needs: written atomically once everything is up. */
-function writeReadyFile(path, topo, sup, run) {
+/** What a program driving this run needs: written atomically once everything is up, readable by its owner only (it holds a token). */
+function writeReadyFile(path, topo, sup, run, token) {
   const pidOf = (name) => sup.get(name)?.pid ?? null;
   const info = {
     pid: process.pid,
     runDir: run.dir,
     lb: { url: topo.lb.url, port: topo.lb.port, pid: pidOf('nginx') },
-    gateways: topo.gateways.map((g) => ({ id: g.id, url: g.url, port: g.port, pid: pidOf(`gateway-${g.id}`) })),
+    gateways: topo.gateways.map((g) => ({ id: g.id, url: g.url, port: g.port, metricsUrl: g.metricsUrl, pid: pidOf(`gateway-${g.id}`) })),
     collectors: topo.collectors.map((c) => ({ id: c.id, selfId: c.selfId, pid: pidOf(c.name) })),
     redisUrl: topo.redisUrl,
     httpUrl: topo.httpUrl,
     servers: topo.servers.map(({ id, how, collector, logs }) => ({ id, how, collector, logs })),
+    token,
   };
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(info, null, 2)}\n`);
+  writeFileSync(tmp, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
   renameSync(tmp, path);
 }
 
@@ -213,11 +228,14 @@ async function main() {
   await stopLeftovers(RUN_BASE, print);
   const run = createRunDir(RUN_BASE);
   const tmpDir = mkdtempSync(join(tmpdir(), 'vigil-local-'));
+  const auth = createRunAuth(tmpDir);
   const redisUrl = await givenRedis();
   const [lbPort, ...gatewayPorts] = await freePortsFrom(flags.port, flags.gateways + 1);
+  // Each gateway's /metrics is on a port of its own (9464 and up), off the public one.
+  const metricsPorts = await freePortsFrom(METRICS_BASE_PORT, flags.gateways, new Set([lbPort, ...gatewayPorts]));
   let httpPort;
   do httpPort = await freePort();
-  while (gatewayPorts.includes(httpPort) || httpPort === lbPort);
+  while (gatewayPorts.includes(httpPort) || metricsPorts.includes(httpPort) || httpPort === lbPort);
   const logs = collectorFollowsLogFiles(ROOT);
   const topo = buildTopology({
     root: ROOT,
@@ -227,12 +245,14 @@ async function main() {
     tag: `vigil-${run.name}`,
     redis: redisUrl ? { url: redisUrl } : { port: await freePort() },
     gatewayPorts,
+    metricsPorts,
     gatewayRedisUrls: flags.gatewayRedisUrls,
     lb: { port: lbPort, binary: nginx },
     demo: flags.demo,
     httpPort,
     quickFlaky: flags.check,
     intervalMs: flags.intervalMs,
+    auth,
   });
 
   const sup = new Supervisor({ runDir: run.dir, meta: { tmpDir } });
@@ -296,14 +316,15 @@ async function main() {
         logIds: topo.servers.filter((s) => s.logs && (s.id === 'demo-http' || s.id === 'demo-flaky')).map((s) => s.id),
         poke: async () => topo.httpUrl && (await httpGet(`${topo.httpUrl}/ping`)),
         dashboard: existsSync(DASHBOARD_BUILD),
+        token: auth.adminToken,
         timeoutMs: flags.timeoutMs,
         signal: controller.signal,
         print,
       });
       if (result.failed > 0) exitCode = 1;
     } else {
-      printBanner(topo, run, !redisUrl, flags);
-      if (flags.readyFile) writeReadyFile(flags.readyFile, topo, sup, run);
+      printBanner(topo, run, !redisUrl, flags, auth.adminToken);
+      if (flags.readyFile) writeReadyFile(flags.readyFile, topo, sup, run, auth.adminToken);
       while (!controller.signal.aborted) await sleep(60_000, controller.signal).catch(() => undefined);
     }
   } catch (err) {

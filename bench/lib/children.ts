@@ -3,6 +3,7 @@
 // started, by pid, whatever happens.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { BENCH_AUTH_ENV, BENCH_SECRET } from './auth.js';
 
 export type Message = { type: string } & Record<string, unknown>;
 
@@ -46,7 +47,7 @@ export function spawnTs(name: string, args: string[] = [], env: Record<string, s
   const nodeArgs = [...CHILD_NODE_ARGS, '--import', 'tsx', '--conditions=vigil:source'];
   const proc = spawn(process.execPath, [...nodeArgs, benchFile(name), ...args], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, ...env },
+    env: { ...process.env, [BENCH_AUTH_ENV]: BENCH_SECRET, ...env },
   });
   running.add(proc);
   const inbox: Message[] = [];

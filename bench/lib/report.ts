@@ -184,7 +184,8 @@ clients on every gateway). Two stacks, same clients, same rooms, same payloads:
 
 - **vigil**: the collector's publish path, one \`BatchWriter.write\` per tick (a Lua script per tick that, per
   server, XADDs the sample, SETs latest and SPUBLISHes it in the sharded adapter's wire format with the stream id
-  as position; plus registry HSET and heartbeats ZADD) → vigil gateways built with \`buildApp()\`.
+  as position; plus registry HSET and heartbeats ZADD) → vigil gateways built with \`buildApp()\`, which verify a
+  real token in every client's handshake, as deployed (once per connection, not per delivery).
 - **baseline**: the stock way: a Socket.IO server with \`createShardedAdapter(pub, sub, { subscriptionMode: 'dynamic' })\`
   and no clients does \`io.of('/monitoring').to(room).emit('process:info', payload)\` per server per tick → two bare
   Socket.IO servers on the same adapter, whose only handler joins the room.

@@ -6,9 +6,11 @@
 // (when the flaky demo runs) its `restarted` status. When the collectors ship logs, the lines of
 // the servers that log during the check (the HTTP demo, which the check pings, and the flaky
 // one) must arrive the same way. REST must list every server on every gateway and through the
-// balancer, and each gateway's /metrics must count the clients the balancer sent it.
+// balancer, and each gateway's /metrics (on its metrics port) must count the clients the balancer sent it. Every client
+// and REST call carries the run's token; REST without one must be refused (401).
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { bearer } from './auth.mjs';
 import { canBindLoopbackAliases, fromAddress, stickyAddresses } from './lb.mjs';
 import { httpGet, sleep } from './wait.mjs';
 
@@ -49,9 +51,9 @@ function record(view, kind, msg) {
  * One view: a client subscribed to every server's metrics (and logs), recording what arrives.
  * `v`: { label, url, transports, localAddress?, gatewayId? (where it should land) }.
  */
-async function watch(io, v, servers, views) {
+async function watch(io, v, servers, views, token) {
   const client = fromAddress(v.localAddress);
-  const socket = io(`${v.url}/monitoring`, { transports: v.transports, reconnection: false, forceNew: true, timeout: 5000, ...client });
+  const socket = io(`${v.url}/monitoring`, { transports: v.transports, reconnection: false, forceNew: true, timeout: 5000, auth: { token }, ...client });
   const view = { ...v, socket, agent: client.agent, problems: [], servers: new Map() };
   views.push(view);
   for (const s of servers) view.servers.set(s.id, { metrics: track(), logs: s.logs ? track() : null, statuses: [] });
@@ -91,7 +93,7 @@ async function watch(io, v, servers, views) {
 
 /** `vigil_gateway_connections` of a gateway's /metrics, or null. */
 async function connectionsOf(gw) {
-  const { status, body } = await httpGet(`${gw.url}/metrics`).catch(() => ({ status: 0, body: '' }));
+  const { status, body } = await httpGet(gw.metricsUrl).catch(() => ({ status: 0, body: '' }));
   const m = status === 200 ? /^vigil_gateway_connections(?:\{[^}]*\})? (\d+)$/m.exec(String(body)) : null;
   return m ? Number(m[1]) : null;
 }
@@ -124,8 +126,9 @@ async function planViews(lb, gateways, ok) {
  * @param o.logIds     servers whose live log lines are required
  * @param o.poke       called about once a second while waiting (makes the HTTP demo log)
  * @param o.dashboard  the dashboard is built: every gateway and the balancer must serve it at /
+ * @param o.token      the run's token (every server, logs): what the views and REST calls carry
  */
-export async function runCheck({ root, lb, gateways, servers, restartId, logIds = [], poke = async () => {}, dashboard = false, timeoutMs, signal, print }) {
+export async function runCheck({ root, lb, gateways, servers, restartId, logIds = [], poke = async () => {}, dashboard = false, token, timeoutMs, signal, print }) {
   const results = [];
   const ok = (good, name, detail = '') => results.push({ good: Boolean(good), name, detail });
   const serverIds = servers.map((s) => s.id);
@@ -133,7 +136,9 @@ export async function runCheck({ root, lb, gateways, servers, restartId, logIds 
   for (const gw of [...gateways, { id: 'load balancer', url: lb.url }]) {
     const ready = await httpGet(`${gw.url}/readyz`).catch((err) => ({ status: 0, body: err.message }));
     ok(ready.status === 200, `${gw.id} /readyz answers 200`, ready.status === 200 ? '' : JSON.stringify(ready.body));
-    const list = await httpGet(`${gw.url}/api/servers`).catch(() => ({ status: 0, body: {} }));
+    const refused = await httpGet(`${gw.url}/api/servers`).catch(() => ({ status: 0 }));
+    ok(refused.status === 401, `${gw.id} GET /api/servers without a token answers 401`, `answered ${refused.status}`);
+    const list = await httpGet(`${gw.url}/api/servers`, 2000, bearer(token)).catch(() => ({ status: 0, body: {} }));
     const listed = new Set((list.body.servers ?? []).map((s) => s.serverId));
     const missing = serverIds.filter((id) => !listed.has(id));
     ok(list.status === 200 && missing.length === 0, `${gw.id} GET /api/servers lists all ${serverIds.length} servers`, missing.join(', '));
@@ -158,7 +163,7 @@ export async function runCheck({ root, lb, gateways, servers, restartId, logIds 
       }),
     );
   try {
-    for (const v of await planViews(lb, gateways, ok)) await watch(io, v, servers, views);
+    for (const v of await planViews(lb, gateways, ok)) await watch(io, v, servers, views, token);
     // Each gateway holds its direct client and the balancer's clients sticky to it.
     for (const gw of gateways) {
       const expected = views.filter((v) => v.gatewayId === gw.id);

@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { bearer, withoutAuth } from './auth.mjs';
 import { nginxSpec } from './nginx.mjs';
 import { redisSpec } from './redis.mjs';
 import { httpGet } from './wait.mjs';
@@ -33,12 +34,14 @@ export function collectorFollowsLogFiles(root) {
  * @param o.tag         unique to this run, on demo command lines (so `match` finds only ours)
  * @param o.redis       `{ url }` of a Redis to use, or `{ port }` to start a private one
  * @param o.gatewayPorts one port per gateway
+ * @param o.metricsPorts one port per gateway for its /metrics (off the public port)
  * @param o.gatewayRedisUrls optional { [gatewayId]: url }: that gateway reaches Redis there (a proxy, in tests)
  * @param o.lb          `{ port, binary }` of the nginx load balancer in front of the gateways
  * @param o.demo        start the demo processes
  * @param o.httpPort    port of the demo HTTP server
  * @param o.quickFlaky  make the flaky worker die every few seconds (for --check)
  * @param o.intervalMs  sampling interval of every target
+ * @param o.auth        the run's auth (auth.mjs createRunAuth): the gateways' key, the token readiness probes use
  */
 export function buildTopology(o) {
   const node = process.execPath;
@@ -61,7 +64,12 @@ export function buildTopology(o) {
     specs.push(spec);
   }
 
-  const gateways = o.gatewayPorts.map((port, i) => ({ id: `gw-${i + 1}`, port, url: `http://127.0.0.1:${port}` }));
+  const gateways = o.gatewayPorts.map((port, i) => {
+    const metricsPort = o.metricsPorts[i];
+    return { id: `gw-${i + 1}`, port, url: `http://127.0.0.1:${port}`, metricsPort, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics` };
+  });
+  // Browsers reach the dashboard through the balancer, or a gateway directly: those origins only.
+  const origins = (port) => [`http://127.0.0.1:${port}`, `http://localhost:${port}`];
   const gatewayRedisUrls = o.gatewayRedisUrls ?? {};
   for (const id of Object.keys(gatewayRedisUrls)) {
     if (!gateways.some((g) => g.id === id)) throw new Error(`no gateway "${id}" to give a Redis URL (gateways: ${gateways.map((g) => g.id).join(', ')})`);
@@ -76,7 +84,7 @@ export function buildTopology(o) {
       args: [join(o.root, 'services/gateway/dist/cli.js')],
       cwd: o.root,
       env: {
-        ...process.env,
+        ...o.auth.gatewayEnv(process.env),
         PORT: String(gw.port),
         HOST: '127.0.0.1',
         VIGIL_REDIS_URL: ownRedis ?? redisUrl,
@@ -84,6 +92,10 @@ export function buildTopology(o) {
         // SIGTERM drains in at most 2 s (a handful of local clients go in one batch, through the
         // balancer, to the other gateways): Ctrl-C need not wait the default 10 s.
         VIGIL_DRAIN_MS: process.env.VIGIL_DRAIN_MS ?? '2000',
+        VIGIL_METRICS_PORT: String(gw.metricsPort),
+        VIGIL_PUBLIC_ORIGINS: [...origins(o.lb.port), ...origins(gw.port)].join(','),
+        // nginx on loopback appends each client's address: per-address limits count clients, not nginx.
+        VIGIL_TRUST_PROXY: '127.0.0.1',
       },
       ready: async () => {
         const { status, body } = await httpGet(`${gw.url}/readyz`);
@@ -106,7 +118,7 @@ export function buildTopology(o) {
 
   if (o.demo) {
     const demo = (file) => join(o.root, 'demo', file);
-    const demoEnv = { ...process.env };
+    const demoEnv = withoutAuth(process.env);
     specs.push({
       name: 'demo-cpu-wave',
       what: 'CPU use rising and falling over a minute',
@@ -176,7 +188,7 @@ export function buildTopology(o) {
   for (const c of [...collectors].reverse()) {
     servers.unshift({ id: c.selfId, how: 'self', what: `the collector "${c.id}" itself`, logs: false, config: null, collector: c.id });
   }
-  const collectorEnv = { ...process.env };
+  const collectorEnv = withoutAuth(process.env);
   for (const name of COLLECTOR_ENV_OVERRIDES) delete collectorEnv[name];
   for (const c of collectors) {
     c.configPath = join(o.tmpDir, `${c.name}.json`);
@@ -206,7 +218,7 @@ export function buildTopology(o) {
       // whole path works.
       ready: async () => {
         for (const at of [...gateways, { id: 'the load balancer', url: lb.url }]) {
-          const { status, body } = await httpGet(`${at.url}/api/servers`);
+          const { status, body } = await httpGet(`${at.url}/api/servers`, 2000, bearer(o.auth.adminToken));
           if (status !== 200) throw new Error(`${at.id} GET /api/servers answers ${status}`);
           const listed = new Map(body.servers.map((s) => [s.serverId, s]));
           const missing = mine.filter((s) => !listed.get(s.id)?.latest).map((s) => s.id);

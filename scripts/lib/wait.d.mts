@@ -17,4 +17,4 @@ export declare function sleep(ms: number, signal?: AbortSignal): Promise<void>;
 export declare function waitFor<T>(probe: () => T | Promise<T>, options?: WaitOptions): Promise<NonNullable<T>>;
 export declare function eventually(fn: () => void | Promise<void>, options?: WaitOptions): Promise<void>;
 export declare function once<T = unknown>(emitter: Pick<EventEmitter, 'once' | 'off'>, event: string, timeoutMs?: number): Promise<T>;
-export declare function httpGet(url: string, timeoutMs?: number): Promise<{ status: number; body: unknown }>;
+export declare function httpGet(url: string, timeoutMs?: number, headers?: Record<string, string>): Promise<{ status: number; body: unknown }>;

@@ -69,9 +69,9 @@ export function once(emitter, event, timeoutMs = 10_000) {
   });
 }
 
-/** GET `url`: `{ status, body }`, body parsed as JSON when it is JSON. Throws on network errors. */
-export async function httpGet(url, timeoutMs = 2000) {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+/** GET `url` (with `headers`): `{ status, body }`, body parsed as JSON when it is JSON. Throws on network errors. */
+export async function httpGet(url, timeoutMs = 2000, headers = {}) {
+  const res = await fetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
   const text = await res.text();
   let body = text;
   try {

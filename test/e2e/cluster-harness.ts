@@ -21,7 +21,7 @@ import type { ProcessInfoEvent } from '@vigil/protocol';
 import { freePort, startRedis, waitFor, type RedisProcess } from '@vigil/testkit';
 import { canBindLoopbackAliases, fromAddress, loopbackAddresses, stickyAddresses } from '../../scripts/lib/lb.mjs';
 import { httpGet } from '../../scripts/lib/wait.mjs';
-import { spawnRunLocal } from './helpers.js';
+import { ALL_ACCESS_TOKEN, bearer, socketAuth, spawnRunLocal } from './helpers.js';
 
 export const INTERVAL_MS = 250;
 /** The gateway's default readiness probe timeout (GatewaySettings.readinessTimeoutMs). */
@@ -31,7 +31,7 @@ export type ClusterInfo = {
   pid: number;
   runDir: string;
   lb: { url: string; port: number; pid: number };
-  gateways: Array<{ id: string; url: string; port: number; pid: number }>;
+  gateways: Array<{ id: string; url: string; port: number; metricsUrl: string; pid: number }>;
   collectors: Array<{ id: string; selfId: string; pid: number }>;
   redisUrl: string;
   httpUrl: string | null;
@@ -52,12 +52,13 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Resolves with `value` after `ms`, without keeping the process alive for it. */
 export const after = <T>(ms: number, value: T) => new Promise<T>((r) => setTimeout(() => r(value), ms).unref());
 
-export const getJson = <T>(url: string) => httpGet(url, 3000) as Promise<{ status: number; body: T }>;
+export const getJson = <T>(url: string) => httpGet(url, 3000, bearer()) as Promise<{ status: number; body: T }>;
 
-export async function connectionsOf(url: string): Promise<number> {
-  const { status, body } = await getJson<string>(`${url}/metrics`);
+/** `vigil_gateway_connections` from a gateway's /metrics (on its own metrics port). */
+export async function connectionsOf(metricsUrl: string): Promise<number> {
+  const { status, body } = await getJson<string>(metricsUrl);
   const m = status === 200 ? /^vigil_gateway_connections(?:\{[^}]*\})? (\d+)$/m.exec(String(body)) : null;
-  if (!m) throw new Error(`${url}/metrics: no vigil_gateway_connections (${status})`);
+  if (!m) throw new Error(`${metricsUrl}: no vigil_gateway_connections (${status})`);
   return Number(m[1]);
 }
 
@@ -258,6 +259,7 @@ export function libraryClient(lb: string, address: string | undefined, serverId:
   const probe = new Probe('library', address, [serverId]);
   const net = fromAddress(address);
   const client: VigilClient = createVigilClient({
+    token: ALL_ACCESS_TOKEN,
     url: lb,
     network: null,
     io: (uri, options) => {
@@ -304,7 +306,10 @@ export function laggards(ps: Probe[], t0: number, back: (p: Probe) => boolean): 
 
 /** Every Socket.IO connection of these suites: options given here (e.g. `auth: { token }`) reach all of them. */
 export function openSocket(uri: string, options: IoOptions): Socket {
-  return connect(uri, options);
+  // A client's own auth fields (the library's pid, vigilRestore) travel beside the token.
+  const own = options.auth;
+  const auth = typeof own === 'function' ? (cb: (data: object) => void) => own((data) => cb({ ...socketAuth(), ...data })) : { ...socketAuth(), ...own };
+  return connect(uri, { ...options, auth });
 }
 
 // ---------------------------------------------------------------------------------------------

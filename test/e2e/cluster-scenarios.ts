@@ -27,9 +27,9 @@ export async function addTransportClients(t: Test, run: ClusterRun): Promise<Rec
   const rooms = TRANSPORT_ROOMS;
   const PER_GATEWAY = 8;
   const sets: Record<'ws' | 'polling', Probe[]> = { ws: [], polling: [] };
-  const before = await Promise.all(ids.map((id) => connectionsOf(gw[id]!.url)));
+  const before = await Promise.all(ids.map((id) => connectionsOf(gw[id]!.metricsUrl)));
   for (const kind of ['ws', 'polling'] as const) {
-    const at = await Promise.all(ids.map((id) => connectionsOf(gw[id]!.url)));
+    const at = await Promise.all(ids.map((id) => connectionsOf(gw[id]!.metricsUrl)));
     ids.forEach((id, g) => {
       for (let i = 0; i < PER_GATEWAY; i++) {
         const n = g * PER_GATEWAY + i;
@@ -40,7 +40,7 @@ export async function addTransportClients(t: Test, run: ClusterRun): Promise<Rec
     });
     probes.push(...sets[kind]);
     await waitFor(() => sets[kind].every((p) => p.confirmed === p.rooms.length), { timeoutMs: 20_000, message: `${kind} clients subscribed` });
-    const now = await Promise.all(ids.map((id) => connectionsOf(gw[id]!.url)));
+    const now = await Promise.all(ids.map((id) => connectionsOf(gw[id]!.metricsUrl)));
     const spread = ids.map((id, g) => `${id}: ${now[g]! - at[g]!}`).join(', ');
     t.comment(`${kind}: ${sets[kind].length} clients through nginx, on ${spread} (vigil_gateway_connections)`);
     t.same(ids.map((_, g) => now[g]! - at[g]!), ids.map(() => PER_GATEWAY), `${kind}: ${PER_GATEWAY} clients on each gateway`);
@@ -75,7 +75,7 @@ export async function addDashboardClients(t: Test, run: ClusterRun): Promise<voi
   });
   probes.push(...load);
   await waitFor(() => load.every((p) => p.confirmed === 2 && p.samples.length > 0), { timeoutMs: 20_000, message: 'the load clients receiving' });
-  const counts = await Promise.all(ids.map((id) => connectionsOf(gw[id]!.url)));
+  const counts = await Promise.all(ids.map((id) => connectionsOf(gw[id]!.metricsUrl)));
   t.comment(`with ${load.length} more WebSocket clients: ${ids.map((id, g) => `${id} ${counts[g]}`).join(', ')} connections`);
 }
 
@@ -84,7 +84,7 @@ export async function drainScenario(t: Test, run: ClusterRun): Promise<void> {
   const victim = gw['gw-1']!;
   const seedLike = probes.filter((p) => p.kind !== 'library').length;
   await waitFor(async () => (await sessionCount()) >= seedLike, { message: `the sessions of the ${seedLike} clients that do not re-subscribe in Redis` });
-  const on = await connectionsOf(victim.url);
+  const on = await connectionsOf(victim.metricsUrl);
   const termAt = Date.now();
   process.kill(victim.pid, 'SIGTERM');
   // Readiness must not be green again: the first answer after the signal is 503, or the
@@ -119,7 +119,7 @@ export async function drainScenario(t: Test, run: ClusterRun): Promise<void> {
   });
   const back = affected.map((p) => p.backAt(termAt)! - termAt);
   await roomsRestored(t, affected);
-  const counts = await Promise.all(['gw-2', 'gw-3'].map((id) => connectionsOf(gw[id]!.url)));
+  const counts = await Promise.all(['gw-2', 'gw-3'].map((id) => connectionsOf(gw[id]!.metricsUrl)));
   t.comment(
     `drain of ${victim.id}: not ready after ${redAfter} ms; ${affected.length} clients (${['ws', 'polling', 'seed', 'library', 'load'].map((k) => `${byKind(k as Kind)} ${k}`).join(', ')}) ` +
       `receiving again through nginx ${Math.max(...back)} ms after SIGTERM (median ${median(back)} ms); exit 0 after ${exitAfter} ms; now gw-2 ${counts[0]}, gw-3 ${counts[1]} connections`,
@@ -129,8 +129,8 @@ export async function drainScenario(t: Test, run: ClusterRun): Promise<void> {
 export async function killScenario(t: Test, run: ClusterRun): Promise<void> {
   const { gw, probes, cluster } = run;
   const victim = gw['gw-2']!;
-  const on = await connectionsOf(victim.url);
-  const survivorBefore = await connectionsOf(gw['gw-3']!.url);
+  const on = await connectionsOf(victim.metricsUrl);
+  const survivorBefore = await connectionsOf(gw['gw-3']!.metricsUrl);
   const killedAt = Date.now();
   const rate = probes.reduce((n, p) => n + p.samples.filter(([at]) => at >= killedAt - 1000).length, 0);
   process.kill(victim.pid, 'SIGKILL');
@@ -145,7 +145,7 @@ export async function killScenario(t: Test, run: ClusterRun): Promise<void> {
   await roomsRestored(t, affected);
   const back = affected.map((p) => p.backAt(killedAt)! - killedAt);
   const worst = Math.max(...back);
-  const survivor = await connectionsOf(gw['gw-3']!.url);
+  const survivor = await connectionsOf(gw['gw-3']!.metricsUrl);
   t.comment(`kill -9 of ${victim.id} holding ${on} clients (of ${on + survivorBefore}, receiving ${rate} samples/s in all): all ${affected.length} receiving again on gw-3 ${worst} ms after SIGKILL (median ${median(back)} ms); gw-3 now holds ${survivor}`);
   t.ok(affected.length >= on - 1, `${affected.length} clients were on ${victim.id}`);
   t.ok(worst < 30_000, `back within 30 s (target 5 s: ${worst <= 5000 ? 'met' : 'missed'})`);

@@ -29,7 +29,7 @@ import { closeRedis, createRedis } from '@vigil/store';
 import { freePort, startRedis, waitFor } from '@vigil/testkit';
 import { writeNginxLocal, nginxLocalCommand, PLACEHOLDERS } from '../../deploy/nginx-local.mjs';
 import { findNginx } from '../../scripts/lib/nginx.mjs';
-import { killAndWait, startGatewayProcess } from './helpers.js';
+import { killAndWait, socketAuth, startGatewayProcess } from './helpers.js';
 
 // ---------------------------------------------------------------------------------------------
 // The numbers every deployment file must agree with (deploy/README.md explains them).
@@ -76,6 +76,8 @@ function envNamesIn(files: string[], prefixes: string[]): Set<string> {
     const text = readFileSync(file, 'utf8');
     for (const m of text.matchAll(/\benv(?:\.([A-Z_][A-Z0-9_]*)|\[\s*['"]([A-Z_][A-Z0-9_]*)['"]\s*\])/g)) names.add((m[1] ?? m[2])!);
     if (prefixes.length > 0) for (const m of text.matchAll(quoted)) names.add(m[1]!);
+    // A table of settings and their variables (the gateway's env-config.ts: `names: ['PORT', 'VIGIL_PORT']`).
+    for (const list of text.matchAll(/\bnames:\s*\[([^\]]*)\]/g)) for (const m of list[1]!.matchAll(/['"]([A-Z_][A-Z0-9_]*)['"]/g)) names.add(m[1]!);
   }
   return names;
 }
@@ -374,6 +376,41 @@ t.test('kubernetes manifests', async (t) => {
         t.ok(names.includes('VIGIL_REDIS_URL'), `${d.where} ${c.name}: VIGIL_REDIS_URL is set (the default, 127.0.0.1, is never right in a cluster)`);
       }
     }
+  });
+
+  t.test('every gateway verifies tokens with a key from a Secret file (never VIGIL_AUTH=none); collectors get none', async (t) => {
+    let gatewayContainers = 0;
+    for (const { d, spec } of owners) {
+      const ns = d.doc.metadata.namespace;
+      for (const c of containersOf(spec)) {
+        const env: Record<string, string | undefined> = {};
+        for (const from of c.envFrom ?? []) if (from.configMapRef) Object.assign(env, configMaps.get(`${ns}/${from.configMapRef.name}`)?.data ?? {});
+        for (const e of c.env ?? []) env[e.name] = e.value ?? (e.valueFrom ? '(from a reference)' : undefined);
+        const authNames = Object.keys(env).filter((n) => n.startsWith('VIGIL_AUTH'));
+        if (isCollectorImage(c.image)) t.same(authNames, [], `${d.where} ${c.name}: a collector gets no auth settings`);
+        if (!isGatewayImage(c.image)) continue;
+        gatewayContainers++;
+        t.not(env.VIGIL_AUTH, 'none', `${d.where} ${c.name}: auth is not turned off`);
+        const keys = ['VIGIL_AUTH_SECRET', 'VIGIL_AUTH_SECRET_FILE', 'VIGIL_AUTH_PUBLIC_KEY_FILE'].filter((n) => env[n] !== undefined);
+        t.same(keys, ['VIGIL_AUTH_SECRET_FILE'], `${d.where} ${c.name}: exactly one key source, VIGIL_AUTH_SECRET_FILE`);
+        const file = env.VIGIL_AUTH_SECRET_FILE ?? '';
+        const mount = (c.volumeMounts ?? []).find((m: Obj) => file.startsWith(`${m.mountPath}/`));
+        const volume = (spec.volumes ?? []).find((v: Obj) => v.name === mount?.name);
+        t.ok(mount?.readOnly === true && volume?.secret, `${d.where} ${c.name}: ${file} is in a read-only mount of a Secret volume`);
+        if (!volume?.secret) continue;
+        const name = file.slice(mount.mountPath.length + 1);
+        const key = (volume.secret.items ?? []).find((i: Obj) => i.path === name)?.key ?? name;
+        t.equal(volume.secret.secretName, 'vigil-auth', `${d.where} ${c.name}: the key comes from the vigil-auth Secret`);
+        const placeholder = secretValue(ns, volume.secret.secretName, key);
+        t.ok(placeholder !== undefined, `${d.where} ${c.name}: vigil-auth has the key "${key}"`);
+        // A forgotten placeholder must stop the gateway (at least 32 bytes are required), never become a known key.
+        t.ok(Buffer.byteLength(placeholder ?? '') < 32, `${d.where} ${c.name}: the shipped placeholder is too short for a gateway to accept`);
+        const mode = volume.secret.defaultMode ?? 0o644;
+        t.equal(mode & 0o007, 0, `${d.where} ${c.name}: the key file is not world-readable (mode ${mode.toString(8)})`);
+        t.ok((mode & 0o040) !== 0 && spec.securityContext?.fsGroup === spec.securityContext?.runAsGroup, `${d.where} ${c.name}: the gateway's group (fsGroup) may read it`);
+      }
+    }
+    t.ok(gatewayContainers >= 1, 'a gateway container was checked');
   });
 
   // The ACL file the Redis pod loads, from its Secret (a copy of deploy/redis/users.acl).
@@ -844,6 +881,29 @@ t.test('docker-compose.yml', async (t) => {
     }
   });
 
+  t.test('every gateway verifies tokens with a key from a compose secret (never VIGIL_AUTH=none); collectors get none', async (t) => {
+    const declared = (compose.secrets ?? {}) as Record<string, Obj>;
+    for (const [name, s] of gateways) {
+      const env = envOf(s);
+      t.not(env.VIGIL_AUTH, 'none', `${name}: auth is not turned off`);
+      const keys = ['VIGIL_AUTH_SECRET', 'VIGIL_AUTH_SECRET_FILE', 'VIGIL_AUTH_PUBLIC_KEY_FILE'].filter((n) => env[n] !== undefined);
+      t.same(keys, ['VIGIL_AUTH_SECRET_FILE'], `${name}: exactly one key source, VIGIL_AUTH_SECRET_FILE`);
+      const secret = /^\/run\/secrets\/(.+)$/.exec(env.VIGIL_AUTH_SECRET_FILE ?? '')?.[1];
+      t.ok(secret && (s.secrets ?? []).some((x: unknown) => x === secret || (x as Obj)?.source === secret), `${name}: ${env.VIGIL_AUTH_SECRET_FILE} is a compose secret it mounts`);
+      const file = declared[secret ?? '']?.file as string | undefined;
+      t.ok(file, `${name}: the secret "${secret}" is declared with a file`);
+      if (file) {
+        const ignored = read('.gitignore').split('\n').map((l) => l.trim());
+        t.ok(ignored.includes(file.replace(/^\.\//, '')), `${file} is git-ignored: a real key is never committed`);
+        t.match(text, new RegExp(`openssl rand -base64 48 > ${file.replace(/^\.\//, '').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`), 'the file says how to make the key');
+      }
+    }
+    for (const [name, s] of collectors) {
+      t.same(Object.keys(envOf(s)).filter((n) => n.startsWith('VIGIL_AUTH')), [], `${name}: a collector gets no auth settings`);
+      t.notOk(s.secrets, `${name}: and no secret`);
+    }
+  });
+
   t.test('the load balancer: nginx.conf mounted, port 3001, upstreams = the gateway services', async (t) => {
     const [name, lb] = lbs[0]!;
     t.ok(bindMounts(lb).some(([h, c]) => h === './deploy/nginx.conf' && c === '/etc/nginx/nginx.conf'), `${name}: mounts deploy/nginx.conf`);
@@ -1072,7 +1132,10 @@ t.test('Dockerfiles', async (t) => {
 
 t.test('the gateway still drains within 10 s and keeps Socket.IO’s ping defaults', async (t) => {
   const drain = read('services/gateway/src/drain.ts');
-  t.match(drain, /maxMs\s*\?\?\s*10_?000\b/, `drain.ts: maxMs defaults to ${DRAIN_MAX_S} s (else update DRAIN_MAX_S and every file using it)`);
+  // The default is a literal or a named constant of drain.ts holding it.
+  const drainDefault = /maxMs\s*\?\?\s*([A-Z_]+|\d[\d_]*)\b/.exec(drain)?.[1] ?? '';
+  const drainDefaultMs = /^\d/.test(drainDefault) ? drainDefault : (new RegExp(`\\b${drainDefault}\\s*=\\s*(\\d[\\d_]*)`).exec(drain)?.[1] ?? '');
+  t.equal(Number(drainDefaultMs.replace(/_/g, '')), DRAIN_MAX_S * 1000, `drain.ts: maxMs defaults to ${DRAIN_MAX_S} s (else update DRAIN_MAX_S and every file using it)`);
   const gateway = sources('services/gateway/src').map((f) => readFileSync(f, 'utf8')).join('\n');
   t.notMatch(gateway, /pingInterval|pingTimeout/, 'the gateway does not change pingInterval/pingTimeout (else update SOCKETIO_SILENCE_S and the proxy timeouts)');
 });
@@ -1116,7 +1179,7 @@ t.test('nginx configs: the rules', async (t) => {
       t.match(code, /map\s+\$http_upgrade\s+\$connection_upgrade\s*\{[^}]*default\s+upgrade;/, 'Upgrade → Connection map');
       t.match(code, /proxy_set_header\s+Upgrade\s+\$http_upgrade;/, 'passes Upgrade');
       t.match(code, /proxy_set_header\s+Connection\s+\$connection_upgrade;/, 'passes Connection from the map');
-      t.match(code, /proxy_set_header\s+Host\s+\$http_host;/, 'passes Host with its port (the gateway compares it with Origin)');
+      t.match(code, /proxy_set_header\s+Host\s+\$http_host;/, 'passes Host with its port');
       t.match(code, /^\s*(hash\s+\$remote_addr\s+consistent|ip_hash);/m, 'sticky by client address (Socket.IO long polling)');
       const servers = [...code.matchAll(/^\s*server\s+[A-Za-z0-9.-]+:\d+[^;]*;/gm)].map((m) => m[0].trim());
       t.ok(servers.length >= 2, `upstream servers: ${servers.length}`);
@@ -1179,13 +1242,16 @@ t.test('local nginx in front of two gateways: polling stickiness, WebSocket, ori
   }
   const redis = await startRedis();
   t.teardown(() => redis.close());
-  const [a, b] = await Promise.all([startGatewayProcess(t, redis.url), startGatewayProcess(t, redis.url)]);
+  // Browsers reach the gateways through the balancer: its origin is their public one.
+  const listenPort = await freePort();
+  const lb = `http://127.0.0.1:${listenPort}`;
+  const publicOrigins = { VIGIL_PUBLIC_ORIGINS: lb };
+  const [a, b] = await Promise.all([startGatewayProcess(t, redis.url, publicOrigins), startGatewayProcess(t, redis.url, publicOrigins)]);
   const ports = [a, b].map((g) => Number(new URL(g.url).port));
 
   const dir = mkdtempSync(join(tmpdir(), 'vigil-nginx-'));
   chmodSync(dir, 0o755); // as root, nginx's workers run as nobody and must reach the temp dirs
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const listenPort = await freePort();
   const files = writeNginxLocal({ listenPort, gateways: ports, prefix: join(dir, 'lb') });
   const [bin, args] = nginxLocalCommand(files, NGINX);
   const nginx: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -1200,7 +1266,6 @@ t.test('local nginx in front of two gateways: polling stickiness, WebSocket, ori
     await killAndWait(nginx, 'SIGTERM');
   });
 
-  const lb = `http://127.0.0.1:${listenPort}`;
   const healthz = async () => {
     const res = await fetch(`${lb}/healthz`).catch(() => null);
     if (!res || res.status !== 200) return null;
@@ -1215,7 +1280,7 @@ t.test('local nginx in front of two gateways: polling stickiness, WebSocket, ori
   const sockets: Socket[] = [];
   t.teardown(() => sockets.forEach((s) => s.close()));
   const open = (transports: string[], extra: Record<string, unknown> = {}) => {
-    const s = connect(`${lb}${NAMESPACE}`, { transports, forceNew: true, reconnectionDelay: 100, reconnectionDelayMax: 500, ...extra });
+    const s = connect(`${lb}${NAMESPACE}`, { transports, forceNew: true, reconnectionDelay: 100, reconnectionDelayMax: 500, auth: socketAuth(), ...extra });
     sockets.push(s);
     return s;
   };
@@ -1223,8 +1288,8 @@ t.test('local nginx in front of two gateways: polling stickiness, WebSocket, ori
 
   // Long polling only: a session is several HTTP requests; without stickiness some would reach
   // the other gateway, which answers 400 "Session ID unknown", and the client would never connect.
-  // The Origin is the balancer's own address: the gateway accepts it only if Host arrives with
-  // the port ($http_host), as for a page served through the balancer.
+  // The Origin is the balancer's own address, a page served through it: accepted because it is
+  // listed in VIGIL_PUBLIC_ORIGINS (never because it matches Host).
   const polling = Array.from({ length: 4 }, () => open(['polling'], { extraHeaders: { origin: lb } }));
   await waitFor(() => polling.every((s) => s.connected), { timeoutMs: 10_000, message: 'polling clients to connect through nginx' });
   for (const s of polling) t.equal((await status(s)).ok, true, `polling client ${s.id}: request/ack round trips`);

@@ -6,7 +6,7 @@ import t from 'tap';
 import { io as connect, type Socket } from 'socket.io-client';
 import { ServerEvents, type ProcessInfoEvent } from '@vigil/protocol';
 import { startRedis, startTcpBalancer, waitFor } from '@vigil/testkit';
-import { COLLECTOR_ENTRY, spawnService, spawnTarget, startGatewayProcess } from './helpers.js';
+import { COLLECTOR_ENTRY, registered, socketAuth, spawnService, spawnTarget, startGatewayProcess } from './helpers.js';
 
 t.test('a gateway killed with SIGKILL: its clients receive again from the other one', async (t) => {
   const redis = await startRedis();
@@ -17,6 +17,7 @@ t.test('a gateway killed with SIGKILL: its clients receive again from the other 
   const lb = await startTcpBalancer(ports);
   t.teardown(() => lb.close());
   spawnService(t, COLLECTOR_ENTRY, ['--redis-url', redis.url, '--interval', '200', '--pid', `app=${target.pid}`], {});
+  await registered(a.url, 'app');
 
   const N = 20;
   const clients: Socket[] = [];
@@ -28,6 +29,7 @@ t.test('a gateway killed with SIGKILL: its clients receive again from the other 
       reconnection: true,
       reconnectionDelay: 200,
       reconnectionDelayMax: 1000,
+      auth: socketAuth(),
     });
     c.once('connect', () => c.emit('subscribe-server-metrics', { serverId: 'app' }));
     c.on(ServerEvents.processInfo, (_e: ProcessInfoEvent) => lastSample.set(c, Date.now()));

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createVigilClient, type VigilClient } from '@vigil/client';
 import { LOG_LEVELS, meetsLevel, type LogLevel, type ProcessLogsEvent } from '@vigil/protocol';
 import { startRedis, startTcpBalancer, waitFor } from '@vigil/testkit';
-import { COLLECTOR_ENTRY, spawnService, startGatewayProcess } from './helpers.js';
+import { ALL_ACCESS_TOKEN, COLLECTOR_ENTRY, preRegister, spawnService, startGatewayProcess } from './helpers.js';
 
 const PINO_LEVEL: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
 const levelOf = (i: number): LogLevel => LOG_LEVELS[i % LOG_LEVELS.length]!;
@@ -57,11 +57,13 @@ async function setup(t: { teardown(fn: () => unknown): void }, count: number, pe
     }),
   );
   const startCollector = () => spawnService(t, COLLECTOR_ENTRY, ['--config', config], {});
+  // The clients subscribe before this collector starts: as if it had run before.
+  await preRegister(redis, 'writer');
   return { redis, gateways, ports, lb, startCollector };
 }
 
 function subscriber(t: { teardown(fn: () => unknown): void }, url: string) {
-  const client = createVigilClient({ url, transports: ['websocket'], reconnection: { initialDelayMs: 100, maxDelayMs: 1000 } });
+  const client = createVigilClient({ url, token: ALL_ACCESS_TOKEN, transports: ['websocket'], reconnection: { initialDelayMs: 100, maxDelayMs: 1000 } });
   t.teardown(() => client.close());
   return client;
 }

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { ServerEvents, comparePositions, type ProcessInfoEvent } from '@vigil/protocol';
 import { startRedis, waitFor } from '@vigil/testkit';
-import { COLLECTOR_ENTRY, client, collect, emitAck, spawnService, spawnTarget, startGatewayProcess } from './helpers.js';
+import { COLLECTOR_ENTRY, client, collect, emitAck, registered, spawnService, spawnTarget, startGatewayProcess } from './helpers.js';
 
 t.test('a 10 s Redis outage: everything stays up and recovers by itself', async (t) => {
   const redis = await startRedis();
@@ -13,6 +13,7 @@ t.test('a 10 s Redis outage: everything stays up and recovers by itself', async 
   const collector = spawnService(t, COLLECTOR_ENTRY, ['--redis-url', redis.url, '--interval', '250', '--pid', `t=${target.pid}`], {});
   const c = await client(t, gw.url);
   const infos = collect<ProcessInfoEvent>(c, ServerEvents.processInfo);
+  await registered(gw.url, 't');
   t.match(await emitAck(c, 'subscribe-server-metrics', { serverId: 't' }), { ok: true });
   await waitFor(() => infos.length >= 3, { timeoutMs: 20_000, message: 'samples before the outage' });
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ServerEvents, comparePositions, type ProcessInfoEvent, type StatusChangeEvent } from '@vigil/protocol';
 import { startRedis, waitFor } from '@vigil/testkit';
-import { COLLECTOR_ENTRY, client, collect, emitAck, killAndWait, spawnService, spawnTarget, startGatewayProcess } from './helpers.js';
+import { COLLECTOR_ENTRY, apiGet, client, collect, emitAck, killAndWait, spawnService, spawnTarget, startGatewayProcess } from './helpers.js';
 
 t.test('collector → Redis → two gateways → clients, with real processes', async (t) => {
   const redis = await startRedis();
@@ -29,7 +29,7 @@ t.test('collector → Redis → two gateways → clients, with real processes', 
   await waitFor(
     async () => {
       if (collector.exited()) throw new Error(`collector exited: ${collector.output()}`);
-      const res = await fetch(`${a.url}/api/servers`);
+      const res = await apiGet(`${a.url}/api/servers`);
       const body = (await res.json()) as { servers: Array<{ serverId: string }> };
       return body.servers.length === 2;
     },
@@ -64,7 +64,7 @@ t.test('collector → Redis → two gateways → clients, with real processes', 
   for (const [name, seq] of [['A', seqA], ['B', seqB]] as const) {
     t.ok(seq.every((p, i) => i === 0 || comparePositions(p, seq[i - 1]!) > 0), `client on ${name}: strictly in order, no duplicate`);
   }
-  const history = (await (await fetch(`${a.url}/api/servers/steady/metrics?limit=1000&after=${start}`)).json()) as { items: Array<{ position: string }> };
+  const history = (await (await apiGet(`${a.url}/api/servers/steady/metrics?limit=1000&after=${start}`)).json()) as { items: Array<{ position: string }> };
   const stored = [start, ...history.items.map((i) => i.position)].slice(0, common);
   t.same(fromA.slice(0, common), stored, 'no sample stored in Redis was missed');
   const last = infoA.filter((i) => i.serverId === 'steady').at(-1)!;
@@ -90,7 +90,7 @@ t.test('collector → Redis → two gateways → clients, with real processes', 
     message: 'exited on both clients',
   });
   t.equal(statusA.filter((s) => s.serverId === 'steady' && s.status === 'exited').length, 1, 'exited is announced once');
-  t.equal(((await (await fetch(`${b.url}/api/servers/steady`)).json()) as { status: string }).status, 'exited');
+  t.equal(((await (await apiGet(`${b.url}/api/servers/steady`)).json()) as { status: string }).status, 'exited');
 
   // The collector dies without a word: its servers turn stale.
   await collector.stop('SIGKILL');
@@ -98,8 +98,8 @@ t.test('collector → Redis → two gateways → clients, with real processes', 
     timeoutMs: 10_000,
     message: 'stale on both clients',
   });
-  t.equal(((await (await fetch(`${a.url}/api/servers/svc`)).json()) as { status: string }).status, 'stale');
-  t.equal(((await (await fetch(`${a.url}/api/servers/steady`)).json()) as { status: string }).status, 'exited', 'an exited server stays exited, not stale');
+  t.equal(((await (await apiGet(`${a.url}/api/servers/svc`)).json()) as { status: string }).status, 'stale');
+  t.equal(((await (await apiGet(`${a.url}/api/servers/steady`)).json()) as { status: string }).status, 'exited', 'an exited server stays exited, not stale');
   t.equal(a.exited(), null, 'gateway A is still running');
   t.equal(b.exited(), null, 'gateway B is still running');
 });

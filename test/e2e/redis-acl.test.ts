@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Keys, ServerEvents, sessionKey, type ProcessInfoEvent, type ProcessLogsEvent } from '@vigil/protocol';
 import { closeRedis, createRedis } from '@vigil/store';
 import { startRedis, waitFor } from '@vigil/testkit';
-import { COLLECTOR_ENTRY, client, collect, emitAck, spawnService, startGatewayProcess } from './helpers.js';
+import { COLLECTOR_ENTRY, apiGet, client, collect, emitAck, spawnService, startGatewayProcess } from './helpers.js';
 
 const repo = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
 const ADMIN = { user: 'vigil-test-admin', password: 'test-admin-only' };
@@ -49,7 +49,7 @@ t.test('the gateway and the collector work end to end as their own Redis users, 
   await waitFor(
     async () => {
       if (collector.exited()) throw new Error(`collector exited: ${collector.output()}`);
-      const body = (await (await fetch(`${gw.url}/api/servers`)).json()) as { servers: Array<{ serverId: string }> };
+      const body = (await (await apiGet(`${gw.url}/api/servers`)).json()) as { servers: Array<{ serverId: string }> };
       return body.servers.some((s) => s.serverId === 'talker');
     },
     { timeoutMs: 30_000, message: 'the collector’s server registered, read back by the gateway' },

@@ -16,7 +16,7 @@ import {
   type ParsedRoom,
   type TokenRefreshed,
 } from '@vigil/protocol';
-import { ConnectionMonitor, type ConnectionState, type GatewayRefusal } from './connection.js';
+import { ConnectionMonitor, refusalOf, type ConnectionState, type GatewayRefusal } from './connection.js';
 import { TypedEmitter, type Listener } from './emitter.js';
 import { ClientErrorCodes, VigilClientError } from './errors.js';
 import { LogsChannel, type LogsOptions } from './logs-subscription.js';
@@ -220,9 +220,9 @@ export class VigilClient {
       this.#token.refresh().catch(() => undefined);
     });
     socket.on(ServerEvents.disconnectReason, (event: unknown) => {
-      const { code, message } = (event ?? {}) as { code?: unknown; message?: unknown };
-      if (typeof code !== 'string') return malformed(logger, ServerEvents.disconnectReason);
-      this.#events.emit('disconnect-reason', { code, message: typeof message === 'string' ? message : code });
+      const refusal = refusalOf(event);
+      if (!refusal) return malformed(logger, ServerEvents.disconnectReason);
+      this.#events.emit('disconnect-reason', refusal);
     });
   }
 

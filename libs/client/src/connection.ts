@@ -6,7 +6,7 @@
 // `unauthorized` until the application gives a new token) or an origin refused. And a connection
 // that stays open but carries nothing is closed and made again (stall-watch.ts).
 import type { Socket } from 'socket.io-client';
-import { ErrorCodes, ServerEvents } from '@vigil/protocol';
+import { ErrorCodes, ServerEvents, type DisconnectReason } from '@vigil/protocol';
 import { backoffDelay, type ResolvedClientOptions } from './options.js';
 import { StallWatch } from './stall-watch.js';
 
@@ -14,7 +14,7 @@ import { StallWatch } from './stall-watch.js';
 export type OfflineReason = 'network' | 'gave-up' | 'closed' | 'refused';
 
 /** A refusal the gateway explains: `connect_error`'s `data`, or `disconnect-reason` before it ends a connection. */
-export type GatewayRefusal = { code: string; message: string };
+export type GatewayRefusal = DisconnectReason;
 
 /** Codes after which reconnecting with the same token cannot succeed. */
 const NEEDS_TOKEN = new Set<string>([ErrorCodes.UNAUTHORIZED, ErrorCodes.TOKEN_EXPIRED]);
@@ -101,9 +101,10 @@ export class ConnectionMonitor {
   /** Connects again after a halt (a new token was given), from a fresh backoff. */
   resume(): void {
     if (this.#closed || this.#socket.connected) return;
-    // An attempt under way asks for the token itself; a network that is down comes back by itself.
-    const waiting = this.#state.name === 'offline' ? this.#state.reason === 'network' : this.#state.name !== 'unauthorized';
-    if (!this.#halted && waiting) return;
+    // Only a halt or a manager that gave up needs a push: an attempt under way asks for the token
+    // itself, and a network that is down comes back by itself.
+    const gaveUp = this.#state.name === 'offline' && this.#state.reason === 'gave-up';
+    if (!this.#halted && !gaveUp) return;
     this.#halted = false;
     clearTimeout(this.#manualTimer);
     this.#manualAttempts = 0;
@@ -223,7 +224,8 @@ function sameState(a: ConnectionState, b: ConnectionState): boolean {
   return a.name === b.name;
 }
 
-function refusalOf(value: unknown): GatewayRefusal | null {
+/** The refusal in `disconnect-reason` or `connect_error`'s `data`; null when it names no code. */
+export function refusalOf(value: unknown): GatewayRefusal | null {
   const v = value as { code?: unknown; message?: unknown } | null | undefined;
   if (typeof v?.code !== 'string') return null;
   return { code: v.code, message: typeof v.message === 'string' ? v.message : v.code };

@@ -4,6 +4,7 @@
 // live lines are delivered as they come, duplicates dropped. A re-join resumes after the last
 // delivered position, so a reconnect costs no line that the server's history still holds.
 import {
+  BACKFILL_MAX,
   ClientEvents,
   DEFAULT_LOG_LEVEL,
   LOG_LEVELS,
@@ -45,6 +46,12 @@ export type LogsOptions = {
 /** One capped replay is 10,000 lines: this bounds a catch-up at a million lines. */
 export const MAX_REPLAY_ROUNDS = 100;
 /**
+ * Most lines held during a join: a full replay page and as many live lines. Past it the held lines
+ * are let go and read again from history after the last delivered one, so a long catch-up of a
+ * chatty server costs rounds, not memory.
+ */
+export const HELD_MAX = 2 * BACKFILL_MAX;
+/**
  * When nothing has been delivered yet, a re-join resumes from a little before the time of the last
  * confirmation (gateway clock; positions use Redis time), unless the gateway reports the history's
  * head position. The margin covers clock skew; at worst a line from just before the first
@@ -63,6 +70,8 @@ export class LogsChannel extends Channel {
   /** True from the first request of a join until its final ack; lines are held meanwhile. */
   #holding = false;
   #held: ProcessLogsEvent[] = [];
+  /** Held lines were let go (HELD_MAX): the join goes on from the last delivered line. */
+  #overflowed = false;
   /** When the last line arrived while holding: a replay in progress is not a gateway that stopped answering. */
   #lastArrival = 0;
   readonly #progress = () => this.#lastArrival;
@@ -103,8 +112,13 @@ export class LogsChannel extends Channel {
   receive(event: ProcessLogsEvent): void {
     if (this.ended || !meetsLevel(event.logData.level, this.#level)) return;
     if (this.#holding) {
-      this.#held.push(event);
       this.#lastArrival = Date.now();
+      // Once past the bound, every line of this round is let go: the next round reads them all again.
+      if (!this.#overflowed && this.#held.length < HELD_MAX) this.#held.push(event);
+      else {
+        this.#held = [];
+        this.#overflowed = true;
+      }
     } else {
       this.#deliver(event);
     }
@@ -112,19 +126,28 @@ export class LogsChannel extends Channel {
 
   protected async exchange(current: () => boolean): Promise<void> {
     this.#holding = true;
+    this.#overflowed = false;
     let request = this.#joinRequest();
     for (let round = 1; ; round++) {
       const ack = await this.host.request(ClientEvents.subscribeServerLogs, request, this.#progress);
       if (!current()) return;
       if (ack.gap) this.#reportGap(request.since ?? null, 'trimmed');
-      if (ack.more && ack.next !== undefined) {
+      const overflowed = this.#overflowed;
+      this.#overflowed = false;
+      const next = ack.more ? ack.next : undefined;
+      if (overflowed || next !== undefined) {
         if (round < MAX_REPLAY_ROUNDS) {
-          // Deliver up to the end of this page only: held live lines beyond it come after the rest of the replay.
-          this.#release(ack.next);
-          request = { serverId: this.serverId, level: this.#level, since: this.#newer(ack.next, this.#lastDelivered) };
+          if (next !== undefined && !overflowed) {
+            // Deliver up to the end of this page only: held live lines beyond it come after the rest of the replay.
+            this.#release(next);
+            request = { serverId: this.serverId, level: this.#level, since: this.#newer(next, this.#lastDelivered) };
+          } else {
+            // What was let go is all after the last delivered line: read it again from there.
+            request = this.#joinRequest();
+          }
           continue;
         }
-        this.#reportGap(ack.next, 'too-far-behind');
+        this.#reportGap(next ?? this.#lastDelivered, 'too-far-behind');
       }
       this.#joinedOnce = true;
       this.#holding = false;

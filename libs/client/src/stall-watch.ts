@@ -7,7 +7,7 @@
 import type { Socket } from 'socket.io-client';
 
 /** engine.io's default ping interval, used until a handshake announces the gateway's. */
-export const DEFAULT_PING_INTERVAL_MS = 25_000;
+const DEFAULT_PING_INTERVAL_MS = 25_000;
 
 type Timer = ReturnType<typeof setInterval>;
 

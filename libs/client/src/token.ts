@@ -36,8 +36,10 @@ export class TokenKeeper {
     return this.#source !== null;
   }
 
+  /** `null` (signing out) forgets the token in use too: the connection that held it is being closed. */
   set source(source: TokenSource | null) {
     this.#source = source;
+    if (source === null) this.#inUse = null;
   }
 
   /**

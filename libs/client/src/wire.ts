@@ -110,7 +110,7 @@ function validatorOf(event: RequestName): Validator<(typeof Acks)[RequestName]> 
  * Turns an ack into its ok fields, or throws the gateway's error with its code. An ack that is not
  * what the protocol says (a field missing, of another type, or one it does not know) is BAD_REPLY.
  */
-export function readAck<E extends RequestName>(event: E, reply: unknown): Reply<E> {
+function readAck<E extends RequestName>(event: E, reply: unknown): Reply<E> {
   const problem = validatorOf(event).explain(reply);
   if (problem !== null) throw new VigilClientError(ClientErrorCodes.BAD_REPLY, `${event}: the gateway's ack does not match the protocol (${problem})`);
   const ack = reply as { ok: true } | { ok: false; error: { code: string; message: string } };

@@ -10,7 +10,7 @@ import { waitFor } from '@vigil/testkit';
 import { ClientErrorCodes, type VigilClientError, type VigilClientEvents, type VigilClientOptions } from '../src/index.js';
 import { startAuthGateway, type AuthGateway } from './fixtures/auth-gateway.js';
 import { startFakeGateway } from './fixtures/fake-gateway.js';
-import { startClient, stateNames, type Teardown } from './fixtures/cluster.js';
+import { startClientAsGiven, stateNames, type Teardown } from './fixtures/cluster.js';
 
 const SERVERS = ['api', 'db', 'web-1'];
 /** Longer than any retry the test client would make (its backoff is capped at 300 ms). */
@@ -19,7 +19,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function setup(t: Teardown, options: Partial<VigilClientOptions>, warnMs = 60_000) {
   const gw = await startAuthGateway(t, { servers: SERVERS, warnMs });
-  const { client, states } = startClient(gw.url, options);
+  const { client, states } = startClientAsGiven(gw.url, options);
   t.teardown(() => client.close());
   const events: Array<[keyof VigilClientEvents, unknown]> = [];
   for (const name of ['disconnect-reason', 'token-expiring', 'token-refreshed', 'token-refresh-failed'] as const) {
@@ -174,13 +174,13 @@ t.test('refusals that are not about the token: TOO_MANY_CONNECTIONS is retried, 
       });
   };
   const busy = await startFakeGateway(t, refuseWith(ErrorCodes.TOO_MANY_CONNECTIONS, 2));
-  const retried = startClient(busy.url);
+  const retried = startClientAsGiven(busy.url);
   t.teardown(() => retried.client.close());
   await waitFor(() => retried.client.state.name === 'connected', { message: 'connected after two refusals' });
   t.same(stateNames(retried.states), ['reconnecting', 'connected'], 'retried with backoff, then connected');
 
   const strict = await startFakeGateway(t, refuseWith(ErrorCodes.ORIGIN_REFUSED, Infinity));
-  const stopped = startClient(strict.url);
+  const stopped = startClientAsGiven(strict.url);
   t.teardown(() => stopped.client.close());
   await waitFor(() => stopped.client.state.name === 'offline', { message: 'the client to stop' });
   t.same(stopped.client.state, { name: 'offline', reason: 'refused' });

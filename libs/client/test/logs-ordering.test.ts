@@ -4,7 +4,7 @@
 import t from 'tap';
 import type { LogLevel, ProcessLogsEvent } from '@vigil/protocol';
 import { VigilClientError } from '../src/errors.js';
-import { LogsChannel, type GapInfo } from '../src/logs-subscription.js';
+import { HELD_MAX, LogsChannel, type GapInfo } from '../src/logs-subscription.js';
 import type { ChannelHost } from '../src/subscription.js';
 import { waitFor } from '@vigil/testkit';
 
@@ -76,6 +76,27 @@ t.test('a capped replay: lines up to `next` are delivered, held live lines beyon
   await ch.confirmed;
   t.same(delivered, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 'every line once, in order');
   t.same(gaps, []);
+});
+
+t.test('more lines during a join than the client holds: they are let go and read again from after the last delivered one', async (t) => {
+  const { ch, requests, delivered, gaps } = channel({ since: at(0) });
+  void ch.join();
+  // A first page up to 2, with live lines (3, 4) beyond it.
+  for (const n of [1, 2, 3, 4]) ch.receive(ev(n));
+  requests[0]!.resolve(ack({ replayed: 2, more: true, next: at(2) }));
+  await waitFor(() => requests.length === 2, { message: 'the next page asked for' });
+  t.same(delivered, [1, 2], 'the first page delivered');
+  // A flood of live lines while the next page is read: past HELD_MAX the held lines are let go.
+  for (let n = 5; n <= HELD_MAX + 10; n++) ch.receive(ev(n));
+  requests[1]!.resolve(ack({ replayed: 0 }));
+  await waitFor(() => requests.length === 3, { message: 'a round from the last delivered line' });
+  t.same(requests[2]!.payload, { serverId: 'svc', level: 'trace', since: at(2) }, 'asked again from the last delivered line');
+  t.same(delivered, [1, 2], 'nothing delivered out of what was let go');
+  for (const n of [3, 4, 5, 6]) ch.receive(ev(n));
+  requests[2]!.resolve(ack({ replayed: 4 }));
+  await ch.confirmed;
+  t.same(delivered, [1, 2, 3, 4, 5, 6], 'the lines let go came again from history, in order');
+  t.same(gaps, [], 'no gap: nothing was lost');
 });
 
 t.test('re-joins resume after the last delivered line; transient refusals are retried, permanent ones end it', async (t) => {

@@ -5,7 +5,7 @@ import t from 'tap';
 import { NAMESPACE, type ProcessInfoEvent } from '@vigil/protocol';
 import { activeHandleCount, freePort, startRedis, waitFor } from '@vigil/testkit';
 import { ClientErrorCodes, VigilClientError } from '../src/index.js';
-import { Publisher, recordingIo, startClient, startCluster, startGateway, type RunningGateway } from './fixtures/cluster.js';
+import { Publisher, recordingIo, startClient, startCluster, startGateway, testToken, type RunningGateway } from './fixtures/cluster.js';
 
 const uptimes = (events: ProcessInfoEvent[]) => events.map((e) => e.processInfo.uptime);
 
@@ -139,19 +139,22 @@ t.test('close() rejects what is pending, refuses new work and releases socket, t
 });
 
 t.test('handshake auth: the caller’s fields on every (re)connect, plus vigilRestore: false (the client re-joins by itself)', async (t) => {
-  const { gw, client: byObject, startClient } = await startCluster(t, { client: { auth: { token: 'abc' } } });
+  // Real tokens (the gateway verifies them), each with its own subject so they tell apart.
+  const [abc, t1, t2] = await Promise.all(['abc', 't1', 't2'].map((sub) => testToken({ sub })));
+  const provided = [t1!, t2!];
+  const { gw, client: byObject, startClient } = await startCluster(t, { client: { auth: { token: abc } } });
   let asked = 0;
   const { client: byFunction } = startClient({
     auth: (cb) => {
       asked++;
-      cb({ token: `t${asked}` });
+      cb({ token: provided[asked - 1] });
     },
   });
   await byObject.subscribeMetrics('a');
   await byFunction.subscribeMetrics('a');
   const auths = () => [...gw.app.io.of(NAMESPACE).sockets.values()].map((s) => s.handshake.auth as Record<string, unknown>);
-  t.same(auths().map((a) => [a.token, a.vigilRestore]).sort(), [['abc', false], ['t1', false]]);
+  t.same(auths().map((a) => [a.token, a.vigilRestore]).sort(), [[abc, false], [t1, false]].sort());
   for (const s of gw.app.io.of(NAMESPACE).sockets.values()) s.conn.close();
   await waitFor(() => asked === 2 && gw.clients() === 2, { message: 'the function asked again on reconnect' });
-  t.ok(auths().some((a) => a.token === 't2' && a.vigilRestore === false));
+  t.ok(auths().some((a) => a.token === t2 && a.vigilRestore === false));
 });

@@ -67,7 +67,14 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
   const listen = tls
     ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', tls.authClients ? 'yes' : 'no']
     : ['--port', String(port)];
-  const send = (args: string[]) => inline(port, args, { password: options.password, user: options.user, tls });
+  // The harness's own connections present a pair the CA signed, so they get in whether or not
+  // client certificates are required; read once, not at every readiness poll.
+  const pems = tls && {
+    ca: readFileSync(tls.caFile),
+    cert: readFileSync(tls.clientCertFile ?? tls.certFile),
+    key: readFileSync(tls.clientKeyFile ?? tls.keyFile),
+  };
+  const send = (args: string[]) => inline(port, args, { password: options.password, user: options.user, tls: pems });
   const dir = mkdtempSync(join(tmpdir(), 'vigil-redis-'));
   let child: ChildProcess | null = null;
   let closed = false;
@@ -101,7 +108,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
     try {
       await waitFor(
         async () => {
-          const reply = await inline(port, ['PING'], { tls }).catch(() => ''); // not up yet
+          const reply = await inline(port, ['PING'], { tls: pems }).catch(() => ''); // not up yet
           return reply.startsWith('+PONG') || reply.startsWith('-NOAUTH');
         },
         { timeoutMs: 10_000, intervalMs: 20, signal: gone.signal, message: `redis-server on port ${port} to answer PING` },
@@ -152,24 +159,15 @@ function encode(args: string[]): string {
   return parts.join('');
 }
 
-type InlineOptions = { password?: string | undefined; user?: string | undefined; tls?: StartRedisOptions['tls'] };
+type InlineOptions = { password?: string | undefined; user?: string | undefined; tls?: { ca: Buffer; cert: Buffer; key: Buffer } | undefined };
 
 /** One RESP command over a fresh connection (after AUTH when a password is set); returns the raw reply text. */
 function inline(port: number, args: string[], o: InlineOptions = {}): Promise<string> {
   const authReply = '+OK\r\n';
   const { password, user, tls } = o;
   return new Promise((resolve, reject) => {
-    // The harness's own connection presents a pair the CA signed, so it gets in whether or not
-    // client certificates are required.
     const socket = tls
-      ? tlsConnect({
-          port,
-          host: '127.0.0.1',
-          ca: readFileSync(tls.caFile),
-          cert: readFileSync(tls.clientCertFile ?? tls.certFile),
-          key: readFileSync(tls.clientKeyFile ?? tls.keyFile),
-          checkServerIdentity: () => undefined,
-        })
+      ? tlsConnect({ port, host: '127.0.0.1', ...tls, checkServerIdentity: () => undefined })
       : createConnection({ port, host: '127.0.0.1' });
     let reply = '';
     const timer = setTimeout(() => {

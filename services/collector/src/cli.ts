@@ -22,7 +22,8 @@ function baseLogger(level: string, host = hostname()): Logger {
 }
 
 function isConfigError(err: unknown): err is VigilError {
-  return err instanceof VigilError && (err.code === ErrorCodes.CONFIG_INVALID || err.code === ErrorCodes.CONFIG_UNREADABLE);
+  const codes: string[] = [ErrorCodes.CONFIG_INVALID, ErrorCodes.CONFIG_UNREADABLE, ErrorCodes.REDIS_TLS_INVALID];
+  return err instanceof VigilError && codes.includes(err.code);
 }
 
 async function main(): Promise<void> {
@@ -75,7 +76,7 @@ async function main(): Promise<void> {
   try {
     await collector.start();
   } catch (err) {
-    // A metrics port already taken: the operator's to fix, said in one line.
+    // A metrics port already taken, TLS files with a redis:// URL: the operator's to fix, said in one line.
     if (!isConfigError(err)) throw err;
     logger.fatal({ code: err.code }, err.message);
     process.exit(1);

@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import { ErrorCodes } from '@vigil/protocol';
 import { InOrder, withTimeout } from '@vigil/protocol/runtime';
-import { BatchWriter, closeRedis, createRedis } from '@vigil/store';
+import { BatchWriter, closeRedis, createRedis, type RedisTls } from '@vigil/store';
 import {
   DEFAULT_HISTORY_MAX_LEN,
   DEFAULT_LOG_BUFFER_BYTES,
@@ -48,6 +48,8 @@ const HEALTH_SLACK_MS = 10_000;
 
 export type CollectorOptions = {
   redisUrl: string;
+  /** CA, client certificate and key for a rediss:// URL (readRedisTls of @vigil/store). Default: Node's built-in CAs. */
+  redisTls?: RedisTls;
   collectorId: string;
   host: string;
   targets: readonly TargetConfig[];
@@ -151,6 +153,7 @@ export function createCollector(options: CollectorOptions): Collector {
     const uid = `vigil-collector:${o.collectorId}`;
     const redis = createRedis(o.redisUrl, 'command', {
       name: uid,
+      tls: o.redisTls,
       // ioredis reports each failed reconnect; the publisher reports the outage once.
       onError: (err) => logger.debug({ err: err.message }, 'redis connection error'),
     });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { ErrorCodes, Interval, ServerId, VigilError, compile } from '@vigil/protocol';
-import { parseRedisUrl } from '@vigil/store';
+import { parseRedisUrl, type RedisTls } from '@vigil/store';
 import type { RateLimit } from './rate-limit.js';
 import type { CommandSpec, RestartPolicy } from './supervisor.js';
 
@@ -163,6 +163,8 @@ export const OptionsSchema = Type.Object(
 
 export type CollectorConfig = {
   redisUrl: string;
+  /** From VIGIL_REDIS_TLS_CA_FILE / _CERT_FILE / _KEY_FILE, read and checked at load. */
+  redisTls?: RedisTls;
   collectorId: string;
   host: string;
   historyMaxLen: number;

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { DEFAULT_INTERVAL_MS, ErrorCodes, INTERVAL_MAX_MS, INTERVAL_MIN_MS, VigilError, compile, parseJson } from '@vigil/protocol';
+import { redisTlsFromEnv } from '@vigil/store';
 import {
   DEFAULT_HISTORY_MAX_LEN,
   DEFAULT_LOG_BUFFER_BYTES,
@@ -15,6 +16,7 @@ import {
   FileSchema,
   LOG_LEVELS,
   checkRedisUrl,
+  checkSettings,
   invalid,
   withFieldPath,
   type CollectorConfig,
@@ -75,10 +77,9 @@ function mergeConfig(file: FileConfig, env: LoadOptions['env'], flags: Flags): C
   const redis = pick('redisUrl', flags.redisUrl, 'redis-url', 'VIGIL_REDIS_URL', file.redisUrl);
   const redisUrl = redis.value ?? DEFAULT_REDIS_URL;
   checkRedisUrl(redisUrl, redis.from === 'redisUrl' ? 'redisUrl' : `redisUrl (${redis.from})`);
+  const redisTls = redisTlsFromEnv(env);
   const host = pick('host', flags.host, 'host', 'VIGIL_HOST', file.host).value ?? hostname();
   const collectorId = pick('collectorId', flags.collectorId, 'collector-id', 'VIGIL_COLLECTOR_ID', file.collectorId).value ?? host;
-  if (collectorId.length > 255) throw invalid('collectorId: must be at most 255 characters');
-  if (host.length > 255) throw invalid('host: must be at most 255 characters');
 
   // The kubelet sets KUBERNETES_SERVICE_HOST in every pod: there, probes need the port, on the pod IP.
   const inKubernetes = nonEmpty(env.KUBERNETES_SERVICE_HOST) !== undefined;
@@ -122,12 +123,15 @@ function mergeConfig(file: FileConfig, env: LoadOptions['env'], flags: Flags): C
     metricsHost,
     logLevel: logLevel as CollectorConfig['logLevel'],
   };
+  if (redisTls !== undefined) config.redisTls = redisTls;
   if (metricsPort !== undefined) config.metricsPort = metricsPort;
   if (file.stateDir !== undefined) config.stateDir = file.stateDir;
   if (file.redact !== undefined) {
     Redactor.fromConfig(file.redact);
     config.redact = file.redact;
   }
+  // Values from flags and env by the file's rules (lengths, ranges): createCollector's own check.
+  checkSettings(config);
   return config;
 }
 

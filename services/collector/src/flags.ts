@@ -2,6 +2,7 @@
 // checked for shape here (`<id>=<pid>`); what they mean is checked with the rest of the config.
 import { parseArgs } from 'node:util';
 import { DEFAULT_INTERVAL_MS, INTERVAL_MAX_MS, INTERVAL_MIN_MS } from '@vigil/protocol';
+import { REDIS_TLS_ENV } from '@vigil/store';
 import { DEFAULT_K8S_METRICS_PORT, DEFAULT_METRICS_HOST, invalid } from './config-schema.js';
 
 export type Flags = {
@@ -41,6 +42,7 @@ export const USAGE = `usage: vigil-collector [options]
   -h, --help               print this help
   -v, --version            print the version
 env VIGIL_LOG_LEVEL: trace, debug, info (default), warn, error, fatal, silent
+env ${REDIS_TLS_ENV.caFile}, ${REDIS_TLS_ENV.certFile}, ${REDIS_TLS_ENV.keyFile}: PEM files for a rediss:// URL
 docs: docs/collector.md`;
 
 function splitPair(flag: string, value: string): [string, string] {

@@ -25,8 +25,6 @@ export async function startMetricsServer(o: MetricsServerOptions): Promise<Metri
   const server = createServer((req, res) => {
     handle(req, res, o).catch((err: Error) => reply(res, 500, { status: 'error', error: err.message }));
   });
-  // A scraper keeps its connection open between scrapes; close() must not wait for it.
-  server.keepAliveTimeout = 5000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(new VigilError(ErrorCodes.CONFIG_INVALID, `metricsPort: cannot listen on ${o.host}:${o.port}: ${err.code ?? err.message}`, { cause: err })),
@@ -39,6 +37,7 @@ export async function startMetricsServer(o: MetricsServerOptions): Promise<Metri
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
+        // A scraper keeps its connection open between scrapes; close() must not wait for it.
         server.closeAllConnections();
       }),
   };

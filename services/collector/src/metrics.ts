@@ -6,10 +6,10 @@
 //   after every tick. Server ids are bounded by the targets (a match target has at most
 //   maxInstances slots), so the cardinality is at most Σ(1 or maxInstances) × 5 series.
 // Every series carries `collector` and `host` (default labels); process series add `server`.
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { LogCounters } from './log-shipper.js';
+import { agentStartSeconds } from './proc.js';
 import type { Counters } from './publisher.js';
 import type { ServerReport } from './server-state.js';
 
@@ -25,23 +25,6 @@ export type MetricsSources = {
   eventsPending: () => number;
   redisConnected: () => boolean;
 };
-
-/**
- * The agent's own start, epoch seconds, exactly as /proc has it (boot time + start in clock ticks),
- * or null off Linux. A sample's startKey is exact relative to it (sampler.ts), while its
- * startedAt mixes the wall clock with /proc/uptime, which drift apart by up to seconds.
- */
-const agentStart: number | null = (() => {
-  try {
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    const starttime = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-    const btime = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
-    const at = btime + starttime / 100;
-    return Number.isFinite(at) ? at : null;
-  } catch {
-    return null;
-  }
-})();
 
 /** What the last tick saw of one server. */
 type ProcessState = { up: boolean; restarts: number; cpuSeconds?: number; rssBytes?: number; startTimeSeconds?: number };
@@ -132,6 +115,9 @@ export class CollectorMetrics {
 
   /** What a tick found: each reported server's process, or none. */
   observe(reports: readonly ServerReport[]): void {
+    // A sample's startKey is exact relative to the agent's start (sampler.ts), while its startedAt
+    // mixes the wall clock with /proc/uptime, which drift apart by up to seconds.
+    const agentStart = agentStartSeconds();
     for (const { server, sample } of reports) {
       const previous = this.#processes.get(server.serverId);
       if (sample) {

@@ -1,5 +1,7 @@
 // What the collector reads from /proc itself (pidusage reads the rest): the list of processes
-// with their command lines, for `match` targets and for the registry's `command` field.
+// with their command lines, for `match` targets and for the registry's `command` field; process
+// groups, for stopping supervised commands; the agent's own start time, for /metrics.
+import { readFileSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 
 export type ProcessEntry = { pid: number; cmdline: string };
@@ -54,11 +56,33 @@ export async function liveGroupMembers(pgid: number): Promise<number> {
   await Promise.all(
     names.map(async (n) => {
       if (!/^\d+$/.test(n)) return;
-      const stat = await readFile(`/proc/${n}/stat`, 'utf8').catch(() => '');
-      // "pid (comm) state ppid pgrp …": comm may hold spaces and parentheses.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const fields = statFields(await readFile(`/proc/${n}/stat`, 'utf8').catch(() => ''));
       if (fields[2] === String(pgid) && fields[0] !== 'Z') live++;
     }),
   );
   return live;
+}
+
+/** The fields of a /proc/<pid>/stat line after "pid (comm) ", from state on: comm may hold spaces and parentheses. */
+function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+let selfStart: number | null | undefined;
+
+/**
+ * The agent's own start, epoch seconds, exactly as /proc has it (boot time + start in clock
+ * ticks), or null off Linux. Read once.
+ */
+export function agentStartSeconds(): number | null {
+  if (selfStart !== undefined) return selfStart;
+  try {
+    const starttime = Number(statFields(readFileSync('/proc/self/stat', 'utf8'))[19]);
+    const btime = Number(/^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1]);
+    const at = btime + starttime / 100;
+    selfStart = Number.isFinite(at) ? at : null;
+  } catch {
+    selfStart = null;
+  }
+  return selfStart;
 }

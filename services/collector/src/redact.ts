@@ -9,7 +9,7 @@
 // - `redact.patterns`: each match becomes `***` (checked at load for catastrophic backtracking).
 // Flags, pairs and patterns apply to command lines always, to log lines when `redact.logs` is "all".
 import { invalid, type LogRedaction, type RedactConfig } from './config-schema.js';
-import { unsafeRegexReason } from './regex-safety.js';
+import { compileConfigRegex, unsafeRegexReason } from './regex-safety.js';
 
 export const MASK = '***';
 
@@ -44,14 +44,7 @@ export class Redactor {
    */
   static fromConfig(config: RedactConfig | undefined, field = 'redact'): Redactor {
     const patterns = (config?.patterns ?? []).map((source, i) => {
-      let re: RegExp;
-      try {
-        re = new RegExp(source);
-      } catch (err) {
-        // V8's message quotes the pattern, which may itself be a secret: keep only the reason.
-        const reason = (err as Error).message.split(': ').pop();
-        throw invalid(`${field}.patterns[${i}]: invalid regular expression: ${reason}`);
-      }
+      const re = compileConfigRegex(source, `${field}.patterns[${i}]`);
       if (re.test('')) throw invalid(`${field}.patterns[${i}]: matches the empty string`);
       const unsafe = unsafeRegexReason(re.source, re.flags, 'redact');
       if (unsafe !== null) throw invalid(`${field}.patterns[${i}]: ${unsafe}`);
@@ -104,14 +97,27 @@ export class Redactor {
   /** The fields of a JSON log line: string values redacted like messages; with "all", secret-named fields masked. */
   logFields(fields: Record<string, unknown>): Record<string, unknown> {
     if (this.#logs === 'none') return fields;
+    const all = this.#logs === 'all';
+    // Copy on write: a line with nothing to hide (most lines) is returned as it is, unallocated.
     const walk = (value: unknown, key: string | null, depth: number): unknown => {
-      if (key !== null && this.#logs === 'all' && SECRET_KEY.test(key) && (typeof value === 'string' || typeof value === 'number')) return MASK;
+      if (key !== null && all && SECRET_KEY.test(key) && (typeof value === 'string' || typeof value === 'number')) return MASK;
       if (typeof value === 'string') return this.logText(value);
       if (depth > 16 || value === null || typeof value !== 'object') return value;
-      if (Array.isArray(value)) return value.map((v) => walk(v, null, depth + 1));
-      const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) out[k] = walk(v, k, depth + 1);
-      return out;
+      if (Array.isArray(value)) {
+        let copy: unknown[] | null = null;
+        for (let i = 0; i < value.length; i++) {
+          const w = walk(value[i], null, depth + 1);
+          if (w !== value[i]) (copy ??= [...value])[i] = w;
+        }
+        return copy ?? value;
+      }
+      let copy: Record<string, unknown> | null = null;
+      for (const k of Object.keys(value)) {
+        const v = (value as Record<string, unknown>)[k];
+        const w = walk(v, k, depth + 1);
+        if (w !== v) (copy ??= { ...value })[k] = w;
+      }
+      return copy ?? value;
     };
     return walk(fields, null, 0) as Record<string, unknown>;
   }

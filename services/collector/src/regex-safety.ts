@@ -10,8 +10,22 @@
 //   cannot be turned off without leaking what it hides.
 // Messages never quote the pattern: a redaction pattern may itself be a secret.
 import { checkSync, type Diagnostics } from 'recheck';
+import { invalid } from './config-schema.js';
 
 export type RegexUse = 'match' | 'redact';
+
+/**
+ * Compiles a pattern from the config; a CONFIG_INVALID error for `field` if it does not compile.
+ * V8's message quotes the pattern (`Invalid regular expression: /…/: Unterminated group`): only
+ * the reason is kept, since a config error never echoes the file.
+ */
+export function compileConfigRegex(source: string, field: string): RegExp {
+  try {
+    return new RegExp(source);
+  } catch (err) {
+    throw invalid(`${field}: invalid regular expression: ${(err as Error).message.split(': ').pop()}`);
+  }
+}
 
 /** How long the checker may take for one pattern before the pattern is refused as unproven. */
 const CHECK_TIMEOUT_MS = 5000;
@@ -29,11 +43,23 @@ export function unsafeRegexReason(source: string, flags: string, use: RegexUse):
   return verdict;
 }
 
+/**
+ * recheck's default for checkSync starts a worker thread that spawns its native `recheck agent`,
+ * and both stay for the life of the process, after the collector has stopped. Its `pure` backend
+ * runs the same checker (same verdicts, same timeout) in this thread and leaves nothing running.
+ * recheck reads the choice from the environment at each call; the call is synchronous, so the
+ * setting is seen by nothing else and restored at once.
+ */
 function diagnose(source: string, flags: string): Diagnostics | Error {
+  const before = process.env.RECHECK_SYNC_BACKEND;
+  process.env.RECHECK_SYNC_BACKEND = 'pure';
   try {
     return checkSync(source, flags, { timeout: CHECK_TIMEOUT_MS });
   } catch (err) {
     return err as Error;
+  } finally {
+    if (before === undefined) delete process.env.RECHECK_SYNC_BACKEND;
+    else process.env.RECHECK_SYNC_BACKEND = before;
   }
 }
 

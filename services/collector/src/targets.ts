@@ -6,7 +6,7 @@ import type { Static } from '@sinclair/typebox';
 import { DEFAULT_INTERVAL_MS, SERVER_ID_PATTERN, compile } from '@vigil/protocol';
 import { DEFAULT_MAX_INSTANCES, SelfSchema, TargetSchema, invalid, withFieldPath, type Target } from './config-schema.js';
 import { DEFAULT_LOG_RATE_LIMIT, type RateLimit } from './rate-limit.js';
-import { unsafeRegexReason } from './regex-safety.js';
+import { compileConfigRegex, unsafeRegexReason } from './regex-safety.js';
 import { splitWords } from './shell-words.js';
 import { DEFAULT_RESTART, DEFAULT_STOP_GRACE_MS, type CommandSpec } from './supervisor.js';
 
@@ -61,12 +61,7 @@ export function resolveTargets(
     else if (t.pidfile !== undefined) out.push({ ...base, kind: 'pidfile', pidfile: t.pidfile });
     else if (t.command !== undefined) out.push({ ...base, kind: 'command', ...commandSpec(t, at) });
     else {
-      let match: RegExp;
-      try {
-        match = new RegExp(t.match!);
-      } catch (err) {
-        throw invalid(`${at}.match: invalid regular expression: ${(err as Error).message}`);
-      }
+      const match = compileConfigRegex(t.match!, `${at}.match`);
       const maxInstances = t.maxInstances ?? DEFAULT_MAX_INSTANCES;
       // Slot k ≥ 2 reports as `<id>.<k>`: those ids must be valid and free too.
       for (let k = 2; k <= maxInstances; k++) claim(`${t.id}.${k}`, `${at}.id (instance ${k} of maxInstances ${maxInstances})`);

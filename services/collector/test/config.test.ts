@@ -197,3 +197,22 @@ t.test('redact: checked in the file and in createCollector options alike', async
   const base = { redisUrl: 'redis://127.0.0.1:1', collectorId: 'c', host: 'h', logger, targets: [{ id: 'a', pid: 1 }] };
   fails(t, () => createCollector({ ...base, redact: { patterns: ['a|'] } }), ErrorCodes.CONFIG_INVALID, /^redact\.patterns\[0\]: matches the empty string/, 'createCollector: empty match');
 });
+
+t.test('values from flags and env follow the file schema: lengths checked at load', async (t) => {
+  fails(t, () => load(['--pid', 'a=1', '--collector-id', 'x'.repeat(256)]), ErrorCodes.CONFIG_INVALID, /^collectorId: .*255/, '--collector-id too long');
+  fails(t, () => load(['--pid', 'a=1'], { VIGIL_METRICS_HOST: 'h'.repeat(256) }), ErrorCodes.CONFIG_INVALID, /^metricsHost: .*255/, 'VIGIL_METRICS_HOST too long');
+  t.equal(load(['--pid', 'a=1', '--collector-id', 'x'.repeat(255)]).collectorId.length, 255, '255 characters are fine');
+});
+
+t.test('a match pattern that does not compile: the reason, never the pattern', async (t) => {
+  let message = '';
+  fails(t, () => {
+    try {
+      load(['--config', file({ targets: [{ id: 'a', match: 'hunter2-(x' }] })]);
+    } catch (err) {
+      message = (err as Error).message;
+      throw err;
+    }
+  }, ErrorCodes.CONFIG_INVALID, /^targets\[0\]\.match: invalid regular expression: Unterminated group$/, 'bad match pattern');
+  t.notMatch(message, 'hunter2', 'the pattern is not echoed');
+});

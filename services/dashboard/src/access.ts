@@ -14,9 +14,6 @@ export class Access {
     this.#client = client;
   }
 
-  /** The client's token provider: asked at every handshake and when the gateway warns of expiry. */
-  readonly token = (): string => this.session.token ?? '';
-
   /** Follows the client; returns the function that stops following. */
   start(): () => void {
     const offs = [
@@ -34,7 +31,7 @@ export class Access {
     const invalid = this.session.signIn(text);
     if (invalid !== null) return invalid;
     try {
-      await this.#client.setToken(this.token);
+      await this.#client.setToken(this.session.provider);
       return null;
     } catch (err) {
       return `The gateway did not accept this token: ${(err as Error).message}`;
@@ -54,7 +51,7 @@ export class Access {
   }
 }
 
-export function refusalText(code: string, message: string, hadToken: boolean): string {
+function refusalText(code: string, message: string, hadToken: boolean): string {
   if (code === ErrorCodes.TOKEN_EXPIRED) return 'Your sign-in has expired. Paste a new token to continue.';
   if (!hadToken) return 'This gateway needs a token: paste one to sign in.';
   return `The gateway refused this token (${message}). Paste another one.`;

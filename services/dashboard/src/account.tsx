@@ -7,7 +7,7 @@ import { formatClock } from './format.js';
 import { useObservable } from './observable.js';
 import type { Identity } from './session.js';
 
-export function describeAccess(identity: Identity | null): string {
+function describeAccess(identity: Identity | null): string {
   if (!identity) return 'Signed in with a token this page cannot read; the gateway decides what it allows.';
   const servers = identity.servers.length === 0 ? 'no servers' : identity.servers.includes('*') ? 'all servers' : `servers ${identity.servers.join(', ')}`;
   const until = identity.expiresAt === null ? '' : `, until ${new Date(identity.expiresAt).toLocaleString()}`;

@@ -13,7 +13,7 @@ const handedOver = takeFragmentToken();
 const session = new Session(sessionStorage);
 if (handedOver !== null) session.signIn(handedOver);
 
-const client = createVigilClient({ url: location.origin, token: () => session.token ?? '' });
+const client = createVigilClient({ url: location.origin, token: session.provider });
 const access = new Access(session, client);
 const api = new RestApi(location.origin, { token: () => session.token, refused: (code, message) => access.refused(code, message) });
 access.start();

@@ -82,10 +82,10 @@ export class ServerMonitor extends Observable {
           this.changed();
           this.#refreshSoon(500);
         },
-        onError: (err) => this.#fail(err),
+        onError: (err) => this.#fail('Live metrics stopped', err),
       })
       .catch((err: Error) => {
-        this.#fail(err);
+        this.#fail('Live metrics stopped', err);
         return null;
       });
     this.#offState = this.#client.on('state', (state) => {
@@ -123,9 +123,7 @@ export class ServerMonitor extends Observable {
       }
       this.changed();
     } catch (err) {
-      this.#error = `Could not read the metrics history: ${(err as Error).message}`;
-      this.#forbidden ||= isForbidden(err);
-      this.changed();
+      this.#fail('Could not read the metrics history', err);
     }
   }
 
@@ -144,9 +142,7 @@ export class ServerMonitor extends Observable {
         this.changed();
       }
     } catch (err) {
-      this.#error = `Could not read the server: ${(err as Error).message}`;
-      this.#forbidden ||= isForbidden(err);
-      this.changed();
+      this.#fail('Could not read the server', err);
     }
     if (!this.#stopped) this.#timer = setTimeout(() => void this.#refresh(), POLL_MS);
   }
@@ -157,8 +153,8 @@ export class ServerMonitor extends Observable {
     this.#timer = setTimeout(() => void this.#refresh(), delay);
   }
 
-  #fail(err: Error): void {
-    this.#error = `Live metrics stopped: ${err.message}`;
+  #fail(what: string, err: unknown): void {
+    this.#error = `${what}: ${(err as Error).message}`;
     this.#forbidden ||= isForbidden(err);
     this.changed();
   }

@@ -1,10 +1,10 @@
 // Who is signed in: the token (kept in sessionStorage, so it lives as long as the tab and never in
 // the address bar, history or a server log), what it says about its holder (decoded here without
 // verifying: the gateway verifies), and why the sign-in screen is shown when it is.
-import { TOKEN_MAX_LENGTH, VigilClaim, compile } from '@vigil/protocol';
+import { TOKEN_MAX_LENGTH, VigilClaim, compile, parseJson } from '@vigil/protocol';
 import { Observable } from './observable.js';
 
-export const TOKEN_KEY = 'vigil.token';
+const TOKEN_KEY = 'vigil.token';
 /** `#token=<jwt>` opens the dashboard signed in; the fragment is removed at once. */
 const FRAGMENT = /^#token=([^&]+)/;
 
@@ -46,6 +46,9 @@ export class Session extends Observable {
   get token(): string | null {
     return this.#state.name === 'signed-in' ? this.#state.token : null;
   }
+
+  /** The client's token provider ('' is no token): asked at every handshake and when the gateway warns of expiry. */
+  readonly provider = (): string => this.token ?? '';
 
   get expiringAt(): number | null {
     return this.#expiringAt;
@@ -112,17 +115,17 @@ function signedIn(token: string): SessionState {
 }
 
 /** Reads a JWT's payload (`sub`, `exp`, the `vigil` claim) without verifying it; null if it is not one. */
-export function identityOf(token: string): Identity | null {
+function identityOf(token: string): Identity | null {
   const payload = token.split('.')[1];
   if (payload === undefined) return null;
-  let claims: { sub?: unknown; exp?: unknown; vigil?: unknown };
+  let text: string;
   try {
-    const base64 = payload.replace(/-/g, '+').replace(/_/g, '/');
-    const bytes = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
-    claims = JSON.parse(new TextDecoder().decode(bytes)) as typeof claims;
+    const bytes = Uint8Array.from(atob(payload.replace(/-/g, '+').replace(/_/g, '/')), (c) => c.charCodeAt(0));
+    text = new TextDecoder().decode(bytes);
   } catch {
-    return null;
+    return null; // not base64url
   }
+  const claims = parseJson(text) as { sub?: unknown; exp?: unknown; vigil?: unknown } | null | undefined;
   if (typeof claims !== 'object' || claims === null) return null;
   const vigil = claimShape.check(claims.vigil) ? claims.vigil : { servers: [] };
   return {

@@ -9,6 +9,7 @@ import {
   PHONE,
   assertQuietConsole,
   cell,
+  getJson,
   launchBrowser,
   median,
   namedControls,
@@ -38,7 +39,15 @@ const base = gateway.url;
 const cpuValue = (text: string) => (text === '—' ? NaN : Number.parseFloat(text));
 
 t.test('the servers list fills from the registry and follows status and CPU live', async (t) => {
+  // The page runs under the gateway's CSP, which allows no eval: the client's validators must not need it.
+  const csp = (await fetch(`${base}/`)).headers.get('content-security-policy') ?? '';
+  t.match(csp, /script-src 'self'(;|$)/, "the dashboard is served with script-src 'self'");
+  t.notMatch(csp, /unsafe-eval/, "and without 'unsafe-eval'");
   const { page, context, console } = await openPage(t, browser, `${base}/#/`);
+  const violations: string[] = [];
+  page.on('console', (m) => {
+    if (/Content Security Policy|unsafe-eval/i.test(m.text())) violations.push(m.text());
+  });
   await page.locator('tr[data-server-id="chatty"]').waitFor();
   await page.locator('tr[data-server-id="idler"]').waitFor();
   t.equal(await cell(page, 'chatty', 'status'), 'running', 'chatty shows as running');
@@ -102,11 +111,12 @@ t.test('the servers list fills from the registry and follows status and CPU live
   t.equal(await page.locator('th[aria-sort="ascending"] button').textContent(), 'PID▲', 'sorted by PID');
 
   t.same(await unnamedControls(context, page), [], 'every control has an accessible name');
+  t.same(violations, [], 'no Content-Security-Policy violation while the page ran');
   assertQuietConsole(t, console);
 });
 
 t.test('a server page fills its charts from history and then gains points live', async (t) => {
-  const history = (await (await fetch(`${base}/api/servers/chatty/metrics?limit=300`)).json()) as { items: unknown[] };
+  const history = await getJson<{ items: unknown[] }>(`${base}/api/servers/chatty/metrics?limit=300`);
   const { page, console } = await openPage(t, browser, `${base}/#/servers/chatty`);
   const cpu = page.locator('figure.chart[data-field="cpu"]');
   const points = async () => Number(await cpu.getAttribute('data-points'));
@@ -120,7 +130,7 @@ t.test('a server page fills its charts from history and then gains points live',
   t.equal(await page.locator('figure.chart[data-field="rss"]').getAttribute('data-points'), String(await points()), 'memory chart follows too');
   t.equal(await page.locator('h1').textContent(), 'chatty');
   const fact = (key: string) => page.locator(`[data-fact="${key}"] dd`).textContent();
-  const pid = (await (await fetch(`${base}/api/servers/chatty`)).json()) as { pid: number; restarts: number };
+  const pid = await getJson<{ pid: number; restarts: number }>(`${base}/api/servers/chatty`);
   await waitFor(async () => (await fact('pid')) === String(pid.pid), { message: 'the pid fact' });
   t.match(await fact('uptime'), /^\d+(s|m)/, 'uptime is shown');
   t.equal(await fact('restarts'), String(pid.restarts), 'restarts are shown');
@@ -134,7 +144,7 @@ t.test('log lines appear in the tail live; the level filter, pause and older lin
   // History to scroll back into: more than the 200 lines of backfill.
   await chatty.sayMany(Array.from({ length: 260 }, (_, i): [string, string] => ['info', `bulk-${i}`]));
   await waitFor(async () => {
-    const page = (await (await fetch(`${base}/api/servers/chatty/logs?limit=1`)).json()) as { items: Array<{ logData: { message: string } }> };
+    const page = await getJson<{ items: Array<{ logData: { message: string } }> }>(`${base}/api/servers/chatty/logs?limit=1`);
     return page.items[0]?.logData.message === 'bulk-259';
   }, { message: 'the bulk lines to reach redis' });
 

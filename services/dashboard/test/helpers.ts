@@ -3,11 +3,12 @@
 // playwright-core with every console message of the page recorded, and screenshots. Everything a
 // fixture starts is stopped by the teardown it registers.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { buildApp, type GatewayOptions } from '@vigil/gateway';
+import { buildApp, mintToken, secretKey, type GatewayOptions, type TokenClaims } from '@vigil/gateway';
 import { freePort, startRedis, waitFor, type RedisProcess } from '@vigil/testkit';
 
 type Teardown = { teardown(fn: () => unknown): void; comment(...args: unknown[]): void };
@@ -18,11 +19,26 @@ export const SCREENSHOTS = here('../test-output/screenshots/');
 const COLLECTOR_CLI = here('../../collector/src/cli.ts');
 const CHATTY = here('./fixtures/chatty.mjs');
 export const CHROMIUM = process.env.VIGIL_CHROMIUM ?? '/usr/bin/chromium';
+/** Test gateways verify real tokens signed with this run's random secret, unless a test says otherwise. */
+export const TEST_AUTH = { mode: 'jwt', secret: randomBytes(32).toString('base64') } as const satisfies GatewayOptions['auth'];
+
+/** A real token for TEST_AUTH: by default subject `dashboard-test`, every server and its logs, one hour. */
+export function testToken(claims: Partial<TokenClaims> = {}): Promise<string> {
+  return mintToken(secretKey(TEST_AUTH.secret), { sub: 'dashboard-test', vigil: { servers: ['*'], logs: true }, ttlSeconds: 3600, ...claims });
+}
+
 /**
- * The token pages sign in with (`VIGIL_TEST_TOKEN`), for a gateway that requires one; none by
- * default: today's test gateways run without auth.
+ * The token pages sign in with and REST calls carry: `VIGIL_TEST_TOKEN` when given (for a gateway
+ * of your own), else a real token for TEST_AUTH that sees everything for the whole run.
  */
-export const TEST_TOKEN: string | null = process.env.VIGIL_TEST_TOKEN || null;
+export const TEST_TOKEN: string = process.env.VIGIL_TEST_TOKEN || (await testToken({ sub: 'dashboard-test-all', ttlSeconds: 6 * 3600 }));
+
+/** GET a gateway's REST API with TEST_TOKEN as the bearer, as JSON (throws on a non-2xx answer). */
+export async function getJson<T>(url: string): Promise<T> {
+  const res = await fetch(url, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+  if (!res.ok) throw new Error(`GET ${url}: ${res.status}`);
+  return (await res.json()) as T;
+}
 
 // ---- gateways -----------------------------------------------------------------------------
 
@@ -35,12 +51,12 @@ export type Gateway = {
   close(): Promise<void>;
 };
 
-/** A gateway serving the built dashboard, on `port` (a free one by default); `options` go to buildApp (e.g. its auth). */
+/** A gateway serving the built dashboard, on `port` (a free one by default), verifying TEST_AUTH tokens; `options` go to buildApp (e.g. other auth). */
 export async function startGateway(redisUrl: string, port = 0, options: Partial<GatewayOptions> = {}): Promise<Gateway> {
   if (!existsSync(`${DIST}index.html`)) {
     throw new Error(`the dashboard is not built (${DIST}index.html is missing): run \`npm run build\` first`);
   }
-  const app = await buildApp({ redisUrl, dashboardDir: DIST, staleSweepMs: 200, ...options });
+  const app = await buildApp({ redisUrl, dashboardDir: DIST, staleSweepMs: 200, auth: TEST_AUTH, ...options });
   await app.listen({ host: '127.0.0.1', port });
   const bound = (app.server.address() as AddressInfo).port;
   let closed = false;

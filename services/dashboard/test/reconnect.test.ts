@@ -22,10 +22,13 @@ import {
 const NETWORK_FAILURE = /WebSocket connection to .* failed|net::ERR_(CONNECTION_REFUSED|CONNECTION_RESET|CONNECTION_CLOSED|EMPTY_RESPONSE|SOCKET_NOT_CONNECTED)/;
 
 const r = await redis(t);
-const gateways: Gateway[] = [await startGateway(r.url), await startGateway(r.url)];
-t.teardown(() => Promise.all(gateways.map((g) => g.close())));
-const lb = await startTcpBalancer(gateways.map((g) => g.port));
+// The balancer first: its origin is the gateways' public one (the page is served through it).
+const lb = await startTcpBalancer([]);
 t.teardown(() => lb.close());
+const behindLb = { publicOrigins: [lb.url] };
+const gateways: Gateway[] = [await startGateway(r.url, 0, behindLb), await startGateway(r.url, 0, behindLb)];
+t.teardown(() => Promise.all(gateways.map((g) => g.close())));
+lb.setBackends(gateways.map((g) => g.port));
 const chatty = await Chatty.create();
 startCollector(t, r.url, 'rc', chatty.commandFlag('chatty'));
 await chatty.ready();
@@ -85,7 +88,7 @@ t.test('the page rides out dead gateways with no reload and no lost or repeated 
   await screenshot(t, page, 'reconnecting');
   const attemptsDown = await badge.textContent();
 
-  const back = await startGateway(r.url, holder.port);
+  const back = await startGateway(r.url, holder.port, behindLb);
   gateways.push(back);
   await waitFor(async () => (await badge.getAttribute('data-state')) === 'connected', { timeoutMs: 30_000, message: 'connected again' });
   t.pass(`connected again to the gateway restarted on :${back.port} (last seen while down: "${attemptsDown}")`);
@@ -108,7 +111,7 @@ t.test('the page rides out dead gateways with no reload and no lost or repeated 
 });
 
 t.test('the servers view carries on through the other gateway when its own dies', async (t) => {
-  const fresh = await startGateway(r.url);
+  const fresh = await startGateway(r.url, 0, behindLb);
   gateways.push(fresh);
   const alive = gateways.filter((g) => g.app.server.listening);
   lb.setBackends(alive.map((g) => g.port));

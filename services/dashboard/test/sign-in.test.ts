@@ -1,9 +1,10 @@
-// Signing in and out, in headless Chromium against today's gateway (which runs without auth and
-// ignores tokens): a `#token=` link is moved to sessionStorage and out of the address bar, who is
-// signed in is shown (escaped), the token goes in the socket handshake and as a REST bearer and
-// never in a URL, sign-out shows the sign-in screen, a pasted token signs in again. What the
-// gateway will say once it checks tokens — a 401, `token-expiring`, `disconnect-reason`, FORBIDDEN —
-// is put on the wire by the test (Playwright's request and WebSocket routing).
+// Signing in and out, in headless Chromium: a `#token=` link is moved to sessionStorage and out of
+// the address bar, who is signed in is shown (escaped), the token goes in the socket handshake and
+// as a REST bearer and never in a URL, sign-out shows the sign-in screen, a pasted token signs in
+// again. What a gateway that checks tokens says — a 401, `token-expiring`, `disconnect-reason`,
+// FORBIDDEN — is put on the wire by the test (Playwright's request and WebSocket routing), so these
+// pages talk to a gateway with `auth: { mode: 'none' }` (which ignores tokens) and use unsigned
+// tokens that only the dashboard decodes. The last test signs in against a gateway that verifies.
 import t from 'tap';
 import type { Page, WebSocketRoute } from 'playwright-core';
 import { waitFor } from '@vigil/testkit';
@@ -17,11 +18,13 @@ import {
   screenshot,
   startCollector,
   startGateway,
+  testToken,
   unsignedToken,
 } from './helpers.js';
 
 const r = await redis(t);
-const gateway = await startGateway(r.url);
+// Tokens here are unsigned: the routed tests speak for the gateway themselves.
+const gateway = await startGateway(r.url, 0, { auth: { mode: 'none' } });
 t.teardown(() => gateway.close());
 const chatty = await Chatty.create();
 startCollector(t, r.url, 'signin', chatty.commandFlag('chatty'));
@@ -233,4 +236,26 @@ t.test('servers the token does not cover: the row and the server page say "not a
   t.equal(await page.locator('.server .alert').count(), 0, 'and no error');
   await screenshot(t, page, 'server-not-allowed');
   assertQuietConsole(t, console);
+});
+
+t.test('against a gateway that verifies tokens: a signed #token= link gets in, a forged one is refused, none is asked for', async (t) => {
+  const verifying = await startGateway(r.url); // TEST_AUTH: a real secret
+  t.teardown(() => verifying.close());
+  const grace = await testToken({ sub: 'grace', vigil: { servers: ['chatty'], logs: true } });
+  const signed = await openPage(t, browser, `${verifying.url}/#/servers/chatty`, DESKTOP, grace);
+  await signed.page.locator('.charts').waitFor();
+  t.equal(await signed.page.locator('.account-subject').textContent(), 'grace', 'signed in as grace');
+  await waitFor(async () => /Connected/.test((await signed.page.locator('.connection').textContent()) ?? ''), { message: 'connected' });
+  assertQuietConsole(t, signed.console);
+
+  const forged = unsignedToken({ sub: 'mallory', exp: hour(), vigil: { servers: ['*'], logs: true } });
+  const refused = await openPage(t, browser, 'about:blank', DESKTOP, null);
+  await refused.page.goto(`${verifying.url}/#token=${forged}`);
+  await signInScreen(refused.page).waitFor();
+  t.match(await refused.page.getByTestId('sign-in-reason').textContent(), 'The gateway refused this token', 'a forged token is refused, and the screen says so');
+  t.equal(await stored(refused.page), null, 'and it was forgotten');
+
+  const none = await openPage(t, browser, `${verifying.url}/#/`, DESKTOP, null);
+  await signInScreen(none.page).waitFor();
+  t.match(await none.page.getByTestId('sign-in-reason').textContent(), 'This gateway needs a token', 'without a token the sign-in screen asks for one');
 });

@@ -3,7 +3,8 @@
 // Redis connection, and a new buildApp() starts from nothing.
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { ErrorCodes } from '@vigil/protocol';
+import type { AddressInfo } from 'node:net';
+import { ErrorCodes, SERVER_ID_MAX_LENGTH } from '@vigil/protocol';
 import { LogStore, ServerStore } from '@vigil/store';
 import { resolveOptions, type GatewayOptions } from './options.js';
 import { openRedisClients } from './redis-clients.js';
@@ -16,6 +17,10 @@ import { createVerifier } from './auth/verifier.js';
 import { installErrorHandlers } from './http-errors.js';
 import { GatewayMetrics } from './metrics.js';
 import { DEFAULT_DASHBOARD_DIR, dashboardRoutes } from './dashboard.js';
+import { trustFunction } from './client-address.js';
+import { PublicOrigins } from './public-origins.js';
+import { installHttpEdge } from './edge-http.js';
+import { installMetricsServer } from './metrics-server.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -31,6 +36,7 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
   const settings = resolveOptions(options);
   const base = settings.logger ?? pino({ level: 'silent' });
   const logger = base.child({ gatewayId: settings.gatewayId });
+  const trust = trustFunction(settings.trustProxy);
   // Keys are read before anything opens: a bad key file leaves nothing to close.
   const auth = await resolveAuth(settings.auth);
   if (auth.mode === 'none') logger.warn({ auth: 'none' }, auth.warning);
@@ -38,6 +44,10 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
   const verifier = createVerifier(auth);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
+    // request.ip: X-Forwarded-For only from trusted proxies (the same rule as the socket handshake).
+    trustProxy: trust,
+    // Every valid server id fits in a path segment, even percent-encoded (Fastify's default is 100).
+    routerOptions: { maxParamLength: SERVER_ID_MAX_LENGTH * 3 + 16 },
     // Probes come every few seconds from every balancer and kubelet: not worth a line each.
     logController: new LogController({ disableRequestLogging: (req) => req.url === '/healthz' || req.url === '/readyz' }),
     bodyLimit: 64 * 1024,
@@ -63,11 +73,11 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
     readiness.close();
   });
   installErrorHandlers(app, (op) => metrics.redisFailure(op));
-  await app.register(socketPlugin, { settings, redis, store, logs, logger, metrics, readiness, verifier });
-  app.get('/metrics', async (_req, reply) => {
-    const { contentType, body } = await metrics.render();
-    return reply.type(contentType).send(body);
-  });
+  const origins = new PublicOrigins(settings.publicOrigins, () => (app.server.address() as AddressInfo | null)?.port);
+  installMetricsServer(app, { port: settings.metricsPort, host: settings.metricsHost, metrics });
+  await installHttpEdge(app, { origins, rateLimit: settings.restRateLimit > 0 ? { max: settings.restRateLimit, windowMs: 60_000 } : false });
+  // Socket.IO: the handshake guard (origin, per-address caps), then the token, then the session.
+  await app.register(socketPlugin, { settings, redis, store, logs, logger, metrics, readiness, origins, trust, verifier });
   await app.register(healthRoutes, { readiness, gatewayId: settings.gatewayId });
   await app.register(serverRoutes, { store, logs, verifier, logger });
   await app.register(dashboardRoutes, { dir: settings.dashboardDir ?? DEFAULT_DASHBOARD_DIR });

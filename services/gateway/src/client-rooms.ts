@@ -2,6 +2,7 @@
 // subscription is one room per level, and a client's logical rooms are what it named.
 import type { Socket } from 'socket.io';
 import { ErrorCodes, LOG_LEVELS, VigilError, logsRoom, metricsRoom, parseRoom, type LogLevel } from '@vigil/protocol';
+import type { MonitoringDeps } from './socket-context.js';
 
 export type SessionRoom = { kind: 'metrics'; serverId: string } | { kind: 'logs'; serverId: string; level: LogLevel };
 
@@ -26,10 +27,34 @@ export function logicalRooms(socket: Socket): string[] {
   return roomsOf(socket.rooms).map((r) => (r.kind === 'metrics' ? metricsRoom(r.serverId) : logsRoom(r.serverId)));
 }
 
-/** Refuses a new subscription past the room limit; one the client holds already is no new room. */
-export function checkRoomLimit(socket: Socket, held: boolean, maxRooms: number): void {
-  if (!held && logicalRooms(socket).length >= maxRooms) {
-    throw new VigilError(ErrorCodes.TOO_MANY_ROOMS, `a client may hold at most ${maxRooms} rooms`);
+/** The vigil rooms a socket is in, each level room counted: what the room limit bounds. */
+export function roomCount(socket: Socket): number {
+  let n = 0;
+  for (const room of socket.rooms) if (room !== socket.id) n++;
+  return n;
+}
+
+/**
+ * Refuses a subscription that names a server no collector registered, or that would take the
+ * socket past its room limit (`adding` rooms more; a log subscription is one room per level).
+ * `known`: the client holds this server's room already, or it is a room of its own session: it
+ * was checked when first joined (Redis may have lost the registry since, as after a restart, and
+ * the collector writes it again on its next tick; a re-subscribe must not fail meanwhile).
+ */
+export async function checkSubscription(
+  socket: Socket,
+  deps: Pick<MonitoringDeps, 'limits' | 'isRegistered'>,
+  serverId: string,
+  adding: number,
+  known = false,
+): Promise<void> {
+  // The token was checked first (requireSubscribe): a server outside it is FORBIDDEN whether or
+  // not it exists, so only a permitted id learns whether it is registered.
+  if (!known && deps.isRegistered && !(await deps.isRegistered(serverId))) {
+    throw new VigilError(ErrorCodes.UNKNOWN_SERVER, `no server "${serverId}" is registered; subscribe once its collector runs`);
+  }
+  if (adding > 0 && roomCount(socket) + adding > deps.limits.maxRooms) {
+    throw new VigilError(ErrorCodes.TOO_MANY_ROOMS, `a client may hold at most ${deps.limits.maxRooms} rooms (a log subscription takes one per level)`);
   }
 }
 

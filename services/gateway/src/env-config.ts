@@ -29,7 +29,10 @@ const PROCESS_DEFAULTS = { port: DEFAULT_PORT, host: '0.0.0.0', drainMs: DEFAULT
 const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 /** `secret`: the value may hold a password, so an error names the variable but never echoes it. */
-type Source = { names: string[]; parse?: 'integer' | 'list'; secret?: true };
+type Source = { names: string[]; parse?: 'integer' | 'number' | 'list' | 'port-or-off' | 'trust'; secret?: true };
+
+/** The CLI's metrics port (Prometheus's range for exporters); buildApp alone opens none. */
+export const DEFAULT_METRICS_PORT = 9464;
 
 // Each setting and its variables, first set wins. (VIGIL_HOST is the collector's reported host
 // name; the gateway binds to HOST or VIGIL_BIND_HOST.)
@@ -42,7 +45,15 @@ const PROCESS_ENV: Record<keyof typeof PROCESS_DEFAULTS, Source> = {
 const SETTINGS_ENV: Partial<Record<keyof GatewaySettings, Source>> = {
   redisUrl: { names: ['VIGIL_REDIS_URL', 'REDIS_URL'], secret: true },
   gatewayId: { names: ['VIGIL_GATEWAY_ID'] },
-  corsOrigins: { names: ['CORS_ORIGINS', 'VIGIL_CORS_ORIGINS'], parse: 'list' },
+  // CORS_ORIGINS and VIGIL_CORS_ORIGINS are older names of VIGIL_PUBLIC_ORIGINS.
+  publicOrigins: { names: ['VIGIL_PUBLIC_ORIGINS', 'CORS_ORIGINS', 'VIGIL_CORS_ORIGINS'], parse: 'list' },
+  metricsPort: { names: ['VIGIL_METRICS_PORT'], parse: 'port-or-off' },
+  metricsHost: { names: ['VIGIL_METRICS_HOST'] },
+  maxBufferedBytes: { names: ['VIGIL_MAX_BUFFERED_BYTES'], parse: 'integer' },
+  maxConnectionsPerAddress: { names: ['VIGIL_MAX_CONNECTIONS_PER_ADDRESS'], parse: 'integer' },
+  handshakesPerSecond: { names: ['VIGIL_HANDSHAKES_PER_SECOND'], parse: 'number' },
+  trustProxy: { names: ['VIGIL_TRUST_PROXY'], parse: 'trust' },
+  restRateLimit: { names: ['VIGIL_REST_RATE_LIMIT'], parse: 'integer' },
   maxRoomsPerSocket: { names: ['VIGIL_MAX_ROOMS_PER_SOCKET'], parse: 'integer' },
   staleSweepMs: { names: ['VIGIL_STALE_SWEEP_MS'], parse: 'integer' },
 };
@@ -61,7 +72,7 @@ export function readEnvConfig(env: NodeJS.ProcessEnv): EnvConfig {
     return out;
   };
   const processPart = { ...PROCESS_DEFAULTS, ...read(PROCESS_ENV) };
-  const options = { redisUrl: DEFAULT_REDIS_URL, ...read(SETTINGS_ENV) };
+  const options = { redisUrl: DEFAULT_REDIS_URL, metricsPort: DEFAULT_METRICS_PORT, metricsHost: processPart.host, ...read(SETTINGS_ENV) };
   for (const [value, check] of [[processPart, checkProcess], [options, checkSettings]] as const) {
     const problem = check.explain(value);
     if (problem !== null) throw configError(problem, used);
@@ -82,6 +93,9 @@ export function readEnvConfig(env: NodeJS.ProcessEnv): EnvConfig {
 
 function convert(raw: string, parse: Source['parse']): unknown {
   if (parse === 'list') return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (parse === 'port-or-off' && raw === 'off') return false;
+  if (parse === 'trust') return raw === 'true' ? true : raw === 'false' ? false : /^\d+$/.test(raw) ? Number(raw) : convert(raw, 'list');
+  if (parse === 'number' || parse === 'port-or-off') return raw.trim() === '' ? raw : Number(raw);
   // Number('') and Number(' ') are 0; a blank is not a number.
   if (parse === 'integer') return raw.trim() === '' ? raw : Number(raw);
   return raw;

@@ -7,6 +7,8 @@ const STATUS: Partial<Record<string, number>> = {
   [ErrorCodes.INVALID_QUERY]: 400,
   [ErrorCodes.INVALID_PAYLOAD]: 400,
   [ErrorCodes.REDIS_UNAVAILABLE]: 503,
+  [ErrorCodes.RATE_LIMITED]: 429,
+  [ErrorCodes.ORIGIN_REFUSED]: 403,
   [ErrorCodes.FORBIDDEN]: 403,
 };
 

@@ -17,7 +17,7 @@ import {
   type SubscribeServerMetrics as SubscribeMetricsPayload,
 } from '@vigil/protocol';
 import { OutgoingWatch } from './outgoing-watch.js';
-import { checkRoomLimit } from './client-rooms.js';
+import { checkSubscription } from './client-rooms.js';
 import { requireSubscribe } from './auth/socket-auth.js';
 import type { SocketContext } from './socket-context.js';
 
@@ -36,11 +36,13 @@ export function registerMetricsSubscriptions(ctx: SocketContext, leave: (room: s
   on(ClientEvents.unsubscribeServerMetrics, byServerV, (p) => leave(metricsRoom(p.serverId)));
 }
 
-export async function subscribeMetrics(ctx: SocketContext, p: SubscribeMetricsPayload): Promise<ReplyOf<'subscribe-server-metrics'>> {
+/** `restoring`: a room of the client's own session, given back on reconnect. */
+export async function subscribeMetrics(ctx: SocketContext, p: SubscribeMetricsPayload, restoring = false): Promise<ReplyOf<'subscribe-server-metrics'>> {
   const { socket, deps, log } = ctx;
   requireSubscribe(socket, { kind: 'metrics', serverId: p.serverId });
   const room = metricsRoom(p.serverId);
-  checkRoomLimit(socket, socket.rooms.has(room), deps.limits.maxRooms);
+  const held = socket.rooms.has(room);
+  await checkSubscription(socket, deps, p.serverId, held ? 0 : 1, restoring || held);
   // A live sample may arrive between joining and reading the latest one: send the latest only
   // if it is newer than anything already sent (never a duplicate, never backwards).
   const watch = new OutgoingWatch(socket, ServerEvents.processInfo, p.serverId);

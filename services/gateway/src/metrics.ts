@@ -26,6 +26,8 @@ export class GatewayMetrics {
   readonly #lag: Histogram<'kind'>;
   readonly #failures: Counter<'op'>;
   readonly #rejected: Counter<'code'>;
+  readonly #slowConsumers: Counter;
+  readonly #refusedConnections: Counter<'code'>;
   #nsp: Namespace | null = null;
   readonly #channels = new Map<string, ChannelMetrics>();
   readonly #rooms = new Map<string, ChannelMetrics>();
@@ -75,6 +77,13 @@ export class GatewayMetrics {
     });
     this.#failures = new Counter({ name: 'vigil_gateway_redis_failures_total', help: 'Redis commands that failed, by operation', labelNames: ['op'], registers });
     this.#rejected = new Counter({ name: 'vigil_gateway_events_rejected_total', help: 'Client events answered with an error, by code', labelNames: ['code'], registers });
+    this.#slowConsumers = new Counter({ name: 'vigil_gateway_slow_consumers_total', help: 'Clients disconnected for not reading what they were sent', registers });
+    this.#refusedConnections = new Counter({
+      name: 'vigil_gateway_connections_refused_total',
+      help: 'Socket.IO requests refused at the edge (origin, per-address caps), by code',
+      labelNames: ['code'],
+      registers,
+    });
   }
 
   attach(nsp: Namespace): void {
@@ -131,6 +140,14 @@ export class GatewayMetrics {
 
   rejected(code: string): void {
     this.#rejected.inc({ code });
+  }
+
+  slowConsumer(): void {
+    this.#slowConsumers.inc();
+  }
+
+  refusedConnection(code: string): void {
+    this.#refusedConnections.inc({ code });
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

@@ -4,6 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { ErrorCodes, TOKEN_EXPIRY_WARNING_MS, VigilError, compile } from '@vigil/protocol';
+import { isAddressOrRange } from './client-address.js';
 import { AuthSettings } from './auth/auth-config.js';
 import { DEFAULT_SILENT_SESSION_MS } from './sessions/silence.js';
 
@@ -15,8 +16,31 @@ export const GatewaySettings = Type.Object(
     /** `redis://` or `rediss://` (TLS), with optional user, password and database. */
     redisUrl: Type.String({ minLength: 1, maxLength: 2048, pattern: '^rediss?://' }),
     gatewayId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._:-]{1,128}$' })),
-    /** Origins allowed to connect from a browser (CORS and handshake). Requests with no Origin (scripts) are allowed. */
+    /**
+     * The public origins browsers may use (Socket.IO, REST CORS). Requests with no Origin (scripts)
+     * pass. Default: the loopback origins of the listening port. Never "Origin equals Host".
+     */
+    publicOrigins: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 100 })),
+    /** Older name of `publicOrigins`. */
     corsOrigins: Type.Optional(Type.Array(Type.String({ maxLength: 256 }), { maxItems: 100 })),
+    /** Port of /metrics, off the public one: 0 any free port, false none. */
+    metricsPort: Type.Optional(Type.Union([Type.Integer({ minimum: 0, maximum: 65535 }), Type.Literal(false)])),
+    metricsHost: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    /** A socket with more unsent bytes than this is disconnected (a slow consumer). */
+    maxBufferedBytes: Type.Optional(Type.Integer({ minimum: 64 * 1024, maximum: 1024 * 1024 * 1024 })),
+    maxConnectionsPerAddress: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    handshakesPerSecond: Type.Optional(Type.Number({ minimum: 0.1, maximum: 100_000 })),
+    /** Which X-Forwarded-For hops to believe: true all, a hop count, or proxy addresses / CIDR ranges. */
+    trustProxy: Type.Optional(
+      Type.Union([Type.Boolean(), Type.Integer({ minimum: 0, maximum: 32 }), Type.Array(Type.String({ maxLength: 64 }), { maxItems: 100 })]),
+    ),
+    /** REST requests per minute per client address; 0 turns the limit off. */
+    restRateLimit: Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000 })),
+    /**
+     * Refuse subscriptions to servers no collector registered (VIGIL_ERR_UNKNOWN_SERVER). Off only
+     * for embeddings and tests whose clients subscribe before anything registers.
+     */
+    refuseUnknownServers: Type.Optional(Type.Boolean()),
     maxRoomsPerSocket: Type.Optional(Type.Integer({ minimum: 1, maximum: ROOMS_PER_SOCKET_CEILING })),
     eventsPerSecond: Type.Optional(Type.Number({ minimum: 1, maximum: 10_000 })),
     eventBurst: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
@@ -51,11 +75,25 @@ export type GatewayOptions = GatewaySettings & {
   dashboardDir?: string | false;
 };
 
-export type ResolvedOptions = Required<GatewaySettings> & { logger: Logger | undefined; metricsRegistries: Registry[]; dashboardDir: string | false | undefined };
+export type ResolvedOptions = Required<Omit<GatewaySettings, 'publicOrigins' | 'corsOrigins'>> & {
+  /** undefined: the loopback origins of the listening port. */
+  publicOrigins: string[] | undefined;
+  logger: Logger | undefined;
+  metricsRegistries: Registry[];
+  dashboardDir: string | false | undefined;
+};
 
 /** The default of every optional setting (gatewayId excepted: it is made up per process). */
 const GATEWAY_DEFAULTS = {
-  corsOrigins: ['http://localhost:3000', 'http://127.0.0.1:3000'],
+  // A library embedding opens no extra port unless asked; the CLI's default is 9464 (env-config.ts).
+  metricsPort: false,
+  metricsHost: '127.0.0.1',
+  maxBufferedBytes: 1024 * 1024,
+  maxConnectionsPerAddress: 100,
+  handshakesPerSecond: 20,
+  trustProxy: false,
+  restRateLimit: 600,
+  refuseUnknownServers: true,
   maxRoomsPerSocket: 256,
   // A dashboard re-joining 100+ servers after a reconnect must fit in one burst.
   eventsPerSecond: 50,
@@ -66,7 +104,7 @@ const GATEWAY_DEFAULTS = {
   sessionTtlMs: 120_000,
   tokenExpiryWarningMs: TOKEN_EXPIRY_WARNING_MS,
   silentSessionMs: DEFAULT_SILENT_SESSION_MS,
-} satisfies Omit<Required<GatewaySettings>, 'redisUrl' | 'gatewayId' | 'auth'>;
+} satisfies Omit<Required<GatewaySettings>, 'redisUrl' | 'gatewayId' | 'publicOrigins' | 'corsOrigins' | 'auth'>;
 
 export const checkSettings = compile(GatewaySettings);
 
@@ -78,11 +116,15 @@ export function resolveOptions(options: GatewayOptions): ResolvedOptions {
   if (auth === undefined) {
     throw new VigilError(ErrorCodes.AUTH_CONFIG_INVALID, "vigil gateway: the auth option is required: { mode: 'jwt', secret | secretFile | publicKeyFile } or { mode: 'none' }");
   }
-  const given = Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)) as GatewaySettings;
+  const badProxy = Array.isArray(settings.trustProxy) ? settings.trustProxy.find((e) => !isAddressOrRange(e)) : undefined;
+  if (badProxy !== undefined) throw new VigilError(ErrorCodes.CONFIG_INVALID, `vigil gateway: invalid option trustProxy: "${badProxy}" is not an IP address or CIDR range`);
+  const { publicOrigins, corsOrigins, ...rest } = settings;
+  const given = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as Omit<GatewaySettings, 'publicOrigins' | 'corsOrigins'>;
   return {
     ...GATEWAY_DEFAULTS,
     ...given,
     auth,
+    publicOrigins: publicOrigins ?? corsOrigins,
     gatewayId: settings.gatewayId ?? `gw-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     logger,
     metricsRegistries: metricsRegistries ?? [],

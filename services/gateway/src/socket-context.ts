@@ -3,6 +3,7 @@ import type { TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { Socket } from 'socket.io';
 import type { AckEvent, Validator } from '@vigil/protocol';
+import type { InOrder } from '@vigil/protocol/runtime';
 import type { LogStore, ServerStore } from '@vigil/store';
 import type { ClientActivity } from './client-activity.js';
 import { handleEvent, type Handler } from './event-handler.js';
@@ -28,6 +29,10 @@ export type MonitoringDeps = {
   auth: { verifier: Verifier; warningMs: number };
   /** Counts an event answered with an error. */
   onReject?(code: string): void;
+  /** Whether a collector has registered this server (subscribing to others is refused). */
+  isRegistered?(serverId: string): Promise<boolean>;
+  /** Log replays take turns through this, one page at a time gateway-wide. */
+  replays: InOrder;
 };
 
 export type SocketContext = {

@@ -7,8 +7,8 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { Server } from 'socket.io';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
-import { NAMESPACE } from '@vigil/protocol';
-import { withTimeout } from '@vigil/protocol/runtime';
+import { ErrorCodes, Keys, NAMESPACE } from '@vigil/protocol';
+import { InOrder, withTimeout } from '@vigil/protocol/runtime';
 import type { LogStore, ServerStore } from '@vigil/store';
 import type { ResolvedOptions } from './options.js';
 import type { RedisClients } from './redis-clients.js';
@@ -21,6 +21,12 @@ import { listenToRedis, subscriptionSync } from './redis-listener.js';
 import { installDrain } from './drain.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { Readiness } from './readiness.js';
+import type { PublicOrigins } from './public-origins.js';
+import type { TrustFunction } from './client-address.js';
+import { ConnectionGuard } from './connection-guard.js';
+import { SlowConsumerSweep } from './slow-consumers.js';
+import { paceRoomLeaves } from './paced-leave.js';
+import { refuseBinary } from './binary-refusal.js';
 import type { Verifier } from './auth/verifier.js';
 import { handshakeAuth } from './auth/socket-auth.js';
 
@@ -32,6 +38,8 @@ type SocketPluginOptions = {
   logger: Logger;
   metrics: GatewayMetrics;
   readiness: Readiness;
+  origins: PublicOrigins;
+  trust: TrustFunction;
   verifier: Verifier;
 };
 
@@ -43,12 +51,32 @@ declare module 'fastify' {
 
 /** How long closing waits for the adapter's unsubscribes, which wait on Redis (maybe away). */
 const CLOSE_TIMEOUT_MS = 2000;
+/** How often unsent bytes are measured: a paused reader gains at most this long of traffic past the limit. */
+const SLOW_CONSUMER_SWEEP_MS = 250;
 
-async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs, logger, metrics, readiness, verifier }: SocketPluginOptions): Promise<void> {
+async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs, logger, metrics, readiness, origins, trust, verifier }: SocketPluginOptions): Promise<void> {
+  const guard = new ConnectionGuard({
+    origins,
+    trust,
+    limits: { maxPerAddress: settings.maxConnectionsPerAddress, handshakesPerSecond: settings.handshakesPerSecond },
+    logger,
+    onRefuse: (code) => metrics.refusedConnection(code),
+  });
   const io = new Server({ serveClient: false, maxHttpBufferSize: settings.maxPayloadBytes });
-  io.bind(createEngine(app, settings, readiness, logger));
+  const engine = createEngine(app, settings, readiness, { guard, origins });
+  io.bind(engine);
   io.adapter(createShardedAdapter(redis.adapterPub, redis.adapterSub, { subscriptionMode: 'dynamic' }));
   const nsp = io.of(NAMESPACE);
+  const pacedLeaves = paceRoomLeaves(nsp.adapter);
+  engine.on('connection', refuseBinary(nsp, logger, () => metrics.rejected(ErrorCodes.INVALID_PAYLOAD)));
+  const slowConsumers = new SlowConsumerSweep(nsp, {
+    maxBufferedBytes: settings.maxBufferedBytes,
+    everyMs: SLOW_CONSUMER_SWEEP_MS,
+    logger,
+    addressOf: (socket) => guard.addressOf(socket.request),
+    onDisconnect: () => metrics.slowConsumer(),
+  });
+  slowConsumers.start();
   const syncSubscriptions = subscriptionSync(redis.sub);
   // Before the session middleware: a client without a valid token never reaches Redis.
   nsp.use(handshakeAuth(verifier, logger));
@@ -61,6 +89,8 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
     syncSubscriptions,
     auth: { verifier, warningMs: settings.tokenExpiryWarningMs },
     onReject: (code) => metrics.rejected(code),
+    ...(settings.refuseUnknownServers ? { isRegistered: (serverId: string) => collectorWroteFor(redis.command, serverId) } : {}),
+    replays: new InOrder(),
     limits: { maxRooms: settings.maxRoomsPerSocket, perSecond: settings.eventsPerSecond, burst: settings.eventBurst },
   });
   metrics.attach(nsp);
@@ -73,12 +103,26 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
 
   app.addHook('preClose', async () => {
     sweeper.stop();
+    slowConsumers.stop();
     sessions.stop();
     listener.close();
     // Clients see "transport close" and reconnect, to another gateway behind the balancer.
     // During an outage, do not wait for the adapter.
     await withTimeout(io.close(), CLOSE_TIMEOUT_MS).catch(() => undefined);
+    pacedLeaves.flush();
   });
+}
+
+/**
+ * Whether a collector has written for this server: its registry entry, or (Redis restarted empty
+ * and the collector has not registered again yet) its latest sample or log history. Only
+ * collectors write these keys. If Redis cannot say, the subscription goes ahead as before.
+ */
+function collectorWroteFor(redis: RedisClients['command'], serverId: string): Promise<boolean> {
+  return redis
+    .hexists(Keys.registry, serverId)
+    .then(async (n) => n === 1 || (await redis.exists(Keys.latest(serverId), Keys.logs(serverId))) > 0)
+    .catch(() => true);
 }
 
 export default fp(socketPlugin, { name: 'vigil-socket', fastify: '5.x' });

@@ -23,9 +23,11 @@ async function holdsContract(t: Test, client: Socket, event: AckEvent, cases: Ca
 }
 
 t.test('every client event, ok and refused, answers the ack its schema describes', async (t) => {
-  const stack = await startStack(t, { gateway: { maxRoomsPerSocket: 3 } });
+  // Every room counts: api and quiet metrics (2) + api logs at trace (6) fill 8.
+  const stack = await startStack(t, { gateway: { maxRoomsPerSocket: 8 } });
   const { collector } = stack;
   await collector.sample('api', 1);
+  await collector.register(['quiet', 'other']);
   const positions = await collector.lines('api', [
     { level: 'info', message: 'one' },
     { level: 'error', message: 'two' },
@@ -38,6 +40,7 @@ t.test('every client event, ok and refused, answers the ack its schema describes
     [ClientEvents.subscribeServerMetrics]: [
       { name: 'with a latest sample', args: [{ serverId: 'api', interval: 1000 }], ok: true },
       { name: 'without one', args: [{ serverId: 'quiet' }], ok: true },
+      { name: 'a server never registered', args: [{ serverId: 'nobody' }], ok: false, code: ErrorCodes.UNKNOWN_SERVER },
       { name: 'an invalid payload', args: [{ serverId: 12 }], ok: false, code: ErrorCodes.INVALID_PAYLOAD },
       { name: 'two payloads', args: [{ serverId: 'api' }, {}], ok: false, code: ErrorCodes.INVALID_PAYLOAD },
     ],
@@ -79,7 +82,7 @@ t.test('every client event, ok and refused, answers the ack its schema describes
     ],
   };
   t.same(Object.keys(cases).sort(), Object.values(ClientEvents).sort(), 'every client event is covered');
-  // In this order: the subscribes fill the room limit (api metrics, quiet metrics, api logs).
+  // In this order: the subscribes fill the room limit (api metrics, quiet metrics, api logs at trace).
   for (const event of Object.keys(cases) as AckEvent[]) await holdsContract(t, client, event, cases[event]);
 });
 

@@ -72,6 +72,23 @@ t.test('a web-* token without logs: web-1 metrics yes; web-1 logs and db-1 metri
   }
 });
 
+t.test('subscribe checks the token first: outside it, a registered and a made-up id are both FORBIDDEN; then unknown, then the room limit', async (t) => {
+  const { gw, collector } = await startStack(t, { gateway: { maxRoomsPerSocket: 1 } });
+  await collector.sample('web-1', 1);
+  await collector.sample('web-2', 1);
+  await collector.sample('db-1', 1);
+  const c = client(gw.url, 'websocket', await testToken({ vigil: { servers: ['web-*'] } }));
+  t.teardown(() => c.close());
+  await waitFor(() => c.connected, { message: 'connected' });
+  const code = async (serverId: string) => (await emitAck(c, 'subscribe-server-metrics', { serverId })).error?.code;
+  t.equal(await code('db-1'), ErrorCodes.FORBIDDEN, 'a registered server outside the token: FORBIDDEN');
+  t.equal(await code('db-never'), ErrorCodes.FORBIDDEN, 'an unregistered one outside the token: FORBIDDEN too (the token cannot probe ids)');
+  t.equal(await code('web-never'), ErrorCodes.UNKNOWN_SERVER, 'inside the token, unregistered: UNKNOWN_SERVER');
+  t.equal(await code('web-1'), undefined, 'web-1 fills the one room');
+  t.equal(await code('web-ghost'), ErrorCodes.UNKNOWN_SERVER, 'at the room limit, an unknown id is still UNKNOWN_SERVER (checked before rooms)');
+  t.equal(await code('web-2'), ErrorCodes.TOO_MANY_ROOMS, 'a known one past the limit: TOO_MANY_ROOMS');
+});
+
 t.test('refresh to a narrower token leaves the rooms it no longer allows', async (t) => {
   const { gw, collector } = await startStack(t);
   await collector.sample('web-1', 1);

@@ -55,11 +55,11 @@ t.test('--version: the package version, exit 0', async (t) => {
 
 t.test('/metrics: vigil_build_info with version and Node.js', async (t) => {
   const redis = await startRedis();
-  const gw = await startGateway(redis.url, { gatewayId: 'gw-build' });
+  const gw = await startGateway(redis.url, { gatewayId: 'gw-build', metricsPort: 0 });
   t.teardown(async () => {
     await gw.close();
     await redis.close();
   });
-  const body = (await gw.app.inject('/metrics')).body;
+  const body = await (await fetch(gw.app.metricsAddress()!.url)).text();
   t.match(body, new RegExp(`^vigil_build_info\\{version="${VERSION}",node="${process.version}",gateway="gw-build"\\} 1$`, 'm'));
 });

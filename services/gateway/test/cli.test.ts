@@ -61,8 +61,14 @@ t.test('the environment maps onto the options schema, defaults written once', as
   const defaults = readEnvConfig({ VIGIL_AUTH: 'none' });
   t.same(
     defaults,
-    { port: DEFAULT_PORT, host: '0.0.0.0', drainMs: DEFAULT_DRAIN_MS, logLevel: 'info', options: { redisUrl: 'redis://127.0.0.1:6379', auth: { mode: 'none' } } },
-    'no variables but VIGIL_AUTH=none: defaults',
+    {
+      port: DEFAULT_PORT,
+      host: '0.0.0.0',
+      drainMs: DEFAULT_DRAIN_MS,
+      logLevel: 'info',
+      options: { redisUrl: 'redis://127.0.0.1:6379', metricsPort: 9464, metricsHost: '0.0.0.0', auth: { mode: 'none' } },
+    },
+    'no variables but VIGIL_AUTH=none: defaults (/metrics on 9464, bound like the public port)',
   );
   const set = readEnvConfig({
     PORT: '4000',
@@ -91,15 +97,46 @@ t.test('the environment maps onto the options schema, defaults written once', as
       dashboardDir: '/srv/dash',
       options: {
         redisUrl: 'redis://r:6379',
-        corsOrigins: ['http://a', 'http://b'],
+        publicOrigins: ['http://a', 'http://b'],
         gatewayId: 'gw-7',
         maxRoomsPerSocket: 12,
         staleSweepMs: 500,
+        metricsPort: 9464,
+        metricsHost: '127.0.0.1',
         auth: { mode: 'jwt', secretFile: '/run/secrets/vigil', audience: 'ops', issuer: 'https://id.example' },
       },
     },
-    'each variable lands on its option; PORT before VIGIL_PORT, CORS_ORIGINS before VIGIL_CORS_ORIGINS',
+    'each variable lands on its option; PORT before VIGIL_PORT, CORS_ORIGINS (an older name of VIGIL_PUBLIC_ORIGINS) before VIGIL_CORS_ORIGINS',
   );
+  const edge = readEnvConfig({
+    VIGIL_AUTH: 'none',
+    VIGIL_PUBLIC_ORIGINS: 'https://vigil.example.com',
+    CORS_ORIGINS: 'http://a',
+    VIGIL_METRICS_PORT: '9500',
+    VIGIL_METRICS_HOST: '10.0.0.1',
+    VIGIL_MAX_BUFFERED_BYTES: '2097152',
+    VIGIL_MAX_CONNECTIONS_PER_ADDRESS: '50',
+    VIGIL_HANDSHAKES_PER_SECOND: '2.5',
+    VIGIL_TRUST_PROXY: '10.0.0.0/8, 127.0.0.1',
+    VIGIL_REST_RATE_LIMIT: '0',
+  }).options;
+  t.match(
+    edge,
+    {
+      publicOrigins: ['https://vigil.example.com'],
+      metricsPort: 9500,
+      metricsHost: '10.0.0.1',
+      maxBufferedBytes: 2_097_152,
+      maxConnectionsPerAddress: 50,
+      handshakesPerSecond: 2.5,
+      trustProxy: ['10.0.0.0/8', '127.0.0.1'],
+      restRateLimit: 0,
+    },
+    'the edge variables; VIGIL_PUBLIC_ORIGINS before its older names',
+  );
+  t.equal(readEnvConfig({ VIGIL_AUTH: 'none', VIGIL_METRICS_PORT: 'off' }).options.metricsPort, false, 'VIGIL_METRICS_PORT=off: no metrics port');
+  t.equal(readEnvConfig({ VIGIL_AUTH: 'none', VIGIL_TRUST_PROXY: '1' }).options.trustProxy, 1, 'VIGIL_TRUST_PROXY as a hop count');
+  t.equal(readEnvConfig({ VIGIL_AUTH: 'none', VIGIL_TRUST_PROXY: 'true' }).options.trustProxy, true);
   t.equal(readEnvConfig({ VIGIL_AUTH: 'none', VIGIL_REDIS_URL: 'rediss://a:1', REDIS_URL: 'redis://b:2' }).options.redisUrl, 'rediss://a:1', 'VIGIL_REDIS_URL before REDIS_URL');
   t.throws(() => readEnvConfig({ VIGIL_AUTH: 'none', VIGIL_STALE_SWEEP_MS: '1.5' }), { code: ErrorCodes.CONFIG_INVALID, message: /^VIGIL_STALE_SWEEP_MS="1.5" is invalid/ });
 });

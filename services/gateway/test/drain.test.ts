@@ -11,6 +11,7 @@ t.test('drain sends every client to the other gateway, which they reach by thems
   const stack = await startStack(t, { gateways: 2 });
   const { collector } = stack;
   const [a, b] = stack.pair();
+  await collector.register('S');
   const lb = await stack.balancer();
   const clients: Socket[] = [];
   t.teardown(() => clients.forEach((c) => c.close()));

@@ -22,6 +22,7 @@ t.test('clients on two gateways each get every sample of their room once, in ord
     await redis.close();
   });
 
+  await collector.register(['S', 'OTHER']);
   const gotA = collect<ProcessInfoEvent>(ca, ServerEvents.processInfo);
   const gotB = collect<ProcessInfoEvent>(cb, ServerEvents.processInfo);
   const gotC = collect<ProcessInfoEvent>(cc, ServerEvents.processInfo);

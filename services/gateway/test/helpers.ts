@@ -163,7 +163,16 @@ export class FakeCollector {
     });
     return position!;
   }
-  /** Writes log lines like a collector: each to the stream and to its own level's room, in one round trip. */
+  /** Registers a server, as its collector does on its first tick (subscribing to unknown servers is refused). */
+  async register(serverIds: string | string[], entry?: Partial<RegistryEntry>): Promise<void> {
+    const ids = typeof serverIds === 'string' ? [serverIds] : serverIds;
+    await this.#writer.write({
+      appends: [],
+      registry: ids.map((serverId) => ({ serverId, entry: JSON.stringify(registryEntry(serverId, entry)) })),
+      heartbeats: ids.map((serverId) => ({ serverId, at: Date.now() })),
+    });
+  }
+  /** Writes log lines like a collector (registered, each line to the stream and to its own level's room), in one round trip. */
   async lines(serverId: string, lines: Array<{ level: LogLevel; message: string }>, maxLen = 10_000): Promise<string[]> {
     const now = new Date().toISOString();
     return this.#writer.write({
@@ -174,7 +183,7 @@ export class FakeCollector {
         body: JSON.stringify({ serverId, logData: { level: l.level, message: l.message, timestamp: now, metadata: {} }, timestamp: now }),
         frame: broadcastFrame('fake-collector', NAMESPACE, logsLevelRoom(serverId, l.level), ServerEvents.processLogs),
       })),
-      registry: [],
+      registry: [{ serverId, entry: JSON.stringify(registryEntry(serverId)) }],
       heartbeats: [],
     });
   }

@@ -27,6 +27,7 @@ t.test('start → stop → start twenty times, receiving every time, leaking not
   type Snapshot = { handles: number; fds: number; listeners: number };
   const snapshots: Snapshot[] = [];
   const CYCLES = 20;
+  await collector.register('cycle');
   for (let cycle = 1; cycle <= CYCLES; cycle++) {
     const gw = await startGateway(redis.url);
     const client = await connectClient(gw.url);

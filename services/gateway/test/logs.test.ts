@@ -14,6 +14,7 @@ const lines = (from: number, to: number) => Array.from({ length: to - from }, (_
 
 t.test('each line reaches each subscriber whose level it meets, once, on any gateway', async (t) => {
   const { gws, collector } = await startStack(t, { gateways: 2 });
+  await collector.register('api');
   const subs: Array<{ level: LogLevel; got: ProcessLogsEvent[] }> = [];
   for (const [i, level] of (['trace', 'info', 'warn', 'fatal'] as const).entries()) {
     const c = await connectClient(gws[i % 2]!.url);
@@ -90,6 +91,7 @@ t.test('backfill sends the last lines at the level; level changes replace the ro
 
   t.match(await emitAck(c, 'unsubscribe', { room: 'server-logs-api' }), { ok: true, room: 'server-logs-api', wasSubscribed: true });
   await collector.lines('api', [{ level: 'fatal', message: 'unheard' }]);
+  await collector.register('other');
   t.match(await emitAck(c, 'subscribe-server-logs', { serverId: 'other' }), { ok: true }, 'the connection still works');
   t.equal(got.length, 1, 'nothing after unsubscribing');
   t.match(await emitAck(c, 'unsubscribe-server-logs', { serverId: 'other' }), { ok: true, wasSubscribed: true });

@@ -1,8 +1,8 @@
-// /metrics in Prometheus text: connections, rooms, Redis messages, deliveries, delivery lag,
-// rejected events, each labelled with the gateway id.
+// /metrics in Prometheus text, on its own port (never the public one): connections, rooms, Redis
+// messages, deliveries, delivery lag, rejected events, each labelled with the gateway id.
 import t from 'tap';
 import { startRedis, waitFor } from '@vigil/testkit';
-import { FakeCollector, connectClient, emitAck, startGateway } from './helpers.js';
+import { ALL_ACCESS_TOKEN, FakeCollector, connectClient, emitAck, startGateway } from './helpers.js';
 
 function value(text: string, name: string, labels = ''): number {
   const line = text.split('\n').find((l) => l.startsWith(name) && l.includes(labels) && !l.startsWith('#'));
@@ -11,7 +11,7 @@ function value(text: string, name: string, labels = ''): number {
 
 t.test('the numbers an operator watches', async (t) => {
   const redis = await startRedis();
-  const gw = await startGateway(redis.url, { gatewayId: 'gw-metrics' });
+  const gw = await startGateway(redis.url, { gatewayId: 'gw-metrics', metricsPort: 0 });
   const collector = new FakeCollector(redis.url);
   const c1 = await connectClient(gw.url);
   const c2 = await connectClient(gw.url);
@@ -22,15 +22,20 @@ t.test('the numbers an operator watches', async (t) => {
     await gw.close();
     await redis.close();
   });
+  await collector.register('S');
   await emitAck(c1, 'subscribe-server-metrics', { serverId: 'S' });
   await emitAck(c2, 'subscribe-server-metrics', { serverId: 'S' });
   await emitAck(c2, 'subscribe-server-metrics', { serverId: 12 });
   for (let n = 0; n < 5; n++) await collector.sample('S', n);
+  const address = gw.app.metricsAddress();
+  t.ok(address && address.port !== gw.port, `served on a port of its own (${address?.url})`);
   const metrics = async () => {
-    const res = await gw.inject('/metrics');
-    t.match(res.headers['content-type'], /text\/plain/);
-    return res.body;
+    const res = await fetch(address!.url);
+    t.match(res.headers.get('content-type'), /text\/plain/);
+    return res.text();
   };
+  const publicPort = await fetch(`${gw.url}/metrics`);
+  t.equal(publicPort.status, 404, 'the public port does not serve /metrics');
   await waitFor(async () => value(await metrics(), 'vigil_gateway_deliveries_total', 'kind="metrics"') === 10, { message: 'deliveries counted' });
   const text = await metrics();
   t.equal(value(text, 'vigil_gateway_connections', 'gateway="gw-metrics"'), 2, 'two clients connected');
@@ -52,19 +57,19 @@ async function pollingClient(url: string) {
     if (res.status !== 200) throw new Error(`POST ${res.status}`);
   };
   const poll = async () => (await fetch(at)).text();
-  await post('40/monitoring,');
+  await post(`40/monitoring,${JSON.stringify({ token: ALL_ACCESS_TOKEN })}`);
+  // Packets for the namespace before its connect is acknowledged (auth and session run first) are dropped.
   let got = '';
-  while (!got.includes('subscription-confirmed')) {
-    if (got === '') await post('42/monitoring,0["subscribe-server-metrics",{"serverId":"S"}]');
-    got += await poll();
-  }
+  while (!got.includes('40/monitoring,')) got += await poll();
+  await post('42/monitoring,0["subscribe-server-metrics",{"serverId":"S"}]');
+  while (!got.includes('subscription-confirmed')) got += await poll();
   return { poll, close: () => post('1') };
 }
 
 t.test('vigil_gateway_silent_sessions: clients with rooms whose traffic they have not been sent', async (t) => {
   const THRESHOLD_MS = 500;
   const redis = await startRedis();
-  const gw = await startGateway(redis.url, { silentSessionMs: THRESHOLD_MS });
+  const gw = await startGateway(redis.url, { silentSessionMs: THRESHOLD_MS, metricsPort: 0 });
   const collector = new FakeCollector(redis.url);
   const live = await connectClient(gw.url);
   const quiet = await connectClient(gw.url);
@@ -75,10 +80,11 @@ t.test('vigil_gateway_silent_sessions: clients with rooms whose traffic they hav
     await gw.close();
     await redis.close();
   });
+  await collector.register(['S', 'Q']);
   await emitAck(live, 'subscribe-server-metrics', { serverId: 'S' });
   await emitAck(quiet, 'subscribe-server-metrics', { serverId: 'Q' }); // a server that sends nothing
   const stuck = await pollingClient(gw.url); // subscribed to S, then stops polling
-  const silent = async () => value((await gw.app.inject('/metrics')).body, 'vigil_gateway_silent_sessions');
+  const silent = async () => value(await (await fetch(gw.app.metricsAddress()!.url)).text(), 'vigil_gateway_silent_sessions');
   t.equal(await silent(), 0, 'none at first');
 
   let n = 0;

@@ -13,7 +13,16 @@ const entry = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
 async function spawnGateway(redisUrl: string, t: { teardown(fn: () => unknown): void }) {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=vigil:source', entry], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', VIGIL_REDIS_URL: redisUrl, VIGIL_LOG_LEVEL: 'info', VIGIL_STALE_SWEEP_MS: '200', VIGIL_AUTH_SECRET: TEST_SECRET },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      VIGIL_METRICS_PORT: String(await freePort()),
+      VIGIL_REDIS_URL: redisUrl,
+      VIGIL_LOG_LEVEL: 'info',
+      VIGIL_STALE_SWEEP_MS: '200',
+      VIGIL_AUTH_SECRET: TEST_SECRET,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -57,6 +66,7 @@ t.test('Redis stopped for 10 s: the gateway stays up, readiness flips, samples r
   const client = await connectClient(gw.url, { reconnection: true });
   t.teardown(() => client.close());
   const infos = collect<ProcessInfoEvent>(client, ServerEvents.processInfo);
+  await collector.register(['S', 'T']);
   t.match(await emitAck(client, 'subscribe-server-metrics', { serverId: 'S' }), { ok: true });
   await collector.sample('S', 1);
   await waitFor(() => infos.length === 1);

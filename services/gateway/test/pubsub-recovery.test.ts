@@ -17,8 +17,9 @@ t.test('lines written while the gateway was re-subscribing reach a connected cli
   });
   const lines = collect<ProcessLogsEvent>(client, ServerEvents.processLogs);
   const resyncs = collect<unknown>(client, ServerEvents.resyncRequired);
-  t.match(await emitAck(client, 'subscribe-server-logs', { serverId: 'S', level: 'info' }), { ok: true });
   const before = new FakeCollector(redis.url);
+  await before.register('S');
+  t.match(await emitAck(client, 'subscribe-server-logs', { serverId: 'S', level: 'info' }), { ok: true });
   await before.lines('S', [{ level: 'info', message: 'before' }]);
   await waitFor(() => lines.length === 1);
   await before.close();

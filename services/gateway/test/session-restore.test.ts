@@ -28,6 +28,7 @@ t.test('rooms and missed log lines come back on another gateway, without re-subs
   const stack = await startStack(t, { gateways: 2 });
   const { collector } = stack;
   const [a, b] = stack.pair();
+  await collector.register('S');
   const lb = await stack.balancer();
   const c = seedClient(lb.url);
   t.teardown(() => c.close());
@@ -85,6 +86,7 @@ t.test('rooms and missed log lines come back on another gateway, without re-subs
 t.test('a client that asks for no restore, or says goodbye, does not get rooms back', async (t) => {
   const stack = await startStack(t, { gateways: 2 });
   const [a, b] = stack.pair();
+  await stack.collector.register('S');
   const lb = await stack.balancer();
   const c = seedClient(lb.url, { vigilRestore: false });
   t.teardown(() => c.close());
@@ -104,6 +106,7 @@ t.test('sessions are written again when Redis comes back empty', async (t) => {
   const stack = await startStack(t, { gateways: 2 });
   const { redis, collector } = stack;
   const [a, b] = stack.pair();
+  await collector.register('S');
   const lb = await stack.balancer();
   const c = seedClient(lb.url);
   t.teardown(() => c.close());
@@ -152,6 +155,7 @@ t.test('a client that says goodbye loses its session; one that loses its transpo
   const { gw, collector } = stack;
   const nsp = gw.app.io.of('/monitoring');
   const sessionExists = async (id: string) => (await collector.redis.exists(sessionKey(id))) === 1;
+  await collector.register('S');
   const subscribed = async () => {
     const client = await stack.client();
     t.match(await emitAck(client, 'subscribe-server-metrics', { serverId: 'S' }), { ok: true });
@@ -189,6 +193,7 @@ t.test('a session Redis is too slow to read at the handshake is read after conne
   // (here Redis itself is paused; on a starved gateway the expired timer runs before the reply).
   const stack = await startStack(t);
   const { gw, redis, collector } = stack;
+  await collector.register('S');
   const nsp = gw.app.io.of('/monitoring');
   const first = await stack.client();
   t.match(await emitAck(first, 'subscribe-server-metrics', { serverId: 'S' }), { ok: true });
@@ -216,6 +221,7 @@ t.test('a session Redis is too slow to read at the handshake is read after conne
 t.test('a room whose restore fails for a while is tried again, and kept in the session meanwhile', async (t) => {
   const stack = await startStack(t);
   const { gw, redis, collector } = stack;
+  await collector.register('S');
   const nsp = gw.app.io.of('/monitoring');
   const first = await stack.client();
   t.match(await emitAck(first, 'subscribe-server-logs', { serverId: 'S', level: 'info' }), { ok: true });

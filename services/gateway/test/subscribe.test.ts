@@ -24,15 +24,23 @@ t.test('the latest sample arrives immediately on subscribe, from either gateway'
   }
 });
 
-t.test('a server with no sample yet: subscription confirmed, latest false, samples flow later', async (t) => {
-  const { collector, client: newClient } = await startStack(t);
+t.test('a registered server with no sample yet: subscription confirmed, latest false, samples flow later', async (t) => {
+  const { gw, collector, client: newClient } = await startStack(t);
   const client = await newClient();
   const infos = collect<ProcessInfoEvent>(client, ServerEvents.processInfo);
+  await collector.register('new-one');
   const ack = await emitAck<Record<string, unknown>>(client, 'subscribe-server-metrics', { serverId: 'new-one' });
   t.match(ack, { ok: true, latest: false, interval: 5000 }, 'interval defaults to 5000 ms as in the earlier system');
   await collector.sample('new-one', 7);
   await waitFor(() => infos.length === 1);
   t.equal(infos[0]!.processInfo.uptime, 7);
+
+  // A server no collector registered costs nothing: no room, no Redis channel.
+  for (const event of ['subscribe-server-metrics', 'subscribe-server-logs']) {
+    t.match(await emitAck(client, event, { serverId: 'never-registered' }), { ok: false, error: { code: 'VIGIL_ERR_UNKNOWN_SERVER' } }, `${event}: unknown server refused`);
+  }
+  const socket = gw.app.io.of('/monitoring').sockets.get(client.id!)!;
+  t.same([...socket.rooms].filter((r) => r.includes('never-registered')), [], 'and no room was joined');
 });
 
 t.test('connection-established, status, ping, unsubscribe by room', async (t) => {
@@ -44,6 +52,7 @@ t.test('connection-established, status, ping, unsubscribe by room', async (t) =>
   t.match(established, { clientId: String, timestamp: String });
   t.equal(established.clientId, client.id, 'clientId is the socket id');
 
+  await collector.register(['a', 'b']);
   await emitAck(client, 'subscribe-server-metrics', { serverId: 'a' });
   await emitAck(client, 'subscribe-server-metrics', { serverId: 'b' });
   const statusEvents = collect<Record<string, unknown>>(client, ServerEvents.connectionStatus);

@@ -187,8 +187,9 @@ export class ClientSessions {
       for (const room of pending) {
         if (this.#gone(socket)) return;
         try {
-          if (room.kind === 'metrics') await subscribeMetrics(ctx, { serverId: room.serverId });
-          else await subscribeLogs(ctx, { serverId: room.serverId, level: room.level, since: restored.resumeFrom });
+          // `true`: rooms this client subscribed to before, not checked against the registry again.
+          if (room.kind === 'metrics') await subscribeMetrics(ctx, { serverId: room.serverId }, true);
+          else await subscribeLogs(ctx, { serverId: room.serverId, level: room.level, since: restored.resumeFrom }, true);
         } catch (err) {
           if (!transient(err)) {
             ctx.log.warn({ code: (err as VigilError).code, err: (err as Error).message, serverId: room.serverId }, 'a room could not be restored');

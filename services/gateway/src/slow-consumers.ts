@@ -1,0 +1,103 @@
+// Bytes a client has been sent but has not read, and what happens when they pile up. A client
+// that stops reading would otherwise hold the gateway's memory without bound: every event for
+// its rooms waits in its engine socket (packets queue while the transport is not writable) and
+// in its WebSocket's send buffer. A sweep measures each socket a few times a second (cheap: an
+// empty queue and a counter per socket; nothing on the fan-out path) and disconnects those past
+// the limit with a reason. Pagers (log replay) wait for a socket to drain before sending more.
+import type { Logger } from 'pino';
+import type { Namespace, Socket } from 'socket.io';
+import { ErrorCodes, ServerEvents } from '@vigil/protocol';
+
+type Packet = { data?: unknown };
+type EngineConnection = Socket['conn'];
+type EngineInternals = { writeBuffer?: Packet[]; transport: { name: string; socket?: { bufferedAmount?: number; terminate?(): void } } };
+
+/** Unsent bytes of one connection: queued packets plus what its WebSocket has not written out. */
+export function unsentBytes(conn: EngineConnection): number {
+  const c = conn as unknown as EngineInternals;
+  let bytes = 0;
+  const queued = c.writeBuffer;
+  if (queued) for (let i = 0; i < queued.length; i++) bytes += sizeOf(queued[i]!.data);
+  if (c.transport.name === 'websocket') bytes += c.transport.socket?.bufferedAmount ?? 0;
+  return bytes;
+}
+
+// Packets are JSON text: string length stands for bytes (exact for ASCII, close otherwise).
+function sizeOf(data: unknown): number {
+  if (typeof data === 'string') return data.length;
+  if (data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return data.byteLength;
+  return 0;
+}
+
+/**
+ * Resolves true once the socket's unsent bytes are at most `below`, false if it disconnects
+ * first. Polls with a growing pause: a paused reader costs a timer, never memory.
+ */
+export async function drained(socket: Socket, below: number): Promise<boolean> {
+  let pause = 2;
+  while (socket.connected) {
+    if (unsentBytes(socket.conn) <= below) return true;
+    await new Promise((resolve) => setTimeout(resolve, pause));
+    pause = Math.min(pause * 2, 100);
+  }
+  return false;
+}
+
+/** Ends a connection now, dropping what it has not been sent (a graceful close would wait for it). */
+export function dropConnection(socket: Socket): void {
+  const transport = (socket.conn as unknown as EngineInternals).transport;
+  socket.disconnect(true);
+  if (transport.name === 'websocket' && transport.socket?.terminate) transport.socket.terminate();
+  else socket.conn.close(true);
+}
+
+export type SlowConsumerOptions = {
+  maxBufferedBytes: number;
+  everyMs: number;
+  logger: Logger;
+  /** The client's address for the log (behind a proxy, not the proxy's). */
+  addressOf?(socket: Socket): string;
+  onDisconnect?(bytes: number): void;
+};
+
+export class SlowConsumerSweep {
+  readonly #nsp: Namespace;
+  readonly #options: SlowConsumerOptions;
+  #timer: NodeJS.Timeout | null = null;
+  /** Duration of the longest sweep so far, in ms (what the sweep costs, for tests and tuning). */
+  longestSweepMs = 0;
+
+  constructor(nsp: Namespace, options: SlowConsumerOptions) {
+    this.#nsp = nsp;
+    this.#options = options;
+  }
+
+  start(): void {
+    this.#timer = setInterval(() => this.sweep(), this.#options.everyMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  sweep(): void {
+    const started = performance.now();
+    const max = this.#options.maxBufferedBytes;
+    for (const socket of this.#nsp.sockets.values()) {
+      const bytes = unsentBytes(socket.conn);
+      if (bytes > max) this.#disconnect(socket, bytes);
+    }
+    this.longestSweepMs = Math.max(this.longestSweepMs, performance.now() - started);
+  }
+
+  #disconnect(socket: Socket, bytes: number): void {
+    const message = `${bytes} bytes unsent (limit ${this.#options.maxBufferedBytes}): the client is not reading`;
+    // Best effort: it queues behind what the client is not reading.
+    socket.emit(ServerEvents.disconnectReason, { code: ErrorCodes.SLOW_CONSUMER, message });
+    this.#options.logger.warn({ code: ErrorCodes.SLOW_CONSUMER, clientId: socket.id, address: this.#options.addressOf?.(socket) ?? socket.handshake.address, bytes }, 'slow consumer disconnected');
+    this.#options.onDisconnect?.(bytes);
+    dropConnection(socket);
+  }
+}
