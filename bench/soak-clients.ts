@@ -29,10 +29,28 @@ type KindCounts = { opened: number; closed: number; closedWithoutSample: number;
 
 const live = new Set<Live>();
 const byKind = Object.fromEntries(KINDS.map((k) => [k, { opened: 0, closed: 0, closedWithoutSample: 0, connectErrors: 0, subscribeErrors: 0, reconnects: 0 }])) as Record<Kind, KindCounts>;
+/** Why subscriptions were refused or failed: error code (or 'timeout') → count. */
+const refusals: Record<string, number> = {};
+const refused = (kind: Kind, code: string) => {
+  byKind[kind].subscribeErrors++;
+  refusals[code] = (refusals[code] ?? 0) + 1;
+};
 let opened = 0;
 let samples = 0;
 let logLines = 0;
 let timer: NodeJS.Timeout | null = null;
+
+/**
+ * Closes a client, then its http.Agent a second later: destroyed at once, the agent would still open
+ * the socket for long polling's final "close" request and keep it alive, one leaked socket (and one
+ * at nginx) per polling client that leaves.
+ */
+function closeThenDestroy(close: () => void, agent: { destroy(): void } | undefined): () => void {
+  return () => {
+    close();
+    if (agent) setTimeout(() => agent.destroy(), 1000).unref();
+  };
+}
 
 function rawClient(plan: ChurnPlan, kind: Exclude<Kind, 'library'>, address: string, metrics: string, logs: string, c: Live): () => void {
   const net = fromAddress(address);
@@ -50,10 +68,10 @@ function rawClient(plan: ChurnPlan, kind: Exclude<Kind, 'library'>, address: str
       socket
         .timeout(20_000)
         .emitWithAck(event, { serverId })
-        .then((ack: { ok?: boolean }) => {
-          if (!ack?.ok) byKind[kind].subscribeErrors++;
+        .then((ack: { ok?: boolean; error?: { code?: string } }) => {
+          if (!ack?.ok) refused(kind, `${event}: ${ack?.error?.code ?? 'refused'}`);
         })
-        .catch(() => byKind[kind].subscribeErrors++);
+        .catch(() => refused(kind, `${event}: no ack within 20 s`));
     }
   };
   socket.on('connect', () => {
@@ -64,10 +82,7 @@ function rawClient(plan: ChurnPlan, kind: Exclude<Kind, 'library'>, address: str
   socket.on('connect_error', () => byKind[kind].connectErrors++);
   socket.on(ServerEvents.processInfo, () => (c.samples++, samples++));
   socket.on(ServerEvents.processLogs, () => (c.logs++, logLines++));
-  return () => {
-    socket.close();
-    net.agent?.destroy();
-  };
+  return closeThenDestroy(() => socket.close(), net.agent);
 }
 
 function libraryClient(plan: ChurnPlan, address: string, metrics: string, logs: string, c: Live): () => void {
@@ -85,12 +100,10 @@ function libraryClient(plan: ChurnPlan, address: string, metrics: string, logs: 
       return socket;
     },
   });
-  client.subscribeMetrics(metrics, { onSample: () => (c.samples++, samples++) }).catch(() => byKind.library.subscribeErrors++);
-  client.subscribeLogs(logs, { onLine: () => (c.logs++, logLines++) }).catch(() => byKind.library.subscribeErrors++);
-  return () => {
-    client.close();
-    net.agent?.destroy();
-  };
+  const failed = (what: string) => (err: { code?: string }) => refused('library', `${what}: ${err?.code ?? 'failed'}`);
+  client.subscribeMetrics(metrics, { onSample: () => (c.samples++, samples++) }).catch(failed('subscribeMetrics'));
+  client.subscribeLogs(logs, { onLine: () => (c.logs++, logLines++) }).catch(failed('subscribeLogs'));
+  return closeThenDestroy(() => client.close(), net.agent);
 }
 
 function open(plan: ChurnPlan, now: number): void {
@@ -137,6 +150,7 @@ const report = () => ({
   samples,
   logLines,
   byKind,
+  refusals,
   rssBytes: process.memoryUsage().rss,
 });
 

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { freePort, startRedis, stopProcess, waitFor } from '@vigil/testkit';
 import { loopbackAddresses } from '../../scripts/lib/lb.mjs';
 import { httpGet } from '../../scripts/lib/wait.mjs';
-import { spawnTs, track, type Child, type Message } from './children.js';
+import { BENCH_SECRET } from './auth.js';
+import { monoNow, spawnTs, track, type Child, type Message } from './children.js';
 import { benchServerId } from './payload.js';
 import { rssBytes } from './proc-stats.js';
 import { promValue } from './prom.js';
@@ -32,17 +33,16 @@ export type ConnMemoryRow = {
 };
 
 const GATEWAY_CLI = fileURLToPath(new URL('../../services/gateway/dist/cli.js', import.meta.url));
-// An instrument, not a change to the gateway: SIGUSR2 makes it collect garbage (a full GC), so that
-// heap and RSS are read without the garbage that happens to be lying around.
-const GC_ON_SIGUSR2 = ['--expose-gc', '--import', "data:text/javascript,process.on('SIGUSR2',()=>globalThis.gc())"];
+// An instrument, not a change to the gateway: SIGUSR2 makes it collect garbage (a full GC).
+const GC_ON_SIGUSR2 = ['--expose-gc', `--import=${fileURLToPath(new URL('./gc-on-signal.mjs', import.meta.url))}`];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function startGateway(redisUrl: string, env: Record<string, string>) {
+async function startGateway(redisUrl: string) {
   const port = await freePort();
   const metricsPort = await freePort();
   const proc: ChildProcess = spawn(process.execPath, [...GC_ON_SIGUSR2, GATEWAY_CLI], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', VIGIL_METRICS_PORT: String(metricsPort), VIGIL_REDIS_URL: redisUrl, VIGIL_GATEWAY_ID: 'mem', VIGIL_LOG_LEVEL: 'warn', ...RAISED_LIMITS, ...env },
+    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', VIGIL_METRICS_PORT: String(metricsPort), VIGIL_REDIS_URL: redisUrl, VIGIL_GATEWAY_ID: 'mem', VIGIL_LOG_LEVEL: 'warn', VIGIL_AUTH_SECRET: BENCH_SECRET, ...RAISED_LIMITS },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   track(proc);
@@ -82,17 +82,24 @@ export async function measureConnMemory(o: {
   counts: number[];
   clientProcs: number;
   addresses: number;
-  token: string | null;
-  env: Record<string, string>;
   log: (l: string) => void;
 }): Promise<ConnMemoryRow[]> {
   const redis = await startRedis();
+  // The gateway refuses subscriptions to servers no collector wrote for: the publisher registers
+  // the 100 bench servers with one tick (one sample each), before any gateway runs.
+  const publisher = await spawnTs('publisher-proc.ts');
+  await publisher.next('ready', 30_000);
+  publisher.send({ type: 'start', kind: 'vigil', redisUrl: redis.url, servers: 100, collectors: 1 });
+  await publisher.next('started', 30_000);
+  const from = monoNow();
+  publisher.send({ type: 'run', run: { ratePerSec: 1, from, to: from + 500, until: from + 500 } });
+  await publisher.next('ran', 30_000);
   const rows: ConnMemoryRow[] = [];
   const addresses = loopbackAddresses(o.addresses);
   try {
     for (const kind of ['idle', 'subscribed'] as const) {
       for (const n of o.counts) {
-        const gw = await startGateway(redis.url, o.env);
+        const gw = await startGateway(redis.url);
         const clients: Child[] = [];
         try {
           const before = await reading(gw.proc.pid!, gw.metricsUrl);
@@ -105,7 +112,7 @@ export async function measureConnMemory(o: {
           clients.forEach((c, p) => {
             const list = [];
             for (let i = p; i < n; i += o.clientProcs) {
-              list.push({ url: gw.url, serverId: kind === 'idle' ? null : benchServerId(i % 100), address: addresses[i % addresses.length], ...(o.token ? { token: o.token } : {}) });
+              list.push({ url: gw.url, serverId: kind === 'idle' ? null : benchServerId(i % 100), address: addresses[i % addresses.length] });
             }
             c.send({ type: 'connect', clients: list, mode: 'once' });
           });
@@ -138,6 +145,7 @@ export async function measureConnMemory(o: {
       }
     }
   } finally {
+    await publisher.stop(5000);
     await redis.close();
   }
   return rows;

@@ -59,7 +59,7 @@ export type Limit = { floor: number; fraction: number; unit: string; why: string
 
 export type Verdict = Fit & { id: string; metric: Metric; pid: number; limit: number; grows: boolean };
 
-export type Metric = 'rss' | 'fds' | 'heap' | 'handles' | 'connections' | 'usedMemory' | 'keys';
+export type Metric = 'rss' | 'fds' | 'heap' | 'handles' | 'connections' | 'fdsLessConns' | 'handlesLessConns' | 'usedMemory' | 'keys';
 /** One reading of one process at `t` seconds; a metric is null when it could not be read (process down). */
 export type Sample = { t: number; id: string; pid: number } & { [m in Metric]?: number | null };
 
