@@ -40,10 +40,13 @@ if (conns.some((n) => !Number.isInteger(n) || n < 1 || n > 20_000)) throw new Er
 const DURATION_S = minutes * 60;
 const SAMPLE_S = 5;
 const RESTART_EVERY_S = minutes < 4 ? 45 : 120;
-const WARMUP_S = Math.min(90, DURATION_S * 0.2);
-// Past a restart, clients move back over a client lifetime (up to 60 s): wait that long.
-const SETTLE_S = minutes < 4 ? 20 : 60;
-const MIN_SPAN_S = minutes < 4 ? 30 : 120;
+/**
+ * How a run of `m` minutes is judged. Past a restart, clients move back over a client lifetime (up
+ * to 60 s): settle that long. Shorter segments than 2 minutes are not judged: a slope over less is
+ * mostly the recovery from the last disturbance.
+ */
+const judging = (m: number) => ({ warmupS: Math.min(90, m * 60 * 0.2), settleS: m < 4 ? 20 : 60, minSpanS: m < 4 ? 30 : 120, minSamples: 8 });
+const { warmupS: WARMUP_S, settleS: SETTLE_S, minSpanS: MIN_SPAN_S } = judging(minutes);
 const POPULATION = 40;
 const LIFETIME_MS: [number, number] = [20_000, 60_000];
 const INTERVAL_MS = 1000;
@@ -206,13 +209,7 @@ async function runSoak(): Promise<NonNullable<SoakResults['soak']>> {
     await busy;
     clients.send({ type: 'report' });
     const clientReport = await clients.next('report', 10_000);
-    const disturbances = events.filter((e) => e.what === 'restart redis').map((e) => e.t);
-    const o = { warmupS: WARMUP_S, settleS: SETTLE_S, disturbances, minSpanS: MIN_SPAN_S, minSamples: 8 };
-    const judged = samples.filter((s) => s.id !== LOAD_ID);
-    // A gateway's fds are judged less its connections (fdsLessConns); other processes' as they are.
-    const verdicts: Verdict[] = (Object.entries(LIMITS) as Array<[Metric, Limit]>).flatMap(([metric, limit]) =>
-      judge(metric === 'fds' ? judged.filter((s) => !s.id.startsWith('gw-')) : judged, metric, limit, o),
-    );
+    const verdicts = verdictsOf(samples, events, minutes);
     return {
       startedAt,
       finishedAt: new Date().toISOString(),
@@ -233,14 +230,31 @@ async function runSoak(): Promise<NonNullable<SoakResults['soak']>> {
   }
 }
 
+/** The verdict, a function of what was recorded only (so that --render-only judges the same way again). */
+function verdictsOf(samples: Sample[], events: Array<{ t: number; what: string }>, m: number): Verdict[] {
+  const disturbances = events.filter((e) => e.what === 'restart redis').map((e) => e.t);
+  const o = { ...judging(m), disturbances };
+  const judged = samples.filter((s) => s.id !== LOAD_ID);
+  // A gateway's fds are judged less its connections (fdsLessConns); other processes' as they are.
+  return (Object.entries(LIMITS) as Array<[Metric, Limit]>).flatMap(([metric, limit]) =>
+    judge(metric === 'fds' ? judged.filter((s) => !s.id.startsWith('gw-')) : judged, metric, limit, o),
+  );
+}
+
 let stopCluster: (() => Promise<void>) | null = null;
 
 async function main(): Promise<number> {
   const prev = previous();
   const results: SoakResults = { command, machine: describeMachine(), soak: prev.soak, connections: prev.connections };
   if (flags['render-only']) {
+    const soak = prev.soak;
+    if (soak) {
+      soak.verdicts = verdictsOf(soak.samples, soak.events, soak.minutes);
+      soak.grew = soak.verdicts.filter((v) => v.grows).map((v) => `${v.id} ${v.metric}`);
+      Object.assign(soak.settings, judging(soak.minutes));
+    }
     writeAll({ ...prev, command: prev.command ?? command } as SoakResults);
-    return 0;
+    return soak && soak.grew.length > 0 ? 1 : 0;
   }
   if (flags.only !== 'conns') {
     results.soak = await runSoak();

@@ -101,6 +101,15 @@ function soakPart(s: SoakSection): string[] {
   for (const v of vs) {
     out.push(`| ${v.id} | ${v.metric} | ${v.pid} | ${mins(v.fromS)}–${mins(v.toS)} | ${v.n} | ${fmt(v.metric, v.median)} | ${fmt(v.metric, v.per10min)} | ${fmt(v.metric, v.per10minSe)} | ${fmt(v.metric, v.netChange)} | ${fmt(v.metric, v.noiseSd)} | ${fmt(v.metric, v.limit)} | ${v.grows ? '**yes**' : 'no'} |`);
   }
+  const judgedPids = new Set(s.verdicts.map((v) => `${v.id} ${v.pid}`));
+  const lifetimes = new Map<string, number[]>();
+  for (const x of s.samples) {
+    if (x.id === 'load clients' || judgedPids.has(`${x.id} ${x.pid}`)) continue;
+    const k = `${x.id} (pid ${x.pid})`;
+    const span = lifetimes.get(k) ?? [x.t, x.t];
+    lifetimes.set(k, [Math.min(span[0]!, x.t), Math.max(span[1]!, x.t)]);
+  }
+  if (lifetimes.size) out.push('', `Not judged (too little of the lifetime left after warm-up, settling and the Redis restart): ${[...lifetimes].map(([k, [a, b]]) => `${k}, ${mins(a!)}–${mins(b!)} min`).join('; ')}.`);
   out.push('');
   const c = s.clients as { opened?: number; samples?: number; logLines?: number; byKind?: Record<string, Record<string, number>> };
   if (c?.byKind) {
@@ -146,7 +155,7 @@ export function renderSoakMd(r: SoakResults): string {
   out.push(r.command.startsWith('npm run soak') ? r.command : 'npm run soak');
   out.push('```');
   out.push('');
-  out.push('`--minutes N` runs longer, `--quick` (2.5 minutes, connections at 1,000 only) is a smoke run; `--only=soak|conns` runs one part (the other is kept from the previous results); `--conns=1000,10000` sets the connection counts; `--render-only` rewrites this page and the chart from the results file. Exit code 1 when anything grew.');
+  out.push('`--minutes N` runs longer, `--quick` (2.5 minutes, connections at 1,000 only) is a smoke run; `--only=soak|conns` runs one part (the other is kept from the previous results); `--conns=1000,10000` sets the connection counts; `--render-only` judges the recorded samples again and rewrites this page and the chart from the results file. Exit code 1 when anything grew.');
   out.push('');
   out.push(machineTable(m));
   out.push('');
