@@ -7,13 +7,16 @@
 //        'resubscribe' = reconnection on, re-sends its subscription on every 'connect';
 //        'seed' = reconnection on, subscribes only on the first 'connect' (gets its room back from the
 //        gateway's session restore, which finds the session by the `pid` socket.io-client sends back).
-import { io as connect, type Socket } from 'socket.io-client';
+import { io as connect, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import { ClientEvents, NAMESPACE, ServerEvents } from '@vigil/protocol';
+import { fromAddress } from '../scripts/lib/lb.mjs';
 import { benchToken } from './lib/auth.js';
 import { monoNow, onParentMessage, tellParent } from './lib/children.js';
 import { Histogram } from './lib/histogram.js';
 
-type Assignment = { url: string; serverId: string };
+// serverId null: an idle connection (no subscription). address: the loopback address it comes from
+// (per-address limits, sticky balancers).
+type Assignment = { url: string; serverId: string | null; address?: string };
 type Mode = 'once' | 'resubscribe' | 'seed';
 
 /** Every socket's handshake carries it (socket.io-client adds its own `pid`/`offset` beside it on a restore). */
@@ -41,7 +44,8 @@ async function open(a: Assignment, mode: Mode): Promise<boolean> {
     reconnection: mode !== 'once',
     timeout: 20_000,
     auth: { token },
-  });
+    ...fromAddress(a.address),
+  } as Partial<ManagerOptions & SocketOptions>);
   sockets.push(socket);
   socket.on(ServerEvents.processInfo, (payload: { sentAt?: unknown }) => {
     const now = monoNow();
@@ -56,6 +60,7 @@ async function open(a: Assignment, mode: Mode): Promise<boolean> {
   socket.on('disconnect', () => disconnects++);
   let first = true;
   const subscribe = async () => {
+    if (a.serverId === null) return;
     const ack = (await socket.timeout(20_000).emitWithAck(ClientEvents.subscribeServerMetrics, { serverId: a.serverId })) as { ok?: boolean };
     if (!ack?.ok) throw new Error(`subscribe ${a.serverId} refused: ${JSON.stringify(ack)}`);
   };

@@ -9,7 +9,7 @@
 //    sample published after it. Once with clients that re-subscribe on every connect, once with clients
 //    that subscribe only once (rooms come back from the gateway's session restore).
 // Writes bench/results/cluster.json. Run: node --import tsx --conditions=vigil:source bench/cluster.ts
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startRedis, startTcpBalancer, type TcpBalancer } from '@vigil/testkit';
 import { killAll, monoNow, spawnTs, type Child, type Message } from './lib/children.js';
@@ -17,6 +17,7 @@ import { cpuDelta, machineBusyMs, otherCores, snapshotCpu } from './lib/cpu.js';
 import { summarize, type SparseHistogram } from './lib/histogram.js';
 import { describeMachine } from './lib/machine.js';
 import { benchServerId } from './lib/payload.js';
+import { rssBytes } from './lib/proc-stats.js';
 
 const SERVERS = 100;
 const CLIENT_PROCS = 2;
@@ -33,12 +34,8 @@ const log = (l: string) => console.error(`[cluster ${new Date().toISOString().sl
 const out = fileURLToPath(new URL('./results/cluster.json', import.meta.url));
 
 function rssMiB(pid: number): number | null {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Math.round(Number(m[1]) / 102.4) / 10 : null;
-  } catch {
-    return null;
-  }
+  const bytes = rssBytes(pid);
+  return bytes === null ? null : Math.round(bytes / 104857.6) / 10;
 }
 
 function pct(sorted: number[], q: number): number | null {

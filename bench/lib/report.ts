@@ -234,6 +234,14 @@ function flagLine(): string {
   return `\`${sampling}\` for the collector benchmark, \`${fanout}\` for the fan-out`;
 }
 
+/** The machine the figures were measured on, as a Markdown table (also bench/SOAK.md's). */
+export function machineTable(m: Results['machine']): string {
+  return table(
+    ['cores (nproc)', 'CPU', 'memory', 'node', 'redis-server', 'kernel', 'load average at start (1/5/15 min)'],
+    [[String(m.nproc), m.cpuModel, `${m.memGiB} GiB`, m.node, m.redis, m.kernel, m.loadAvgAtStart.join(' / ')]],
+  );
+}
+
 export function renderReadme(r: Results): string {
   const m = r.machine;
   const parts = [
@@ -253,10 +261,7 @@ from the results file. Run standalone,
 
 ## Machine
 
-${table(
-  ['cores (nproc)', 'CPU', 'memory', 'node', 'redis-server', 'kernel', 'load average at start (1/5/15 min)'],
-  [[String(m.nproc), m.cpuModel, `${m.memGiB} GiB`, m.node, m.redis, m.kernel, m.loadAvgAtStart.join(' / ')]],
-)}
+${machineTable(m)}
 
 The machine is shared: other work runs while the benchmarks do. Each table has an "other load" column (cores used
 by processes outside the benchmark during the measurement); figures taken under heavy other load are pessimistic,
