@@ -228,7 +228,7 @@ async function main() {
   await stopLeftovers(RUN_BASE, print);
   const run = createRunDir(RUN_BASE);
   const tmpDir = mkdtempSync(join(tmpdir(), 'vigil-local-'));
-  const auth = createRunAuth(tmpDir);
+  const auth = await createRunAuth(tmpDir);
   const redisUrl = await givenRedis();
   const [lbPort, ...gatewayPorts] = await freePortsFrom(flags.port, flags.gateways + 1);
   // Each gateway's /metrics is on a port of its own (9464 and up), off the public one.
