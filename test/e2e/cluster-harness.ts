@@ -19,7 +19,7 @@ import { io as connect, type ManagerOptions, type Socket, type SocketOptions } f
 import { createVigilClient, type VigilClient } from '@vigil/client';
 import type { ProcessInfoEvent } from '@vigil/protocol';
 import { freePort, startRedis, waitFor, type RedisProcess } from '@vigil/testkit';
-import { canBindLoopbackAliases, fromAddress, loopbackAddresses, stickyAddresses } from '../../scripts/lib/lb.mjs';
+import { canBindLoopbackAliases, fromAddress, gatewayConnections, loopbackAddresses, stickyAddresses } from '../../scripts/lib/lb.mjs';
 import { httpGet } from '../../scripts/lib/wait.mjs';
 export { sleep } from '../../scripts/lib/wait.mjs';
 import { ALL_ACCESS_TOKEN, bearer, socketAuth, spawnRunLocal } from './helpers.js';
@@ -56,10 +56,9 @@ export const getJson = <T>(url: string) => httpGet(url, 3000, bearer()) as Promi
 
 /** `vigil_gateway_connections` from a gateway's /metrics (on its own metrics port). */
 export async function connectionsOf(metricsUrl: string): Promise<number> {
-  const { status, body } = await getJson<string>(metricsUrl);
-  const m = status === 200 ? /^vigil_gateway_connections(?:\{[^}]*\})? (\d+)$/m.exec(String(body)) : null;
-  if (!m) throw new Error(`${metricsUrl}: no vigil_gateway_connections (${status})`);
-  return Number(m[1]);
+  const n = await gatewayConnections(metricsUrl);
+  if (n === null) throw new Error(`${metricsUrl}: no vigil_gateway_connections`);
+  return n;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -183,14 +182,13 @@ export async function startCluster(t: TestLike, defer: Defer, redisUrl: string, 
     rmSync(dir, { recursive: true, force: true });
   });
   await waitFor(
-    () => {
-      if (child.exitCode !== null) throw new Error(`run-local exited (${child.exitCode}):\n${output().slice(-3000)}`);
-      return existsSync(readyFile);
-    },
+    // A run that exited ends the wait at once (a throw here would only be retried until the deadline).
+    () => child.exitCode !== null || child.signalCode !== null || existsSync(readyFile),
     { timeoutMs: 90_000, intervalMs: 100, message: 'the cluster to be up (its ready file)' },
   ).catch((err: Error) => {
     throw new Error(`${err.message}\n${output().slice(-3000)}`);
   });
+  if (child.exitCode !== null || child.signalCode !== null) throw new Error(`run-local exited (${child.exitCode ?? child.signalCode}) before it was up:\n${output().slice(-3000)}`);
   info = JSON.parse(readFileSync(readyFile, 'utf8')) as ClusterInfo;
   t.comment(`run-local up in ${Date.now() - startedAt} ms`);
   return { info, output, child };
