@@ -29,8 +29,6 @@ import { Aborted, httpGet, sleep } from './lib/wait.mjs';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DASHBOARD_BUILD = join(ROOT, 'services/dashboard/dist/index.html');
 const RUN_BASE = join(ROOT, '.vigil', 'run');
-/** The gateways' metrics ports start here (VIGIL_METRICS_PORT's default), one per gateway. */
-const METRICS_BASE_PORT = 9464;
 
 const USAGE = `usage: node scripts/run-local.mjs [options]     (npm start -- [options])
   --gateways <n>   how many gateways behind the load balancer (default 3)
@@ -231,8 +229,10 @@ async function main() {
   const auth = await createRunAuth(tmpDir);
   const redisUrl = await givenRedis();
   const [lbPort, ...gatewayPorts] = await freePortsFrom(flags.port, flags.gateways + 1);
-  // Each gateway's /metrics is on a port of its own (9464 and up), off the public one.
-  const metricsPorts = await freePortsFrom(METRICS_BASE_PORT, flags.gateways, new Set([lbPort, ...gatewayPorts]));
+  // Each gateway's /metrics is on a port of its own, off the public one: the next free ones after
+  // the gateways'. Not from a fixed base such as 9464: two runs at once (the e2e suites run in
+  // parallel) would both find the same ports free and one gateway would fail with EADDRINUSE.
+  const metricsPorts = await freePortsFrom(Math.max(...gatewayPorts) + 1, flags.gateways, new Set([lbPort, ...gatewayPorts]));
   let httpPort;
   do httpPort = await freePort();
   while (gatewayPorts.includes(httpPort) || metricsPorts.includes(httpPort) || httpPort === lbPort);

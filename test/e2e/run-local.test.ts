@@ -38,13 +38,13 @@ t.test('npm start prints a dashboard link that signs in, and a token that REST a
   const port = await freePort();
   const { child, output, exited } = spawnRunLocal(['--port', String(port), '--ready-file', readyFile], { VIGIL_REDIS_URL: redis.url, VIGIL_AUTH_SECRET: '' });
   t.teardown(() => killAndWait(child, 'SIGINT'));
-  await waitFor(
-    () => {
-      if (child.exitCode !== null) throw new Error(`run-local exited (${child.exitCode}):\n${output().slice(-3000)}`);
-      return existsSync(readyFile);
-    },
-    { timeoutMs: 120_000, intervalMs: 100, message: 'the run to be up (its ready file)' },
-  );
+  // A run that exited ends the wait at once (a throw in the probe would only be retried until the deadline).
+  await waitFor(() => child.exitCode !== null || child.signalCode !== null || existsSync(readyFile), {
+    timeoutMs: 120_000,
+    intervalMs: 100,
+    message: 'the run to be up (its ready file)',
+  });
+  if (child.exitCode !== null || child.signalCode !== null) throw new Error(`run-local exited (${child.exitCode ?? child.signalCode}):\n${output().slice(-3000)}`);
   const out = output();
   const link = /Dashboard:\s+(http:\/\/\S+)/.exec(out)?.[1];
   t.ok(link, `a dashboard link is printed (${link?.replace(/#token=.*/, '#token=…')})`);
