@@ -29,8 +29,6 @@ import { Aborted, httpGet, sleep } from './lib/wait.mjs';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DASHBOARD_BUILD = join(ROOT, 'services/dashboard/dist/index.html');
 const RUN_BASE = join(ROOT, '.vigil', 'run');
-/** The gateways' metrics ports start here (VIGIL_METRICS_PORT's default), one per gateway. */
-const METRICS_BASE_PORT = 9464;
 
 const USAGE = `usage: node scripts/run-local.mjs [options]     (npm start -- [options])
   --gateways <n>   how many gateways behind the load balancer (default 3)
@@ -244,7 +242,7 @@ async function main() {
   await stopLeftovers(RUN_BASE, print);
   const run = createRunDir(RUN_BASE);
   const tmpDir = mkdtempSync(join(tmpdir(), 'vigil-local-'));
-  const auth = createRunAuth(tmpDir);
+  const auth = await createRunAuth(tmpDir);
   const redisUrl = await givenRedis();
   const [lbPort, ...gatewayPorts] = await freePortsFrom(flags.port, flags.gateways + 1);
   // Each gateway's /metrics is on a port of its own (9464 and up), off the public one.

@@ -11,7 +11,7 @@
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { bearer } from './auth.mjs';
-import { canBindLoopbackAliases, fromAddress, stickyAddresses } from './lb.mjs';
+import { canBindLoopbackAliases, fromAddress, gatewayConnections, stickyAddresses } from './lb.mjs';
 import { httpGet, sleep } from './wait.mjs';
 
 const LIVE_SAMPLES_WANTED = 3;
@@ -92,11 +92,7 @@ async function watch(io, v, servers, views, token) {
 }
 
 /** `vigil_gateway_connections` of a gateway's /metrics, or null. */
-async function connectionsOf(gw) {
-  const { status, body } = await httpGet(gw.metricsUrl).catch(() => ({ status: 0, body: '' }));
-  const m = status === 200 ? /^vigil_gateway_connections(?:\{[^}]*\})? (\d+)$/m.exec(String(body)) : null;
-  return m ? Number(m[1]) : null;
-}
+const connectionsOf = (gw) => gatewayConnections(gw.metricsUrl);
 
 /** The views of the check: every gateway directly, and both transports through the balancer to each gateway. */
 async function planViews(lb, gateways, ok) {

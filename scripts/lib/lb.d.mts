@@ -2,6 +2,7 @@
 import type { Agent } from 'node:http';
 
 export declare function canBindLoopbackAliases(): Promise<boolean>;
+export declare function gatewayConnections(metricsUrl: string): Promise<number | null>;
 export declare function loopbackAddresses(count: number, from?: number): string[];
 export declare function httpGetFrom(url: string, localAddress: string | undefined, timeoutMs?: number): Promise<{ status: number; body: unknown }>;
 export declare function stickyAddresses(

@@ -3,9 +3,17 @@
 // 127.0.0.1 lands on one gateway. Linux routes all of 127.0.0.0/8 to the loopback interface: a
 // client that binds its socket to 127.0.0.<k> comes from another address, and the balancer's
 // /healthz (answered by the gateway it picked, with its id) tells which gateway that address
-// is sticky to.
+// is sticky to; a gateway's /metrics tells how many clients it holds.
 import http from 'node:http';
 import { canBind } from './ports.mjs';
+import { httpGet } from './wait.mjs';
+
+/** `vigil_gateway_connections` of a gateway's /metrics (its own metrics port), or null when it does not answer with one. */
+export async function gatewayConnections(metricsUrl) {
+  const { status, body } = await httpGet(metricsUrl, 3000).catch(() => ({ status: 0, body: '' }));
+  const m = status === 200 ? /^vigil_gateway_connections(?:\{[^}]*\})? (\d+)$/m.exec(String(body)) : null;
+  return m ? Number(m[1]) : null;
+}
 
 /** Can this host bind 127.0.0.2 (Linux: yes; macOS only after `ifconfig lo0 alias`)? */
 export function canBindLoopbackAliases() {

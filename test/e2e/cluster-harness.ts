@@ -19,8 +19,9 @@ import { io as connect, type ManagerOptions, type Socket, type SocketOptions } f
 import { createVigilClient, type VigilClient } from '@vigil/client';
 import type { ProcessInfoEvent } from '@vigil/protocol';
 import { freePort, startRedis, waitFor, type RedisProcess } from '@vigil/testkit';
-import { canBindLoopbackAliases, fromAddress, loopbackAddresses, stickyAddresses } from '../../scripts/lib/lb.mjs';
+import { canBindLoopbackAliases, fromAddress, gatewayConnections, loopbackAddresses, stickyAddresses } from '../../scripts/lib/lb.mjs';
 import { httpGet } from '../../scripts/lib/wait.mjs';
+export { sleep } from '../../scripts/lib/wait.mjs';
 import { ALL_ACCESS_TOKEN, bearer, socketAuth, spawnRunLocal } from './helpers.js';
 
 export const INTERVAL_MS = 250;
@@ -48,7 +49,6 @@ export const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? NaN : s[Math.floor((s.length - 1) / 2)]!;
 };
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Resolves with `value` after `ms`, without keeping the process alive for it. */
 export const after = <T>(ms: number, value: T) => new Promise<T>((r) => setTimeout(() => r(value), ms).unref());
 
@@ -56,10 +56,9 @@ export const getJson = <T>(url: string) => httpGet(url, 3000, bearer()) as Promi
 
 /** `vigil_gateway_connections` from a gateway's /metrics (on its own metrics port). */
 export async function connectionsOf(metricsUrl: string): Promise<number> {
-  const { status, body } = await getJson<string>(metricsUrl);
-  const m = status === 200 ? /^vigil_gateway_connections(?:\{[^}]*\})? (\d+)$/m.exec(String(body)) : null;
-  if (!m) throw new Error(`${metricsUrl}: no vigil_gateway_connections (${status})`);
-  return Number(m[1]);
+  const n = await gatewayConnections(metricsUrl);
+  if (n === null) throw new Error(`${metricsUrl}: no vigil_gateway_connections`);
+  return n;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -155,30 +154,42 @@ export async function startCluster(t: TestLike, defer: Defer, redisUrl: string, 
   // If this test process dies first, the run still stops (it also watches its parent).
   const onExit = () => child.kill('SIGINT');
   process.once('exit', onExit);
+  let info: ClusterInfo | null = null;
   defer(async () => {
     process.off('exit', onExit);
     if (child.exitCode === null && child.signalCode === null) {
       const stopping = Date.now();
       child.kill('SIGINT');
-      const code = await Promise.race([exited, after(60_000, 'timeout' as const)]);
+      let code = await Promise.race([exited, after(60_000, 'timeout' as const)]);
       if (code === 'timeout') {
         child.kill('SIGINT'); // a second one: the run kills everything at once
-        await Promise.race([exited, after(5000, null)]);
+        code = await Promise.race([exited, after(5000, 'timeout' as const)]);
+      }
+      if (code === 'timeout') {
+        // A run that cannot stop its processes: end them here, by the pids its ready file gave.
+        const pids = info ? [info.lb.pid, ...info.gateways.map((g) => g.pid), ...info.collectors.map((c) => c.pid)] : [];
+        for (const pid of [child.pid!, ...pids]) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            /* already gone */
+          }
+        }
+        t.comment(`run-local did not stop within 65 s: killed it and pids ${pids.join(', ')}`);
       }
       t.comment(`run-local stopped in ${Date.now() - stopping} ms: ${/all stopped[^\n]*/.exec(output())?.[0] ?? output().slice(-400)}`);
     }
     rmSync(dir, { recursive: true, force: true });
   });
   await waitFor(
-    () => {
-      if (child.exitCode !== null) throw new Error(`run-local exited (${child.exitCode}):\n${output().slice(-3000)}`);
-      return existsSync(readyFile);
-    },
+    // A run that exited ends the wait at once (a throw here would only be retried until the deadline).
+    () => child.exitCode !== null || child.signalCode !== null || existsSync(readyFile),
     { timeoutMs: 90_000, intervalMs: 100, message: 'the cluster to be up (its ready file)' },
   ).catch((err: Error) => {
     throw new Error(`${err.message}\n${output().slice(-3000)}`);
   });
-  const info = JSON.parse(readFileSync(readyFile, 'utf8')) as ClusterInfo;
+  if (child.exitCode !== null || child.signalCode !== null) throw new Error(`run-local exited (${child.exitCode ?? child.signalCode}) before it was up:\n${output().slice(-3000)}`);
+  info = JSON.parse(readFileSync(readyFile, 'utf8')) as ClusterInfo;
   t.comment(`run-local up in ${Date.now() - startedAt} ms`);
   return { info, output, child };
 }

@@ -9,7 +9,7 @@
 // nginx subtests fail, saying so.
 import t, { type Test } from 'tap';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, openSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -456,12 +456,16 @@ t.test('kubernetes manifests', async (t) => {
         const data = v?.configMap ? configMaps.get(`${ns}/${v.configMap.name}`)?.data : v?.secret ? secrets.get(`${ns}/${v.secret.secretName}`)?.stringData : undefined;
         for (const [k, text] of Object.entries(data ?? {})) files.set(`${m.mountPath.replace(/\/$/, '')}/${k}`, String(text));
       }
-      const conf = [...(c.command ?? []), ...(c.args ?? [])].map((a: string) => files.get(a)).find((f) => f !== undefined);
+      // The command may be a shell line (the placeholder guard below): its words name the files.
+      const words: string[] = [...(c.command ?? []), ...(c.args ?? [])].flatMap((a: string) => a.split(/[\s;'"]+/));
+      const confPath = words.find((w) => files.has(w) && /^port\s/m.test(files.get(w)!));
+      const conf = confPath === undefined ? undefined : files.get(confPath);
       t.ok(conf, `${o.d.where}: redis-server is started with a mounted config file`);
       const aclPath = /^aclfile\s+(\S+)/m.exec(conf ?? '')?.[1];
       t.ok(aclPath, `${o.d.where}: the config names an aclfile`);
       t.equal(files.get(aclPath ?? ''), aclText, `${o.d.where}: ${aclPath} is the ACL Secret's users.acl, mounted`);
       t.notMatch(JSON.stringify(c.env ?? []), /secretKeyRef/, `${o.d.where}: no password in the Redis container's environment`);
+      if (conf !== undefined && aclPath !== undefined) await checkPlaceholderGuard(t, o.d.where, c, files, confPath!, aclPath);
     }
     for (const { d, spec } of owners) {
       const ns = d.doc.metadata.namespace;
@@ -819,6 +823,36 @@ function checkUrlAgainstAcl(t: Checks, url: string, acl: ReturnType<typeof aclUs
 }
 
 const SHIPPED_ACL = 'deploy/redis/users.acl';
+
+/**
+ * The k8s Redis container's command, run here with its mounted files in a temp dir and a stand-in
+ * redis-server first on the PATH: with the committed ACL (CHANGE-ME passwords everyone can read)
+ * it exits non-zero and starts nothing; with the file acl-passwords.mjs writes, it execs
+ * redis-server with the config.
+ */
+async function checkPlaceholderGuard(t: Test, where: string, c: Obj, files: Map<string, string>, confPath: string, aclPath: string): Promise<void> {
+  t.equal(c.command?.[0], 'sh', `${where}: redis-server is started through a shell line that checks the ACL first`);
+  if (c.command?.[0] !== 'sh') return;
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-redis-guard-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const local = (p: string) => join(dir, p);
+  let script = String(c.command.at(-1));
+  for (const p of [confPath, aclPath]) script = script.split(p).join(local(p));
+  writeFileSync(join(dir, 'redis-server'), '#!/bin/sh\necho "redis-server $*"\n', { mode: 0o755 });
+  const run = () => spawnSync('sh', ['-c', script], { encoding: 'utf8', env: { ...process.env, PATH: `${dir}:${process.env.PATH}` } });
+  for (const [p, text] of files) {
+    mkdirSync(dirname(local(p)), { recursive: true });
+    writeFileSync(local(p), text);
+  }
+  const refused = run();
+  t.not(refused.status, 0, `${where}: with the committed placeholder passwords Redis does not start`);
+  t.notMatch(refused.stdout, /redis-server/, `${where}: not even for a moment`);
+  t.match(refused.stderr, /acl-passwords\.mjs/, `${where}: and says how to make real ones`);
+  spawnSync(process.execPath, [at('deploy/redis/acl-passwords.mjs'), '--out', local(aclPath)], { encoding: 'utf8' });
+  const started = run();
+  t.equal(started.status, 0, `${where}: with real passwords (acl-passwords.mjs) the guard passes`);
+  t.equal(started.stdout.trim(), `redis-server ${local(confPath)}`, `${where}: and execs redis-server with the mounted config`);
+}
 
 t.test('docker-compose.yml', async (t) => {
   const text = read('docker-compose.yml');

@@ -120,7 +120,6 @@ export function spawnRunLocal(args: string[], env: Record<string, string>) {
   return { child, output, exited: exited.then((status) => status.code) };
 }
 
-/** Ends a child with `signal` (SIGKILL by default; SIGKILL anyway if it outlives the grace period). */
 /** Resolves once a gateway lists `serverId` (its collector's first tick registered it): gateways refuse subscribing to unknown servers. */
 export async function registered(gatewayUrl: string, serverId: string): Promise<void> {
   await waitFor(async () => (await fetch(`${gatewayUrl}/api/servers/${serverId}`, { headers: bearer() }).catch(() => null))?.status === 200, {
@@ -136,6 +135,7 @@ export async function preRegister(redis: { command(...args: string[]): Promise<s
   await redis.command('HSET', Keys.registry, serverId, JSON.stringify(entry));
 }
 
+/** Ends a child with `signal` (SIGKILL by default; SIGKILL anyway if it outlives the grace period). */
 export function killAndWait(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
   return stopProcess(child, signal);
 }

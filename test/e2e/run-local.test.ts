@@ -3,7 +3,7 @@
 // private redis-server, on free ports; then as a person runs it, whose first step is the printed
 // dashboard link, which must sign in. turbo builds every package before this suite.
 import t from 'tap';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startRedis, waitFor } from '@vigil/testkit';
@@ -38,13 +38,13 @@ t.test('npm start prints a dashboard link that signs in, and a token that REST a
   const port = await freePort();
   const { child, output, exited } = spawnRunLocal(['--port', String(port), '--ready-file', readyFile], { VIGIL_REDIS_URL: redis.url, VIGIL_AUTH_SECRET: '' });
   t.teardown(() => killAndWait(child, 'SIGINT'));
-  await waitFor(
-    () => {
-      if (child.exitCode !== null) throw new Error(`run-local exited (${child.exitCode}):\n${output().slice(-3000)}`);
-      return existsSync(readyFile);
-    },
-    { timeoutMs: 120_000, intervalMs: 100, message: 'the run to be up (its ready file)' },
-  );
+  // A run that exited ends the wait at once (a throw in the probe would only be retried until the deadline).
+  await waitFor(() => child.exitCode !== null || child.signalCode !== null || existsSync(readyFile), {
+    timeoutMs: 120_000,
+    intervalMs: 100,
+    message: 'the run to be up (its ready file)',
+  });
+  if (child.exitCode !== null || child.signalCode !== null) throw new Error(`run-local exited (${child.exitCode ?? child.signalCode}):\n${output().slice(-3000)}`);
   const out = output();
   const link = /Dashboard:\s+(http:\/\/\S+)/.exec(out)?.[1];
   t.ok(link, `a dashboard link is printed (${link?.replace(/#token=.*/, '#token=…')})`);
@@ -59,8 +59,21 @@ t.test('npm start prints a dashboard link that signs in, and a token that REST a
   t.equal((await fetch(`${url.origin}/`)).status, 200, 'the page behind the link is served');
   t.match(out, `curl -s -H "Authorization: Bearer ${token}" ${url.origin}/api/servers/`, 'the curl example carries the token as a bearer');
   t.match(out, `{auth:{token:'${token}'}}`, 'the Socket.IO one-liner sends it in the handshake');
-  const info = JSON.parse(readFileSync(readyFile, 'utf8')) as { token: string };
+  const info = JSON.parse(readFileSync(readyFile, 'utf8')) as { token: string; runDir: string; gateways: { pid: number }[] };
   t.equal(info.token, token, 'the ready file holds the same token');
+  t.equal(statSync(readyFile).mode & 0o777, 0o600, 'the ready file (it holds the token) is readable by its owner only');
+  // The generated secret reaches the gateways only as a file; find it as they do, by their environment.
+  const environ = readFileSync(`/proc/${info.gateways[0]!.pid}/environ`, 'utf8').split('\0');
+  const secretFile = environ.find((v) => v.startsWith('VIGIL_AUTH_SECRET_FILE='))?.slice('VIGIL_AUTH_SECRET_FILE='.length);
+  t.ok(secretFile, 'the gateways get the secret as VIGIL_AUTH_SECRET_FILE');
+  t.notOk(environ.some((v) => v.startsWith('VIGIL_AUTH_SECRET=') && v.length > 'VIGIL_AUTH_SECRET='.length), 'and never as VIGIL_AUTH_SECRET in their environment');
+  t.equal(statSync(secretFile!).mode & 0o777, 0o600, 'the secret file is readable by its owner only');
+  const secret = readFileSync(secretFile!, 'utf8');
+  t.ok(secret.length >= 32, 'the generated secret is long enough for the gateway (at least 32 bytes)');
+  t.notOk(out.includes(secret), 'npm start never prints its secret');
+  const logs = readdirSync(info.runDir).filter((name) => name.endsWith('.log'));
+  t.ok(logs.length > 0, 'the run writes logs');
+  t.same(logs.filter((name) => readFileSync(join(info.runDir, name), 'utf8').includes(secret)), [], 'no log of the run holds the secret');
   child.kill('SIGINT');
   t.equal(await exited, 0, 'Ctrl-C stops the run, exit 0');
   t.notOk(existsSync(readyFile), 'and its ready file is gone');
