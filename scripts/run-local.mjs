@@ -29,6 +29,8 @@ import { Aborted, httpGet, sleep } from './lib/wait.mjs';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DASHBOARD_BUILD = join(ROOT, 'services/dashboard/dist/index.html');
 const RUN_BASE = join(ROOT, '.vigil', 'run');
+/** The gateways' metrics ports start here (VIGIL_METRICS_PORT's default), one per gateway. */
+const METRICS_BASE_PORT = 9464;
 
 const USAGE = `usage: node scripts/run-local.mjs [options]     (npm start -- [options])
   --gateways <n>   how many gateways behind the load balancer (default 3)
