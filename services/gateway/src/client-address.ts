@@ -11,6 +11,8 @@ export type TrustProxy = boolean | number | string[];
 /** Whether the hop at `index` (0 = the socket's peer) at `address` is a proxy we trust. */
 export type TrustFunction = (address: string, index: number) => boolean;
 
+const MAX_VERDICTS = 10_000;
+
 export function trustFunction(trust: TrustProxy): TrustFunction {
   if (trust === true) return () => true;
   if (trust === false) return () => false;
@@ -22,10 +24,19 @@ export function trustFunction(trust: TrustProxy): TrustFunction {
     if (bits === undefined) list.addAddress(ip!, family);
     else list.addSubnet(ip!, Number(bits), family);
   }
+  // Every request asks about its hops, mostly the same few proxies: a verdict is computed once
+  // (BlockList.check builds a SocketAddress each time). Bounded, since hops come from headers.
+  const verdicts = new Map<string, boolean>();
   return (address) => {
-    const bare = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
-    const family = isIP(bare);
-    return family !== 0 && list.check(bare, family === 6 ? 'ipv6' : 'ipv4');
+    let verdict = verdicts.get(address);
+    if (verdict === undefined) {
+      const bare = address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
+      const family = isIP(bare);
+      verdict = family !== 0 && list.check(bare, family === 6 ? 'ipv6' : 'ipv4');
+      if (verdicts.size >= MAX_VERDICTS) verdicts.clear();
+      verdicts.set(address, verdict);
+    }
+    return verdict;
   };
 }
 

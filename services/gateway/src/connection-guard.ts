@@ -16,12 +16,15 @@ export type ConnectionLimits = { maxPerAddress: number; handshakesPerSecond: num
 
 type EngineRequest = IncomingMessage & { _query?: Record<string, string | undefined>; [kAddress]?: string };
 type EngineConnection = { request: IncomingMessage; once(event: 'close', fn: () => void): unknown };
-type Refusal = { status: number; code: ErrorCode; message: string };
+/** A refusal, answered the same way every time: its bytes are built once, not per refused request. */
+type Refusal = { status: number; code: ErrorCode; body: Buffer; upgrade: Buffer; error: Error };
 
 const kAddress = Symbol('vigil.clientAddress');
 /** Buckets idle this long are full again: forgetting them loses nothing. */
 const BUCKET_IDLE_MS = 60_000;
 const MAX_TRACKED = 100_000;
+/** Refused origins are logged at this rate at most: a hostile page can make browsers try thousands of times. */
+const ORIGIN_LOG_RATE = { perSecond: 1, burst: 10 };
 
 export class ConnectionGuard {
   readonly #origins: PublicOrigins;
@@ -32,6 +35,13 @@ export class ConnectionGuard {
   readonly #open = new Map<string, number>();
   readonly #buckets = new Map<string, { bucket: TokenBucket; at: number }>();
   #pruneAt = 0;
+  readonly #originLog = new TokenBucket(ORIGIN_LOG_RATE, Date.now());
+  #originUnlogged = 0;
+  // 2,000 attempts at once from one address are 2,000 refusals in a row: each costs a lookup and
+  // two syscalls (write, close), nothing built or logged per refusal.
+  readonly #originRefused = refusal(403, ErrorCodes.ORIGIN_REFUSED, 'this origin may not connect; see VIGIL_PUBLIC_ORIGINS');
+  readonly #tooManyOpen: Refusal;
+  readonly #tooFast: Refusal;
 
   constructor(options: { origins: PublicOrigins; trust: TrustFunction; limits: ConnectionLimits; logger: Logger; onRefuse?(code: ErrorCode): void }) {
     this.#origins = options.origins;
@@ -39,6 +49,8 @@ export class ConnectionGuard {
     this.#limits = options.limits;
     this.#logger = options.logger;
     this.#onRefuse = options.onRefuse ?? (() => {});
+    this.#tooManyOpen = refusal(429, ErrorCodes.TOO_MANY_CONNECTIONS, `at most ${this.#limits.maxPerAddress} connections per address`);
+    this.#tooFast = refusal(429, ErrorCodes.TOO_MANY_CONNECTIONS, `at most ${this.#limits.handshakesPerSecond} handshakes per second per address`);
   }
 
   /** engine.io middleware: `engine.use(guard.middleware)`. */
@@ -50,7 +62,7 @@ export class ConnectionGuard {
     }
     this.#onRefuse(refusal.code);
     refuse(req, res, refusal);
-    next(new Error(refusal.code));
+    next(refusal.error);
   };
 
   /** Counts an open connection against its address until it closes: `engine.on('connection', guard.track)`. */
@@ -78,16 +90,19 @@ export class ConnectionGuard {
   #check(req: EngineRequest): Refusal | null {
     const origin = req.headers.origin;
     if (!this.#origins.allows(origin)) {
-      this.#logger.warn({ code: ErrorCodes.ORIGIN_REFUSED, origin: String(origin).slice(0, 200) }, 'socket request refused: origin not allowed');
-      return { status: 403, code: ErrorCodes.ORIGIN_REFUSED, message: 'this origin may not connect; see VIGIL_PUBLIC_ORIGINS' };
+      if (this.#originLog.take(Date.now())) {
+        this.#logger.warn({ code: ErrorCodes.ORIGIN_REFUSED, origin: String(origin).slice(0, 200), unlogged: this.#originUnlogged }, 'socket request refused: origin not allowed');
+        this.#originUnlogged = 0;
+      } else this.#originUnlogged++;
+      return this.#originRefused;
     }
     if (req._query?.sid !== undefined) return null; // a request of an open session
     const address = this.addressOf(req);
     if (this.openFrom(address) >= this.#limits.maxPerAddress) {
-      return { status: 429, code: ErrorCodes.TOO_MANY_CONNECTIONS, message: `at most ${this.#limits.maxPerAddress} connections per address` };
+      return this.#tooManyOpen;
     }
     if (!this.#bucket(address).take(Date.now())) {
-      return { status: 429, code: ErrorCodes.TOO_MANY_CONNECTIONS, message: `at most ${this.#limits.handshakesPerSecond} handshakes per second per address` };
+      return this.#tooFast;
     }
     return null;
   }
@@ -113,21 +128,24 @@ export class ConnectionGuard {
   }
 }
 
+function refusal(status: number, code: ErrorCode, message: string): Refusal {
+  const body = Buffer.from(JSON.stringify({ error: { code, message } }));
+  const head = `HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : 'Too Many Requests'}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`;
+  // engine.io only needs to know the middleware failed; one error per kind, no stack per refusal.
+  const error = new Error(code);
+  error.stack = code;
+  return { status, code, body, upgrade: Buffer.concat([Buffer.from(head), body]), error };
+}
+
 /** Answers a refused request with vigil's error shape: an HTTP response, or on an upgrade the raw socket. */
 function refuse(req: IncomingMessage, res: ServerResponse, r: Refusal): void {
-  const body = JSON.stringify({ error: { code: r.code, message: r.message } });
   // On an upgrade engine.io hands middlewares a stand-in response: answer on the socket itself.
   if (res instanceof ServerResponse) {
-    if (!res.headersSent) res.writeHead(r.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
+    if (!res.headersSent) res.writeHead(r.status, { 'content-type': 'application/json', 'content-length': r.body.length });
+    res.end(r.body);
     return;
   }
   const socket = req.socket;
-  if (socket.writable) {
-    socket.write(
-      `HTTP/1.1 ${r.status} ${r.status === 403 ? 'Forbidden' : 'Too Many Requests'}\r\n` +
-        `Connection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-    );
-  }
+  if (socket.writable) socket.write(r.upgrade);
   socket.destroy();
 }
