@@ -83,12 +83,13 @@ t.test('vigil_gateway_silent_sessions: clients with rooms whose traffic they hav
   await collector.register(['S', 'Q']);
   await emitAck(live, 'subscribe-server-metrics', { serverId: 'S' });
   await emitAck(quiet, 'subscribe-server-metrics', { serverId: 'Q' }); // a server that sends nothing
+  // The stuck client was last sent something no earlier than this: silence is counted from there.
+  const since = Date.now();
   const stuck = await pollingClient(gw.url); // subscribed to S, then stops polling
   const silent = async () => value(await (await fetch(gw.app.metricsAddress()!.url)).text(), 'vigil_gateway_silent_sessions');
   t.equal(await silent(), 0, 'none at first');
 
   let n = 0;
-  const since = Date.now();
   await waitFor(
     async () => {
       await collector.sample('S', ++n);
