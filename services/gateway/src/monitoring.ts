@@ -96,6 +96,7 @@ async function leaveRoom(ctx: SocketContext, room: string): Promise<ReplyOf<'uns
     named = logsRoom(parsed.serverId);
   }
   const wasSubscribed = rooms.some((r) => socket.rooms.has(r));
+  if (parsed) ctx.deps.sessions.withdraw(socket, parsed.kind, parsed.serverId);
   for (const r of rooms) await socket.leave(r);
   ctx.saveSession();
   const confirmation = { room: named, timestamp: new Date().toISOString() };

@@ -13,6 +13,8 @@ import type { Verifier } from './auth/verifier.js';
 export type SessionKeeper = {
   /** Writes the socket's subscriptions through to its session. */
   save(socket: Socket): void;
+  /** The client left a server's room itself: a restore under way must not join it again. */
+  withdraw(socket: Socket, kind: 'metrics' | 'logs', serverId: string): void;
   /** A client is connected: restores its session, and forgets it when it says goodbye. */
   connected(ctx: SocketContext): void;
 };

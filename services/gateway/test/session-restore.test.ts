@@ -250,3 +250,35 @@ t.test('a room whose restore fails for a while is tried again, and kept in the s
   await waitFor(() => lines.some((l) => l.position === position), { message: 'a line written after it' });
   t.pass('the client receives its log lines again, without re-subscribing');
 });
+
+t.test('a room the client leaves while its restore is still retrying is not joined again', async (t) => {
+  const stack = await startStack(t);
+  const { gw, redis, collector } = stack;
+  await collector.register('S');
+  const nsp = gw.app.io.of('/monitoring');
+  const first = await stack.client();
+  t.match(await emitAck(first, 'subscribe-server-logs', { serverId: 'S', level: 'info' }), { ok: true });
+  const id = sessionIdOf(nsp.sockets.get(first.id!)!)!;
+  const session = async () => (await collector.redis.hgetall(sessionKey(id))) as { rooms?: string; updated?: string };
+  await waitFor(async () => ((await session()).rooms ?? '').includes('"logs"'), { message: 'the session written to Redis' });
+  nsp.sockets.get(first.id!)!.conn.close();
+  await waitFor(() => !first.connected, { message: 'the transport closed' });
+
+  // The restore of the log room fails (history unreadable) and keeps retrying…
+  await redis.command('ACL', 'SETUSER', 'default', '-xinfo');
+  t.teardown(() => redis.command('ACL', 'SETUSER', 'default', '+xinfo').catch(() => undefined));
+  const back = await stack.client(gw, { auth: { pid: id } });
+  const socket = nsp.sockets.get(back.id!)!;
+  const refusals = async () => Number(/count\r\n:(\d+)/.exec(await redis.command('ACL', 'LOG'))?.[1] ?? 0);
+  await waitFor(async () => (await refusals()) >= 1, { timeoutMs: 10_000, message: 'the restore tried once' });
+
+  // …when the client says it no longer wants it.
+  t.match(await emitAck(back, 'unsubscribe-server-logs', { serverId: 'S' }), { ok: true });
+  await waitFor(async () => !((await session()).rooms ?? '"logs"').includes('"logs"'), { message: 'the session without the log room' });
+  const savedAt = (await session()).updated;
+  await redis.command('ACL', 'SETUSER', 'default', '+xinfo');
+  // The restore's next round ends by writing the session: wait for that write, then look.
+  await waitFor(async () => (await session()).updated !== savedAt, { timeoutMs: 10_000, message: 'the restore round after the history is readable' });
+  t.notOk([...socket.rooms].some((r) => r.startsWith('server-logs-')), 'the log room the client left was not joined again');
+  t.notMatch((await session()).rooms ?? '', /"logs"/, 'nor put back in its session');
+});

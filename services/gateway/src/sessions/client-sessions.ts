@@ -17,6 +17,7 @@ import { subscribeMetrics } from '../metrics-subscriptions.js';
 import type { SocketContext } from '../socket-context.js';
 import { mayHold, socketPermissions } from '../auth/socket-auth.js';
 import { SessionStore, type LiveSession, type RestoredSession } from './store.js';
+import { ROOMS_PER_SOCKET_CEILING } from '../options.js';
 
 /** What the handshake (and so the client's CONNECT) waits for its session; later reads wait longer. */
 const LOAD_TIMEOUT_MS = 1000;
@@ -26,6 +27,7 @@ const RETRY_FIRST_MS = 250;
 const RETRY_MAX_MS = 5000;
 const kRestore = Symbol('vigil.restore');
 const kPending = Symbol('vigil.pendingRooms');
+const kWithdrawn = Symbol('vigil.withdrawnRooms');
 /** The handshake could not tell whether the client's session exists: read it after CONNECT. */
 const UNREAD = 'unread';
 
@@ -33,7 +35,11 @@ type SessionSocket = Socket & {
   [kRestore]?: RestoredSession | typeof UNREAD;
   /** Rooms of the session not restored yet; UNREAD while the session itself is not read yet. */
   [kPending]?: SessionRoom[] | typeof UNREAD;
+  /** Rooms the client left while its session was still being restored: never joined again by the restore. */
+  [kWithdrawn]?: Set<string>;
 };
+
+const isWithdrawn = (socket: SessionSocket, room: SessionRoom) => socket[kWithdrawn]?.has(`${room.kind}:${room.serverId}`) === true;
 
 const retryDelay = (attempt: number) => Math.min(RETRY_FIRST_MS * 2 ** Math.min(attempt, 10), RETRY_MAX_MS);
 /** Worth another try: Redis slow or away. A refusal (room limit, a forbidden room) is final. */
@@ -99,6 +105,19 @@ export class ClientSessions {
       if (id && rooms && rooms.length > 0) live.push({ id, rooms });
     }
     return live;
+  }
+
+  /**
+   * The client left a server's room itself: a restore still under way must not join it again
+   * (nor keep it in the session). Only remembered while there is a restore to tell.
+   */
+  withdraw(socket: Socket, kind: SessionRoom['kind'], serverId: string): void {
+    const s = socket as SessionSocket;
+    const pending = s[kPending];
+    if (pending === undefined || (Array.isArray(pending) && pending.length === 0)) return;
+    const withdrawn = (s[kWithdrawn] ??= new Set());
+    if (withdrawn.size < ROOMS_PER_SOCKET_CEILING) withdrawn.add(`${kind}:${serverId}`);
+    if (Array.isArray(pending)) s[kPending] = pending.filter((r) => !isWithdrawn(s, r));
   }
 
   /** Writes this client's subscriptions through to its session (not before its session has been read). */
@@ -176,6 +195,7 @@ export class ClientSessions {
     // The token presented here decides, not the one the session was made under.
     const permissions = socketPermissions(socket);
     let pending = restored.rooms.filter((room) => {
+      if (isWithdrawn(socket, room)) return false;
       if (mayHold(permissions, room)) return true;
       ctx.log.debug({ kind: room.kind, serverId: room.serverId, subject: permissions.subject }, 'a room the token does not allow was not restored');
       return false;
@@ -186,6 +206,7 @@ export class ClientSessions {
       const failed: SessionRoom[] = [];
       for (const room of pending) {
         if (this.#gone(socket)) return;
+        if (isWithdrawn(socket, room)) continue; // the client left it meanwhile
         try {
           // `true`: rooms this client subscribed to before, not checked against the registry again.
           if (room.kind === 'metrics') await subscribeMetrics(ctx, { serverId: room.serverId }, true);
@@ -199,7 +220,7 @@ export class ClientSessions {
           ctx.log.warn({ err: (err as Error).message, serverId: room.serverId, attempt }, 'a room not restored yet; trying again');
         }
       }
-      pending = failed;
+      pending = failed.filter((room) => !isWithdrawn(socket, room));
       socket[kPending] = pending;
       this.save(socket);
     }
