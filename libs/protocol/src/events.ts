@@ -32,4 +32,6 @@ export const ServerEvents = {
   tokenExpiring: 'token-expiring',
   /** `{ code, message }`: sent just before the gateway ends a connection for a reason of its own. */
   disconnectReason: 'disconnect-reason',
+  /** `{ serverId, reason, timestamp }`: the server was removed (admin delete or retention); sent to its metrics and log rooms. */
+  serverRemoved: 'server-removed',
 } as const;

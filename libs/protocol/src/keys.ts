@@ -31,3 +31,15 @@ export const ADAPTER_CHANNEL_PREFIX = 'socket.io';
 
 /** Channel on which a gateway checks that its own pub/sub round trip works. */
 export const probeChannel = (gatewayId: string) => `${KEY_PREFIX}probe#${gatewayId}#`;
+
+/**
+ * Every key that holds one server's own data (the registry field and the heartbeat member aside).
+ * Removing a server (libs/store server-removal.ts) deletes exactly these: a new per-server key
+ * belongs in this list, or it outlives its server.
+ */
+export const serverDataKeys = (serverId: string): string[] => [
+  Keys.latest(serverId),
+  Keys.metrics(serverId),
+  Keys.logs(serverId),
+  Keys.events(serverId),
+];

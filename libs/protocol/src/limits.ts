@@ -28,3 +28,14 @@ export const TOKEN_MAX_LENGTH = 8192;
 export const TOKEN_MAX_SERVER_GLOBS = 256;
 /** How long before its expiry a socket is sent `token-expiring`. */
 export const TOKEN_EXPIRY_WARNING_MS = 60_000;
+
+/** How long a server that is exited, stopped or stale is kept before it is removed with all its keys. */
+export const DEFAULT_SERVER_RETENTION_MS = 24 * 3_600_000;
+/** Bounds of the retention a gateway may be given (VIGIL_SERVER_RETENTION_MS). */
+export const SERVER_RETENTION_MIN_MS = 1000;
+export const SERVER_RETENTION_MAX_MS = 365 * 24 * 3_600_000;
+/** How often the retention sweep runs at most and at least (it runs every retention / 10 between these). */
+export const RETENTION_SWEEP_MIN_MS = 500;
+export const RETENTION_SWEEP_MAX_MS = 60_000;
+/** How long a stopping collector waits for Redis to take its servers' `stopped` status. */
+export const STOP_STATUS_DEADLINE_MS = 2000;

@@ -106,7 +106,10 @@ export type ProcessInfoBody = Static<typeof ProcessInfoBody>;
 export const ProcessInfoEvent = Type.Intersect([ProcessInfoBody, Type.Object({ position: Position })]);
 export type ProcessInfoEvent = Static<typeof ProcessInfoEvent>;
 
-export const SERVER_STATUSES = ['running', 'exited', 'restarted', 'stale'] as const;
+/** `stopped`: its collector stopped cleanly (SIGTERM, close()); nothing watches it any more. */
+export const SERVER_STATUSES = ['running', 'exited', 'restarted', 'stale', 'stopped'] as const;
+/** Statuses of a server nobody is watching: after the retention (VIGIL_SERVER_RETENTION_MS) it is removed. */
+export const GONE_STATUSES = ['exited', 'stopped', 'stale'] as const satisfies readonly (typeof SERVER_STATUSES)[number][];
 export const ServerStatus = Type.Union(SERVER_STATUSES.map((s) => Type.Literal(s)));
 export type ServerStatus = Static<typeof ServerStatus>;
 
@@ -180,3 +183,15 @@ export const DisconnectReason = Type.Object(
   { additionalProperties: false },
 );
 export type DisconnectReason = Static<typeof DisconnectReason>;
+
+/** Why a server was removed: an admin's `DELETE /api/servers/:id`, or the retention sweep. */
+export const SERVER_REMOVAL_REASONS = ['deleted', 'retention'] as const;
+export const ServerRemovalReason = Type.Union(SERVER_REMOVAL_REASONS.map((r) => Type.Literal(r)));
+export type ServerRemovalReason = Static<typeof ServerRemovalReason>;
+
+/** `server-removed`: the server and everything stored for it are gone; it comes back only by registering again. */
+export const ServerRemoved = Type.Object(
+  { serverId: ServerId, reason: ServerRemovalReason, timestamp: IsoTime },
+  { additionalProperties: false },
+);
+export type ServerRemoved = Static<typeof ServerRemoved>;

@@ -19,11 +19,11 @@ const checkBody = compile(ProcessInfoBody);
 
 /**
  * The staleness rule, for REST and for the gateways' sweep alike: a server is stale when its
- * collector has not heartbeated within `staleAfterMs`, unless it exited (an exited server stays
- * exited, whatever its collector does).
+ * collector has not heartbeated within `staleAfterMs`, unless it exited or was stopped (those
+ * stay what they are: nobody is expected to heartbeat for them).
  */
 export function isStale(status: ServerStatus, heartbeatAt: number | null, staleAfterMs: number, now: number): boolean {
-  return status !== 'exited' && (heartbeatAt === null || now - heartbeatAt > staleAfterMs);
+  return status !== 'exited' && status !== 'stopped' && (heartbeatAt === null || now - heartbeatAt > staleAfterMs);
 }
 
 export type ServerView = RegistryEntry & {

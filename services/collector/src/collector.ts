@@ -5,7 +5,7 @@
 // previous one is done. Every Redis write (ticks, status changes, log batches) goes through one
 // serial writer.
 import type { Logger } from 'pino';
-import { ErrorCodes } from '@vigil/protocol';
+import { ErrorCodes, STOP_STATUS_DEADLINE_MS } from '@vigil/protocol';
 import { InOrder, withTimeout } from '@vigil/protocol/runtime';
 import { BatchWriter, closeRedis, createRedis, type RedisTls } from '@vigil/store';
 import {
@@ -274,11 +274,26 @@ export function createCollector(options: CollectorOptions): Collector {
         await Promise.all(supervisors.map((s) => s.stop()));
         await logs.close();
         await publisher.settled();
+        await sayStopped(publisher, isConnected, now());
         publisher.discardPending();
         await closeRedis(redis);
         logger.info('collector stopped');
       },
     };
+  }
+
+  /**
+   * Marks every server `stopped` so gateways stop waiting for it (and the retention can remove it).
+   * Skipped when Redis is known to be away; otherwise bounded by STOP_STATUS_DEADLINE_MS.
+   */
+  async function sayStopped(publisher: Publisher, isConnected: () => boolean, at: number): Promise<void> {
+    if (!isConnected()) {
+      logger.warn({ code: ErrorCodes.REDIS_WRITE_FAILED }, 'redis is away: servers not marked stopped (they will turn stale)');
+      return;
+    }
+    await withTimeout(publisher.publishStopped(at), STOP_STATUS_DEADLINE_MS, 'the stopped status').catch((err: Error) =>
+      logger.warn({ code: ErrorCodes.STOP_TIMEOUT, err: err.message }, 'servers not marked stopped in time'),
+    );
   }
 
   function internalError(err: Error): void {

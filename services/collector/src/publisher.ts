@@ -58,6 +58,8 @@ export class Publisher {
   #eventsDroppedSinceOk = 0;
   /** What each server's registry entry was last written as (without updatedAt), and when. */
   readonly #registryWritten = new Map<string, { entry: string; at: number }>();
+  /** Every server this publisher has reported, for the `stopped` it says of them when the collector stops. */
+  readonly #servers = new Map<string, ServerState>();
 
   constructor(options: PublisherOptions) {
     this.#o = options;
@@ -82,7 +84,16 @@ export class Publisher {
     return this.#order.idle();
   }
 
+  /**
+   * The collector stops: every server it reported becomes `stopped` (status event, registry entry,
+   * a last heartbeat) in one write, behind any queued events. Never throws, like publish().
+   */
+  publishStopped(at: number): Promise<void> {
+    return this.#order.run(() => this.#publish([...this.#servers.values()].map((server) => ({ server, sample: null, change: server.stop() })), at));
+  }
+
   async #publish(reports: readonly ServerReport[], at: number): Promise<void> {
+    for (const r of reports) this.#servers.set(r.server.serverId, r.server);
     const iso = new Date(at).toISOString();
     for (const r of reports) if (r.change) this.#enqueue(this.#statusOp(r.server, r.change, iso));
     const samples = reports.filter((r) => r.sample).map((r) => this.#sampleOp(r, iso));
