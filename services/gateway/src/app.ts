@@ -4,8 +4,8 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import type { AddressInfo } from 'node:net';
-import { ErrorCodes, SERVER_ID_MAX_LENGTH } from '@vigil/protocol';
-import { LogStore, ServerStore } from '@vigil/store';
+import { ErrorCodes, NAMESPACE, SERVER_ID_MAX_LENGTH } from '@vigil/protocol';
+import { LogStore, ServerRemover, ServerStore } from '@vigil/store';
 import { resolveOptions, type GatewayOptions } from './options.js';
 import { openRedisClients } from './redis-clients.js';
 import { Readiness } from './readiness.js';
@@ -21,6 +21,9 @@ import { trustFunction } from './client-address.js';
 import { PublicOrigins } from './public-origins.js';
 import { installHttpEdge } from './edge-http.js';
 import { installMetricsServer } from './metrics-server.js';
+import { ServerRemoval } from './server-removal.js';
+import { RetentionSweeper } from './retention-sweeper.js';
+import { serverAdminRoutes } from './routes/server-admin.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -80,6 +83,12 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
   await app.register(socketPlugin, { settings, redis, store, logs, logger, metrics, readiness, origins, trust, verifier });
   await app.register(healthRoutes, { readiness, gatewayId: settings.gatewayId });
   await app.register(serverRoutes, { store, logs, verifier, logger });
+  // Servers that left: removed at once by an admin, or after the retention by whichever gateway sweeps first.
+  const removal = new ServerRemoval(app.io.of(NAMESPACE), new ServerRemover(redis.command), logger, metrics.registry);
+  await app.register(serverAdminRoutes, { removal, verifier, logger });
+  const retention = new RetentionSweeper(removal, settings.serverRetentionMs, logger);
+  retention.start();
+  app.addHook('preClose', async () => retention.stop());
   await app.register(dashboardRoutes, { dir: settings.dashboardDir ?? DEFAULT_DASHBOARD_DIR });
   return app;
 }

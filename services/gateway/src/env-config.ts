@@ -59,6 +59,7 @@ const SETTINGS_ENV: Partial<Record<keyof GatewaySettings, Source>> = {
   restRateLimit: { names: ['VIGIL_REST_RATE_LIMIT'], parse: 'integer' },
   maxRoomsPerSocket: { names: ['VIGIL_MAX_ROOMS_PER_SOCKET'], parse: 'integer' },
   staleSweepMs: { names: ['VIGIL_STALE_SWEEP_MS'], parse: 'integer' },
+  serverRetentionMs: { names: ['VIGIL_SERVER_RETENTION_MS', 'VIGIL_SERVER_RETENTION'], parse: 'integer' },
 };
 
 export function readEnvConfig(env: NodeJS.ProcessEnv): EnvConfig {

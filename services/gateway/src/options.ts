@@ -4,7 +4,15 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { RedisTls } from '@vigil/store';
-import { ErrorCodes, TOKEN_EXPIRY_WARNING_MS, VigilError, compile } from '@vigil/protocol';
+import {
+  DEFAULT_SERVER_RETENTION_MS,
+  ErrorCodes,
+  SERVER_RETENTION_MAX_MS,
+  SERVER_RETENTION_MIN_MS,
+  TOKEN_EXPIRY_WARNING_MS,
+  VigilError,
+  compile,
+} from '@vigil/protocol';
 import { isAddressOrRange } from './client-address.js';
 import { AuthSettings } from './auth/auth-config.js';
 import { DEFAULT_SILENT_SESSION_MS } from './sessions/silence.js';
@@ -60,6 +68,11 @@ export const GatewaySettings = Type.Object(
     tokenExpiryWarningMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 86_400_000 })),
     /** A client holding rooms with traffic but sent nothing for this long counts in vigil_gateway_silent_sessions. */
     silentSessionMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 })),
+    /**
+     * A server exited, stopped or stale with no sign of life for this long (ms) is removed with
+     * all its keys (every gateway sweeps; each server is removed once). Default 24 h.
+     */
+    serverRetentionMs: Type.Optional(Type.Integer({ minimum: SERVER_RETENTION_MIN_MS, maximum: SERVER_RETENTION_MAX_MS })),
   },
   { additionalProperties: false },
 );
@@ -108,6 +121,7 @@ const GATEWAY_DEFAULTS = {
   sessionTtlMs: 120_000,
   tokenExpiryWarningMs: TOKEN_EXPIRY_WARNING_MS,
   silentSessionMs: DEFAULT_SILENT_SESSION_MS,
+  serverRetentionMs: DEFAULT_SERVER_RETENTION_MS,
 } satisfies Omit<Required<GatewaySettings>, 'redisUrl' | 'gatewayId' | 'publicOrigins' | 'corsOrigins' | 'auth'>;
 
 export const checkSettings = compile(GatewaySettings);
