@@ -17,6 +17,7 @@ import {
 } from '@vigil/protocol';
 import { isStale, type ServerTrace } from '@vigil/store';
 import type { ServerRemoval } from './server-removal.js';
+import { Periodic } from './periodic.js';
 
 const checkEntry = compile(RegistryEntry);
 const gone = new Set<ServerStatus>(GONE_STATUSES);
@@ -40,44 +41,29 @@ export function isExpired(trace: ServerTrace, retentionMs: number, now: number):
 export class RetentionSweeper {
   readonly #removal: ServerRemoval;
   readonly #retentionMs: number;
-  readonly #logger: Logger;
   readonly #now: () => number;
-  #timer: NodeJS.Timeout | null = null;
-  #running = false;
+  readonly #loop: Periodic;
 
   constructor(removal: ServerRemoval, retentionMs: number, logger: Logger, now: () => number = Date.now) {
     this.#removal = removal;
     this.#retentionMs = retentionMs;
-    this.#logger = logger;
     this.#now = now;
+    this.#loop = new Periodic(sweepEvery(retentionMs), () => this.#sweep(), (err) => logger.debug({ err: err.message }, 'retention sweep skipped'));
   }
 
   start(): void {
-    this.#running = true;
-    this.#schedule();
+    this.#loop.start();
   }
 
   stop(): void {
-    this.#running = false;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
-  }
-
-  #schedule(): void {
-    if (!this.#running) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = null;
-      this.#sweep()
-        .catch((err: Error) => this.#logger.debug({ err: err.message }, 'retention sweep skipped'))
-        .finally(() => this.#schedule());
-    }, sweepEvery(this.#retentionMs));
+    this.#loop.stop();
   }
 
   async #sweep(): Promise<void> {
     const now = this.#now();
     const cutoff = now - this.#retentionMs;
     for (const trace of await this.#removal.remover.traces()) {
-      if (!this.#running) return;
+      if (!this.#loop.running) return;
       if (isExpired(trace, this.#retentionMs, now)) await this.#removal.expire(trace, cutoff);
     }
   }

@@ -5,41 +5,28 @@ import type { Logger } from 'pino';
 import type { Namespace } from 'socket.io';
 import { ServerEvents, metricsRoom, parseRoom, type ServerStatus } from '@vigil/protocol';
 import { isStale, type ServerStore } from '@vigil/store';
+import { Periodic } from './periodic.js';
 
 export class StaleSweeper {
   readonly #nsp: Namespace;
   readonly #store: ServerStore;
   readonly #logger: Logger;
-  readonly #everyMs: number;
   readonly #stale = new Set<string>();
-  #timer: NodeJS.Timeout | null = null;
-  #running = false;
+  readonly #loop: Periodic;
 
   constructor(nsp: Namespace, store: ServerStore, logger: Logger, everyMs: number) {
     this.#nsp = nsp;
     this.#store = store;
     this.#logger = logger;
-    this.#everyMs = everyMs;
+    this.#loop = new Periodic(everyMs, () => this.#sweep(), (err) => this.#logger.debug({ err: err.message }, 'stale sweep skipped'));
   }
 
   start(): void {
-    this.#running = true;
-    this.#schedule();
+    this.#loop.start();
   }
 
   stop(): void {
-    this.#running = false;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
-  }
-
-  #schedule(): void {
-    if (!this.#running) return;
-    this.#timer = setTimeout(() => {
-      this.#sweep()
-        .catch((err: Error) => this.#logger.debug({ err: err.message }, 'stale sweep skipped'))
-        .finally(() => this.#schedule());
-    }, this.#everyMs);
+    this.#loop.stop();
   }
 
   /** One pass over the servers this gateway's clients watch. */
