@@ -19,7 +19,7 @@ import {
 } from '@vigil/protocol';
 import { closeRedis, createRedis } from '@vigil/store';
 import { startRedis } from '@vigil/testkit';
-import { DEFAULT_HISTORY_MAX_LEN, DEFAULT_LOG_HISTORY_MAX_LEN } from '@vigil/collector';
+import { DEFAULT_HISTORY_MAX_LEN, DEFAULT_LOG_HISTORY_MAX_LEN, EVENTS_MAX_LEN } from '@vigil/collector';
 
 export type MemoryOptions = {
   /** Servers per scenario (figures are per server: totals ÷ this). */
@@ -36,7 +36,7 @@ export type MemoryOptions = {
 export const DEFAULT_MEMORY: MemoryOptions = { servers: 20, simulatedSeconds: 3600, intervalsMs: [1000, 5000], logRates: [0, 10], logMessageChars: 120 };
 
 /** What the collector bounds each stream to (its defaults) and the event stream's bound. */
-const BOUNDS = { metrics: DEFAULT_HISTORY_MAX_LEN, logs: DEFAULT_LOG_HISTORY_MAX_LEN, events: 1000 };
+const BOUNDS = { metrics: DEFAULT_HISTORY_MAX_LEN, logs: DEFAULT_LOG_HISTORY_MAX_LEN, events: EVENTS_MAX_LEN };
 
 export type MemoryRow = {
   intervalMs: number;

@@ -27,6 +27,9 @@ const OPTIONS = {
   'retry-above': { type: 'string' },
   'quiet-budget': { type: 'string' },
   stacks: { type: 'string' },
+  // redis memory (bench/redis-memory.ts)
+  'memory-servers': { type: 'string' },
+  'memory-seconds': { type: 'string' },
   // run
   'no-write': { type: 'boolean' },
   'render-only': { type: 'boolean' },
@@ -110,7 +113,7 @@ export function parseFanoutFlags(argv: readonly string[], defaults: FanoutOption
 }
 
 export type RunFlags = {
-  only: 'sampling' | 'fanout' | null;
+  only: 'sampling' | 'fanout' | 'memory' | null;
   write: boolean;
   /** Rewrites README.md from results/latest.json without measuring anything. */
   renderOnly: boolean;
@@ -121,7 +124,7 @@ export type RunFlags = {
 export function parseRunFlags(argv: readonly string[], defaults: { sampling: SamplingOptions; fanout: FanoutOptions }): RunFlags {
   const values = parse(argv);
   const only = raw(values, 'only');
-  if (only !== undefined && only !== 'sampling' && only !== 'fanout') throw new Error(`--only: expected sampling or fanout, got "${only}"`);
+  if (only !== undefined && only !== 'sampling' && only !== 'fanout' && only !== 'memory') throw new Error(`--only: expected sampling, fanout or memory, got "${only}"`);
   return {
     only: only ?? null,
     write: values['no-write'] !== true,

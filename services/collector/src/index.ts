@@ -24,3 +24,4 @@ export { slotServerId } from './tracker-slots.js';
 export { DEFAULT_LOG_RATE_LIMIT, type RateLimit } from './rate-limit.js';
 export { DEFAULT_RESTART, DEFAULT_STOP_GRACE_MS, type RestartPolicy } from './supervisor.js';
 export { AGENT_STREAM } from './log-channel.js';
+export { EVENTS_MAX_LEN } from './publisher.js';
