@@ -14,6 +14,7 @@ import {
   ServerEvents,
   isPosition,
   type ParsedRoom,
+  type ServerRemoved,
   type TokenRefreshed,
 } from '@vigil/protocol';
 import { ConnectionMonitor, refusalOf, type ConnectionState, type GatewayRefusal } from './connection.js';
@@ -24,7 +25,7 @@ import { MetricsChannel, type MetricsOptions } from './metrics-subscription.js';
 import { backoffDelay, resolveOptions, tokenSource, type ClientLogger, type ResolvedClientOptions, type VigilClientOptions } from './options.js';
 import { invalidPayload, type Channel, type ChannelHost, type LogsSubscription, type MetricsSubscription } from './subscription.js';
 import { TokenKeeper, forbiddenBy, type TokenSource } from './token.js';
-import { Requests, isProcessInfoEvent, isProcessLogsEvent, isStatusChangeEvent, type RequestName } from './wire.js';
+import { Requests, isProcessInfoEvent, isProcessLogsEvent, isServerRemoved, isStatusChangeEvent, type RequestName } from './wire.js';
 
 export type VigilClientEvents = {
   /** Every change of the connection state. */
@@ -37,6 +38,11 @@ export type VigilClientEvents = {
   'token-refreshed': TokenRefreshed;
   /** No new token could be given before expiry (TOKEN_UNAVAILABLE) or the gateway refused it. */
   'token-refresh-failed': VigilClientError;
+  /**
+   * A server this client watches was removed with its history (an admin's delete, or the
+   * retention after it left). Its subscriptions stay: if it registers again, they deliver again.
+   */
+  'server-removed': ServerRemoved;
 };
 
 const serverIdRe = new RegExp(SERVER_ID_PATTERN);
@@ -200,6 +206,10 @@ export class VigilClient {
     socket.on(ServerEvents.serverStatusChanged, (event: unknown) => {
       if (!isStatusChangeEvent(event)) return malformed(logger, ServerEvents.serverStatusChanged);
       for (const channel of this.#metrics.get(event.serverId) ?? []) channel.receiveStatus(event);
+    });
+    socket.on(ServerEvents.serverRemoved, (event: unknown) => {
+      if (!isServerRemoved(event)) return malformed(logger, ServerEvents.serverRemoved);
+      this.#events.emit('server-removed', event);
     });
     // The gateway lost its pub/sub link for a while: lines may be in history that never came
     // live. Re-join those log subscriptions from the last delivered position.

@@ -10,4 +10,4 @@ export type { Subscription, MetricsSubscription, LogsSubscription } from './subs
 export type { MetricsOptions } from './metrics-subscription.js';
 export { MAX_REPLAY_ROUNDS, type LogsOptions, type GapInfo } from './logs-subscription.js';
 export { ClientErrorCodes, VigilClientError, type ClientErrorCode, type VigilErrorCode } from './errors.js';
-export type { LogLevel, ProcessInfoEvent, ProcessLogsEvent, StatusChangeEvent, TokenRefreshed } from '@vigil/protocol';
+export type { LogLevel, ProcessInfoEvent, ProcessLogsEvent, ServerRemoved, StatusChangeEvent, TokenRefreshed } from '@vigil/protocol';

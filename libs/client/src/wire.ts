@@ -7,6 +7,7 @@ import {
   Acks,
   ClientEvents,
   LOG_LEVELS,
+  SERVER_REMOVAL_REASONS,
   compile,
   isPosition,
   type AckEvent,
@@ -15,6 +16,7 @@ import {
   type ProcessLogsEvent,
   type RefreshToken,
   type ReplyOf,
+  type ServerRemoved,
   type StatusChangeEvent,
   type SubscribeServerLogs,
   type SubscribeServerMetrics,
@@ -139,4 +141,8 @@ export function isStatusChangeEvent(v: unknown): v is StatusChangeEvent {
     typeof v.status === 'string' &&
     (v.position === undefined || v.position === null || isPosition(v.position))
   );
+}
+
+export function isServerRemoved(v: unknown): v is ServerRemoved {
+  return isObject(v) && typeof v.serverId === 'string' && typeof v.timestamp === 'string' && (SERVER_REMOVAL_REASONS as readonly unknown[]).includes(v.reason);
 }
