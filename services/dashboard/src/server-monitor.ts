@@ -1,6 +1,6 @@
 // One server, watched: its registry facts (REST, refreshed on status changes and every POLL_MS),
 // its status and samples live, and a bounded series for the charts, filled from history on open.
-import type { MetricsSubscription, ProcessInfoEvent, VigilClient } from '@vigil/client';
+import type { MetricsSubscription, ProcessInfoEvent, ServerRemoved, VigilClient } from '@vigil/client';
 import { isForbidden } from './access.js';
 import type { RestApi, ServerView } from './api.js';
 import { Observable } from './observable.js';
@@ -33,6 +33,8 @@ export class ServerMonitor extends Observable {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
   #offState: (() => void) | null = null;
+  #offRemoved: (() => void) | null = null;
+  #removed: ServerRemoved | null = null;
 
   constructor(client: VigilClient, api: RestApi, serverId: string) {
     super();
@@ -54,6 +56,10 @@ export class ServerMonitor extends Observable {
   get statusReason(): string | null {
     return this.#statusReason;
   }
+  /** The server was removed (an admin's delete, or the retention) since the page opened; null again once it registers anew. */
+  get removed(): ServerRemoved | null {
+    return this.#removed;
+  }
   get latest(): ProcessInfoEvent | null {
     return this.#latest;
   }
@@ -67,7 +73,7 @@ export class ServerMonitor extends Observable {
   /** Seconds the process has been up, ticking between samples; null when it is not running. */
   uptimeAt(now: number): number | null {
     const status = this.status;
-    if (status === 'exited' || !this.#latest) return null;
+    if (status === 'exited' || status === 'stopped' || !this.#latest) return null;
     return this.#latest.processInfo.uptime + Math.max(0, now - this.#latestAt) / 1000;
   }
 
@@ -91,6 +97,15 @@ export class ServerMonitor extends Observable {
     this.#offState = this.#client.on('state', (state) => {
       if (state.name === 'connected') this.#refreshSoon(0);
     });
+    this.#offRemoved = this.#client.on('server-removed', (event) => {
+      if (event.serverId !== this.serverId) return;
+      this.#removed = event;
+      this.#found = false;
+      this.#facts = null;
+      this.#status = null;
+      this.#statusReason = null;
+      this.changed();
+    });
     void this.#refresh();
     void this.#loadHistory();
   }
@@ -99,6 +114,7 @@ export class ServerMonitor extends Observable {
     this.#stopped = true;
     clearTimeout(this.#timer);
     this.#offState?.();
+    this.#offRemoved?.();
     void this.#subscription?.then((s) => s?.unsubscribe());
   }
 
@@ -136,6 +152,7 @@ export class ServerMonitor extends Observable {
         if (this.#stopped) return;
         this.#found = facts !== null;
         this.#facts = facts;
+        if (facts) this.#removed = null;
         // A live status change newer than this read wins over what the read saw.
         if (facts && this.#statusAt <= askedAt) this.#status = facts.status;
         this.#error = null;

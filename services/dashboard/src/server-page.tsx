@@ -53,7 +53,13 @@ export function ServerPage({ client, api, serverId }: Props) {
         </p>
       )}
       {monitor.statusReason && <p class="muted status-reason">{monitor.statusReason}</p>}
-      {monitor.found === false && (
+      {monitor.removed && (
+        <p class="alert" role="alert" data-testid="server-removed">
+          “{serverId}” was removed {monitor.removed.reason === 'deleted' ? 'by an administrator' : 'after it had been gone for the retention period'} at{' '}
+          {new Date(monitor.removed.timestamp).toLocaleString()}, with its history. It comes back here if its collector reports it again.
+        </p>
+      )}
+      {monitor.found === false && !monitor.removed && (
         <p class="alert" role="alert">
           No server “{serverId}” is registered (yet). This page shows it as soon as a collector reports it.
         </p>
