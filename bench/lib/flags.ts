@@ -110,7 +110,7 @@ export function parseFanoutFlags(argv: readonly string[], defaults: FanoutOption
 }
 
 export type RunFlags = {
-  only: 'sampling' | 'fanout' | null;
+  only: 'sampling' | 'fanout' | 'host' | null;
   write: boolean;
   /** Rewrites README.md from results/latest.json without measuring anything. */
   renderOnly: boolean;
@@ -121,7 +121,7 @@ export type RunFlags = {
 export function parseRunFlags(argv: readonly string[], defaults: { sampling: SamplingOptions; fanout: FanoutOptions }): RunFlags {
   const values = parse(argv);
   const only = raw(values, 'only');
-  if (only !== undefined && only !== 'sampling' && only !== 'fanout') throw new Error(`--only: expected sampling or fanout, got "${only}"`);
+  if (only !== undefined && only !== 'sampling' && only !== 'fanout' && only !== 'host') throw new Error(`--only: expected sampling, fanout or host, got "${only}"`);
   return {
     only: only ?? null,
     write: values['no-write'] !== true,

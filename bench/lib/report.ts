@@ -3,6 +3,7 @@
 import { DEFAULT_SAMPLING, type SamplingReport, type SamplingRow } from '../collector-sampling.js';
 import { DEFAULT_FANOUT, type FanoutReport, type Step, type StackResult } from '../fanout.js';
 import type { Machine } from './machine.js';
+import { hostSamplingSection, type HostSamplingReport } from '../host-sampling.js';
 
 export type Section<T> = { command: string; startedAt: string; finishedAt: string; otherCoresBefore: number | null; loadAvgAfter: number[]; report: T };
 
@@ -11,6 +12,8 @@ export type Results = {
   machine: Machine;
   sampling: Section<SamplingReport> | null;
   fanout: Section<FanoutReport> | null;
+  /** Absent in results written before the host benchmark existed. */
+  host?: Section<HostSamplingReport> | null;
 };
 
 const f = (x: number | null | undefined, digits = 1): string => (x == null ? '–' : x.toFixed(digits));
@@ -254,7 +257,7 @@ Reproduce with:
 ${r.command}
 \`\`\`
 
-Sizes are flags (or \`VIGIL_BENCH_*\` environment variables), defaults shown: ${flagLine()}; \`--only=sampling|fanout\`
+Sizes are flags (or \`VIGIL_BENCH_*\` environment variables), defaults shown: ${flagLine()}; \`--only=sampling|fanout|host\`
 runs one benchmark (the other section is then kept from the previous results); \`--render-only\` rewrites this page
 from the results file. Run standalone,
 \`bench/collector-sampling.ts\` and \`bench/fanout.ts\` print their JSON.
@@ -269,5 +272,6 @@ latency ones most of all.`,
   ];
   if (r.sampling) parts.push(samplingSection(r.sampling));
   if (r.fanout) parts.push(fanoutSection(r.fanout));
+  if (r.host) parts.push(hostSamplingSection(r.host));
   return parts.join('\n\n') + '\n';
 }

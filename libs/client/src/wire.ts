@@ -10,6 +10,7 @@ import {
   compile,
   isPosition,
   type AckEvent,
+  type ByHost,
   type ByServer,
   type ProcessInfoEvent,
   type ProcessLogsEvent,
@@ -18,6 +19,8 @@ import {
   type StatusChangeEvent,
   type SubscribeServerLogs,
   type SubscribeServerMetrics,
+  type SubscribeSystemMetrics,
+  type SystemMetricsEvent,
   type Validator,
 } from '@vigil/protocol';
 import type { Socket } from 'socket.io-client';
@@ -30,6 +33,8 @@ export type Payloads = {
   [ClientEvents.unsubscribeServerMetrics]: ByServer;
   [ClientEvents.unsubscribeServerLogs]: ByServer;
   [ClientEvents.refreshToken]: RefreshToken;
+  [ClientEvents.subscribeSystemMetrics]: SubscribeSystemMetrics;
+  [ClientEvents.unsubscribeSystemMetrics]: ByHost;
 };
 export type RequestName = keyof Payloads & AckEvent;
 export type Reply<E extends RequestName> = ReplyOf<E>;
@@ -139,4 +144,8 @@ export function isStatusChangeEvent(v: unknown): v is StatusChangeEvent {
     typeof v.status === 'string' &&
     (v.position === undefined || v.position === null || isPosition(v.position))
   );
+}
+
+export function isSystemMetricsEvent(v: unknown): v is SystemMetricsEvent {
+  return isObject(v) && typeof v.host === 'string' && isPosition(v.position) && isObject(v.data);
 }

@@ -31,3 +31,15 @@ export const ADAPTER_CHANNEL_PREFIX = 'socket.io';
 
 /** Channel on which a gateway checks that its own pub/sub round trip works. */
 export const probeChannel = (gatewayId: string) => `${KEY_PREFIX}probe#${gatewayId}#`;
+
+// ---- host metrics: per-host keys share the hash tag `{host:<host>}` -----------------------
+export const HostKeys = {
+  /** ZSET host → epoch ms at which a collector last wrote a sample of it: the host registry. */
+  registry: `${KEY_PREFIX}hosts`,
+  /** HASH collectorId → epoch ms of that collector's last sample of the host. */
+  collectors: (host: string) => `${KEY_PREFIX}host:{host:${host}}:collectors`,
+  /** STRING: latest `system-metrics-update` payload, position included. */
+  latest: (host: string) => `${KEY_PREFIX}host:{host:${host}}:latest`,
+  /** STREAM of `system-metrics-update` payloads; the entry id is the position. */
+  metrics: (host: string) => `${KEY_PREFIX}host:{host:${host}}:metrics`,
+} as const;
