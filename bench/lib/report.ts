@@ -258,9 +258,9 @@ ${r.command}
 \`\`\`
 
 Sizes are flags (or \`VIGIL_BENCH_*\` environment variables), defaults shown: ${flagLine()}; \`--only=sampling|fanout|host\`
-runs one benchmark (the other section is then kept from the previous results); \`--render-only\` rewrites this page
+runs one benchmark (the other sections are then kept from the previous results); \`--render-only\` rewrites this page
 from the results file. Run standalone,
-\`bench/collector-sampling.ts\` and \`bench/fanout.ts\` print their JSON.
+\`bench/collector-sampling.ts\`, \`bench/fanout.ts\` and \`bench/host-sampling.ts\` print their JSON.
 
 ## Machine
 

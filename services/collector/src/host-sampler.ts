@@ -98,10 +98,14 @@ export class HostSampler {
   }
 
   #cpu(text: string): HostMetrics['cpu'] {
+    // The cpu lines come first; the rest (the long `intr` line above all) is not even split.
     const current: CpuTimes[] = [];
-    for (const line of text.split('\n')) {
-      if (!line.startsWith('cpu')) break;
-      current.push(cpuTimes(line));
+    let at = 0;
+    while (text.startsWith('cpu', at)) {
+      const end = text.indexOf('\n', at);
+      current.push(cpuTimes(text.slice(at, end < 0 ? text.length : end)));
+      if (end < 0) break;
+      at = end + 1;
     }
     const previous = this.#previousCpu;
     this.#previousCpu = current;
