@@ -75,6 +75,7 @@ t.test('latest at once on subscribe, then every sample in order; unsubscribe bot
   t.same(got.slice(5).map((e) => e.position), [positions[4]], 'the latest once more, nothing older');
   got.length = 5;
 
+  t.match(await emitAck(c, 'get-connection-status'), { ok: true, subscribedRooms: ['system-metrics-box-1'] }, 'the connection status lists the host room');
   const channel = adapterChannel(NAMESPACE, systemMetricsRoom('box-1'));
   const listeners = async () => Number(/:(\d+)\r\n$/.exec(await stack.redis.command('PUBSUB', 'SHARDNUMSUB', channel))?.[1] ?? NaN);
   t.equal(await listeners(), 1, 'the gateway listens to the host channel');
