@@ -276,6 +276,7 @@ export function createCollector(options: CollectorOptions): Collector {
           counters: hostCounters,
         })
       : null;
+    redis.on('ready', () => hostLoop?.wake());
     hostLoop?.start();
     logger.info({ targets: targets.map((t) => `${t.kind}:${t.id}`) }, 'collector started');
     arm();

@@ -31,6 +31,8 @@ export class HostMetricsLoop {
   #stopped = true;
   /** Logged once per failure streak, not once per sample. */
   #failing = false;
+  /** The last sample was dropped because Redis was not connected: wake() takes one at once. */
+  #missed = false;
 
   constructor(options: HostMetricsLoopOptions) {
     this.#o = options;
@@ -39,6 +41,14 @@ export class HostMetricsLoop {
   /** Takes the first sample at once, so a host has a latest value as soon as its collector runs. */
   start(): void {
     this.#stopped = false;
+    this.#run();
+  }
+
+  /** Redis is (back) up: if the last sample was dropped for want of it, sample now instead of at the next interval. */
+  wake(): void {
+    if (this.#stopped || !this.#missed || this.#current) return;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = null;
     this.#run();
   }
 
@@ -65,7 +75,8 @@ export class HostMetricsLoop {
     const at = o.now();
     try {
       const data = await o.sampler.sample(at);
-      if (!o.isConnected()) {
+      this.#missed = !o.isConnected();
+      if (this.#missed) {
         o.counters.hostSamplesDropped++;
         return;
       }

@@ -102,3 +102,14 @@ t.test('hostMetrics in the config file is checked field by field', async (t) => 
   t.throws(() => load({ mounts: Array.from({ length: 40 }, (_, i) => `/m${i}`) }), { code: ErrorCodes.CONFIG_INVALID, message: /^hostMetrics\.mounts: / });
   t.throws(() => load({ everything: true }), { code: ErrorCodes.CONFIG_INVALID, message: /^hostMetrics/ });
 });
+
+t.test('a sample missed while Redis was away is taken as soon as it is back, not an interval later', async (t) => {
+  const { redis, r } = await redisFor(t);
+  await redis.stop();
+  const { collector } = collectorFor(t, redis.url, { host: 'box-3', self: { id: 'me3', intervalMs: 60_000 }, targets: [], hostMetrics: { intervalMs: 3_600_000 } });
+  await collector.start();
+  await waitFor(() => collector.stats().hostSamplesDropped >= 1, { message: 'the first sample dropped: no Redis' });
+  await redis.start();
+  await waitFor(async () => (await r.exists(HostKeys.latest('box-3'))) === 1, { timeoutMs: 20_000, message: 'a host sample once Redis is back (the interval is an hour)' });
+  t.equal(collector.stats().hostSamplesWritten, 1);
+});
