@@ -1,5 +1,5 @@
 // Runs the benchmarks and writes bench/results/latest.json and bench/README.md.
-//   node --import tsx --conditions=vigil:source bench/run.ts [--only=sampling|fanout|memory] [--render-only] [size flags]
+//   node --import tsx --conditions=vigil:source bench/run.ts [--only=sampling|fanout|memory|host] [--render-only] [size flags]
 // Before each benchmark it waits (at most a minute) for other work on the machine to calm down, and
 // records how busy the machine was, since it is shared.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { DEFAULT_SAMPLING, runCollectorSampling } from './collector-sampling.js';
 import { DEFAULT_FANOUT, runFanout } from './fanout.js';
 import { DEFAULT_MEMORY, parseMemoryFlags, runRedisMemory } from './redis-memory.js';
+import { DEFAULT_HOST_SAMPLING, runHostSampling } from './host-sampling.js';
 import { killAll } from './lib/children.js';
 import { waitForQuiet } from './lib/cpu.js';
 import { parseRunFlags } from './lib/flags.js';
@@ -30,7 +31,7 @@ async function section<T>(command: string, run: () => Promise<T>): Promise<Secti
   return { command, startedAt, finishedAt: new Date().toISOString(), otherCoresBefore, loadAvgAfter: loadavg().map((l) => Math.round(l * 100) / 100), report };
 }
 
-const USAGE = `usage: npm run bench -- [--only=sampling|fanout|memory] [--render-only] [--no-write] [size flags]
+const USAGE = `usage: npm run bench -- [--only=sampling|fanout|memory|host] [--render-only] [--no-write] [size flags]
   collector sampling: --sizes=100,1000 --interval=200 --warmup-ticks=5 --ticks=50 --per-pid-ticks=15 --repeats=2
   fan-out:            --clients=1000 --servers=100 --gateways=2 --client-procs=2 --collectors=10
                       --rates=10,20,30,35,40,45,50,60 --warmup=2 --window=4 --p99-limit=50 --stop-p99=1000
@@ -63,10 +64,12 @@ async function main(): Promise<void> {
     sampling: previous.sampling ?? null,
     fanout: previous.fanout ?? null,
     memory: previous.memory ?? null,
+    host: previous.host ?? null,
   };
   if (flags.only === null || flags.only === 'sampling') results.sampling = await section(command, () => runCollectorSampling(flags.sampling, log));
   if (flags.only === null || flags.only === 'fanout') results.fanout = await section(command, () => runFanout(flags.fanout, log));
   if (flags.only === null || flags.only === 'memory') results.memory = await section(command, () => runRedisMemory(parseMemoryFlags(argv, DEFAULT_MEMORY), log));
+  if (flags.only === null || flags.only === 'host') results.host = await section(command, () => runHostSampling(DEFAULT_HOST_SAMPLING, log));
   if (!flags.write) {
     console.log(JSON.stringify(results, null, 2));
     return;

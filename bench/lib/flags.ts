@@ -113,7 +113,7 @@ export function parseFanoutFlags(argv: readonly string[], defaults: FanoutOption
 }
 
 export type RunFlags = {
-  only: 'sampling' | 'fanout' | 'memory' | null;
+  only: 'sampling' | 'fanout' | 'memory' | 'host' | null;
   write: boolean;
   /** Rewrites README.md from results/latest.json without measuring anything. */
   renderOnly: boolean;
@@ -124,7 +124,7 @@ export type RunFlags = {
 export function parseRunFlags(argv: readonly string[], defaults: { sampling: SamplingOptions; fanout: FanoutOptions }): RunFlags {
   const values = parse(argv);
   const only = raw(values, 'only');
-  if (only !== undefined && only !== 'sampling' && only !== 'fanout' && only !== 'memory') throw new Error(`--only: expected sampling, fanout or memory, got "${only}"`);
+  if (only !== undefined && only !== 'sampling' && only !== 'fanout' && only !== 'memory' && only !== 'host') throw new Error(`--only: expected sampling, fanout, memory or host, got "${only}"`);
   return {
     only: only ?? null,
     write: values['no-write'] !== true,

@@ -5,6 +5,7 @@ import { DEFAULT_FANOUT, type FanoutReport, type Step, type StackResult } from '
 import type { Machine } from './machine.js';
 import type { MemoryReport } from '../redis-memory.js';
 import { memorySection } from './memory-report.js';
+import { hostSamplingSection, type HostSamplingReport } from '../host-sampling.js';
 
 export type Section<T> = { command: string; startedAt: string; finishedAt: string; otherCoresBefore: number | null; loadAvgAfter: number[]; report: T };
 
@@ -15,6 +16,8 @@ export type Results = {
   fanout: Section<FanoutReport> | null;
   /** Absent in results written before the memory benchmark existed. */
   memory?: Section<MemoryReport> | null;
+  /** Absent in results written before the host benchmark existed. */
+  host?: Section<HostSamplingReport> | null;
 };
 
 const f = (x: number | null | undefined, digits = 1): string => (x == null ? '–' : x.toFixed(digits));
@@ -258,10 +261,10 @@ Reproduce with:
 ${r.command}
 \`\`\`
 
-Sizes are flags (or \`VIGIL_BENCH_*\` environment variables), defaults shown: ${flagLine()}; \`--only=sampling|fanout|memory\`
-runs one benchmark (the other section is then kept from the previous results); \`--render-only\` rewrites this page
+Sizes are flags (or \`VIGIL_BENCH_*\` environment variables), defaults shown: ${flagLine()}; \`--only=sampling|fanout|memory|host\`
+runs one benchmark (the other sections are then kept from the previous results); \`--render-only\` rewrites this page
 from the results file. Run standalone,
-\`bench/collector-sampling.ts\` and \`bench/fanout.ts\` print their JSON.
+\`bench/collector-sampling.ts\`, \`bench/fanout.ts\` and \`bench/host-sampling.ts\` print their JSON.
 
 ## Machine
 
@@ -274,5 +277,6 @@ latency ones most of all.`,
   if (r.sampling) parts.push(samplingSection(r.sampling));
   if (r.fanout) parts.push(fanoutSection(r.fanout));
   if (r.memory) parts.push(memorySection(r.memory));
+  if (r.host) parts.push(hostSamplingSection(r.host));
   return parts.join('\n\n') + '\n';
 }

@@ -10,9 +10,11 @@ import {
   INTERVAL_MIN_MS,
   LOG_LEVELS,
   NAMESPACE,
+  HOST_ID_PATTERN,
   SERVER_ID_PATTERN,
   ServerEvents,
   isPosition,
+  parseSystemMetricsRoom,
   type ParsedRoom,
   type ServerRemoved,
   type TokenRefreshed,
@@ -23,9 +25,10 @@ import { ClientErrorCodes, VigilClientError } from './errors.js';
 import { LogsChannel, type LogsOptions } from './logs-subscription.js';
 import { MetricsChannel, type MetricsOptions } from './metrics-subscription.js';
 import { backoffDelay, resolveOptions, tokenSource, type ClientLogger, type ResolvedClientOptions, type VigilClientOptions } from './options.js';
+import { SystemMetricsChannel, type SystemMetricsOptions, type SystemMetricsSubscription } from './system-metrics-subscription.js';
 import { invalidPayload, type Channel, type ChannelHost, type LogsSubscription, type MetricsSubscription } from './subscription.js';
 import { TokenKeeper, forbiddenBy, type TokenSource } from './token.js';
-import { Requests, isProcessInfoEvent, isProcessLogsEvent, isServerRemoved, isStatusChangeEvent, type RequestName } from './wire.js';
+import { Requests, isProcessInfoEvent, isProcessLogsEvent, isServerRemoved, isStatusChangeEvent, isSystemMetricsEvent, type RequestName } from './wire.js';
 
 export type VigilClientEvents = {
   /** Every change of the connection state. */
@@ -46,6 +49,7 @@ export type VigilClientEvents = {
 };
 
 const serverIdRe = new RegExp(SERVER_ID_PATTERN);
+const hostIdRe = new RegExp(HOST_ID_PATTERN);
 
 export class VigilClient {
   readonly #options: ResolvedClientOptions;
@@ -56,6 +60,7 @@ export class VigilClient {
   readonly #channels = new Set<Channel>();
   readonly #metrics = new Map<string, Set<MetricsChannel>>();
   readonly #logs = new Map<string, LogsChannel>();
+  readonly #systems = new Map<string, Set<SystemMetricsChannel>>();
   readonly #host: ChannelHost;
   readonly #requests: Requests;
   readonly #token: TokenKeeper;
@@ -70,7 +75,10 @@ export class VigilClient {
         logger,
         refresh: (token) => this.#requests.send(ClientEvents.refreshToken, { token }),
         forbid: (rooms) => this.#forbid(rooms),
-        refreshed: (result) => this.#events.emit('token-refreshed', result),
+        refreshed: (result) => {
+          this.#forbidHosts(result.left);
+          this.#events.emit('token-refreshed', result);
+        },
         refreshFailed: (err) => this.#events.emit('token-refresh-failed', err),
       },
       o.token,
@@ -125,15 +133,19 @@ export class VigilClient {
   subscribeMetrics(serverId: string, options: MetricsOptions = {}): Promise<MetricsSubscription> {
     return this.#start(() => {
       checkServerId(serverId);
-      const { interval } = options;
-      if (interval !== undefined && !(Number.isInteger(interval) && interval >= INTERVAL_MIN_MS && interval <= INTERVAL_MAX_MS)) {
-        throw invalidPayload(`interval must be an integer number of ms in ${INTERVAL_MIN_MS}..${INTERVAL_MAX_MS}`);
+      checkInterval(options.interval);
+      return addChannel(this.#metrics, serverId, new MetricsChannel(this.#host, serverId, options));
+    });
+  }
+
+  /** A host's samples (CPU, load, memory, network, mounts); resolves when the gateway confirmed, re-joined after every reconnect. */
+  subscribeSystemMetrics(host: string, options: SystemMetricsOptions = {}): Promise<SystemMetricsSubscription> {
+    return this.#start(() => {
+      if (typeof host !== 'string' || !hostIdRe.test(host)) {
+        throw invalidPayload(`host must match ${HOST_ID_PATTERN}, got ${JSON.stringify(String(host).slice(0, 80))}`);
       }
-      const channel = new MetricsChannel(this.#host, serverId, options);
-      let set = this.#metrics.get(serverId);
-      if (!set) this.#metrics.set(serverId, (set = new Set()));
-      set.add(channel);
-      return channel;
+      checkInterval(options.interval);
+      return addChannel(this.#systems, host, new SystemMetricsChannel(this.#host, host, options));
     });
   }
 
@@ -171,13 +183,14 @@ export class VigilClient {
     this.#channels.clear();
     this.#metrics.clear();
     this.#logs.clear();
+    this.#systems.clear();
     this.#monitor.close();
     this.#socket.removeAllListeners();
     this.#socket.disconnect();
     this.#events.clear();
   }
 
-  #start<C extends MetricsChannel | LogsChannel>(create: () => C): Promise<C['view']> {
+  #start<C extends MetricsChannel | LogsChannel | SystemMetricsChannel>(create: () => C): Promise<C['view']> {
     if (this.#closed) return Promise.reject(new VigilClientError(ClientErrorCodes.CLOSED, 'the client is closed'));
     let channel: C;
     try {
@@ -222,6 +235,10 @@ export class VigilClient {
       if (!isProcessLogsEvent(event)) return malformed(logger, ServerEvents.processLogs);
       this.#logs.get(event.serverId)?.receive(event);
     });
+    socket.on(ServerEvents.systemMetricsUpdate, (event: unknown) => {
+      if (!isSystemMetricsEvent(event)) return malformed(logger, ServerEvents.systemMetricsUpdate);
+      for (const channel of this.#systems.get(event.host) ?? []) channel.receive(event);
+    });
     socket.on(ServerEvents.tokenExpiring, (event: unknown) => {
       const expiresAt = (event as { expiresAt?: unknown } | null)?.expiresAt;
       if (typeof expiresAt !== 'string') return malformed(logger, ServerEvents.tokenExpiring);
@@ -257,9 +274,30 @@ export class VigilClient {
     }
   }
 
+  /** Host rooms the gateway left on a token refresh: their subscriptions end as refused. */
+  #forbidHosts(left: readonly string[]): void {
+    for (const room of left) {
+      const host = parseSystemMetricsRoom(room);
+      if (host === null) continue;
+      const refusal = new VigilClientError(ErrorCodes.FORBIDDEN, `the new token may not see host "${host}"`);
+      for (const channel of [...(this.#systems.get(host) ?? [])]) channel.refuse(refusal);
+    }
+  }
+
   async #release(channel: Channel): Promise<void> {
     this.#channels.delete(channel);
     const { serverId } = channel;
+    if (channel instanceof SystemMetricsChannel) {
+      const set = this.#systems.get(serverId);
+      set?.delete(channel);
+      if (set && set.size > 0) return;
+      this.#systems.delete(serverId);
+      if (this.#closed || !this.#socket.connected) return;
+      await this.#requests.send(ClientEvents.unsubscribeSystemMetrics, { host: serverId }).catch((err: unknown) => {
+        this.#options.logger.debug({ host: serverId, err }, 'unsubscribe not confirmed');
+      });
+      return;
+    }
     let event: RequestName;
     if (channel instanceof MetricsChannel) {
       const set = this.#metrics.get(serverId);
@@ -288,6 +326,20 @@ export function createVigilClient(options: VigilClientOptions): VigilClient {
 function checkServerId(serverId: string): void {
   if (typeof serverId !== 'string' || !serverIdRe.test(serverId)) {
     throw invalidPayload(`serverId must match ${SERVER_ID_PATTERN}, got ${JSON.stringify(String(serverId).slice(0, 80))}`);
+  }
+}
+
+/** Several subscriptions may share one room: each key holds a set of channels. */
+function addChannel<C>(map: Map<string, Set<C>>, key: string, channel: C): C {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  set.add(channel);
+  return channel;
+}
+
+function checkInterval(interval: number | undefined): void {
+  if (interval !== undefined && !(Number.isInteger(interval) && interval >= INTERVAL_MIN_MS && interval <= INTERVAL_MAX_MS)) {
+    throw invalidPayload(`interval must be an integer number of ms in ${INTERVAL_MIN_MS}..${INTERVAL_MAX_MS}`);
   }
 }
 

@@ -47,7 +47,7 @@ type Timer = ReturnType<typeof setTimeout>;
 type Phase = 'pending' | 'active' | 'ended';
 
 export abstract class Channel {
-  abstract readonly kind: 'metrics' | 'logs';
+  abstract readonly kind: 'metrics' | 'logs' | 'system';
   readonly serverId: string;
   protected readonly host: ChannelHost;
   readonly #onError: ((err: VigilClientError) => void) | undefined;

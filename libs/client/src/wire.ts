@@ -11,6 +11,7 @@ import {
   compile,
   isPosition,
   type AckEvent,
+  type ByHost,
   type ByServer,
   type ProcessInfoEvent,
   type ProcessLogsEvent,
@@ -20,6 +21,8 @@ import {
   type StatusChangeEvent,
   type SubscribeServerLogs,
   type SubscribeServerMetrics,
+  type SubscribeSystemMetrics,
+  type SystemMetricsEvent,
   type Validator,
 } from '@vigil/protocol';
 import type { Socket } from 'socket.io-client';
@@ -32,6 +35,8 @@ export type Payloads = {
   [ClientEvents.unsubscribeServerMetrics]: ByServer;
   [ClientEvents.unsubscribeServerLogs]: ByServer;
   [ClientEvents.refreshToken]: RefreshToken;
+  [ClientEvents.subscribeSystemMetrics]: SubscribeSystemMetrics;
+  [ClientEvents.unsubscribeSystemMetrics]: ByHost;
 };
 export type RequestName = keyof Payloads & AckEvent;
 export type Reply<E extends RequestName> = ReplyOf<E>;
@@ -145,4 +150,8 @@ export function isStatusChangeEvent(v: unknown): v is StatusChangeEvent {
 
 export function isServerRemoved(v: unknown): v is ServerRemoved {
   return isObject(v) && typeof v.serverId === 'string' && typeof v.timestamp === 'string' && (SERVER_REMOVAL_REASONS as readonly unknown[]).includes(v.reason);
+}
+
+export function isSystemMetricsEvent(v: unknown): v is SystemMetricsEvent {
+  return isObject(v) && typeof v.host === 'string' && isPosition(v.position) && isObject(v.data);
 }

@@ -36,6 +36,8 @@ export const ErrorCodes = {
   REGEX_UNSAFE: 'VIGIL_ERR_REGEX_UNSAFE',
   REGEX_TOO_SLOW: 'VIGIL_ERR_REGEX_TOO_SLOW',
   STOP_TIMEOUT: 'VIGIL_ERR_STOP_TIMEOUT',
+  HOST_NOT_FOUND: 'VIGIL_ERR_HOST_NOT_FOUND',
+  UNKNOWN_HOST: 'VIGIL_ERR_UNKNOWN_HOST',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -11,6 +11,9 @@ export const ClientEvents = {
   ping: 'ping',
   /** `{ token }`: a fresh token before the current one expires; rooms it no longer allows are left. */
   refreshToken: 'refresh-token',
+  /** `{ host, interval? }`: join `system-metrics-<host>`; the latest host sample is sent at once. */
+  subscribeSystemMetrics: 'subscribe-system-metrics',
+  unsubscribeSystemMetrics: 'unsubscribe-system-metrics',
 } as const;
 
 export const ServerEvents = {
@@ -34,4 +37,6 @@ export const ServerEvents = {
   disconnectReason: 'disconnect-reason',
   /** `{ serverId, reason, timestamp }`: the server was removed (admin delete or retention); sent to its metrics and log rooms. */
   serverRemoved: 'server-removed',
+  /** `{ host, data, timestamp, position }`: one sample of a host (CPU, load, memory, network, mounts). */
+  systemMetricsUpdate: 'system-metrics-update',
 } as const;

@@ -43,3 +43,14 @@ export const serverDataKeys = (serverId: string): string[] => [
   Keys.logs(serverId),
   Keys.events(serverId),
 ];
+// ---- host metrics: per-host keys share the hash tag `{host:<host>}` -----------------------
+export const HostKeys = {
+  /** ZSET host → epoch ms at which a collector last wrote a sample of it: the host registry. */
+  registry: `${KEY_PREFIX}hosts`,
+  /** HASH collectorId → epoch ms of that collector's last sample of the host. */
+  collectors: (host: string) => `${KEY_PREFIX}host:{host:${host}}:collectors`,
+  /** STRING: latest `system-metrics-update` payload, position included. */
+  latest: (host: string) => `${KEY_PREFIX}host:{host:${host}}:latest`,
+  /** STREAM of `system-metrics-update` payloads; the entry id is the position. */
+  metrics: (host: string) => `${KEY_PREFIX}host:{host:${host}}:metrics`,
+} as const;

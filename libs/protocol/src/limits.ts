@@ -39,3 +39,19 @@ export const RETENTION_SWEEP_MIN_MS = 500;
 export const RETENTION_SWEEP_MAX_MS = 60_000;
 /** How long a stopping collector waits for Redis to take its servers' `stopped` status. */
 export const STOP_STATUS_DEADLINE_MS = 2000;
+/** Longest host name: a DNS name's bound; what a room name, a Redis key and a path segment carry. */
+export const HOST_ID_MAX_LENGTH = 253;
+/** Host metrics: how often a collector samples its host by default, in ms. */
+export const DEFAULT_HOST_INTERVAL_MS = 5000;
+/** Most CPU cores, network interfaces and mounts one host sample lists (the totals count all). */
+export const HOST_MAX_CORES = 512;
+export const HOST_MAX_INTERFACES = 32;
+export const HOST_MAX_MOUNTS = 32;
+/** Longest interface name and mount path a host sample carries. */
+export const HOST_NAME_FIELD_MAX_LENGTH = 64;
+export const HOST_MOUNT_PATH_MAX_LENGTH = 1024;
+/** Most collectors listed per host, and most hosts `GET /api/hosts` lists. */
+export const HOST_MAX_COLLECTORS = 64;
+export const HOSTS_LIST_MAX = 1000;
+/** Most host globs one token may carry. */
+export const TOKEN_MAX_HOST_GLOBS = 256;

@@ -1,6 +1,15 @@
 // Payload schemas, one source for runtime validation and for the TypeScript types.
 import { Type, type Static } from '@sinclair/typebox';
 import { BACKFILL_MAX, INTERVAL_MAX_MS, INTERVAL_MIN_MS, MAX_LOG_MESSAGE_BYTES, SERVER_ID_MAX_LENGTH, TOKEN_MAX_LENGTH } from './limits.js';
+import {
+  HOST_ID_MAX_LENGTH,
+  HOST_MAX_COLLECTORS,
+  HOST_MAX_CORES,
+  HOST_MAX_INTERFACES,
+  HOST_MAX_MOUNTS,
+  HOST_MOUNT_PATH_MAX_LENGTH,
+  HOST_NAME_FIELD_MAX_LENGTH,
+} from './limits.js';
 
 /** Server ids: what a room name or Redis key can safely carry. */
 export const SERVER_ID_PATTERN = `^[A-Za-z0-9][A-Za-z0-9._:-]{0,${SERVER_ID_MAX_LENGTH - 1}}$`;
@@ -195,3 +204,100 @@ export const ServerRemoved = Type.Object(
   { additionalProperties: false },
 );
 export type ServerRemoved = Static<typeof ServerRemoved>;
+// ---- host metrics -----------------------------------------------------------------------
+
+/** Host names: what a room name or Redis key can safely carry (a DNS name fits). */
+export const HOST_ID_PATTERN = `^[A-Za-z0-9][A-Za-z0-9._:-]{0,${HOST_ID_MAX_LENGTH - 1}}$`;
+export const HostId = Type.String({ pattern: HOST_ID_PATTERN, maxLength: HOST_ID_MAX_LENGTH });
+
+export const SubscribeSystemMetrics = Type.Object(
+  { host: HostId, interval: Type.Optional(Interval) },
+  { additionalProperties: false },
+);
+export type SubscribeSystemMetrics = Static<typeof SubscribeSystemMetrics>;
+
+export const ByHost = Type.Object({ host: HostId }, { additionalProperties: false });
+export type ByHost = Static<typeof ByHost>;
+
+const Bytes = Type.Number({ minimum: 0 });
+const Percent = Type.Number({ minimum: 0, maximum: 100 });
+
+/**
+ * One sample of a host. CPU in percent of all cores (total) and of each core, from /proc/stat
+ * deltas; bytes for memory, mounts and network rates (per second, since the previous sample).
+ * Lists are capped (HOST_MAX_*); `count` fields say how many there were.
+ */
+export const HostMetrics = Type.Object({
+  cpu: Type.Object({
+    total: Percent,
+    cores: Type.Array(Percent, { maxItems: HOST_MAX_CORES }),
+    count: Type.Integer({ minimum: 0 }),
+  }),
+  load: Type.Object({ one: Type.Number({ minimum: 0 }), five: Type.Number({ minimum: 0 }), fifteen: Type.Number({ minimum: 0 }) }),
+  memory: Type.Object({ total: Bytes, available: Bytes, used: Bytes, swapTotal: Bytes, swapUsed: Bytes }),
+  /** Seconds since the host booted. */
+  uptime: Type.Number({ minimum: 0 }),
+  network: Type.Object({
+    rxBytesPerSec: Bytes,
+    txBytesPerSec: Bytes,
+    interfaces: Type.Array(
+      Type.Object({ name: Type.String({ minLength: 1, maxLength: HOST_NAME_FIELD_MAX_LENGTH }), rxBytesPerSec: Bytes, txBytesPerSec: Bytes }),
+      { maxItems: HOST_MAX_INTERFACES },
+    ),
+    count: Type.Integer({ minimum: 0 }),
+  }),
+  mounts: Type.Array(
+    Type.Object({ path: Type.String({ minLength: 1, maxLength: HOST_MOUNT_PATH_MAX_LENGTH }), total: Bytes, used: Bytes, available: Bytes }),
+    { maxItems: HOST_MAX_MOUNTS },
+  ),
+  timestamp: IsoTime,
+});
+export type HostMetrics = Static<typeof HostMetrics>;
+
+/** `system-metrics-update` as stored in history: everything but the position, which is the entry id. */
+export const SystemMetricsBody = Type.Object({
+  host: HostId,
+  /** The collector that took the sample. */
+  collectorId: Type.String({ maxLength: 255 }),
+  data: HostMetrics,
+  timestamp: IsoTime,
+});
+export type SystemMetricsBody = Static<typeof SystemMetricsBody>;
+
+export const SystemMetricsEvent = Type.Intersect([SystemMetricsBody, Type.Object({ position: Position })]);
+export type SystemMetricsEvent = Static<typeof SystemMetricsEvent>;
+
+/** A host as `GET /api/hosts` lists it: its collectors, when it was last seen, and its latest figures. */
+export const HostSummary = Type.Object({
+  cpu: Percent,
+  cores: Type.Integer({ minimum: 0 }),
+  load1: Type.Number({ minimum: 0 }),
+  memoryTotal: Bytes,
+  memoryUsed: Bytes,
+  uptime: Type.Number({ minimum: 0 }),
+  timestamp: IsoTime,
+  position: Position,
+});
+export type HostSummary = Static<typeof HostSummary>;
+
+export const HostView = Type.Object({
+  host: HostId,
+  collectors: Type.Array(Type.Object({ collectorId: Type.String({ maxLength: 255 }), lastSeenAt: IsoTime }), { maxItems: HOST_MAX_COLLECTORS }),
+  lastSeenAt: Type.Union([IsoTime, Type.Null()]),
+  latest: Type.Union([HostSummary, Type.Null()]),
+});
+export type HostView = Static<typeof HostView>;
+
+export function hostSummary(event: SystemMetricsEvent): HostSummary {
+  const d = event.data;
+  return {
+    cpu: d.cpu.total,
+    cores: d.cpu.count,
+    load1: d.load.one,
+    memoryTotal: d.memory.total,
+    memoryUsed: d.memory.used,
+    uptime: d.uptime,
+    timestamp: d.timestamp,
+    position: event.position,
+  };
+}

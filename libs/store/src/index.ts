@@ -6,3 +6,5 @@ export { BatchWriter, type AppendOp, type Batch } from './batch-writer.js';
 export { ServerStore, isStale, type ServerView, type HistoryPage } from './server-store.js';
 export { LogStore, type LogPage, type LogQuery } from './log-store.js';
 export { ServerRemover, type ServerTrace } from './server-removal.js';
+export { HostWriter, type HostWriterOptions } from './host-writer.js';
+export { HostStore, type HostPage } from './host-store.js';

@@ -12,6 +12,7 @@ import {
   parseJson,
   type ServerStatus,
 } from '@vigil/protocol';
+import { pageStream } from './stream-page.js';
 
 const checkEntry = compile(RegistryEntry);
 const checkLatest = compile(ProcessInfoEvent);
@@ -108,33 +109,14 @@ export class ServerStore {
    * A page of metrics history, oldest first. With `before`, the page ends just before that
    * position (paging back in time); with `after`, it starts just after it (resuming forward).
    */
-  async metrics(serverId: string, query: { before?: string; after?: string; limit: number }): Promise<HistoryPage> {
-    const key = Keys.metrics(serverId);
-    let rows: [string, string[]][];
-    if (query.after !== undefined) {
-      rows = (await this.#redis.xrange(key, `(${query.after}`, '+', 'COUNT', query.limit + 1)) as [string, string[]][];
-      const more = rows.length > query.limit;
-      rows = rows.slice(0, query.limit);
-      const items = this.#rows(serverId, rows);
-      return { items, next: more && rows.length > 0 ? rows[rows.length - 1]![0] : null };
-    }
-    const end = query.before === undefined ? '+' : `(${query.before}`;
-    rows = (await this.#redis.xrevrange(key, end, '-', 'COUNT', query.limit + 1)) as [string, string[]][];
-    const more = rows.length > query.limit;
-    rows = rows.slice(0, query.limit).reverse();
-    const items = this.#rows(serverId, rows);
-    return { items, next: more && rows.length > 0 ? rows[0]![0] : null };
-  }
-
-  #rows(serverId: string, rows: [string, string[]][]): ProcessInfoEvent[] {
-    const out: ProcessInfoEvent[] = [];
-    for (const [id, fields] of rows) {
+  metrics(serverId: string, query: { before?: string; after?: string; limit: number }): Promise<HistoryPage> {
+    return pageStream(this.#redis, Keys.metrics(serverId), query, (id, fields) => {
       const at = fields.indexOf(STREAM_FIELD);
       const body = at >= 0 ? parseJson(fields[at + 1] ?? '') : undefined;
-      if (checkBody.check(body) && body.serverId === serverId) out.push({ ...body, position: id });
-      else this.#onCorrupt(`${Keys.metrics(serverId)} ${id}`);
-    }
-    return out;
+      if (checkBody.check(body) && body.serverId === serverId) return { ...body, position: id };
+      this.#onCorrupt(`${Keys.metrics(serverId)} ${id}`);
+      return null;
+    });
   }
 
   #view(serverId: string, rawEntry: string, heartbeatAt: number | undefined, rawLatest: string | null): ServerView | null {

@@ -5,19 +5,22 @@
 // previous one is done. Every Redis write (ticks, status changes, log batches) goes through one
 // serial writer.
 import type { Logger } from 'pino';
-import { ErrorCodes, STOP_STATUS_DEADLINE_MS } from '@vigil/protocol';
+import { DEFAULT_HOST_INTERVAL_MS, ErrorCodes, HOST_ID_PATTERN, STOP_STATUS_DEADLINE_MS } from '@vigil/protocol';
 import { InOrder, withTimeout } from '@vigil/protocol/runtime';
-import { BatchWriter, closeRedis, createRedis, type RedisTls } from '@vigil/store';
+import { BatchWriter, HostWriter, closeRedis, createRedis, type RedisTls } from '@vigil/store';
 import {
   DEFAULT_HISTORY_MAX_LEN,
   DEFAULT_LOG_BUFFER_BYTES,
   DEFAULT_LOG_BUFFER_LINES,
   DEFAULT_LOG_HISTORY_MAX_LEN,
   DEFAULT_LOG_POLL_MS,
+  DEFAULT_EXCLUDED_INTERFACES,
+  DEFAULT_HOST_MOUNTS,
   DEFAULT_METRICS_HOST,
   checkSettings,
   defaultStateDir,
   invalid,
+  type HostMetricsConfig,
   type RedactConfig,
   type SelfConfig,
   type Target,
@@ -40,6 +43,8 @@ import { resolveTargets } from './targets.js';
 import { TickRunner, type Watched } from './tick.js';
 import { createTracker } from './trackers.js';
 import { CommandTracker } from './tracker-command.js';
+import { HostSampler } from './host-sampler.js';
+import { HostMetricsLoop, type HostCounters } from './host-metrics.js';
 
 /** How long stop() waits for a tick in progress. */
 const TICK_STOP_DEADLINE_MS = 3000;
@@ -75,6 +80,8 @@ export type CollectorOptions = {
   metricsPort?: number;
   /** Address the metrics port binds to. Default 127.0.0.1. */
   metricsHost?: string;
+  /** Sampling of the host itself (CPU, load, memory, network, mounts). Default on, every 5 s, mount "/". */
+  hostMetrics?: HostMetricsConfig;
   logger: Logger;
   /** Clock for timestamps and heartbeats (scheduling uses the monotonic clock). */
   now?: () => number;
@@ -83,7 +90,8 @@ export type CollectorOptions = {
 };
 
 export type CollectorStats = Counters &
-  LogCounters & {
+  LogCounters &
+  HostCounters & {
     eventsPending: number;
     /** Log lines waiting for Redis. */
     logLinesPending: number;
@@ -125,6 +133,8 @@ export function createCollector(options: CollectorOptions): Collector {
     logLinesRateLimited: 0,
     logLinesDropped: 0,
   };
+  const hostCounters: HostCounters = { hostSamplesWritten: 0, hostSamplesDropped: 0 };
+  const hostMetrics = resolveHostMetrics(options);
   const logger = options.logger;
   let run: Run | null = null;
   // start() and stop() wait for each other, so overlapping calls cannot leak a run.
@@ -142,7 +152,7 @@ export function createCollector(options: CollectorOptions): Collector {
         run = null;
         if (r) await r.stop();
       }),
-    stats: () => ({ ...counters, eventsPending: run?.publisher.pendingEvents ?? 0, logLinesPending: run?.logs.pending ?? 0 }),
+    stats: () => ({ ...counters, ...hostCounters, eventsPending: run?.publisher.pendingEvents ?? 0, logLinesPending: run?.logs.pending ?? 0 }),
     metricsAddress: () => run?.metricsServer?.address ?? null,
   };
 
@@ -253,6 +263,21 @@ export function createCollector(options: CollectorOptions): Collector {
       logger.info({ metrics: `http://${metricsServer.address.host}:${metricsServer.address.port}/metrics` }, 'metrics served');
     }
     for (const s of supervisors) s.start();
+    const hostLoop = hostMetrics
+      ? new HostMetricsLoop({
+          host: o.host,
+          collectorId: o.collectorId,
+          intervalMs: hostMetrics.intervalMs,
+          sampler: new HostSampler(hostMetrics),
+          writer: new HostWriter(redis, { uid, maxLen: historyMaxLen }),
+          isConnected,
+          logger,
+          now,
+          counters: hostCounters,
+        })
+      : null;
+    redis.on('ready', () => hostLoop?.wake());
+    hostLoop?.start();
     logger.info({ targets: targets.map((t) => `${t.kind}:${t.id}`) }, 'collector started');
     arm();
     return {
@@ -270,6 +295,7 @@ export function createCollector(options: CollectorOptions): Collector {
             logger.error({ code: ErrorCodes.STOP_TIMEOUT, err: err.message }, 'stopping without waiting for the tick'),
           );
         }
+        await hostLoop?.stop();
         // Children first: their last lines and their exits are still written below.
         await Promise.all(supervisors.map((s) => s.stop()));
         await logs.close();
@@ -294,6 +320,23 @@ export function createCollector(options: CollectorOptions): Collector {
     await withTimeout(publisher.publishStopped(at), STOP_STATUS_DEADLINE_MS, 'the stopped status').catch((err: Error) =>
       logger.warn({ code: ErrorCodes.STOP_TIMEOUT, err: err.message }, 'servers not marked stopped in time'),
     );
+  }
+
+  /** Host sampling as configured, or null when off. A host name that cannot name a room turns the default off, and an explicit `enabled: true` into an error. */
+  function resolveHostMetrics(o: CollectorOptions): { intervalMs: number; mounts: readonly string[]; excludeInterfaces: readonly string[] } | null {
+    const c = o.hostMetrics ?? {};
+    if (c.enabled === false) return null;
+    if (!new RegExp(HOST_ID_PATTERN).test(o.host)) {
+      const why = `host: "${o.host.slice(0, 80)}" cannot name a host metrics room (letters, digits, . _ : - only)`;
+      if (c.enabled === true) throw invalid(`${why}; set hostMetrics.enabled to false or choose another host`);
+      o.logger.warn({ code: ErrorCodes.CONFIG_INVALID, host: o.host.slice(0, 80) }, `${why}: host metrics are off`);
+      return null;
+    }
+    return {
+      intervalMs: c.intervalMs ?? DEFAULT_HOST_INTERVAL_MS,
+      mounts: c.mounts ?? DEFAULT_HOST_MOUNTS,
+      excludeInterfaces: c.excludeInterfaces ?? DEFAULT_EXCLUDED_INTERFACES,
+    };
   }
 
   function internalError(err: Error): void {

@@ -5,7 +5,16 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
-import { ErrorCodes, Interval, ServerId, VigilError, compile } from '@vigil/protocol';
+import {
+  ErrorCodes,
+  HOST_MAX_MOUNTS,
+  HOST_MOUNT_PATH_MAX_LENGTH,
+  HOST_NAME_FIELD_MAX_LENGTH,
+  Interval,
+  ServerId,
+  VigilError,
+  compile,
+} from '@vigil/protocol';
 import { parseRedisUrl, type RedisTls } from '@vigil/store';
 import type { RateLimit } from './rate-limit.js';
 import type { CommandSpec, RestartPolicy } from './supervisor.js';
@@ -77,6 +86,27 @@ export const TargetSchema = Type.Object(
 
 export const SelfSchema = Type.Object({ id: ServerId, intervalMs: Type.Optional(Interval) }, { additionalProperties: false });
 
+/**
+ * `hostMetrics`: the collector also samples its host (host-sampler.ts). Named apart from `host`,
+ * which is the host's name.
+ */
+export const HostMetricsSchema = Type.Object(
+  {
+    /** Default true. */
+    enabled: Type.Optional(Type.Boolean()),
+    /** Default DEFAULT_HOST_INTERVAL_MS (5 s). */
+    intervalMs: Type.Optional(Interval),
+    /** Mount points whose usage is reported. Default ["/"]. */
+    mounts: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: HOST_MOUNT_PATH_MAX_LENGTH, pattern: '^/' }), { maxItems: HOST_MAX_MOUNTS })),
+    /** Interfaces left out of the network figures. Default ["lo"]. */
+    excludeInterfaces: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: HOST_NAME_FIELD_MAX_LENGTH }), { maxItems: 256 })),
+  },
+  { additionalProperties: false },
+);
+export type HostMetricsConfig = Static<typeof HostMetricsSchema>;
+export const DEFAULT_HOST_MOUNTS: readonly string[] = ['/'];
+export const DEFAULT_EXCLUDED_INTERFACES: readonly string[] = ['lo'];
+
 // Each collector-wide setting once: the file and createCollector's options check the same rules.
 const RedisUrl = Type.String({ minLength: 1, maxLength: 2048 });
 const Name = Type.String({ minLength: 1, maxLength: 255 });
@@ -98,6 +128,7 @@ export const FileSchema = Type.Object(
     redact: Type.Optional(RedactSchema),
     metricsPort: Type.Optional(MetricsPort),
     metricsHost: Type.Optional(MetricsHost),
+    hostMetrics: Type.Optional(HostMetricsSchema),
     defaults: Type.Optional(
       Type.Object(
         {
@@ -157,6 +188,7 @@ export const OptionsSchema = Type.Object(
     redact: Type.Optional(RedactSchema),
     metricsPort: Type.Optional(MetricsPort),
     metricsHost: Type.Optional(MetricsHost),
+    hostMetrics: Type.Optional(HostMetricsSchema),
   },
   { additionalProperties: false },
 );
@@ -180,6 +212,8 @@ export type CollectorConfig = {
   /** Undefined: no HTTP endpoint. */
   metricsPort?: number;
   metricsHost: string;
+  /** Host sampling as the file set it (defaults applied by createCollector). */
+  hostMetrics?: HostMetricsConfig;
   logLevel: (typeof LOG_LEVELS)[number];
 };
 

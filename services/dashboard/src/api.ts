@@ -1,7 +1,7 @@
 // The gateway's REST API as the dashboard uses it: the registry, metrics history and log history.
 // Any gateway answers from Redis alone, so these work behind the balancer like the socket does.
 // The token goes in the Authorization header, never in a URL; a 401 ends the sign-in.
-import { ErrorCodes, type LogLevel, ProcessInfoEvent, ProcessLogsEvent, RegistryEntry, ServerStatus } from '@vigil/protocol';
+import { ErrorCodes, type HostView, type LogLevel, ProcessInfoEvent, ProcessLogsEvent, RegistryEntry, ServerStatus, type SystemMetricsEvent } from '@vigil/protocol';
 
 /** A registry entry as `/api/servers` returns it: status computed (`stale`), latest sample attached. */
 export type ServerView = RegistryEntry & {
@@ -11,6 +11,8 @@ export type ServerView = RegistryEntry & {
 };
 
 export type MetricsPage = { serverId: string; items: ProcessInfoEvent[]; next: string | null };
+export type HostDetail = HostView & { sample: SystemMetricsEvent | null };
+export type HostMetricsPage = { host: string; items: SystemMetricsEvent[]; next: string | null };
 export type LogsPage = { serverId: string; level: LogLevel; items: ProcessLogsEvent[]; next: string | null; gap?: boolean };
 
 export class ApiError extends Error {
@@ -67,6 +69,21 @@ export class RestApi {
   /** Log history at `level` and above, oldest first; `before`: the page just older than a position. */
   logs(id: string, query: { limit: number; level: LogLevel; before?: string; since?: string }): Promise<LogsPage> {
     return this.#get(`/api/servers/${encodeURIComponent(id)}/logs`, query);
+  }
+
+  /** The host, or null when no collector sampled it (or the token may not see it: the gateway answers alike). */
+  async host(host: string): Promise<HostDetail | null> {
+    try {
+      return await this.#get<HostDetail>(`/api/hosts/${encodeURIComponent(host)}`);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return null;
+      throw err;
+    }
+  }
+
+  /** Host metrics history, oldest first; with neither cursor, the newest `limit` samples. */
+  hostMetrics(host: string, query: { limit: number; before?: string; after?: string }): Promise<HostMetricsPage> {
+    return this.#get(`/api/hosts/${encodeURIComponent(host)}/metrics`, query);
   }
 
   async #get<T>(path: string, query: Query = {}): Promise<T> {

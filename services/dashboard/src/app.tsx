@@ -8,6 +8,7 @@ import type { RestApi } from './api.js';
 import { ConnectionBadge } from './connection-badge.js';
 import { useObservable } from './observable.js';
 import { ServerDirectory } from './server-directory.js';
+import { HostPage } from './host-page.js';
 import { ServerPage } from './server-page.js';
 import { ServersPage } from './servers-page.js';
 import { serversHref, useHashRoute } from './router.js';
@@ -50,6 +51,8 @@ function Views({ client, api, access }: Props) {
       <ExpiryNotice access={access} />
       {route.name === 'server' ? (
         <ServerPage key={route.id} client={client} api={api} serverId={route.id} />
+      ) : route.name === 'host' ? (
+        <HostPage key={route.host} client={client} api={api} host={route.host} />
       ) : (
         <ServersPage directory={directory} />
       )}

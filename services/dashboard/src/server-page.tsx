@@ -9,6 +9,8 @@ import { LogTailView } from './log-tail-view.js';
 import { useObservable } from './observable.js';
 import { serversHref } from './router.js';
 import { ServerMonitor } from './server-monitor.js';
+import { FactList, type Fact } from './fact-list.js';
+import { HostLink } from './host-link.js';
 import { StatusPill } from './status-pill.js';
 import { TimeChart } from './time-chart.js';
 
@@ -107,22 +109,13 @@ function Facts({ monitor }: { monitor: ServerMonitor }) {
   const facts = monitor.facts;
   const latest = monitor.latest;
   const pid = latest?.processInfo.pid ?? facts?.pid ?? null;
-  const items: Array<[string, string, string]> = [
+  const items: Fact[] = [
     ['pid', 'PID', pid === null ? '—' : String(pid)],
     ['uptime', 'Uptime', formatDuration(monitor.uptimeAt(now))],
     ['started', 'Started', formatDateTime(facts?.startedAt)],
-    ['host', 'Host', facts?.host ?? '—'],
+    ['host', 'Host', facts ? <HostLink host={facts.host} /> : '—'],
     ['restarts', 'Restarts', facts ? String(facts.restarts) : '—'],
     ['interval', 'Sampled every', facts ? formatInterval(facts.intervalMs) : '—'],
   ];
-  return (
-    <dl class="facts">
-      {items.map(([key, label, value]) => (
-        <div key={key} class="fact" data-fact={key}>
-          <dt>{label}</dt>
-          <dd>{value}</dd>
-        </div>
-      ))}
-    </dl>
-  );
+  return <FactList items={items} />;
 }

@@ -5,13 +5,14 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import pino from 'pino';
 import type { AddressInfo } from 'node:net';
 import { ErrorCodes, NAMESPACE, SERVER_ID_MAX_LENGTH } from '@vigil/protocol';
-import { LogStore, ServerRemover, ServerStore } from '@vigil/store';
+import { HostStore, LogStore, ServerRemover, ServerStore } from '@vigil/store';
 import { resolveOptions, type GatewayOptions } from './options.js';
 import { openRedisClients } from './redis-clients.js';
 import { Readiness } from './readiness.js';
 import socketPlugin from './socket-plugin.js';
 import { serverRoutes } from './routes/servers.js';
 import { healthRoutes } from './routes/health.js';
+import { hostRoutes } from './routes/hosts.js';
 import { resolveAuth } from './auth/auth-config.js';
 import { createVerifier } from './auth/verifier.js';
 import { installErrorHandlers } from './http-errors.js';
@@ -64,6 +65,7 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
   const onCorrupt = (what: string) => logger.warn({ code: ErrorCodes.REDIS_CORRUPT, what }, 'skipped a malformed entry in redis');
   const store = new ServerStore(redis.command, { onCorrupt });
   const logs = new LogStore(redis.command, { onCorrupt });
+  const hosts = new HostStore(redis.command, { onCorrupt });
   const readiness = new Readiness(redis, settings.gatewayId, settings.readinessTimeoutMs);
   app.decorate('gatewayId', settings.gatewayId);
   app.decorate('redisReceived', (channel: string) => metrics.received(channel));
@@ -80,7 +82,7 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
   installMetricsServer(app, { port: settings.metricsPort, host: settings.metricsHost, metrics });
   await installHttpEdge(app, { origins, rateLimit: settings.restRateLimit > 0 ? { max: settings.restRateLimit, windowMs: 60_000 } : false });
   // Socket.IO: the handshake guard (origin, per-address caps), then the token, then the session.
-  await app.register(socketPlugin, { settings, redis, store, logs, logger, metrics, readiness, origins, trust, verifier });
+  await app.register(socketPlugin, { settings, redis, store, logs, hosts, logger, metrics, readiness, origins, trust, verifier });
   await app.register(healthRoutes, { readiness, gatewayId: settings.gatewayId });
   await app.register(serverRoutes, { store, logs, verifier, logger });
   // Servers that left: removed at once by an admin, or after the retention by whichever gateway sweeps first.
@@ -89,6 +91,7 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
   const retention = new RetentionSweeper(removal, settings.serverRetentionMs, logger);
   retention.start();
   app.addHook('preClose', async () => retention.stop());
+  await app.register(hostRoutes, { hosts, verifier, logger });
   await app.register(dashboardRoutes, { dir: settings.dashboardDir ?? DEFAULT_DASHBOARD_DIR });
   return app;
 }

@@ -1,7 +1,7 @@
 // What a client holds, read from its socket's rooms: one place that knows that a log
 // subscription is one room per level, and a client's logical rooms are what it named.
 import type { Socket } from 'socket.io';
-import { ErrorCodes, LOG_LEVELS, VigilError, logsRoom, metricsRoom, parseRoom, type LogLevel } from '@vigil/protocol';
+import { ErrorCodes, LOG_LEVELS, VigilError, logsRoom, metricsRoom, parseRoom, parseSystemMetricsRoom, type LogLevel } from '@vigil/protocol';
 import type { MonitoringDeps } from './socket-context.js';
 
 export type SessionRoom = { kind: 'metrics'; serverId: string } | { kind: 'logs'; serverId: string; level: LogLevel };
@@ -22,9 +22,10 @@ export function roomsOf(rooms: Iterable<string>): SessionRoom[] {
   return [...metrics, ...logs];
 }
 
-/** The rooms a client holds as it named them: a log subscription is one `server-logs-<id>`. */
+/** The rooms a client holds as it named them: a log subscription is one `server-logs-<id>`; host rooms as they are. */
 export function logicalRooms(socket: Socket): string[] {
-  return roomsOf(socket.rooms).map((r) => (r.kind === 'metrics' ? metricsRoom(r.serverId) : logsRoom(r.serverId)));
+  const servers = roomsOf(socket.rooms).map((r) => (r.kind === 'metrics' ? metricsRoom(r.serverId) : logsRoom(r.serverId)));
+  return [...servers, ...[...socket.rooms].filter((r) => parseSystemMetricsRoom(r) !== null)];
 }
 
 /** The vigil rooms a socket is in, each level room counted: what the room limit bounds. */

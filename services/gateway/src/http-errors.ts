@@ -4,6 +4,7 @@ import { ErrorCodes, VigilError } from '@vigil/protocol';
 
 const STATUS: Partial<Record<string, number>> = {
   [ErrorCodes.SERVER_NOT_FOUND]: 404,
+  [ErrorCodes.HOST_NOT_FOUND]: 404,
   [ErrorCodes.INVALID_QUERY]: 400,
   [ErrorCodes.INVALID_PAYLOAD]: 400,
   [ErrorCodes.REDIS_UNAVAILABLE]: 503,

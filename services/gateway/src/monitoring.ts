@@ -14,6 +14,7 @@ import {
   errorAck,
   logsRoom,
   parseRoom,
+  parseSystemMetricsRoom,
   type ReplyOf,
 } from '@vigil/protocol';
 import { ClientActivity } from './client-activity.js';
@@ -22,6 +23,7 @@ import { heldLogRooms, logicalRooms } from './client-rooms.js';
 import { registerMetricsSubscriptions } from './metrics-subscriptions.js';
 import { socketContext, type MonitoringDeps, type SocketContext } from './socket-context.js';
 import { registerTokenLifecycle } from './auth/socket-token.js';
+import { registerSystemMetricsSubscriptions } from './system-metrics-subscriptions.js';
 
 const unsubscribeV = compile(Unsubscribe);
 const KNOWN_EVENTS = new Set<string>(Object.values(ClientEvents));
@@ -42,6 +44,7 @@ function onConnection(socket: Socket, deps: MonitoringDeps): void {
 
   registerMetricsSubscriptions(ctx, leave);
   registerLogSubscriptions(ctx, leave);
+  registerSystemMetricsSubscriptions(ctx, leave);
   registerTokenLifecycle(ctx, leave, deps.auth);
 
   // Events outside the protocol: answer an ack so a client waiting on one is not left hanging.
@@ -59,7 +62,7 @@ function onConnection(socket: Socket, deps: MonitoringDeps): void {
   });
 
   ctx.on(ClientEvents.unsubscribe, unsubscribeV, async (p) => {
-    if (!parseRoom(p.room)) throw new VigilError(ErrorCodes.UNKNOWN_ROOM, `not a vigil room: ${JSON.stringify(p.room.slice(0, 80))}`);
+    if (!parseRoom(p.room) && parseSystemMetricsRoom(p.room) === null) throw new VigilError(ErrorCodes.UNKNOWN_ROOM, `not a vigil room: ${JSON.stringify(p.room.slice(0, 80))}`);
     return leave(p.room);
   });
 

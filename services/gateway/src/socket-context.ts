@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Socket } from 'socket.io';
 import type { AckEvent, Validator } from '@vigil/protocol';
 import type { InOrder } from '@vigil/protocol/runtime';
-import type { LogStore, ServerStore } from '@vigil/store';
+import type { HostStore, LogStore, ServerStore } from '@vigil/store';
 import type { ClientActivity } from './client-activity.js';
 import { handleEvent, type Handler } from './event-handler.js';
 import type { Verifier } from './auth/verifier.js';
@@ -22,6 +22,8 @@ export type SessionKeeper = {
 export type MonitoringDeps = {
   store: ServerStore;
   logs: LogStore;
+  /** Host metrics: the host registry and each host's latest sample. */
+  hosts: HostStore;
   logger: Logger;
   sessions: SessionKeeper;
   limits: { maxRooms: number; perSecond: number; burst: number };

@@ -9,7 +9,7 @@ import { Server } from 'socket.io';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
 import { ErrorCodes, Keys, NAMESPACE } from '@vigil/protocol';
 import { InOrder, withTimeout } from '@vigil/protocol/runtime';
-import type { LogStore, ServerStore } from '@vigil/store';
+import type { HostStore, LogStore, ServerStore } from '@vigil/store';
 import type { ResolvedOptions } from './options.js';
 import type { RedisClients } from './redis-clients.js';
 import { createEngine } from './engine.js';
@@ -35,6 +35,7 @@ type SocketPluginOptions = {
   redis: RedisClients;
   store: ServerStore;
   logs: LogStore;
+  hosts: HostStore;
   logger: Logger;
   metrics: GatewayMetrics;
   readiness: Readiness;
@@ -54,7 +55,7 @@ const CLOSE_TIMEOUT_MS = 2000;
 /** How often unsent bytes are measured: a paused reader gains at most this long of traffic past the limit. */
 const SLOW_CONSUMER_SWEEP_MS = 250;
 
-async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs, logger, metrics, readiness, origins, trust, verifier }: SocketPluginOptions): Promise<void> {
+async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs, hosts, logger, metrics, readiness, origins, trust, verifier }: SocketPluginOptions): Promise<void> {
   const guard = new ConnectionGuard({
     origins,
     trust,
@@ -84,6 +85,7 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
   registerMonitoring(nsp, {
     store,
     logs,
+    hosts,
     logger,
     sessions,
     syncSubscriptions,

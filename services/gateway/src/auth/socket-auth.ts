@@ -7,7 +7,7 @@ import { ErrorCodes, VigilError, type DisconnectReason, type Permissions } from 
 import type { Verifier } from './verifier.js';
 
 /** Allows nothing: what a socket holds if, by a bug, the handshake check never ran (fail closed). */
-const DENY_ALL: Permissions = { subject: 'nobody', logs: false, admin: false, expiresAt: 0, canSee: () => false };
+const DENY_ALL: Permissions = { subject: 'nobody', logs: false, admin: false, expiresAt: 0, canSee: () => false, canSeeHost: () => false };
 
 const KEY = 'vigilPermissions';
 

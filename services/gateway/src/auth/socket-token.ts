@@ -16,6 +16,7 @@ import { roomsOf } from '../client-rooms.js';
 import type { SocketContext } from '../socket-context.js';
 import { mayHold, setSocketPermissions, socketPermissions } from './socket-auth.js';
 import { TokenExpiry } from './token-expiry.js';
+import { leaveForbiddenHosts } from '../system-metrics-subscriptions.js';
 import type { Verifier } from './verifier.js';
 
 const refreshV = compile(RefreshToken);
@@ -41,7 +42,7 @@ export function registerTokenLifecycle(
     }
     setSocketPermissions(socket, next);
     expiry.arm(next.expiresAt);
-    const left = await leaveForbidden(ctx, next, leave);
+    const left = [...(await leaveForbidden(ctx, next, leave)), ...(await leaveForbiddenHosts(socket, next, leave))];
     ctx.log.debug({ subject: next.subject, left: left.length }, 'token refreshed');
     return { expiresAt: Number.isFinite(next.expiresAt) ? new Date(next.expiresAt).toISOString() : NEVER, left };
   });
