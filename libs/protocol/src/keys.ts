@@ -31,3 +31,13 @@ export const ADAPTER_CHANNEL_PREFIX = 'socket.io';
 
 /** Channel on which a gateway checks that its own pub/sub round trip works. */
 export const probeChannel = (gatewayId: string) => `${KEY_PREFIX}probe#${gatewayId}#`;
+
+/**
+ * HASH of what viewers want from one collector's targets, written by gateways, read by that collector
+ * once a second in one call: field `<serverId> <gatewayId>` (a server id has no space), value
+ * `<intervalMs>:<expiresAtMs>` in Redis time (Redis 7.0 has no per-field expiry). One key per
+ * collector, hash-tagged `{<collectorId>}`, so on Redis Cluster the collector's read stays one slot.
+ */
+export const interestKey = (collectorId: string) => `${KEY_PREFIX}collector:{${collectorId}}:interest`;
+/** The field of `interestKey` for one server as seen by one gateway. */
+export const interestField = (serverId: string, gatewayId: string) => `${serverId} ${gatewayId}`;

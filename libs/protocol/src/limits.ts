@@ -28,3 +28,10 @@ export const TOKEN_MAX_LENGTH = 8192;
 export const TOKEN_MAX_SERVER_GLOBS = 256;
 /** How long before its expiry a socket is sent `token-expiring`. */
 export const TOKEN_EXPIRY_WARNING_MS = 60_000;
+
+/** Fastest a target is sampled for its viewers unless its config sets `minIntervalMs` (down to INTERVAL_MIN_MS). */
+export const DEFAULT_MIN_INTERVAL_MS = 1000;
+/** How often a gateway writes its viewers' wanted intervals again (and a collector reads them). */
+export const INTEREST_REFRESH_MS = 1000;
+/** A gateway's recorded interest counts this long after its last write: a dead gateway stops counting after it. */
+export const INTEREST_TTL_MS = 5000;

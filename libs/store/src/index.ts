@@ -5,3 +5,4 @@ export { adapterChannel, broadcastFrame, positionInFrame, roomOfChannel, type Br
 export { BatchWriter, type AppendOp, type Batch } from './batch-writer.js';
 export { ServerStore, isStale, type ServerView, type HistoryPage } from './server-store.js';
 export { LogStore, type LogPage, type LogQuery } from './log-store.js';
+export { InterestStore, type InterestWrite } from './interest-store.js';
