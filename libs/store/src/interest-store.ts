@@ -23,7 +23,7 @@ if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2
 return now`;
 
 // KEYS[1] a collector's interest hash; ARGV[1] most servers to return. Returns server id,
-// fastest live interval pairs; removes expired and malformed fields.
+// fastest live interval pairs; removes expired and malformed fields (an interval out of bounds is malformed).
 const READ = `${NOW}
 local most = tonumber(ARGV[1])
 local h = redis.call('HGETALL', KEYS[1])
@@ -34,7 +34,7 @@ for i = 1, #h, 2 do
   local colon = string.find(v, ':', 1, true)
   local every = colon and tonumber(string.sub(v, 1, colon - 1))
   local expires = colon and tonumber(string.sub(v, colon + 1))
-  if not sp or not every or not expires or expires <= now then
+  if not sp or not every or not expires or expires <= now or every < ${INTERVAL_MIN_MS} or every > ${INTERVAL_MAX_MS} or every % 1 ~= 0 then
     dead[#dead + 1] = f
   else
     local id = string.sub(f, 1, sp - 1)
