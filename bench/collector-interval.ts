@@ -61,7 +61,8 @@ export type IntervalReport = {
 async function measure(job: IntervalJob): Promise<IntervalResult> {
   const worker = await spawnTs('interval-worker.ts');
   try {
-    await worker.next('ready', 30_000);
+    // Starting a worker compiles the collector's sources (tsx): slow on a busy machine.
+    await worker.next('ready', 120_000);
     worker.send({ type: 'run', job });
     const m = await worker.next<{ type: 'result'; result: IntervalResult }>('result', job.warmupMs + job.windowMs + 60_000);
     return m.result;
