@@ -6,8 +6,6 @@ import {
   BACKFILL_MAX,
   ClientEvents,
   ErrorCodes,
-  INTERVAL_MAX_MS,
-  INTERVAL_MIN_MS,
   LOG_LEVELS,
   NAMESPACE,
   HOST_ID_PATTERN,
@@ -23,7 +21,7 @@ import { ConnectionMonitor, refusalOf, type ConnectionState, type GatewayRefusal
 import { TypedEmitter, type Listener } from './emitter.js';
 import { ClientErrorCodes, VigilClientError } from './errors.js';
 import { LogsChannel, type LogsOptions } from './logs-subscription.js';
-import { MetricsChannel, type MetricsOptions } from './metrics-subscription.js';
+import { MetricsChannel, checkInterval, type MetricsOptions } from './metrics-subscription.js';
 import { backoffDelay, resolveOptions, tokenSource, type ClientLogger, type ResolvedClientOptions, type VigilClientOptions } from './options.js';
 import { SystemMetricsChannel, type SystemMetricsOptions, type SystemMetricsSubscription } from './system-metrics-subscription.js';
 import { invalidPayload, type Channel, type ChannelHost, type LogsSubscription, type MetricsSubscription } from './subscription.js';
@@ -263,6 +261,10 @@ export class VigilClient {
       request: (event, payload, progress) => this.#requests.send(event, payload, progress),
       retryDelay: (attempt) => backoffDelay(attempt, this.#options.reconnection),
       release: (channel) => this.#release(channel),
+      metricsInterval: (serverId) => this.#fastestAsked(serverId),
+      confirmedInterval: (serverId, ms) => {
+        for (const channel of this.#metrics.get(serverId) ?? []) channel.confirmInterval(ms);
+      },
     };
   }
 
@@ -284,6 +286,16 @@ export class VigilClient {
     }
   }
 
+  /** The fastest interval this client's live subscriptions to a server ask for. */
+  #fastestAsked(serverId: string, releasing?: Channel): number | undefined {
+    let min: number | undefined;
+    for (const c of this.#metrics.get(serverId) ?? []) {
+      if ((c.ended && c !== releasing) || c.asked === undefined) continue;
+      if (min === undefined || c.asked < min) min = c.asked;
+    }
+    return min;
+  }
+
   async #release(channel: Channel): Promise<void> {
     this.#channels.delete(channel);
     const { serverId } = channel;
@@ -300,9 +312,15 @@ export class VigilClient {
     }
     let event: RequestName;
     if (channel instanceof MetricsChannel) {
+      const before = this.#fastestAsked(serverId, channel);
       const set = this.#metrics.get(serverId);
       set?.delete(channel);
-      if (set && set.size > 0) return; // another subscription still needs the room
+      if (set && set.size > 0) {
+        // Another subscription still needs the room; if this one asked fastest, ask what remains.
+        const remaining = [...set].find((c) => !c.ended);
+        if (remaining && before !== this.#fastestAsked(serverId)) await remaining.join();
+        return;
+      }
       this.#metrics.delete(serverId);
       event = ClientEvents.unsubscribeServerMetrics;
     } else {
@@ -335,12 +353,6 @@ function addChannel<C>(map: Map<string, Set<C>>, key: string, channel: C): C {
   if (!set) map.set(key, (set = new Set()));
   set.add(channel);
   return channel;
-}
-
-function checkInterval(interval: number | undefined): void {
-  if (interval !== undefined && !(Number.isInteger(interval) && interval >= INTERVAL_MIN_MS && interval <= INTERVAL_MAX_MS)) {
-    throw invalidPayload(`interval must be an integer number of ms in ${INTERVAL_MIN_MS}..${INTERVAL_MAX_MS}`);
-  }
 }
 
 function malformed(logger: ClientLogger, event: string): void {

@@ -54,3 +54,12 @@ export const HostKeys = {
   /** STREAM of `system-metrics-update` payloads; the entry id is the position. */
   metrics: (host: string) => `${KEY_PREFIX}host:{host:${host}}:metrics`,
 } as const;
+/**
+ * HASH of what viewers want from one collector's targets, written by gateways, read by that collector
+ * once a second in one call: field `<serverId> <gatewayId>` (a server id has no space), value
+ * `<intervalMs>:<expiresAtMs>` in Redis time (Redis 7.0 has no per-field expiry). One key per
+ * collector, hash-tagged `{<collectorId>}`, so on Redis Cluster the collector's read stays one slot.
+ */
+export const interestKey = (collectorId: string) => `${KEY_PREFIX}collector:{${collectorId}}:interest`;
+/** The field of `interestKey` for one server as seen by one gateway. */
+export const interestField = (serverId: string, gatewayId: string) => `${serverId} ${gatewayId}`;

@@ -55,3 +55,9 @@ export const HOST_MAX_COLLECTORS = 64;
 export const HOSTS_LIST_MAX = 1000;
 /** Most host globs one token may carry. */
 export const TOKEN_MAX_HOST_GLOBS = 256;
+/** Fastest a target is sampled for its viewers unless its config sets `minIntervalMs` (down to INTERVAL_MIN_MS). */
+export const DEFAULT_MIN_INTERVAL_MS = 1000;
+/** How often a gateway writes its viewers' wanted intervals again (and a collector reads them). */
+export const INTEREST_REFRESH_MS = 1000;
+/** A gateway's recorded interest counts this long after its last write: a dead gateway stops counting after it. */
+export const INTEREST_TTL_MS = 5000;

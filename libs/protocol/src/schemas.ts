@@ -176,6 +176,11 @@ export const RegistryEntry = Type.Object({
   status: ServerStatus,
   restarts: Type.Integer({ minimum: 0 }),
   intervalMs: Interval,
+  /**
+   * Fastest this server is sampled for a viewer who asks (`subscribe-server-metrics { interval }`).
+   * Absent: its collector samples at `intervalMs` whatever viewers ask.
+   */
+  minIntervalMs: Type.Optional(Interval),
   /** After this long without a heartbeat, the server is reported `stale`. */
   staleAfterMs: Type.Integer({ minimum: 100 }),
   updatedAt: IsoTime,

@@ -8,3 +8,4 @@ export { LogStore, type LogPage, type LogQuery } from './log-store.js';
 export { ServerRemover, type ServerTrace } from './server-removal.js';
 export { HostWriter, type HostWriterOptions } from './host-writer.js';
 export { HostStore, type HostPage } from './host-store.js';
+export { InterestStore, type InterestWrite } from './interest-store.js';

@@ -105,6 +105,18 @@ export class ServerStore {
     return out;
   }
 
+  /** The registry entries of these servers (those that have a valid one), in one call. */
+  async entries(serverIds: readonly string[]): Promise<Map<string, RegistryEntry>> {
+    const out = new Map<string, RegistryEntry>();
+    if (serverIds.length === 0) return out;
+    const raw = await this.#redis.hmget(Keys.registry, ...serverIds);
+    serverIds.forEach((id, i) => {
+      const entry = raw[i] == null ? null : this.#parseEntry(raw[i]!, id);
+      if (entry) out.set(id, entry);
+    });
+    return out;
+  }
+
   /**
    * A page of metrics history, oldest first. With `before`, the page ends just before that
    * position (paging back in time); with `after`, it starts just after it (resuming forward).

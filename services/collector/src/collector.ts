@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import { DEFAULT_HOST_INTERVAL_MS, ErrorCodes, HOST_ID_PATTERN, STOP_STATUS_DEADLINE_MS } from '@vigil/protocol';
 import { InOrder, withTimeout } from '@vigil/protocol/runtime';
-import { BatchWriter, HostWriter, closeRedis, createRedis, type RedisTls } from '@vigil/store';
+import { BatchWriter, HostWriter, InterestStore, closeRedis, createRedis, type RedisTls } from '@vigil/store';
 import {
   DEFAULT_HISTORY_MAX_LEN,
   DEFAULT_LOG_BUFFER_BYTES,
@@ -42,6 +42,7 @@ import { Supervisor, describeExit } from './supervisor.js';
 import { resolveTargets } from './targets.js';
 import { TickRunner, type Watched } from './tick.js';
 import { createTracker } from './trackers.js';
+import { InterestReader } from './interest-reader.js';
 import { CommandTracker } from './tracker-command.js';
 import { HostSampler } from './host-sampler.js';
 import { HostMetricsLoop, type HostCounters } from './host-metrics.js';
@@ -169,7 +170,17 @@ export function createCollector(options: CollectorOptions): Collector {
     });
     const isConnected = () => redis.status === 'ready';
     const writer = new SerialWriter(new BatchWriter(redis));
-    const publisher = new Publisher({ writer, isConnected, collectorId: o.collectorId, host: o.host, historyMaxLen, logger, counters });
+    const minIntervals = new Map(targets.map((t) => [t.id, t.minIntervalMs]));
+    const publisher = new Publisher({
+      writer,
+      isConnected,
+      collectorId: o.collectorId,
+      host: o.host,
+      historyMaxLen,
+      logger,
+      counters,
+      minIntervalOf: (targetId) => minIntervals.get(targetId),
+    });
     const logs = new Logs({
       targets,
       writer,
@@ -216,7 +227,8 @@ export function createCollector(options: CollectorOptions): Collector {
       supervisors.push(supervisor);
       return { target, source: createSource(target, { logger, selfPid, supervisor }), tracker };
     });
-    const schedule = new Schedule(watched.map((w) => ({ w, intervalMs: w.target.intervalMs })), performance.now());
+    const items = watched.map((w) => ({ w, intervalMs: w.target.intervalMs }));
+    const schedule = new Schedule(items, performance.now());
     let timer: NodeJS.Timeout | null = null;
     let current: Promise<void> | null = null;
     let stopped = false;
@@ -243,6 +255,32 @@ export function createCollector(options: CollectorOptions): Collector {
           arm();
         });
     };
+
+    // Viewers' wanted intervals move each target's own schedule; a sooner due time re-arms the timer
+    // (a tick under way arms it when it ends).
+    const interest = new InterestReader({
+      store: new InterestStore(redis),
+      collectorId: o.collectorId,
+      targets,
+      isConnected,
+      logger,
+      apply: (intervals) => {
+        const at = performance.now();
+        let moved = false;
+        for (const item of items) {
+          const ms = intervals.get(item.w.target)!;
+          const was = schedule.intervalOf(item);
+          if (ms === was) continue;
+          logger.info({ targetId: item.w.target.id, from: was, to: ms }, 'sampling interval changed');
+          if (schedule.setInterval(item, ms, at)) moved = true;
+        }
+        if (moved && timer) {
+          clearTimeout(timer);
+          timer = null;
+          arm();
+        }
+      },
+    });
 
     try {
       await logs.start();
@@ -280,12 +318,14 @@ export function createCollector(options: CollectorOptions): Collector {
     hostLoop?.start();
     logger.info({ targets: targets.map((t) => `${t.kind}:${t.id}`) }, 'collector started');
     arm();
+    interest.start();
     return {
       publisher,
       logs,
       metricsServer,
       async stop() {
         stopped = true;
+        await interest.stop();
         await metricsServer?.close();
         if (timer) clearTimeout(timer);
         timer = null;

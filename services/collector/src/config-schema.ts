@@ -78,13 +78,18 @@ export const TargetSchema = Type.Object(
     restart: Type.Optional(RestartSchema),
     stopGraceMs: Type.Optional(Ms(60_000)),
     intervalMs: Type.Optional(Interval),
+    /** Fastest this target is sampled when a viewer asks for faster (default DEFAULT_MIN_INTERVAL_MS, at most intervalMs). */
+    minIntervalMs: Type.Optional(Interval),
     logFiles: Type.Optional(Type.Array(Path, { maxItems: 64 })),
     logRateLimit: Type.Optional(RateLimitSchema),
   },
   { additionalProperties: false },
 );
 
-export const SelfSchema = Type.Object({ id: ServerId, intervalMs: Type.Optional(Interval) }, { additionalProperties: false });
+export const SelfSchema = Type.Object(
+  { id: ServerId, intervalMs: Type.Optional(Interval), minIntervalMs: Type.Optional(Interval) },
+  { additionalProperties: false },
+);
 
 /**
  * `hostMetrics`: the collector also samples its host (host-sampler.ts). Named apart from `host`,
@@ -133,6 +138,7 @@ export const FileSchema = Type.Object(
       Type.Object(
         {
           intervalMs: Type.Optional(Interval),
+          minIntervalMs: Type.Optional(Interval),
           historyMaxLen: Type.Optional(StreamLength),
           logHistoryMaxLen: Type.Optional(StreamLength),
           logRateLimit: Type.Optional(RateLimitSchema),
@@ -151,6 +157,7 @@ export const FileSchema = Type.Object(
 export type TargetConfig = {
   id: string;
   intervalMs?: number;
+  minIntervalMs?: number;
   logFiles?: string[];
   logRateLimit?: Partial<RateLimit>;
 } & (
@@ -159,10 +166,16 @@ export type TargetConfig = {
   | { match: string; maxInstances?: number }
   | { command: string | string[]; cwd?: string; env?: Record<string, string>; restart?: Partial<RestartPolicy>; stopGraceMs?: number }
 );
-export type SelfConfig = { id: string; intervalMs?: number };
+export type SelfConfig = { id: string; intervalMs?: number; minIntervalMs?: number };
 
 /** A checked target, selector resolved, ready to watch. Log settings are filled in by resolveTargets. */
-export type Target = { id: string; intervalMs: number; logFiles?: string[]; logRateLimit?: RateLimit } & (
+export type Target = {
+  id: string;
+  /** Sampled at this interval unless a viewer asks for faster. */
+  intervalMs: number;
+  /** Never sampled faster than this for a viewer (at most intervalMs); resolveTargets sets it. Absent: viewers' asks are not taken. */
+  minIntervalMs?: number;
+  logFiles?: string[]; logRateLimit?: RateLimit } & (
   | { kind: 'pid'; pid: number }
   | { kind: 'pidfile'; pidfile: string }
   | { kind: 'match'; match: RegExp; maxInstances: number; /** Why the pattern must not run (regex-safety.ts): the target is disabled. */ refused?: string }

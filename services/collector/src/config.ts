@@ -107,8 +107,12 @@ function mergeConfig(file: FileConfig, env: LoadOptions['env'], flags: Flags): C
   }
   const logRateLimit = { ...DEFAULT_LOG_RATE_LIMIT, ...file.defaults?.logRateLimit };
   // Resolving checks everything; the plain config keeps the user's shapes with intervals filled in.
-  resolveTargets(raw, self, intervalMs, logRateLimit);
-  const targets = (raw as TargetConfig[]).map((t) => ({ ...t, intervalMs: t.intervalMs ?? intervalMs }));
+  const minIntervalMs = file.defaults?.minIntervalMs;
+  resolveTargets(raw, self, intervalMs, logRateLimit, minIntervalMs);
+  // The default minimum is capped at each target's own interval, as resolveTargets does.
+  const withMin = <T extends { intervalMs: number; minIntervalMs?: number }>(t: T): T =>
+    minIntervalMs === undefined || t.minIntervalMs !== undefined ? t : { ...t, minIntervalMs: Math.min(minIntervalMs, t.intervalMs) };
+  const targets = (raw as TargetConfig[]).map((t) => withMin({ ...t, intervalMs: t.intervalMs ?? intervalMs }));
   const config: CollectorConfig = {
     redisUrl,
     collectorId,
@@ -118,7 +122,7 @@ function mergeConfig(file: FileConfig, env: LoadOptions['env'], flags: Flags): C
     logBufferLines: file.logBufferLines ?? DEFAULT_LOG_BUFFER_LINES,
     logBufferBytes: file.logBufferBytes ?? DEFAULT_LOG_BUFFER_BYTES,
     logRateLimit,
-    self: self === false ? false : { ...self, intervalMs: self.intervalMs ?? intervalMs },
+    self: self === false ? false : withMin({ ...self, intervalMs: self.intervalMs ?? intervalMs }),
     targets,
     metricsHost,
     logLevel: logLevel as CollectorConfig['logLevel'],

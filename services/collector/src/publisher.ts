@@ -42,6 +42,8 @@ export type PublisherOptions = {
   historyMaxLen: number;
   logger: Logger;
   counters: Counters;
+  /** A target's fastest interval for viewers, published in its servers' registry entries (absent: none published). */
+  minIntervalOf?: (targetId: string) => number | undefined;
 };
 
 type Frames = { info: BroadcastFrame; status: BroadcastFrame };
@@ -162,6 +164,7 @@ export class Publisher {
       status: s.status ?? 'exited',
       restarts: s.restarts,
       intervalMs: s.intervalMs,
+      ...minIntervalOf(this.#o, s.targetId),
       staleAfterMs: Math.max(3 * s.intervalMs, 1000),
       updatedAt: iso,
     };
@@ -233,4 +236,9 @@ export class Publisher {
       frame: this.#framesOf(s.serverId).status,
     };
   }
+}
+
+function minIntervalOf(o: PublisherOptions, targetId: string): { minIntervalMs?: number } {
+  const ms = o.minIntervalOf?.(targetId);
+  return ms === undefined ? {} : { minIntervalMs: ms };
 }

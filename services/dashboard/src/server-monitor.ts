@@ -35,6 +35,9 @@ export class ServerMonitor extends Observable {
   #offState: (() => void) | null = null;
   #offRemoved: (() => void) | null = null;
   #removed: ServerRemoved | null = null;
+  /** The interval asked for (undefined: the server's configured one), and the one confirmed. */
+  #asked: number | undefined;
+  #interval: number | null = null;
 
   constructor(client: VigilClient, api: RestApi, serverId: string) {
     super();
@@ -69,6 +72,24 @@ export class ServerMonitor extends Observable {
   get forbidden(): boolean {
     return this.#forbidden;
   }
+  get asked(): number | undefined {
+    return this.#asked;
+  }
+  /** The interval samples come at, as the gateway confirmed it; null before that. */
+  get interval(): number | null {
+    return this.#interval;
+  }
+
+  /** Asks for samples every `interval` ms (undefined: the configured interval); the page follows the confirmation. */
+  async setInterval(interval: number | undefined): Promise<void> {
+    this.#asked = interval;
+    this.changed();
+    try {
+      await (await this.#subscription)?.setInterval(interval);
+    } catch (err) {
+      this.#fail('Could not change the sampling interval', err);
+    }
+  }
 
   /** Seconds the process has been up, ticking between samples; null when it is not running. */
   uptimeAt(now: number): number | null {
@@ -89,6 +110,10 @@ export class ServerMonitor extends Observable {
           this.#refreshSoon(500);
         },
         onError: (err) => this.#fail('Live metrics stopped', err),
+        onInterval: (ms) => {
+          this.#interval = ms;
+          this.changed();
+        },
       })
       .catch((err: Error) => {
         this.#fail('Live metrics stopped', err);

@@ -3,6 +3,7 @@ import { useEffect, useMemo, useRef } from 'preact/hooks';
 import type { VigilClient } from '@vigil/client';
 import type { RestApi } from './api.js';
 import { formatBytes, formatDateTime, formatDuration, formatInterval, formatPercent } from './format.js';
+import { IntervalChoice } from './interval-choice.js';
 import { useNow, useTitle } from './hooks.js';
 import { LogTail } from './log-tail.js';
 import { LogTailView } from './log-tail-view.js';
@@ -74,6 +75,7 @@ export function ServerPage({ client, api, serverId }: Props) {
       {!monitor.forbidden && (
         <>
           <Facts monitor={monitor} />
+          <IntervalChoice monitor={monitor} />
           <div class="charts">
             <TimeChart
               title="CPU"
@@ -115,7 +117,13 @@ function Facts({ monitor }: { monitor: ServerMonitor }) {
     ['started', 'Started', formatDateTime(facts?.startedAt)],
     ['host', 'Host', facts ? <HostLink host={facts.host} /> : '—'],
     ['restarts', 'Restarts', facts ? String(facts.restarts) : '—'],
-    ['interval', 'Sampled every', facts ? formatInterval(facts.intervalMs) : '—'],
+    ['interval', 'Sampled every', sampledEvery(monitor)],
   ];
   return <FactList items={items} />;
+}
+
+/** What the gateway confirmed for this page's subscription, else what the registry says. */
+function sampledEvery(monitor: ServerMonitor): string {
+  const ms = monitor.interval ?? monitor.facts?.intervalMs;
+  return ms === undefined ? '—' : formatInterval(ms);
 }

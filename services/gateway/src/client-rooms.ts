@@ -4,7 +4,8 @@ import type { Socket } from 'socket.io';
 import { ErrorCodes, LOG_LEVELS, VigilError, logsRoom, metricsRoom, parseRoom, parseSystemMetricsRoom, type LogLevel } from '@vigil/protocol';
 import type { MonitoringDeps } from './socket-context.js';
 
-export type SessionRoom = { kind: 'metrics'; serverId: string } | { kind: 'logs'; serverId: string; level: LogLevel };
+/** `interval`: the sampling interval the client asked for that server, if it asked one. */
+export type SessionRoom = { kind: 'metrics'; serverId: string; interval?: number } | { kind: 'logs'; serverId: string; level: LogLevel };
 
 /** The subscriptions a socket holds, as a session stores them. */
 export function roomsOf(rooms: Iterable<string>): SessionRoom[] {

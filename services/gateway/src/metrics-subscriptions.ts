@@ -4,12 +4,12 @@
 import {
   ByServer,
   ClientEvents,
-  DEFAULT_INTERVAL_MS,
   ErrorCodes,
   ServerEvents,
   SubscribeServerMetrics,
   comparePositions,
   compile,
+  effectiveInterval,
   metricsRoom,
   type AckWarning,
   type ProcessInfoEvent,
@@ -20,6 +20,7 @@ import { OutgoingWatch } from './outgoing-watch.js';
 import { checkSubscription } from './client-rooms.js';
 import { requireSubscribe } from './auth/socket-auth.js';
 import type { SocketContext } from './socket-context.js';
+import type { TargetInfo } from './interest.js';
 
 const subscribeV = compile(SubscribeServerMetrics);
 const byServerV = compile(ByServer);
@@ -47,11 +48,13 @@ export async function subscribeMetrics(ctx: SocketContext, p: SubscribeMetricsPa
   // if it is newer than anything already sent (never a duplicate, never backwards).
   const watch = new OutgoingWatch(socket, ServerEvents.processInfo, p.serverId);
   let latest: ProcessInfoEvent | null = null;
+  let target: TargetInfo | null = null;
   let warning: AckWarning | undefined;
   try {
     await socket.join(room);
     try {
       const view = await deps.store.get(p.serverId);
+      target = view;
       latest = view?.latest ?? null;
       if (latest && (watch.newest === null || comparePositions(latest.position, watch.newest) > 0)) {
         socket.emit(ServerEvents.processInfo, latest);
@@ -72,7 +75,10 @@ export async function subscribeMetrics(ctx: SocketContext, p: SubscribeMetricsPa
   } finally {
     watch.stop();
   }
-  const confirmation = { room, serverId: p.serverId, interval: p.interval ?? DEFAULT_INTERVAL_MS, timestamp: new Date().toISOString() };
+  // The interval this client's samples come at (interval.ts); asking faster counts while it holds the room.
+  deps.interest?.ask(socket, p.serverId, p.interval, target);
+  const interval = effectiveInterval(p.interval, target);
+  const confirmation = { room, serverId: p.serverId, interval, timestamp: new Date().toISOString() };
   socket.emit(ServerEvents.subscriptionConfirmed, confirmation);
   return { ...confirmation, latest: latest !== null, ...(warning ? { warning } : {}) };
 }

@@ -8,6 +8,7 @@ import type { HostStore, LogStore, ServerStore } from '@vigil/store';
 import type { ClientActivity } from './client-activity.js';
 import { handleEvent, type Handler } from './event-handler.js';
 import type { Verifier } from './auth/verifier.js';
+import type { GatewayInterest } from './interest.js';
 
 /** What a client's handlers need of the sessions module (sessions/client-sessions.ts). */
 export type SessionKeeper = {
@@ -37,6 +38,8 @@ export type MonitoringDeps = {
   isRegistered?(serverId: string): Promise<boolean>;
   /** Log replays take turns through this, one page at a time gateway-wide. */
   replays: InOrder;
+  /** Records the sampling interval each client asks (interest.ts); absent: asks are only answered. */
+  interest?: Pick<GatewayInterest, 'ask'>;
 };
 
 export type SocketContext = {

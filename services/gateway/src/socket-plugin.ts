@@ -9,7 +9,7 @@ import { Server } from 'socket.io';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
 import { ErrorCodes, Keys, NAMESPACE } from '@vigil/protocol';
 import { InOrder, withTimeout } from '@vigil/protocol/runtime';
-import type { HostStore, LogStore, ServerStore } from '@vigil/store';
+import { InterestStore, type HostStore, type LogStore, type ServerStore } from '@vigil/store';
 import type { ResolvedOptions } from './options.js';
 import type { RedisClients } from './redis-clients.js';
 import { createEngine } from './engine.js';
@@ -29,6 +29,7 @@ import { paceRoomLeaves } from './paced-leave.js';
 import { refuseBinary } from './binary-refusal.js';
 import type { Verifier } from './auth/verifier.js';
 import { handshakeAuth } from './auth/socket-auth.js';
+import { GatewayInterest } from './interest.js';
 
 type SocketPluginOptions = {
   settings: ResolvedOptions;
@@ -82,7 +83,15 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
   // Before the session middleware: a client without a valid token never reaches Redis.
   nsp.use(handshakeAuth(verifier, logger));
   const sessions = new ClientSessions(nsp, new SessionStore(redis.command, settings.gatewayId, settings.sessionTtlMs, logger), logger);
+  const interest = new GatewayInterest({
+    nsp,
+    store: new InterestStore(redis.command),
+    entries: (ids) => store.entries(ids),
+    gatewayId: settings.gatewayId,
+    logger,
+  });
   registerMonitoring(nsp, {
+    interest,
     store,
     logs,
     hosts,
@@ -98,6 +107,7 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
   metrics.attach(nsp);
   const listener = listenToRedis(redis.sub, { nsp, logs, logger, metrics, sync: syncSubscriptions });
   sessions.start();
+  interest.start();
   const sweeper = new StaleSweeper(nsp, store, logger, settings.staleSweepMs);
   sweeper.start();
   app.decorate('io', io);
@@ -112,6 +122,7 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
     // During an outage, do not wait for the adapter.
     await withTimeout(io.close(), CLOSE_TIMEOUT_MS).catch(() => undefined);
     pacedLeaves.flush();
+    await withTimeout(interest.stop(), CLOSE_TIMEOUT_MS).catch(() => undefined);
   });
 }
 

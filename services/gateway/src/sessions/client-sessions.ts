@@ -18,6 +18,7 @@ import type { SocketContext } from '../socket-context.js';
 import { mayHold, socketPermissions } from '../auth/socket-auth.js';
 import { SessionStore, type LiveSession, type RestoredSession } from './store.js';
 import { ROOMS_PER_SOCKET_CEILING } from '../options.js';
+import { askOf } from '../interest.js';
 
 /** What the handshake (and so the client's CONNECT) waits for its session; later reads wait longer. */
 const LOAD_TIMEOUT_MS = 1000;
@@ -50,11 +51,18 @@ const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 function sessionRooms(socket: SessionSocket): SessionRoom[] | null {
   const pending = socket[kPending];
   if (pending === UNREAD) return null;
-  const held = roomsOf(socket.rooms);
+  const held = roomsOf(socket.rooms).map((r) => withAsk(socket, r));
   if (!pending || pending.length === 0) return held;
   const key = (r: SessionRoom) => JSON.stringify(r);
   const seen = new Set(held.map(key));
   return [...held, ...pending.filter((r) => !seen.has(key(r)))];
+}
+
+/** A metrics room with the interval the client asked, so a restore asks it again. */
+function withAsk(socket: Socket, room: SessionRoom): SessionRoom {
+  if (room.kind !== 'metrics') return room;
+  const interval = askOf(socket, room.serverId);
+  return interval === undefined ? room : { ...room, interval };
 }
 
 /**
@@ -209,7 +217,9 @@ export class ClientSessions {
         if (isWithdrawn(socket, room)) continue; // the client left it meanwhile
         try {
           // `true`: rooms this client subscribed to before, not checked against the registry again.
-          if (room.kind === 'metrics') await subscribeMetrics(ctx, { serverId: room.serverId }, true);
+          if (room.kind === 'metrics') {
+            await subscribeMetrics(ctx, { serverId: room.serverId, ...(room.interval === undefined ? {} : { interval: room.interval }) }, true);
+          }
           else await subscribeLogs(ctx, { serverId: room.serverId, level: room.level, since: restored.resumeFrom }, true);
         } catch (err) {
           if (!transient(err)) {
