@@ -11,6 +11,7 @@ import {
   compile,
   parseJson,
   type ServerStatus,
+  type ServerView,
 } from '@vigil/protocol';
 
 const checkEntry = compile(RegistryEntry);
@@ -25,13 +26,6 @@ const checkBody = compile(ProcessInfoBody);
 export function isStale(status: ServerStatus, heartbeatAt: number | null, staleAfterMs: number, now: number): boolean {
   return status !== 'exited' && (heartbeatAt === null || now - heartbeatAt > staleAfterMs);
 }
-
-export type ServerView = RegistryEntry & {
-  /** Status as reported, or `stale` when the heartbeat is older than `staleAfterMs`. */
-  status: ServerStatus;
-  lastHeartbeatAt: string | null;
-  latest: ProcessInfoEvent | null;
-};
 
 export type HistoryPage = {
   items: ProcessInfoEvent[];

@@ -14,7 +14,8 @@ import { serverRoutes } from './routes/servers.js';
 import { healthRoutes } from './routes/health.js';
 import { resolveAuth } from './auth/auth-config.js';
 import { createVerifier } from './auth/verifier.js';
-import { installErrorHandlers } from './http-errors.js';
+import { errorServerOptions, installErrorHandlers } from './http-errors.js';
+import { installOpenApi, openApiRoutes } from './openapi.js';
 import { GatewayMetrics } from './metrics.js';
 import { DEFAULT_DASHBOARD_DIR, dashboardRoutes } from './dashboard.js';
 import { trustFunction } from './client-address.js';
@@ -52,7 +53,9 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
     logController: new LogController({ disableRequestLogging: (req) => req.url === '/healthz' || req.url === '/readyz' }),
     bodyLimit: 64 * 1024,
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // 503 SHUTTING_DOWN while closing comes from installErrorHandlers, in vigil's error shape.
+    return503OnClosing: false,
+    ...errorServerOptions,
     // Unknown query fields are an error, not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
   });
@@ -73,12 +76,15 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
     readiness.close();
   });
   installErrorHandlers(app, (op) => metrics.redisFailure(op));
+  // Before every route, so that each one is in /api/openapi.json (its test checks that).
+  await installOpenApi(app);
   const origins = new PublicOrigins(settings.publicOrigins, () => (app.server.address() as AddressInfo | null)?.port);
   installMetricsServer(app, { port: settings.metricsPort, host: settings.metricsHost, metrics });
   await installHttpEdge(app, { origins, rateLimit: settings.restRateLimit > 0 ? { max: settings.restRateLimit, windowMs: 60_000 } : false });
   // Socket.IO: the handshake guard (origin, per-address caps), then the token, then the session.
   await app.register(socketPlugin, { settings, redis, store, logs, logger, metrics, readiness, origins, trust, verifier });
   await app.register(healthRoutes, { readiness, gatewayId: settings.gatewayId });
+  await app.register(openApiRoutes);
   await app.register(serverRoutes, { store, logs, verifier, logger });
   await app.register(dashboardRoutes, { dir: settings.dashboardDir ?? DEFAULT_DASHBOARD_DIR });
   return app;
