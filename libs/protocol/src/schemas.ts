@@ -198,9 +198,8 @@ export type ErrorBody = Static<typeof ErrorBody>;
 /** A registry entry as REST returns it: status computed (`stale`), latest sample attached. */
 export const ServerView = Type.Composite([
   RegistryEntry,
+  // `status` (RegistryEntry's): as reported, or `stale` when the heartbeat is older than `staleAfterMs`.
   Type.Object({
-    /** Status as reported, or `stale` when the heartbeat is older than `staleAfterMs`. */
-    status: ServerStatus,
     lastHeartbeatAt: Type.Union([IsoTime, Type.Null()]),
     latest: Type.Union([ProcessInfoEvent, Type.Null()]),
   }),

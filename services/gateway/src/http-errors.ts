@@ -5,7 +5,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions, RouteOptions, RouteShorthandOptions } from 'fastify';
-import type { TSchema } from '@sinclair/typebox';
+import { Type, type TRef, type TSchema } from '@sinclair/typebox';
 import { ErrorBody, ErrorCodes, VigilError, type ErrorCode } from '@vigil/protocol';
 
 /** The status of each code a client can be answered with; any other VigilError is a 500. */
@@ -59,11 +59,14 @@ const CLIENT_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
   HPE_INVALID_URL: { code: ErrorCodes.BAD_URL, message: 'the request URL is malformed' },
 };
 
+/** ErrorBody as a shared schema of each app (installErrorHandlers adds it): one definition in /api/openapi.json. */
+export const ERROR_SCHEMA_ID = 'VigilError';
+
 /** Response schemas of a route's own error statuses, each with what it means (in /api/openapi.json). */
-export function errorResponses<S extends number>(meanings: Record<S, string>): Record<S, typeof ErrorBody> {
-  const out = {} as Record<S, typeof ErrorBody>;
+export function errorResponses<S extends number>(meanings: Record<S, string>): Record<S, TRef> {
+  const out = {} as Record<S, TRef>;
   for (const [status, description] of Object.entries(meanings) as Array<[string, string]>) {
-    out[Number(status) as S] = { ...ErrorBody, description };
+    out[Number(status) as S] = Type.Ref(`${ERROR_SCHEMA_ID}#`, { description });
   }
   return out;
 }
@@ -128,6 +131,7 @@ export const errorServerOptions = {
  * return503OnClosing, whose body is its own: pass `return503OnClosing: false`).
  */
 export function installErrorHandlers(app: FastifyInstance, onRedisFailure?: (op: string) => void): void {
+  app.addSchema({ ...ErrorBody, $id: ERROR_SCHEMA_ID, title: ERROR_SCHEMA_ID, description: 'an error, with a stable code (docs/errors.md)' });
   addRouteResponses(app, errorResponses({ 500: 'a bug; details are logged, not sent', 503: 'Redis is unavailable, or the gateway is shutting down' }));
   let closing = false;
   app.addHook('preClose', async () => {

@@ -33,6 +33,8 @@ export async function installOpenApi(app: FastifyInstance): Promise<void> {
   });
   app.decorate('routeTable', () => routes);
   await app.register(swagger, {
+    // Shared schemas (the error body) keep their $id as their name under components.schemas.
+    refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
     openapi: {
       openapi: '3.1.0',
       info: {
