@@ -84,11 +84,11 @@ export function addRouteResponses(app: FastifyInstance, responses: Record<number
   });
 }
 
-export function errorBody(code: ErrorCode, message: string): ErrorBody {
+function errorBody(code: ErrorCode, message: string): ErrorBody {
   return { error: { code, message } };
 }
 
-export function statusOf(code: ErrorCode): number {
+function statusOf(code: ErrorCode): number {
   return STATUS[code] ?? 500;
 }
 
