@@ -23,7 +23,7 @@ import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Ingress, NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { io as connect, type Socket } from 'socket.io-client';
-import { DEFAULT_PORT, NAMESPACE } from '@vigil/protocol';
+import { DEFAULT_PORT, GENERIC_ENV, NAMESPACE } from '@vigil/protocol';
 import { loadConfig, type CollectorConfig } from '@vigil/collector';
 import { closeRedis, createRedis } from '@vigil/store';
 import { freePort, startRedis, waitFor } from '@vigil/testkit';
@@ -76,14 +76,20 @@ function envNamesIn(files: string[], prefixes: string[]): Set<string> {
     const text = readFileSync(file, 'utf8');
     for (const m of text.matchAll(/\benv(?:\.([A-Z_][A-Z0-9_]*)|\[\s*['"]([A-Z_][A-Z0-9_]*)['"]\s*\])/g)) names.add((m[1] ?? m[2])!);
     if (prefixes.length > 0) for (const m of text.matchAll(quoted)) names.add(m[1]!);
-    // A table of settings and their variables (the gateway's env-config.ts: `names: ['PORT', 'VIGIL_PORT']`).
+    // A table of settings and their variables (the gateway's env-config.ts: `names: ['VIGIL_CORS_ORIGINS', 'CORS_ORIGINS']`).
     for (const list of text.matchAll(/\bnames:\s*\[([^\]]*)\]/g)) for (const m of list[1]!.matchAll(/['"]([A-Z_][A-Z0-9_]*)['"]/g)) names.add(m[1]!);
+  }
+  // A VIGIL_ variable read through envNames/readEnv brings its generic fallback (PORT, REDIS_URL…).
+  for (const name of [...names]) {
+    const generic = (GENERIC_ENV as Record<string, string>)[name];
+    if (generic !== undefined) names.add(generic);
   }
   return names;
 }
 
 const sources = (dir: string) => walk(at(dir), (p) => /\.(ts|mts|js|mjs)$/.test(p) && !p.endsWith('.d.ts'));
-const LIB_SOURCES = [...sources('libs/protocol/src'), ...sources('libs/store/src')];
+// protocol's env.ts is the table of fallbacks (every VIGIL_ name in it), not a reader: left out.
+const LIB_SOURCES = [...sources('libs/protocol/src'), ...sources('libs/store/src')].filter((p) => !p.endsWith(join('protocol', 'src', 'env.ts')));
 const GATEWAY_ENV = envNamesIn([...sources('services/gateway/src'), ...LIB_SOURCES], ['VIGIL_']);
 const COLLECTOR_ENV = envNamesIn([...sources('services/collector/src'), ...LIB_SOURCES], ['VIGIL_']);
 const DEMO_ENV = envNamesIn(sources('demo'), ['DEMO_']);

@@ -12,3 +12,4 @@ export * from './errors.js';
 export * from './position.js';
 export * from './validate.js';
 export * from './interval.js';
+export * from './env.js';

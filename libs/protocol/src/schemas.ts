@@ -10,6 +10,7 @@ import {
   HOST_MOUNT_PATH_MAX_LENGTH,
   HOST_NAME_FIELD_MAX_LENGTH,
 } from './limits.js';
+import { ErrorCodes, type ErrorCode } from './errors.js';
 
 /** Server ids: what a room name or Redis key can safely carry. */
 export const SERVER_ID_PATTERN = `^[A-Za-z0-9][A-Za-z0-9._:-]{0,${SERVER_ID_MAX_LENGTH - 1}}$`;
@@ -306,3 +307,86 @@ export function hostSummary(event: SystemMetricsEvent): HostSummary {
     position: event.position,
   };
 }
+
+// ---- REST (gateway → HTTP client) --------------------------------------------------------
+// What the gateway's HTTP routes answer: their response schemas (which also serialize them and
+// make /api/openapi.json) and the dashboard's types.
+
+/** `{ code, message }`: the code is one of `ErrorCodes` (docs/errors.md). */
+export const ErrorDetail = Type.Object({
+  code: Type.Unsafe<ErrorCode>({ type: 'string', enum: Object.values(ErrorCodes) }),
+  message: Type.String(),
+});
+/** Every HTTP error, from a route or from the server itself (404, 413, 431…). */
+export const ErrorBody = Type.Object({ error: ErrorDetail });
+export type ErrorBody = Static<typeof ErrorBody>;
+
+/** A registry entry as REST returns it: status computed (`stale`), latest sample attached. */
+export const ServerView = Type.Composite([
+  RegistryEntry,
+  // `status` (RegistryEntry's): as reported, or `stale` when the heartbeat is older than `staleAfterMs`.
+  Type.Object({
+    lastHeartbeatAt: Type.Union([IsoTime, Type.Null()]),
+    latest: Type.Union([ProcessInfoEvent, Type.Null()]),
+  }),
+], { description: 'a server: its registry entry, computed status and latest sample' });
+export type ServerView = Static<typeof ServerView>;
+
+export const ServerList = Type.Object({ servers: Type.Array(ServerView) }, { description: 'the servers the token may see, by id' });
+export type ServerList = Static<typeof ServerList>;
+
+export const ServerIdParams = Type.Object({ id: ServerId });
+
+/** Items per page of REST history when the query gives no `limit`, and the most it may ask. */
+export const DEFAULT_PAGE_LIMIT = 100;
+export const MAX_PAGE_LIMIT = 1000;
+const PageLimit = Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_LIMIT, default: DEFAULT_PAGE_LIMIT }));
+/** Where to go on from: the position to pass as the next `before` (or `since`); null at the end. */
+const Next = Type.Union([Position, Type.Null()]);
+
+/** `before`: the page just older than a position; `after`: the samples after one; neither: the newest. */
+export const MetricsQuery = Type.Object(
+  { limit: PageLimit, before: Type.Optional(Position), after: Type.Optional(Position) },
+  { additionalProperties: false },
+);
+export type MetricsQuery = Static<typeof MetricsQuery>;
+
+export const MetricsPage = Type.Object({ serverId: ServerId, items: Type.Array(ProcessInfoEvent), next: Next }, { description: 'a page of samples, oldest first' });
+export type MetricsPage = Static<typeof MetricsPage>;
+
+/** `since`: the lines after a position, oldest first (resume); `before`: the page just older; neither: the newest. */
+export const LogsQuery = Type.Object(
+  { limit: PageLimit, level: Type.Optional(LogLevel), since: Type.Optional(Position), before: Type.Optional(Position) },
+  { additionalProperties: false },
+);
+export type LogsQuery = Static<typeof LogsQuery>;
+
+export const LogsPage = Type.Object({
+  serverId: ServerId,
+  level: LogLevel,
+  items: Type.Array(ProcessLogsEvent),
+  next: Next,
+  /** With `since`: lines after it were trimmed away before they could be read. */
+  gap: Type.Optional(Type.Boolean()),
+}, { description: 'a page of log lines, oldest first' });
+export type LogsPage = Static<typeof LogsPage>;
+
+/** `/healthz`: the process answers. */
+export const HealthStatus = Type.Object({ status: Type.Literal('ok'), gatewayId: Type.String() }, { description: 'alive' });
+
+/** `/readyz` 200: pub/sub through Redis works right now. */
+export const ReadyStatus = Type.Object({
+  status: Type.Literal('ready'),
+  gatewayId: Type.String(),
+  ready: Type.Literal(true),
+  roundTripMs: Type.Optional(Type.Number({ minimum: 0 })),
+}, { description: 'ready' });
+
+/** `/readyz` 503: why not, as an error (the fields beside `error` are absent while the gateway closes). */
+export const NotReadyStatus = Type.Object({
+  error: ErrorDetail,
+  status: Type.Optional(Type.Literal('not ready')),
+  gatewayId: Type.Optional(Type.String()),
+  ready: Type.Optional(Type.Literal(false)),
+  reason: Type.Optional(Type.String()),
+}, { description: 'not ready: Redis is away, or the gateway is draining or shutting down' });

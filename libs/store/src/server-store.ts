@@ -11,6 +11,7 @@ import {
   compile,
   parseJson,
   type ServerStatus,
+  type ServerView,
 } from '@vigil/protocol';
 import { pageStream } from './stream-page.js';
 
@@ -26,13 +27,6 @@ const checkBody = compile(ProcessInfoBody);
 export function isStale(status: ServerStatus, heartbeatAt: number | null, staleAfterMs: number, now: number): boolean {
   return status !== 'exited' && status !== 'stopped' && (heartbeatAt === null || now - heartbeatAt > staleAfterMs);
 }
-
-export type ServerView = RegistryEntry & {
-  /** Status as reported, or `stale` when the heartbeat is older than `staleAfterMs`. */
-  status: ServerStatus;
-  lastHeartbeatAt: string | null;
-  latest: ProcessInfoEvent | null;
-};
 
 export type HistoryPage = {
   items: ProcessInfoEvent[];

@@ -3,7 +3,7 @@
 // env over the file), targets checked by resolving them (targets.ts).
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { DEFAULT_INTERVAL_MS, ErrorCodes, INTERVAL_MAX_MS, INTERVAL_MIN_MS, VigilError, compile, parseJson } from '@vigil/protocol';
+import { DEFAULT_INTERVAL_MS, ErrorCodes, INTERVAL_MAX_MS, INTERVAL_MIN_MS, VigilError, compile, parseJson, readEnv } from '@vigil/protocol';
 import { redisTlsFromEnv } from '@vigil/store';
 import {
   DEFAULT_HISTORY_MAX_LEN,
@@ -68,10 +68,11 @@ function readConfigFile(path: string, readFile = (p: string) => readFileSync(p, 
 }
 
 function mergeConfig(file: FileConfig, env: LoadOptions['env'], flags: Flags): CollectorConfig {
-  const pick = (field: string, flag: string | undefined, flagName: string, envName: string, fromFile: string | undefined) => {
+  // The VIGIL_ variable, else the generic one it falls back to (REDIS_URL; readEnv of @vigil/protocol).
+  const pick = (field: string, flag: string | undefined, flagName: string, envName: `VIGIL_${string}`, fromFile: string | undefined) => {
     if (flag !== undefined) return { value: flag, from: `--${flagName}` };
-    const e = nonEmpty(env[envName]);
-    if (e !== undefined) return { value: e, from: envName };
+    const e = readEnv(env, envName);
+    if (e !== undefined) return { value: e.value, from: e.name };
     return { value: fromFile, from: field };
   };
   const redis = pick('redisUrl', flags.redisUrl, 'redis-url', 'VIGIL_REDIS_URL', file.redisUrl);
@@ -88,9 +89,10 @@ function mergeConfig(file: FileConfig, env: LoadOptions['env'], flags: Flags): C
   const metricsHost =
     pick('metricsHost', flags.metricsHost, 'metrics-host', 'VIGIL_METRICS_HOST', file.metricsHost).value ?? (inKubernetes ? '0.0.0.0' : DEFAULT_METRICS_HOST);
 
-  const logLevel = nonEmpty(env.VIGIL_LOG_LEVEL) ?? 'info';
+  const level = readEnv(env, 'VIGIL_LOG_LEVEL');
+  const logLevel = level?.value ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    throw invalid(`VIGIL_LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+    throw invalid(`${level?.name}: must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   }
 
   if (flags.intervalMs !== undefined && (flags.intervalMs < INTERVAL_MIN_MS || flags.intervalMs > INTERVAL_MAX_MS)) {

@@ -15,7 +15,8 @@ import { healthRoutes } from './routes/health.js';
 import { hostRoutes } from './routes/hosts.js';
 import { resolveAuth } from './auth/auth-config.js';
 import { createVerifier } from './auth/verifier.js';
-import { installErrorHandlers } from './http-errors.js';
+import { errorServerOptions, installErrorHandlers } from './http-errors.js';
+import { installOpenApi, openApiRoutes } from './openapi.js';
 import { GatewayMetrics } from './metrics.js';
 import { DEFAULT_DASHBOARD_DIR, dashboardRoutes } from './dashboard.js';
 import { trustFunction } from './client-address.js';
@@ -56,7 +57,9 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
     logController: new LogController({ disableRequestLogging: (req) => req.url === '/healthz' || req.url === '/readyz' }),
     bodyLimit: 64 * 1024,
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // 503 SHUTTING_DOWN while closing comes from installErrorHandlers, in vigil's error shape.
+    return503OnClosing: false,
+    ...errorServerOptions,
     // Unknown query fields are an error, not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
   });
@@ -78,12 +81,15 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
     readiness.close();
   });
   installErrorHandlers(app, (op) => metrics.redisFailure(op));
+  // Before every route, so that each one is in /api/openapi.json (its test checks that).
+  await installOpenApi(app);
   const origins = new PublicOrigins(settings.publicOrigins, () => (app.server.address() as AddressInfo | null)?.port);
   installMetricsServer(app, { port: settings.metricsPort, host: settings.metricsHost, metrics });
   await installHttpEdge(app, { origins, rateLimit: settings.restRateLimit > 0 ? { max: settings.restRateLimit, windowMs: 60_000 } : false });
   // Socket.IO: the handshake guard (origin, per-address caps), then the token, then the session.
   await app.register(socketPlugin, { settings, redis, store, logs, hosts, logger, metrics, readiness, origins, trust, verifier });
   await app.register(healthRoutes, { readiness, gatewayId: settings.gatewayId });
+  await app.register(openApiRoutes);
   await app.register(serverRoutes, { store, logs, verifier, logger });
   // Servers that left: removed at once by an admin, or after the retention by whichever gateway sweeps first.
   const removal = new ServerRemoval(app.io.of(NAMESPACE), new ServerRemover(redis.command), logger, metrics.registry);
