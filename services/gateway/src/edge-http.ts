@@ -27,7 +27,8 @@ export async function installHttpEdge(app: FastifyInstance, { origins, rateLimit
   });
   await app.register(cors, {
     origin: (origin, callback) => callback(null, origins.allows(origin)),
-    methods: ['GET', 'HEAD'],
+    // DELETE: an admin's removal of a server (routes/server-admin.ts) from an allowed page.
+    methods: ['GET', 'HEAD', 'DELETE'],
     // Bearer tokens travel in Authorization, never in a URL.
     allowedHeaders: ['Authorization', 'Content-Type'],
     maxAge: 600,
