@@ -71,10 +71,19 @@ export async function installWsEndpoint(app: FastifyInstance, o: WsEndpointOptio
 
   // Only /ws upgrades reach the plugin: it would answer every other upgrade (Socket.IO's) with 404.
   const upgrades = new EventEmitter();
+  const upgradeRequests = new WeakSet<IncomingMessage>();
   const forward = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if ((req.url ?? '').split('?', 1)[0] === WS_PATH) upgrades.emit('upgrade', req, socket, head);
+    if ((req.url ?? '').split('?', 1)[0] !== WS_PATH) return;
+    upgradeRequests.add(req);
+    upgrades.emit('upgrade', req, socket, head);
   };
   app.server.on('upgrade', forward);
+  // An upgrade answered with HTTP (refused, by any hook: the origin check runs before the plugin
+  // marks the request as a WebSocket one) must not keep its socket open. An upgraded one never
+  // gets here (its reply is hijacked).
+  app.addHook('onResponse', async (req) => {
+    if (upgradeRequests.has(req.raw)) req.raw.socket.destroy();
+  });
 
   const releaseAll = () => {
     for (const client of [...clients.values()]) client.release();
