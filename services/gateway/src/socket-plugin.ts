@@ -112,7 +112,7 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
     closeTimeoutMs: CLOSE_TIMEOUT_MS,
   });
   metrics.attach(nsp, () => ws.clients.size);
-  const listener = listenToRedis(redis.sub, { nsp, logs, logger, metrics, sync: syncSubscriptions });
+  const listener = listenToRedis(redis.sub, { clients: () => [...socketIoClients(), ...ws.clients.values()], logs, logger, metrics, sync: syncSubscriptions });
   sessions.start();
   const sweeper = new StaleSweeper(nsp, store, logger, settings.staleSweepMs);
   sweeper.start();

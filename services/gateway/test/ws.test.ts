@@ -242,3 +242,31 @@ t.test('/ws on drain and on close: 1001 going away; a closed app leaves nothing 
   await waitFor(async () => (await shardSubscribers()) === 0, { message: 'no gateway subscribed to S' });
   t.pass('every closed gateway unsubscribed');
 });
+
+t.test('/ws after the gateway lost Redis pub/sub: resync-required, and a re-subscribe with since brings the missed lines', async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.close());
+  const gw = await startGateway(redis.url);
+  t.teardown(() => gw.close());
+  const client = await WsTestClient.connect(gw.url);
+  t.teardown(() => client.close());
+  const before = new FakeCollector(redis.url);
+  await before.register('S');
+  t.match(await client.request('subscribe-server-logs', { serverId: 'S', level: 'info' }), { ok: true });
+  const [first] = await before.lines('S', [{ level: 'info', message: 'before' }]);
+  await waitFor(() => client.got(ServerEvents.processLogs).length === 1, { message: 'the first line' });
+  await before.close();
+
+  await redis.stop();
+  await waitFor(async () => (await gw.inject('/readyz')).statusCode === 503, { message: 'gateway notices the outage' });
+  await redis.start();
+  const collector = new FakeCollector(redis.url);
+  t.teardown(() => collector.close());
+  const burst = await collector.lines('S', [{ level: 'info', message: 'burst 1' }, { level: 'error', message: 'burst 2' }]);
+  await waitFor(() => client.got(ServerEvents.resyncRequired).length === 1, { timeoutMs: 20_000, message: 'resync-required' });
+  t.match(client.got(ServerEvents.resyncRequired), [{ serverIds: ['S'], reason: 'redis-reconnected' }], 'a /ws client is told to re-subscribe');
+  t.match(await client.request('subscribe-server-logs', { serverId: 'S', level: 'info', since: first }), { ok: true, gap: false });
+  await waitFor(() => new Set(client.got<ProcessLogsEvent>(ServerEvents.processLogs).map((l) => l.position)).size === 3, { message: 'the burst' });
+  const positions = new Set(client.got<ProcessLogsEvent>(ServerEvents.processLogs).map((l) => l.position));
+  t.same([...positions].sort(), [first, ...burst].sort(), 'every line, whether it came live or in the replay');
+});

@@ -217,6 +217,7 @@ export class VigilWsClient {
     const e = data as { serverId?: string; position?: string };
     if (typeof e?.serverId !== 'string' || typeof e.position !== 'string') {
       if (event === ServerEvents.tokenExpiring && typeof this.#options.token === 'function') void this.#refresh();
+      if (event === ServerEvents.resyncRequired) this.#resync((data as { serverIds?: unknown }).serverIds);
       return;
     }
     const kind = event === ServerEvents.processInfo ? 'metrics' : event === ServerEvents.processLogs ? 'logs' : null;
@@ -232,6 +233,15 @@ export class VigilWsClient {
     sub.last = e.position;
     if (sub.kind === 'metrics') sub.onSample(e as ProcessInfoEvent);
     else sub.onLine(e as ProcessLogsEvent);
+  }
+
+  /** The gateway lost Redis for a moment: lines may have missed us live; subscribe again from the last one. */
+  #resync(serverIds: unknown): void {
+    if (!Array.isArray(serverIds)) return;
+    for (const id of serverIds) {
+      const sub = this.#subs.get(`logs:${String(id)}`);
+      if (sub) void this.#subscribe(sub).catch(() => undefined);
+    }
   }
 
   async #refresh(): Promise<void> {
