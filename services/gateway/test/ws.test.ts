@@ -4,7 +4,7 @@ import t from 'tap';
 import { ErrorCodes, NAMESPACE, ServerEvents, WsCloseCodes, metricsRoom, type ProcessInfoEvent, type ProcessLogsEvent } from '@vigil/protocol';
 import { adapterChannel } from '@vigil/store';
 import { startRedis, waitFor } from '@vigil/testkit';
-import { FakeCollector, collect, emitAck, startGateway, startStack, testToken } from './helpers.js';
+import { FakeCollector, collect, emitAck, restartRedisUnder, startGateway, startStack, testToken } from './helpers.js';
 import { WsTestClient } from './ws-helpers.js';
 
 const uptimes = (got: ProcessInfoEvent[]) => got.map((e) => e.processInfo.uptime);
@@ -257,11 +257,7 @@ t.test('/ws after the gateway lost Redis pub/sub: resync-required, and a re-subs
   await waitFor(() => client.got(ServerEvents.processLogs).length === 1, { message: 'the first line' });
   await before.close();
 
-  await redis.stop();
-  await waitFor(async () => (await gw.inject('/readyz')).statusCode === 503, { message: 'gateway notices the outage' });
-  await redis.start();
-  const collector = new FakeCollector(redis.url);
-  t.teardown(() => collector.close());
+  const collector = await restartRedisUnder(t, redis, gw);
   const burst = await collector.lines('S', [{ level: 'info', message: 'burst 1' }, { level: 'error', message: 'burst 2' }]);
   await waitFor(() => client.got(ServerEvents.resyncRequired).length === 1, { timeoutMs: 20_000, message: 'resync-required' });
   t.match(client.got(ServerEvents.resyncRequired), [{ serverIds: ['S'], reason: 'redis-reconnected' }], 'a /ws client is told to re-subscribe');
