@@ -4,7 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { RedisTls } from '@vigil/store';
-import { ErrorCodes, TOKEN_EXPIRY_WARNING_MS, VigilError, compile } from '@vigil/protocol';
+import { ErrorCodes, TOKEN_EXPIRY_WARNING_MS, VigilError, WS_HEARTBEAT_MS, compile } from '@vigil/protocol';
 import { isAddressOrRange } from './client-address.js';
 import { AuthSettings } from './auth/auth-config.js';
 import { DEFAULT_SILENT_SESSION_MS } from './sessions/silence.js';
@@ -60,6 +60,8 @@ export const GatewaySettings = Type.Object(
     tokenExpiryWarningMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 86_400_000 })),
     /** A client holding rooms with traffic but sent nothing for this long counts in vigil_gateway_silent_sessions. */
     silentSessionMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 })),
+    /** How often /ws peers are pinged; one that has not answered the previous ping is closed. */
+    wsHeartbeatMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000 })),
   },
   { additionalProperties: false },
 );
@@ -108,6 +110,7 @@ const GATEWAY_DEFAULTS = {
   sessionTtlMs: 120_000,
   tokenExpiryWarningMs: TOKEN_EXPIRY_WARNING_MS,
   silentSessionMs: DEFAULT_SILENT_SESSION_MS,
+  wsHeartbeatMs: WS_HEARTBEAT_MS,
 } satisfies Omit<Required<GatewaySettings>, 'redisUrl' | 'gatewayId' | 'publicOrigins' | 'corsOrigins' | 'auth'>;
 
 export const checkSettings = compile(GatewaySettings);

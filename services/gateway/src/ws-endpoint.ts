@@ -13,7 +13,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import websocket from '@fastify/websocket';
 import type { Logger } from 'pino';
 import type { Namespace } from 'socket.io';
-import { ErrorCodes, VigilError, WS_HEARTBEAT_MS, WS_PATH, type ErrorCode, type Permissions } from '@vigil/protocol';
+import { ErrorCodes, VigilError, WS_PATH, type ErrorCode, type Permissions } from '@vigil/protocol';
 import type { ResolvedOptions } from './options.js';
 import type { Readiness } from './readiness.js';
 import type { ConnectionGuard } from './connection-guard.js';
@@ -110,7 +110,7 @@ export async function installWsEndpoint(app: FastifyInstance, o: WsEndpointOptio
         client.ping();
       }
     }
-  }, WS_HEARTBEAT_MS);
+  }, o.settings.wsHeartbeatMs);
   heartbeat.unref();
   const slowConsumers = new SlowConsumerSweep(() => clients.values(), {
     maxBufferedBytes: o.settings.maxBufferedBytes,

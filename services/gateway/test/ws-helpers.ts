@@ -4,6 +4,8 @@ import { WS_PATH } from '@vigil/protocol';
 import { ALL_ACCESS_TOKEN } from './helpers.js';
 
 export type WsAck = { ok: boolean; error?: { code: string; message: string }; [k: string]: unknown };
+/** `token`: ALL_ACCESS_TOKEN unless given (null: none); `autoPong: false`: a peer that never answers pings. */
+type OpenOptions = { token?: string | null; headers?: Record<string, string>; path?: string; autoPong?: boolean };
 export type Refused = { status: number; body: { error?: { code: string; message: string } } };
 
 export class WsTestClient {
@@ -33,17 +35,17 @@ export class WsTestClient {
   }
 
   /** Opens /ws on a gateway (`http://…` URL) with `Authorization: Bearer <token>` (ALL_ACCESS_TOKEN unless given; null: none). */
-  static async connect(url: string, options: { token?: string | null; headers?: Record<string, string>; path?: string } = {}): Promise<WsTestClient> {
+  static async connect(url: string, options: OpenOptions = {}): Promise<WsTestClient> {
     const result = await WsTestClient.open(url, options);
     if (!(result instanceof WsTestClient)) throw new Error(`/ws refused: ${result.status} ${JSON.stringify(result.body)}`);
     return result;
   }
 
   /** Like connect, but a refused upgrade resolves to its HTTP status and body. */
-  static open(url: string, options: { token?: string | null; headers?: Record<string, string>; path?: string } = {}): Promise<WsTestClient | Refused> {
+  static open(url: string, options: OpenOptions = {}): Promise<WsTestClient | Refused> {
     const token = options.token === undefined ? ALL_ACCESS_TOKEN : options.token;
     const headers = { ...(token !== null ? { authorization: `Bearer ${token}` } : {}), ...options.headers };
-    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}${options.path ?? WS_PATH}`, { headers });
+    const ws = new WebSocket(`${url.replace(/^http/, 'ws')}${options.path ?? WS_PATH}`, { headers, autoPong: options.autoPong ?? true });
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(new WsTestClient(ws)));
       ws.once('unexpected-response', (_req, res) => {

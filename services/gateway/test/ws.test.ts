@@ -266,3 +266,19 @@ t.test('/ws after the gateway lost Redis pub/sub: resync-required, and a re-subs
   const positions = new Set(client.got<ProcessLogsEvent>(ServerEvents.processLogs).map((l) => l.position));
   t.same([...positions].sort(), [first, ...burst].sort(), 'every line, whether it came live or in the replay');
 });
+
+t.test('/ws heartbeats: a peer that does not answer pings is closed, one that does stays', async (t) => {
+  const { gw } = await startStack(t, { gateway: { wsHeartbeatMs: 200 } });
+  const deaf = await WsTestClient.connect(gw.url, { autoPong: false });
+  const alive = await WsTestClient.connect(gw.url);
+  t.teardown(() => {
+    deaf.ws.terminate();
+    alive.close();
+  });
+  let pings = 0;
+  alive.ws.on('ping', () => pings++);
+  const closed = await deaf.closed;
+  t.not(closed.code, WsCloseCodes.normal, `the silent peer was dropped (${closed.code})`);
+  await waitFor(() => pings >= 3, { message: 'more pings to the live peer' });
+  t.match(await alive.request('ping'), { ok: true }, 'the answering peer is still served');
+});
