@@ -83,7 +83,7 @@ export class GatewayMetrics {
     this.#slowConsumers = new Counter({ name: 'vigil_gateway_slow_consumers_total', help: 'Clients disconnected for not reading what they were sent', registers });
     this.#refusedConnections = new Counter({
       name: 'vigil_gateway_connections_refused_total',
-      help: 'Socket.IO requests refused at the edge (origin, per-address caps), by code',
+      help: 'Socket.IO and /ws requests refused at the edge (origin, per-address caps), by code',
       labelNames: ['code'],
       registers,
     });

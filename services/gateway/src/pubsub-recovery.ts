@@ -76,20 +76,20 @@ export class PubSubRecovery {
   async recover(lostAt: number): Promise<void> {
     await this.#sync(); // our re-subscriptions are in effect
     const selfJoining: Client[] = [];
-    const inPlace = new Map<string, Array<{ socket: Client; level: LogLevel }>>();
-    for (const socket of this.#clients()) {
+    const inPlace = new Map<string, Array<{ client: Client; level: LogLevel }>>();
+    for (const client of this.#clients()) {
       const levels = new Map<string, LogLevel>();
-      for (const room of roomsOf(socket.rooms)) if (room.kind === 'logs') levels.set(room.serverId, room.level);
+      for (const room of roomsOf(client.rooms)) if (room.kind === 'logs') levels.set(room.serverId, room.level);
       if (levels.size === 0) continue;
-      if (rejoins(socket)) {
-        socket.emit(ServerEvents.resyncRequired, { serverIds: [...levels.keys()], reason: 'redis-reconnected', timestamp: new Date().toISOString() });
-        selfJoining.push(socket);
+      if (rejoins(client)) {
+        client.emit(ServerEvents.resyncRequired, { serverIds: [...levels.keys()], reason: 'redis-reconnected', timestamp: new Date().toISOString() });
+        selfJoining.push(client);
         continue;
       }
       for (const [serverId, level] of levels) {
         let list = inPlace.get(serverId);
         if (!list) inPlace.set(serverId, (list = []));
-        list.push({ socket, level });
+        list.push({ client, level });
       }
     }
     let replayed = 0;
@@ -105,9 +105,9 @@ export class PubSubRecovery {
         for (const line of pages.get(serverId) ?? []) {
           const live = firstLive.get(logsLevelRoom(serverId, line.logData.level));
           if (live !== undefined && comparePositions(line.position, live) >= 0) continue;
-          for (const { socket, level } of subscribers) {
+          for (const { client, level } of subscribers) {
             if (meetsLevel(line.logData.level, level)) {
-              socket.emit(ServerEvents.processLogs, line);
+              client.emit(ServerEvents.processLogs, line);
               replayed++;
             }
           }

@@ -73,7 +73,9 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
   const nsp = io.of(NAMESPACE);
   const pacedLeaves = paceRoomLeaves(nsp.adapter);
   engine.on('connection', refuseBinary(nsp, logger, () => metrics.rejected(ErrorCodes.INVALID_PAYLOAD)));
-  const socketIoClients = () => [...nsp.sockets.values()].map(clientOf);
+  const socketIoClients = function* () {
+    for (const socket of nsp.sockets.values()) yield clientOf(socket);
+  };
   const slowConsumers = new SlowConsumerSweep(socketIoClients, {
     maxBufferedBytes: settings.maxBufferedBytes,
     everyMs: SLOW_CONSUMER_SWEEP_MS,

@@ -30,8 +30,6 @@ export type WsMember = {
 export class WsDelivery<M extends WsMember> {
   readonly #members = new Map<string, M>();
   readonly #adapter: AdapterInternals;
-  /** Messages encoded for /ws clients (one per broadcast that reached at least one). */
-  encoded = 0;
 
   constructor(nsp: Namespace) {
     const adapter = nsp.adapter as unknown as AdapterInternals;
@@ -94,7 +92,6 @@ export class WsDelivery<M extends WsMember> {
         }
       }
     }
-    if (frame) this.encoded++;
   }
 
   #except(rooms: Set<Room> | undefined): Set<string> | null {
