@@ -13,3 +13,4 @@ export * from './position.js';
 export * from './validate.js';
 export * from './interval.js';
 export * from './env.js';
+export * from './ws.js';

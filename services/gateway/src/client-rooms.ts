@@ -3,6 +3,7 @@
 import type { Socket } from 'socket.io';
 import { ErrorCodes, LOG_LEVELS, VigilError, logsRoom, metricsRoom, parseRoom, parseSystemMetricsRoom, type LogLevel } from '@vigil/protocol';
 import type { MonitoringDeps } from './socket-context.js';
+import type { Client } from './client.js';
 
 /** `interval`: the sampling interval the client asked for that server, if it asked one. */
 export type SessionRoom = { kind: 'metrics'; serverId: string; interval?: number } | { kind: 'logs'; serverId: string; level: LogLevel };
@@ -24,15 +25,15 @@ export function roomsOf(rooms: Iterable<string>): SessionRoom[] {
 }
 
 /** The rooms a client holds as it named them: a log subscription is one `server-logs-<id>`; host rooms as they are. */
-export function logicalRooms(socket: Socket): string[] {
-  const servers = roomsOf(socket.rooms).map((r) => (r.kind === 'metrics' ? metricsRoom(r.serverId) : logsRoom(r.serverId)));
-  return [...servers, ...[...socket.rooms].filter((r) => parseSystemMetricsRoom(r) !== null)];
+export function logicalRooms(client: Client): string[] {
+  const servers = roomsOf(client.rooms).map((r) => (r.kind === 'metrics' ? metricsRoom(r.serverId) : logsRoom(r.serverId)));
+  return [...servers, ...[...client.rooms].filter((r) => parseSystemMetricsRoom(r) !== null)];
 }
 
-/** The vigil rooms a socket is in, each level room counted: what the room limit bounds. */
-export function roomCount(socket: Socket): number {
+/** The vigil rooms a client is in, each level room counted: what the room limit bounds. */
+export function roomCount(client: Client): number {
   let n = 0;
-  for (const room of socket.rooms) if (room !== socket.id) n++;
+  for (const room of client.rooms) if (room !== client.id) n++;
   return n;
 }
 
@@ -44,7 +45,7 @@ export function roomCount(socket: Socket): number {
  * the collector writes it again on its next tick; a re-subscribe must not fail meanwhile).
  */
 export async function checkSubscription(
-  socket: Socket,
+  client: Client,
   deps: Pick<MonitoringDeps, 'limits' | 'isRegistered'>,
   serverId: string,
   adding: number,
@@ -55,14 +56,14 @@ export async function checkSubscription(
   if (!known && deps.isRegistered && !(await deps.isRegistered(serverId))) {
     throw new VigilError(ErrorCodes.UNKNOWN_SERVER, `no server "${serverId}" is registered; subscribe once its collector runs`);
   }
-  if (adding > 0 && roomCount(socket) + adding > deps.limits.maxRooms) {
+  if (adding > 0 && roomCount(client) + adding > deps.limits.maxRooms) {
     throw new VigilError(ErrorCodes.TOO_MANY_ROOMS, `a client may hold at most ${deps.limits.maxRooms} rooms (a log subscription takes one per level)`);
   }
 }
 
 /** The level rooms a client holds for one server's logs. */
-export function heldLogRooms(socket: Socket, serverId: string): string[] {
-  return [...socket.rooms].filter((r) => {
+export function heldLogRooms(client: Client, serverId: string): string[] {
+  return [...client.rooms].filter((r) => {
     const parsed = parseRoom(r);
     return parsed?.kind === 'logs' && parsed.serverId === serverId && parsed.level !== undefined;
   });

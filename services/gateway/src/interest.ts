@@ -5,10 +5,12 @@
 // it leaves the room, however it leaves (unsubscribe, disconnect, a refreshed token that no longer
 // allows it): the adapter's `leave-room` says so. Changes are written at once, not at the next refresh.
 import type { Logger } from 'pino';
-import type { Namespace, Socket } from 'socket.io';
+import type { Namespace } from 'socket.io';
 import { ErrorCodes, INTEREST_REFRESH_MS, INTEREST_TTL_MS, metricsRoom, parseRoom, type RegistryEntry } from '@vigil/protocol';
 import { InOrder } from '@vigil/protocol/runtime';
 import type { InterestStore, InterestWrite } from '@vigil/store';
+import type { Client } from './client.js';
+import { clientOf } from './socketio-client.js';
 
 /** A server's registry entry is read again this often while someone here asks about it (a server may move to another collector). */
 const TARGET_REFRESH_MS = 10_000;
@@ -16,15 +18,15 @@ const TARGET_REFRESH_MS = 10_000;
 const KEY_TTL_MS = 6 * INTEREST_TTL_MS;
 const kAsks = Symbol('vigil.intervalAsks');
 
-type AskingSocket = Socket & { [kAsks]?: Map<string, number> };
+type AskingClient = Client & { [kAsks]?: Map<string, number> };
 /** What this gateway needs of a server's registry entry. */
 export type TargetInfo = Pick<RegistryEntry, 'collectorId' | 'intervalMs' | 'minIntervalMs'>;
 type Known = { target: TargetInfo; readAt: number };
 type Written = { collectorId: string; intervalMs: number };
 
 /** The interval a client asked for a server it holds, if it asked one. */
-export function askOf(socket: Socket, serverId: string): number | undefined {
-  return (socket as AskingSocket)[kAsks]?.get(serverId);
+export function askOf(client: Client, serverId: string): number | undefined {
+  return (client as AskingClient)[kAsks]?.get(serverId);
 }
 
 export type InterestOptions = {
@@ -79,18 +81,18 @@ export class GatewayInterest {
    * `target`: the server's registry entry if the caller has just read it. A client no longer in
    * the room (it left while subscribing) is not counted.
    */
-  ask(socket: Socket, serverId: string, intervalMs: number | undefined, target: TargetInfo | null): void {
+  ask(client: Client, serverId: string, intervalMs: number | undefined, target: TargetInfo | null): void {
     if (target) this.#known.set(serverId, { target, readAt: performance.now() });
-    const s = socket as AskingSocket;
-    if (intervalMs === undefined || !socket.connected || !socket.rooms.has(metricsRoom(serverId))) {
-      if (s[kAsks]?.delete(serverId)) this.#drop(serverId, socket.id);
+    const s = client as AskingClient;
+    if (intervalMs === undefined || !client.connected || !client.rooms.has(metricsRoom(serverId))) {
+      if (s[kAsks]?.delete(serverId)) this.#drop(serverId, client.id);
       return;
     }
     (s[kAsks] ??= new Map()).set(serverId, intervalMs);
     let bySocket = this.#asks.get(serverId);
     if (!bySocket) this.#asks.set(serverId, (bySocket = new Map()));
-    if (bySocket.get(socket.id) === intervalMs) return;
-    bySocket.set(socket.id, intervalMs);
+    if (bySocket.get(client.id) === intervalMs) return;
+    bySocket.set(client.id, intervalMs);
     this.#changed();
   }
 
@@ -110,8 +112,8 @@ export class GatewayInterest {
     const bySocket = this.#asks.get(serverId);
     if (!bySocket?.delete(socketId)) return;
     if (bySocket.size === 0) this.#asks.delete(serverId);
-    const socket = this.#o.nsp.sockets.get(socketId) as AskingSocket | undefined;
-    socket?.[kAsks]?.delete(serverId);
+    const socket = this.#o.nsp.sockets.get(socketId);
+    if (socket) (clientOf(socket) as AskingClient)[kAsks]?.delete(serverId);
     this.#changed();
   }
 

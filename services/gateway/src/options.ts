@@ -11,6 +11,7 @@ import {
   SERVER_RETENTION_MIN_MS,
   TOKEN_EXPIRY_WARNING_MS,
   VigilError,
+  WS_HEARTBEAT_MS,
   compile,
 } from '@vigil/protocol';
 import { isAddressOrRange } from './client-address.js';
@@ -73,6 +74,8 @@ export const GatewaySettings = Type.Object(
      * all its keys (every gateway sweeps; each server is removed once). Default 24 h.
      */
     serverRetentionMs: Type.Optional(Type.Integer({ minimum: SERVER_RETENTION_MIN_MS, maximum: SERVER_RETENTION_MAX_MS })),
+    /** How often /ws peers are pinged; one that has not answered the previous ping is closed. */
+    wsHeartbeatMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000 })),
   },
   { additionalProperties: false },
 );
@@ -122,6 +125,7 @@ const GATEWAY_DEFAULTS = {
   tokenExpiryWarningMs: TOKEN_EXPIRY_WARNING_MS,
   silentSessionMs: DEFAULT_SILENT_SESSION_MS,
   serverRetentionMs: DEFAULT_SERVER_RETENTION_MS,
+  wsHeartbeatMs: WS_HEARTBEAT_MS,
 } satisfies Omit<Required<GatewaySettings>, 'redisUrl' | 'gatewayId' | 'publicOrigins' | 'corsOrigins' | 'auth'>;
 
 export const checkSettings = compile(GatewaySettings);

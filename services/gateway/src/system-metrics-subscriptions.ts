@@ -1,7 +1,6 @@
 // subscribe-system-metrics / unsubscribe-system-metrics: join the room a host's collector
 // broadcasts its host samples to, and send the latest sample from Redis at once. A token sees a
 // host through its `hosts` globs (or admin); the room counts against the client's room limit.
-import type { Socket } from 'socket.io';
 import {
   ByHost,
   ClientEvents,
@@ -21,7 +20,7 @@ import {
   type SystemMetricsEvent,
 } from '@vigil/protocol';
 import { roomCount } from './client-rooms.js';
-import { socketPermissions } from './auth/socket-auth.js';
+import type { Client } from './client.js';
 import type { SocketContext } from './socket-context.js';
 
 const subscribeV = compile(SubscribeSystemMetrics);
@@ -33,28 +32,28 @@ export function registerSystemMetricsSubscriptions(ctx: SocketContext, leave: (r
 }
 
 async function subscribeSystemMetrics(ctx: SocketContext, host: string, interval: number | undefined): Promise<ReplyOf<'subscribe-system-metrics'>> {
-  const { socket, deps, log } = ctx;
+  const { client, deps, log } = ctx;
   // The token first: a host outside it is FORBIDDEN whether or not it exists.
-  if (!socketPermissions(socket).canSeeHost(host)) throw new VigilError(ErrorCodes.FORBIDDEN, `this token may not see host "${host}"`);
+  if (!client.permissions.canSeeHost(host)) throw new VigilError(ErrorCodes.FORBIDDEN, `this token may not see host "${host}"`);
   const room = systemMetricsRoom(host);
-  const held = socket.rooms.has(room);
+  const held = client.rooms.has(room);
   if (!held && deps.isRegistered && !(await deps.hosts.known(host).catch(() => true))) {
     throw new VigilError(ErrorCodes.UNKNOWN_HOST, `no collector has sampled host "${host}"; subscribe once one runs there`);
   }
-  if (!held && roomCount(socket) + 1 > deps.limits.maxRooms) {
+  if (!held && roomCount(client) + 1 > deps.limits.maxRooms) {
     throw new VigilError(ErrorCodes.TOO_MANY_ROOMS, `a client may hold at most ${deps.limits.maxRooms} rooms`);
   }
   // A live sample may arrive between joining and reading the latest one: send the latest only if
   // it is newer than anything already sent (never a duplicate, never backwards).
-  const watch = watchNewest(socket, host);
+  const watch = watchNewest(client, host);
   let latest: SystemMetricsEvent | null = null;
   let warning: AckWarning | undefined;
   try {
-    await socket.join(room);
+    await client.join(room);
     try {
       latest = await deps.hosts.latest(host);
       if (latest && (watch.newest === null || comparePositions(latest.position, watch.newest) > 0)) {
-        socket.emit(ServerEvents.systemMetricsUpdate, latest);
+        client.emit(ServerEvents.systemMetricsUpdate, latest);
       }
     } catch (err) {
       warning = { code: ErrorCodes.REDIS_UNAVAILABLE, message: 'subscribed, but the latest host sample could not be read now' };
@@ -64,30 +63,30 @@ async function subscribeSystemMetrics(ctx: SocketContext, host: string, interval
     watch.stop();
   }
   const confirmation = { room, host, interval: interval ?? DEFAULT_HOST_INTERVAL_MS, timestamp: new Date().toISOString() };
-  socket.emit(ServerEvents.subscriptionConfirmed, confirmation);
+  client.emit(ServerEvents.subscriptionConfirmed, confirmation);
   return { ...confirmation, latest: latest !== null, ...(warning ? { warning } : {}) };
 }
 
-/** The newest position of `system-metrics-update` for `host` sent to the socket while watched. */
-function watchNewest(socket: Socket, host: string): { readonly newest: string | null; stop(): void } {
+/** The newest position of `system-metrics-update` for `host` sent to the client while watched. */
+function watchNewest(client: Client, host: string): { readonly newest: string | null; stop(): void } {
   let newest: string | null = null;
-  const listener = (event: string, data: { host?: unknown; position?: unknown } | undefined) => {
+  const stop = client.watchOutgoing((event, sent) => {
+    const data = sent as { host?: unknown; position?: unknown } | undefined;
     if (event !== ServerEvents.systemMetricsUpdate || data?.host !== host || !isPosition(data.position)) return;
     if (newest === null || comparePositions(data.position, newest) > 0) newest = data.position;
-  };
-  socket.onAnyOutgoing(listener);
+  });
   return {
     get newest() {
       return newest;
     },
-    stop: () => socket.offAnyOutgoing(listener),
+    stop,
   };
 }
 
 /** Leaves the host rooms `permissions` does not allow (after a token refresh); the rooms left, as named. */
-export async function leaveForbiddenHosts(socket: Socket, permissions: Permissions, leave: (room: string) => Promise<unknown>): Promise<string[]> {
+export async function leaveForbiddenHosts(client: Client, permissions: Permissions, leave: (room: string) => Promise<unknown>): Promise<string[]> {
   const left: string[] = [];
-  for (const room of [...socket.rooms]) {
+  for (const room of [...client.rooms]) {
     const host = parseSystemMetricsRoom(room);
     if (host === null || permissions.canSeeHost(host)) continue;
     await leave(room);
