@@ -47,7 +47,7 @@ async function startProcesses(stack: Stack, o: FanoutOptions, log: (l: string) =
       const server = await spawnTs(stack === 'vigil' ? 'gateway-proc.ts' : 'baseline-server-proc.ts');
       procs.servers!.push(server);
       await server.next('ready', 30_000);
-      server.send({ type: 'start', redisUrl: redis.url });
+      server.send({ type: 'start', redisUrl: redis.url, clients: o.clients });
     }
     const ports: number[] = [];
     for (const s of procs.servers!) ports.push(Number((await s.next<{ type: string; port: number }>('listening', 30_000)).port));

@@ -4,6 +4,8 @@
 // in its WebSocket's send buffer. A sweep measures each socket a few times a second (cheap: an
 // empty queue and a counter per socket; nothing on the fan-out path) and disconnects those past
 // the limit with a reason. Pagers (log replay) wait for a socket to drain before sending more.
+// The same sweep notes when each socket last had nothing queued (`caughtUpAt`): what silent-session
+// counting (sessions/silence.ts) needs, without a listener on every flush of every socket.
 import type { Logger } from 'pino';
 import type { Namespace, Socket } from 'socket.io';
 import { ErrorCodes, ServerEvents } from '@vigil/protocol';
@@ -11,6 +13,19 @@ import { ErrorCodes, ServerEvents } from '@vigil/protocol';
 type Packet = { data?: unknown };
 type EngineConnection = Socket['conn'];
 type EngineInternals = { writeBuffer?: Packet[]; transport: { name: string; socket?: { bufferedAmount?: number; terminate?(): void } } };
+
+const kCaughtUp = Symbol('vigil.caughtUpAt');
+type SweptSocket = Socket & { [kCaughtUp]?: number };
+
+/** Whether the engine holds no packet for this connection: everything due has been handed to its transport. */
+export function nothingQueued(conn: EngineConnection): boolean {
+  return ((conn as unknown as EngineInternals).writeBuffer?.length ?? 0) === 0;
+}
+
+/** When a sweep last saw `socket` with nothing queued (ms), if one has. */
+export function caughtUpAt(socket: Socket): number | undefined {
+  return (socket as SweptSocket)[kCaughtUp];
+}
 
 /** Unsent bytes of one connection: queued packets plus what its WebSocket has not written out. */
 export function unsentBytes(conn: EngineConnection): number {
@@ -85,9 +100,11 @@ export class SlowConsumerSweep {
   sweep(): void {
     const started = performance.now();
     const max = this.#options.maxBufferedBytes;
-    for (const socket of this.#nsp.sockets.values()) {
+    const now = Date.now();
+    for (const socket of this.#nsp.sockets.values() as Iterable<SweptSocket>) {
       const bytes = unsentBytes(socket.conn);
       if (bytes > max) this.#disconnect(socket, bytes);
+      else if (nothingQueued(socket.conn)) socket[kCaughtUp] = now;
     }
     this.longestSweepMs = Math.max(this.longestSweepMs, performance.now() - started);
   }
