@@ -3,6 +3,7 @@
 import type { Socket } from 'socket.io';
 import { ErrorCodes, LOG_LEVELS, VigilError, logsRoom, metricsRoom, parseRoom, type LogLevel } from '@vigil/protocol';
 import type { MonitoringDeps } from './socket-context.js';
+import type { Client } from './client.js';
 
 export type SessionRoom = { kind: 'metrics'; serverId: string } | { kind: 'logs'; serverId: string; level: LogLevel };
 
@@ -23,14 +24,14 @@ export function roomsOf(rooms: Iterable<string>): SessionRoom[] {
 }
 
 /** The rooms a client holds as it named them: a log subscription is one `server-logs-<id>`. */
-export function logicalRooms(socket: Socket): string[] {
-  return roomsOf(socket.rooms).map((r) => (r.kind === 'metrics' ? metricsRoom(r.serverId) : logsRoom(r.serverId)));
+export function logicalRooms(client: Client): string[] {
+  return roomsOf(client.rooms).map((r) => (r.kind === 'metrics' ? metricsRoom(r.serverId) : logsRoom(r.serverId)));
 }
 
-/** The vigil rooms a socket is in, each level room counted: what the room limit bounds. */
-export function roomCount(socket: Socket): number {
+/** The vigil rooms a client is in, each level room counted: what the room limit bounds. */
+export function roomCount(client: Client): number {
   let n = 0;
-  for (const room of socket.rooms) if (room !== socket.id) n++;
+  for (const room of client.rooms) if (room !== client.id) n++;
   return n;
 }
 
@@ -42,7 +43,7 @@ export function roomCount(socket: Socket): number {
  * the collector writes it again on its next tick; a re-subscribe must not fail meanwhile).
  */
 export async function checkSubscription(
-  socket: Socket,
+  client: Client,
   deps: Pick<MonitoringDeps, 'limits' | 'isRegistered'>,
   serverId: string,
   adding: number,
@@ -53,14 +54,14 @@ export async function checkSubscription(
   if (!known && deps.isRegistered && !(await deps.isRegistered(serverId))) {
     throw new VigilError(ErrorCodes.UNKNOWN_SERVER, `no server "${serverId}" is registered; subscribe once its collector runs`);
   }
-  if (adding > 0 && roomCount(socket) + adding > deps.limits.maxRooms) {
+  if (adding > 0 && roomCount(client) + adding > deps.limits.maxRooms) {
     throw new VigilError(ErrorCodes.TOO_MANY_ROOMS, `a client may hold at most ${deps.limits.maxRooms} rooms (a log subscription takes one per level)`);
   }
 }
 
 /** The level rooms a client holds for one server's logs. */
-export function heldLogRooms(socket: Socket, serverId: string): string[] {
-  return [...socket.rooms].filter((r) => {
+export function heldLogRooms(client: Client, serverId: string): string[] {
+  return [...client.rooms].filter((r) => {
     const parsed = parseRoom(r);
     return parsed?.kind === 'logs' && parsed.serverId === serverId && parsed.level !== undefined;
   });

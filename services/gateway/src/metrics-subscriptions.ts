@@ -38,26 +38,26 @@ export function registerMetricsSubscriptions(ctx: SocketContext, leave: (room: s
 
 /** `restoring`: a room of the client's own session, given back on reconnect. */
 export async function subscribeMetrics(ctx: SocketContext, p: SubscribeMetricsPayload, restoring = false): Promise<ReplyOf<'subscribe-server-metrics'>> {
-  const { socket, deps, log } = ctx;
-  requireSubscribe(socket, { kind: 'metrics', serverId: p.serverId });
+  const { client, deps, log } = ctx;
+  requireSubscribe(client, { kind: 'metrics', serverId: p.serverId });
   const room = metricsRoom(p.serverId);
-  const held = socket.rooms.has(room);
-  await checkSubscription(socket, deps, p.serverId, held ? 0 : 1, restoring || held);
+  const held = client.rooms.has(room);
+  await checkSubscription(client, deps, p.serverId, held ? 0 : 1, restoring || held);
   // A live sample may arrive between joining and reading the latest one: send the latest only
   // if it is newer than anything already sent (never a duplicate, never backwards).
-  const watch = new OutgoingWatch(socket, ServerEvents.processInfo, p.serverId);
+  const watch = new OutgoingWatch(client, ServerEvents.processInfo, p.serverId);
   let latest: ProcessInfoEvent | null = null;
   let warning: AckWarning | undefined;
   try {
-    await socket.join(room);
+    await client.join(room);
     try {
       const view = await deps.store.get(p.serverId);
       latest = view?.latest ?? null;
       if (latest && (watch.newest === null || comparePositions(latest.position, watch.newest) > 0)) {
-        socket.emit(ServerEvents.processInfo, latest);
+        client.emit(ServerEvents.processInfo, latest);
       }
       if (view && view.status !== 'running') {
-        socket.emit(ServerEvents.serverStatusChanged, {
+        client.emit(ServerEvents.serverStatusChanged, {
           serverId: p.serverId,
           status: view.status,
           timestamp: new Date().toISOString(),
@@ -73,6 +73,6 @@ export async function subscribeMetrics(ctx: SocketContext, p: SubscribeMetricsPa
     watch.stop();
   }
   const confirmation = { room, serverId: p.serverId, interval: p.interval ?? DEFAULT_INTERVAL_MS, timestamp: new Date().toISOString() };
-  socket.emit(ServerEvents.subscriptionConfirmed, confirmation);
+  client.emit(ServerEvents.subscriptionConfirmed, confirmation);
   return { ...confirmation, latest: latest !== null, ...(warning ? { warning } : {}) };
 }

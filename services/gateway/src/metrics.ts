@@ -32,6 +32,7 @@ export class GatewayMetrics {
   readonly #slowConsumers: Counter;
   readonly #refusedConnections: Counter<'code'>;
   #nsp: Namespace | null = null;
+  #wsClients: () => number = () => 0;
   readonly #channels = new Map<string, ChannelMetrics>();
   readonly #rooms = new Map<string, ChannelMetrics>();
 
@@ -43,10 +44,12 @@ export class GatewayMetrics {
     const self = this;
     new Gauge({
       name: 'vigil_gateway_connections',
-      help: 'Socket.IO clients connected to this gateway',
+      help: 'Clients connected to this gateway, by transport (socket.io, ws)',
+      labelNames: ['transport'],
       registers,
       collect() {
-        this.set(self.#nsp?.sockets.size ?? 0);
+        this.set({ transport: 'socket.io' }, self.#nsp?.sockets.size ?? 0);
+        this.set({ transport: 'ws' }, self.#wsClients());
       },
     });
     new Gauge({
@@ -107,8 +110,10 @@ export class GatewayMetrics {
     });
   }
 
-  attach(nsp: Namespace): void {
+  /** `wsClients`: how many clients /ws has (they share the namespace's rooms, not its sockets). */
+  attach(nsp: Namespace, wsClients?: () => number): void {
     this.#nsp = nsp;
+    if (wsClients) this.#wsClients = wsClients;
     watchDeliveries(nsp);
   }
 

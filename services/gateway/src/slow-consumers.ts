@@ -4,35 +4,40 @@
 // in its WebSocket's send buffer. A sweep measures each socket a few times a second (cheap: an
 // empty queue and a counter per socket; nothing on the fan-out path) and disconnects those past
 // the limit with a reason. Pagers (log replay) wait for a socket to drain before sending more.
-// The same sweep notes when each socket last had nothing queued (`caughtUpAt`): what silent-session
-// counting (sessions/silence.ts) needs, without a listener on every flush of every socket.
+// Measuring a Socket.IO connection also notes when it last had nothing queued (`caughtUpAt`):
+// what silent-session counting (sessions/silence.ts) needs, without a listener on every flush.
 import type { Logger } from 'pino';
-import type { Namespace, Socket } from 'socket.io';
-import { ErrorCodes, ServerEvents } from '@vigil/protocol';
+import type { Socket } from 'socket.io';
+import { ErrorCodes } from '@vigil/protocol';
+import type { Client } from './client.js';
 
 type Packet = { data?: unknown };
 type EngineConnection = Socket['conn'];
 type EngineInternals = { writeBuffer?: Packet[]; transport: { name: string; socket?: { bufferedAmount?: number; terminate?(): void } } };
 
 const kCaughtUp = Symbol('vigil.caughtUpAt');
-type SweptSocket = Socket & { [kCaughtUp]?: number };
+type Measured = { [kCaughtUp]?: number };
 
 /** Whether the engine holds no packet for this connection: everything due has been handed to its transport. */
 export function nothingQueued(conn: EngineConnection): boolean {
   return ((conn as unknown as EngineInternals).writeBuffer?.length ?? 0) === 0;
 }
 
-/** When a sweep last saw `socket` with nothing queued (ms), if one has. */
-export function caughtUpAt(socket: Socket): number | undefined {
-  return (socket as SweptSocket)[kCaughtUp];
+/** When a measure of this connection (unsentBytes) last found nothing queued (ms), if one has. */
+export function caughtUpAt(conn: EngineConnection): number | undefined {
+  return (conn as unknown as Measured)[kCaughtUp];
 }
 
-/** Unsent bytes of one connection: queued packets plus what its WebSocket has not written out. */
+/**
+ * Unsent bytes of one connection: queued packets plus what its WebSocket has not written out.
+ * With nothing queued, notes the time (caughtUpAt).
+ */
 export function unsentBytes(conn: EngineConnection): number {
   const c = conn as unknown as EngineInternals;
   let bytes = 0;
   const queued = c.writeBuffer;
   if (queued) for (let i = 0; i < queued.length; i++) bytes += sizeOf(queued[i]!.data);
+  if (!queued || queued.length === 0) (conn as unknown as Measured)[kCaughtUp] = Date.now();
   if (c.transport.name === 'websocket') bytes += c.transport.socket?.bufferedAmount ?? 0;
   return bytes;
 }
@@ -45,13 +50,13 @@ function sizeOf(data: unknown): number {
 }
 
 /**
- * Resolves true once the socket's unsent bytes are at most `below`, false if it disconnects
+ * Resolves true once the client's unsent bytes are at most `below`, false if it disconnects
  * first. Polls with a growing pause: a paused reader costs a timer, never memory.
  */
-export async function drained(socket: Socket, below: number): Promise<boolean> {
+export async function drained(client: Client, below: number): Promise<boolean> {
   let pause = 2;
-  while (socket.connected) {
-    if (unsentBytes(socket.conn) <= below) return true;
+  while (client.connected) {
+    if (client.unsentBytes() <= below) return true;
     await new Promise((resolve) => setTimeout(resolve, pause));
     pause = Math.min(pause * 2, 100);
   }
@@ -71,19 +76,20 @@ export type SlowConsumerOptions = {
   everyMs: number;
   logger: Logger;
   /** The client's address for the log (behind a proxy, not the proxy's). */
-  addressOf?(socket: Socket): string;
+  addressOf?(client: Client): string;
   onDisconnect?(bytes: number): void;
 };
 
+/** Measures the clients `clients()` lists (one sweep per transport). */
 export class SlowConsumerSweep {
-  readonly #nsp: Namespace;
+  readonly #clients: () => Iterable<Client>;
   readonly #options: SlowConsumerOptions;
   #timer: NodeJS.Timeout | null = null;
   /** Duration of the longest sweep so far, in ms (what the sweep costs, for tests and tuning). */
   longestSweepMs = 0;
 
-  constructor(nsp: Namespace, options: SlowConsumerOptions) {
-    this.#nsp = nsp;
+  constructor(clients: () => Iterable<Client>, options: SlowConsumerOptions) {
+    this.#clients = clients;
     this.#options = options;
   }
 
@@ -100,21 +106,21 @@ export class SlowConsumerSweep {
   sweep(): void {
     const started = performance.now();
     const max = this.#options.maxBufferedBytes;
-    const now = Date.now();
-    for (const socket of this.#nsp.sockets.values() as Iterable<SweptSocket>) {
-      const bytes = unsentBytes(socket.conn);
-      if (bytes > max) this.#disconnect(socket, bytes);
-      else if (nothingQueued(socket.conn)) socket[kCaughtUp] = now;
+    for (const client of this.#clients()) {
+      const bytes = client.unsentBytes();
+      if (bytes > max) this.#disconnect(client, bytes);
     }
     this.longestSweepMs = Math.max(this.longestSweepMs, performance.now() - started);
   }
 
-  #disconnect(socket: Socket, bytes: number): void {
+  #disconnect(client: Client, bytes: number): void {
     const message = `${bytes} bytes unsent (limit ${this.#options.maxBufferedBytes}): the client is not reading`;
-    // Best effort: it queues behind what the client is not reading.
-    socket.emit(ServerEvents.disconnectReason, { code: ErrorCodes.SLOW_CONSUMER, message });
-    this.#options.logger.warn({ code: ErrorCodes.SLOW_CONSUMER, clientId: socket.id, address: this.#options.addressOf?.(socket) ?? socket.handshake.address, bytes }, 'slow consumer disconnected');
+    this.#options.logger.warn(
+      { code: ErrorCodes.SLOW_CONSUMER, clientId: client.id, transport: client.transport, address: this.#options.addressOf?.(client) ?? client.address, bytes },
+      'slow consumer disconnected',
+    );
     this.#options.onDisconnect?.(bytes);
-    dropConnection(socket);
+    // The reason is best effort: it queues behind what the client is not reading.
+    client.end({ code: ErrorCodes.SLOW_CONSUMER, message }, 'drop');
   }
 }

@@ -1,5 +1,6 @@
-// Socket.IO as a Fastify plugin; this file only wires. Everything it opens (engine, Socket.IO
-// server, adapter, sessions, Redis listener, sweeper) is created per app instance and closed by
+// Socket.IO and the plain WebSocket endpoint /ws as a Fastify plugin; this file only wires.
+// Everything it opens (engine, Socket.IO server, adapter, /ws endpoint, sessions, Redis listener,
+// sweeper) is created per app instance and closed by
 // its preClose hook, so an app can be built, closed and built again any number of times in one
 // process.
 import fp from 'fastify-plugin';
@@ -29,6 +30,9 @@ import { paceRoomLeaves } from './paced-leave.js';
 import { refuseBinary } from './binary-refusal.js';
 import type { Verifier } from './auth/verifier.js';
 import { handshakeAuth } from './auth/socket-auth.js';
+import type { MonitoringDeps, SessionKeeper } from './socket-context.js';
+import { clientOf, socketOf } from './socketio-client.js';
+import { installWsEndpoint } from './ws-endpoint.js';
 
 type SocketPluginOptions = {
   settings: ResolvedOptions;
@@ -69,11 +73,12 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
   const nsp = io.of(NAMESPACE);
   const pacedLeaves = paceRoomLeaves(nsp.adapter);
   engine.on('connection', refuseBinary(nsp, logger, () => metrics.rejected(ErrorCodes.INVALID_PAYLOAD)));
-  const slowConsumers = new SlowConsumerSweep(nsp, {
+  const socketIoClients = () => [...nsp.sockets.values()].map(clientOf);
+  const slowConsumers = new SlowConsumerSweep(socketIoClients, {
     maxBufferedBytes: settings.maxBufferedBytes,
     everyMs: SLOW_CONSUMER_SWEEP_MS,
     logger,
-    addressOf: (socket) => guard.addressOf(socket.request),
+    addressOf: (client) => guard.addressOf(socketOf(client)!.request),
     onDisconnect: () => metrics.slowConsumer(),
   });
   slowConsumers.start();
@@ -81,7 +86,7 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
   // Before the session middleware: a client without a valid token never reaches Redis.
   nsp.use(handshakeAuth(verifier, logger));
   const sessions = new ClientSessions(nsp, new SessionStore(redis.command, settings.gatewayId, settings.sessionTtlMs, logger), logger);
-  registerMonitoring(nsp, {
+  const deps: MonitoringDeps = {
     store,
     logs,
     logger,
@@ -92,14 +97,27 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
     ...(settings.refuseUnknownServers ? { isRegistered: (serverId: string) => collectorWroteFor(redis.command, serverId) } : {}),
     replays: new InOrder(),
     limits: { maxRooms: settings.maxRoomsPerSocket, perSecond: settings.eventsPerSecond, burst: settings.eventBurst },
+  };
+  registerMonitoring(nsp, deps);
+  const ws = await installWsEndpoint(app, {
+    nsp,
+    settings,
+    readiness,
+    guard,
+    verifier,
+    logger,
+    deps: { ...deps, sessions: NO_SESSIONS },
+    slowConsumerSweepMs: SLOW_CONSUMER_SWEEP_MS,
+    onSlowConsumer: () => metrics.slowConsumer(),
+    closeTimeoutMs: CLOSE_TIMEOUT_MS,
   });
-  metrics.attach(nsp);
+  metrics.attach(nsp, () => ws.clients.size);
   const listener = listenToRedis(redis.sub, { nsp, logs, logger, metrics, sync: syncSubscriptions });
   sessions.start();
   const sweeper = new StaleSweeper(nsp, store, logger, settings.staleSweepMs);
   sweeper.start();
   app.decorate('io', io);
-  installDrain(app, nsp, readiness, logger);
+  installDrain(app, () => [...socketIoClients(), ...[...ws.clients.values()].filter((c) => c.connected)], readiness, logger);
 
   app.addHook('preClose', async () => {
     sweeper.stop();
@@ -112,6 +130,9 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
     pacedLeaves.flush();
   });
 }
+
+/** A /ws client has no session: it re-subscribes itself after a reconnect (logs with `since`). */
+const NO_SESSIONS: SessionKeeper = { save: () => undefined, withdraw: () => undefined, connected: () => undefined };
 
 /**
  * Whether a collector has written for this server: its registry entry, or (Redis restarted empty

@@ -18,6 +18,8 @@ import type { SocketContext } from '../socket-context.js';
 import { mayHold, socketPermissions } from '../auth/socket-auth.js';
 import { SessionStore, type LiveSession, type RestoredSession } from './store.js';
 import { ROOMS_PER_SOCKET_CEILING } from '../options.js';
+import type { Client } from '../client.js';
+import { socketOf } from '../socketio-client.js';
 
 /** What the handshake (and so the client's CONNECT) waits for its session; later reads wait longer. */
 const LOAD_TIMEOUT_MS = 1000;
@@ -111,8 +113,9 @@ export class ClientSessions {
    * The client left a server's room itself: a restore still under way must not join it again
    * (nor keep it in the session). Only remembered while there is a restore to tell.
    */
-  withdraw(socket: Socket, kind: SessionRoom['kind'], serverId: string): void {
-    const s = socket as SessionSocket;
+  withdraw(client: Client, kind: SessionRoom['kind'], serverId: string): void {
+    const s = socketOf(client) as SessionSocket | undefined;
+    if (!s) return;
     const pending = s[kPending];
     if (pending === undefined || (Array.isArray(pending) && pending.length === 0)) return;
     const withdrawn = (s[kWithdrawn] ??= new Set());
@@ -121,7 +124,9 @@ export class ClientSessions {
   }
 
   /** Writes this client's subscriptions through to its session (not before its session has been read). */
-  save(socket: Socket): void {
+  save(client: Client): void {
+    const socket = socketOf(client);
+    if (!socket) return;
     const id = sessionIdOf(socket);
     const rooms = sessionRooms(socket);
     if (id && rooms && socket.connected) this.#store.save(id, rooms);
@@ -129,7 +134,8 @@ export class ClientSessions {
 
   /** A connected client: its rooms back if its session was found, and its goodbye handled. */
   connected(ctx: SocketContext): void {
-    const socket = ctx.socket as SessionSocket;
+    const socket = socketOf(ctx.client) as SessionSocket | undefined;
+    if (!socket) return; // sessions are a Socket.IO feature: a /ws client re-subscribes itself
     socket.on('disconnect', (reason) => {
       const id = sessionIdOf(socket);
       if (!id) return;
@@ -169,7 +175,7 @@ export class ClientSessions {
 
   /** Reads a session the handshake could not, until it is read or the client has gone. */
   async #readLater(ctx: SocketContext): Promise<void> {
-    const socket = ctx.socket as SessionSocket;
+    const socket = socketOf(ctx.client) as SessionSocket;
     const id = sessionIdOf(socket)!;
     for (let attempt = 0; !this.#gone(socket); attempt++) {
       try {
@@ -191,7 +197,7 @@ export class ClientSessions {
    * re-subscribed. A room that fails is tried again while the client is connected.
    */
   async #restore(ctx: SocketContext, restored: RestoredSession): Promise<void> {
-    const socket = ctx.socket as SessionSocket;
+    const socket = socketOf(ctx.client) as SessionSocket;
     // The token presented here decides, not the one the session was made under.
     const permissions = socketPermissions(socket);
     let pending = restored.rooms.filter((room) => {
@@ -222,7 +228,7 @@ export class ClientSessions {
       }
       pending = failed.filter((room) => !isWithdrawn(socket, room));
       socket[kPending] = pending;
-      this.save(socket);
+      this.save(ctx.client);
     }
     if (!this.#gone(socket)) ctx.log.info({ rooms: restored.rooms.length, resumeFrom: restored.resumeFrom }, 'session restored');
   }

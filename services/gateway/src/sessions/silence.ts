@@ -3,7 +3,7 @@
 // that carries nothing, a restore that never happened) looks like from the gateway. Such a client
 // has packets waiting in its engine queue, or it would have been sent them: so a client is counted
 // from the last time it had nothing queued, which the slow-consumer sweep notes a few times a
-// second (slow-consumers.ts), and the count checks again when asked. The cost is one timestamp per
+// second when it measures each connection (slow-consumers.ts), and the count checks again when asked. The cost is one timestamp per
 // Redis message per room (metrics.ts) and nothing per delivery; the count is a sweep over the
 // sockets when it is asked for (a /metrics scrape).
 import type { Namespace, Socket } from 'socket.io';
@@ -27,7 +27,7 @@ export function watchDeliveries(nsp: Namespace): void {
 function lastCaughtUp(socket: WatchedSocket, now: number): number | undefined {
   if (nothingQueued(socket.conn)) return now;
   const connected = socket[kConnectedAt];
-  const swept = caughtUpAt(socket);
+  const swept = caughtUpAt(socket.conn);
   return connected === undefined ? swept : swept === undefined ? connected : Math.max(connected, swept);
 }
 
