@@ -19,6 +19,9 @@ export type StackProcs = {
 
 export type StartedStack = { procs: StackProcs; connected: number; notes: string[] };
 
+/** A child's start (tsx compiling the gateway) takes a second on a quiet machine, far longer on a busy one. */
+const STARTUP_TIMEOUT_MS = 120_000;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until every room's channel has a subscriber on each gateway that holds clients of that room. */
@@ -48,15 +51,15 @@ async function startProcesses(stack: Stack, o: FanoutOptions, log: (l: string) =
     for (let g = 0; g < o.gateways; g++) {
       const server = await spawnTs(stack === 'baseline' ? 'baseline-server-proc.ts' : 'gateway-proc.ts');
       procs.servers!.push(server);
-      await server.next('ready', 30_000);
+      await server.next('ready', STARTUP_TIMEOUT_MS);
       server.send({ type: 'start', redisUrl: redis.url, clients: o.clients });
     }
     const ports: number[] = [];
-    for (const s of procs.servers!) ports.push(Number((await s.next<{ type: string; port: number }>('listening', 30_000)).port));
+    for (const s of procs.servers!) ports.push(Number((await s.next<{ type: string; port: number }>('listening', STARTUP_TIMEOUT_MS)).port));
     procs.publisher = await spawnTs('publisher-proc.ts');
-    await procs.publisher.next('ready', 30_000);
+    await procs.publisher.next('ready', STARTUP_TIMEOUT_MS);
     procs.publisher.send({ type: 'start', kind: stack === 'baseline' ? 'baseline' : 'vigil', redisUrl: redis.url, servers: o.servers, collectors: o.collectors });
-    await procs.publisher.next('started', 30_000);
+    await procs.publisher.next('started', STARTUP_TIMEOUT_MS);
 
     // Client i watches server i mod S through gateway ⌊i / S⌋ mod G: every room has clients on every gateway.
     const assignments = Array.from({ length: o.clientProcs }, () => [] as Assignment[]);
@@ -69,7 +72,7 @@ async function startProcesses(stack: Stack, o: FanoutOptions, log: (l: string) =
     for (const list of assignments) {
       const c = await spawnTs('clients-proc.ts');
       procs.clients!.push(c);
-      await c.next('ready', 30_000);
+      await c.next('ready', STARTUP_TIMEOUT_MS);
       c.send({ type: 'connect', clients: list });
     }
     return procs as StackProcs;
