@@ -116,7 +116,7 @@ function summaryTable(r: FanoutReport): string {
     const x = r.ratios.find((q) => q.stack === st.stack);
     const isBase = st.stack === 'baseline';
     const vs = (v: number | null | undefined) => (isBase ? '1×' : `${f(v, 2)}×`);
-    const cheaper = x?.usPerDelivery ? ` (${f(1 / x.usPerDelivery, 2)}× cheaper)` : '';
+    const cheaper = x?.usPerDelivery && x.usPerDelivery < 1 ? ` (${f(1 / x.usPerDelivery, 2)}× cheaper)` : '';
     return [
       `**${STACK_NAMES[st.stack]}**`,
       st.best ? `${int(st.best.deliveriesPerSec)} (${st.best.ratePerSec} ticks/s)` : '–',
