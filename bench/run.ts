@@ -35,8 +35,8 @@ async function section<T>(command: string, run: () => Promise<T>): Promise<Secti
 const USAGE = `usage: npm run bench -- [--only=sampling|fanout|memory|host|interval] [--render-only] [--no-write] [size flags]
   collector sampling: --sizes=100,1000 --interval=200 --warmup-ticks=5 --ticks=50 --per-pid-ticks=15 --repeats=2
   fan-out:            --clients=1000 --servers=100 --gateways=2 --client-procs=2 --collectors=10
-                      --rates=10,20,30,35,40,45,50,60 --warmup=2 --window=4 --p99-limit=50 --stop-p99=1000
-                      --retry-above=0.5 --quiet-budget=120 --stacks=vigil,baseline
+                      --rates=10,20,30,40,50,60 --warmup=2 --window=4 --p99-limit=50 --stop-p99=1000
+                      --retry-above=0.5 --quiet-budget=60 --stacks=vigil,baseline,ws
   redis memory:       --memory-servers=20 --memory-seconds=3600
   collector interval: --interval-targets=200 --interval-configured=1000 --interval-fast=100
                       --interval-warmup=3 --interval-window=20 --interval-repeats=2

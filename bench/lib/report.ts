@@ -1,7 +1,7 @@
 // bench/README.md from a results file: what each benchmark measures and how, the machine, the
 // figures and the ratios against the baselines. Everything numeric comes from the results.
 import { DEFAULT_SAMPLING, type SamplingReport, type SamplingRow } from '../collector-sampling.js';
-import { DEFAULT_FANOUT, type FanoutReport, type Step, type StackResult } from '../fanout.js';
+import { DEFAULT_FANOUT, highestKeptUp, type FanoutReport, type Stack, type Step, type StackResult } from '../fanout.js';
 import type { Machine } from './machine.js';
 import type { MemoryReport } from '../redis-memory.js';
 import { memorySection } from './memory-report.js';
@@ -111,16 +111,42 @@ function stepRows(st: StackResult, windowSec: number): string[][] {
   ]);
 }
 
-function highestKeptUp(st: StackResult): Step | null {
-  return st.steps.filter((s) => s.keptUp).sort((a, b) => b.ratePerSec - a.ratePerSec)[0] ?? null;
-}
+const STACK_NAMES: Record<Stack, string> = { vigil: 'vigil-Socket.IO', baseline: 'baseline Socket.IO', ws: 'vigil-/ws' };
 
-function keptUpRatio(r: FanoutReport): number | null {
-  const v = r.stacks.find((s) => s.stack === 'vigil');
-  const b = r.stacks.find((s) => s.stack === 'baseline');
-  const kv = v ? highestKeptUp(v) : null;
-  const kb = b ? highestKeptUp(b) : null;
-  return kv && kb ? kv.ratePerSec / kb.ratePerSec : null;
+const STACK_TITLES: Record<Stack, string> = {
+  vigil: 'vigil-Socket.IO: BatchWriter → Redis → vigil gateways (buildApp) → socket.io clients',
+  baseline: 'baseline Socket.IO: `io.to(room).emit` → Redis → bare Socket.IO + sharded adapter → socket.io clients',
+  ws: 'vigil-/ws: BatchWriter → Redis → vigil gateways (buildApp) → plain WebSocket clients on `/ws`',
+};
+
+/** The figures the run is for, one row per stack, ratios against the baseline of the same run. */
+function summaryTable(r: FanoutReport): string {
+  const o = r.options;
+  const rows = r.stacks.map((st) => {
+    const x = r.ratios.find((q) => q.stack === st.stack);
+    const isBase = st.stack === 'baseline';
+    const vs = (v: number | null | undefined) => (isBase ? '1×' : `${f(v, 2)}×`);
+    const cheaper = x?.usPerDelivery && x.usPerDelivery < 1 ? ` (${f(1 / x.usPerDelivery, 2)}× cheaper)` : '';
+    return [
+      `**${STACK_NAMES[st.stack]}**`,
+      st.best ? `${int(st.best.deliveriesPerSec)} (${st.best.ratePerSec} ticks/s)` : '–',
+      vs(x?.bestDeliveriesPerSec),
+      f(st.usPerDelivery, 1),
+      isBase ? '1×' : `${f(x?.usPerDelivery, 2)}×${cheaper}`,
+      st.peak ? int(st.peak.deliveriesPerSec) : '–',
+    ];
+  });
+  return table(
+    [
+      'stack',
+      `highest sustained deliveries/s (p99 ≤ ${o.p99LimitMs} ms)`,
+      '÷ baseline',
+      `gateway CPU µs/delivery (rates ${r.commonRates.join(', ') || 'none'} ticks/s)`,
+      '÷ baseline',
+      'most deliveries/s received (capacity)',
+    ],
+    rows,
+  );
 }
 
 function fanoutSection(s: Section<FanoutReport>): string {
@@ -146,7 +172,7 @@ function fanoutSection(s: Section<FanoutReport>): string {
   ];
   const stacks = r.stacks
     .map((st) => {
-      const title = st.stack === 'vigil' ? 'vigil: BatchWriter → Redis → vigil gateways (buildApp)' : 'baseline: `io.to(room).emit` → Redis → bare Socket.IO + sharded adapter';
+      const title = STACK_TITLES[st.stack];
       const best = st.best
         ? `Highest sustained (p99 ≤ ${o.p99LimitMs} ms): **${int(st.best.deliveriesPerSec)} deliveries/s** (${st.best.ratePerSec} ticks/s), p50 ${f(st.best.latencyMs.p50)} ms, p99 ${f(st.best.latencyMs.p99)} ms.`
         : `No step kept p99 ≤ ${o.p99LimitMs} ms.`;
@@ -166,46 +192,55 @@ function fanoutSection(s: Section<FanoutReport>): string {
       return `### ${title}\n\n${st.connected} clients connected and subscribed.\n\n${table(head, stepRows(st, windowSec))}\n\n${best}${kept}${peak}${ceiling}${notes}`;
     })
     .join('\n\n');
-  let ratios = '';
-  if (r.ratios) {
-    const per = r.ratios.perRate.map((x) => [
-      String(x.ratePerSec),
-      `${f(x.p50, 2)}×`,
-      `${f(x.p99, 2)}×`,
-      `${f(x.gatewayUsPerDelivery, 2)}×`,
-      `${f(x.otherCores?.vigil, 2)} / ${f(x.otherCores?.baseline, 2)}`,
-    ]);
-    ratios = `### Ratios, vigil ÷ baseline
+  const ratios = r.ratios
+    .map((x) => {
+      const name = STACK_NAMES[x.stack];
+      const per = x.perRate.map((q) => [
+        String(q.ratePerSec),
+        `${f(q.p50, 2)}×`,
+        `${f(q.p99, 2)}×`,
+        `${f(q.gatewayUsPerDelivery, 2)}×`,
+        `${f(q.otherCores.stack, 2)} / ${f(q.otherCores.baseline, 2)}`,
+      ]);
+      return `### Ratios, ${name} ÷ baseline
 
-- Highest sustained deliveries/s (p99 ≤ ${o.p99LimitMs} ms): **${f(r.ratios.bestDeliveriesPerSec, 2)}×**
-- Highest rate kept up with, whatever the p99: **${f(keptUpRatio(r), 2)}×**
-- Most deliveries/s received in a step (capacity): **${f(r.ratios.peakDeliveriesPerSec, 2)}×**
-- At each rate both kept up with (below 1 is better for vigil; latency ratios are only as good as the other load
+- Highest sustained deliveries/s (p99 ≤ ${o.p99LimitMs} ms): **${f(x.bestDeliveriesPerSec, 2)}×**
+- Highest rate kept up with, whatever the p99: **${f(x.keptUpRate, 2)}×**
+- Most deliveries/s received in a step (capacity): **${f(x.peakDeliveriesPerSec, 2)}×**
+- Gateway CPU per delivery over the rates every stack was measured at: **${f(x.usPerDelivery, 2)}×**
+- At each rate both kept up with (below 1 is better for ${name}; latency ratios are only as good as the other load
   columns are equal and low):
 
-${per.length > 0 ? table(['ticks/s', 'p50', 'p99', 'gateway µs/delivery', 'other load (vigil / baseline, cores)'], per) : '(no rate was kept up with by both)'}`;
-  }
+${per.length > 0 ? table(['ticks/s', 'p50', 'p99', 'gateway µs/delivery', `other load (${name} / baseline, cores)`], per) : '(no rate was kept up with by both)'}`;
+    })
+    .join('\n\n');
   return `## 2. End-to-end fan-out (\`bench/fanout.ts\`)
 
 **What it measures.** Deliveries per second and latency from publish to a client's \`process:info\` handler,
-through Redis and ${o.gateways} gateways, for ${int(o.clients)} Socket.IO clients watching ${o.servers} servers
+through Redis and ${o.gateways} gateways, for ${int(o.clients)} clients watching ${o.servers} servers
 (${Math.round(o.clients / o.servers)} clients per server room, spread over ${o.gateways} gateways so that every room has
-clients on every gateway). Two stacks, same clients, same rooms, same payloads:
+clients on every gateway), and the gateways' CPU per delivery. Stacks, same number of clients, same rooms, same payloads:
 
-- **vigil**: the collector's publish path, one \`BatchWriter.write\` per tick (a Lua script per tick that, per
+- **vigil-Socket.IO** (\`vigil\`): the collector's publish path, one \`BatchWriter.write\` per tick (a Lua script per tick that, per
   server, XADDs the sample, SETs latest and SPUBLISHes it in the sharded adapter's wire format with the stream id
   as position; plus registry HSET and heartbeats ZADD) → vigil gateways built with \`buildApp()\`, which verify a
-  real token in every client's handshake, as deployed (once per connection, not per delivery).
-- **baseline**: the stock way: a Socket.IO server with \`createShardedAdapter(pub, sub, { subscriptionMode: 'dynamic' })\`
+  real token in every client's handshake, as deployed (once per connection, not per delivery) → socket.io-client.
+- **baseline Socket.IO** (\`baseline\`): the stock way: a Socket.IO server with \`createShardedAdapter(pub, sub, { subscriptionMode: 'dynamic' })\`
   and no clients does \`io.of('/monitoring').to(room).emit('process:info', payload)\` per server per tick → two bare
-  Socket.IO servers on the same adapter, whose only handler joins the room.
+  Socket.IO servers on the same adapter, whose only handler joins the room → socket.io-client.
+- **vigil-/ws** (\`ws\`): the same publisher and vigil gateways as vigil-Socket.IO; the clients are plain WebSockets
+  (the \`ws\` package) on the gateway's \`/ws\`, the token in the upgrade's \`Authorization: Bearer\` header, subscribed with a
+  \`{ "id", "event": "subscribe-server-metrics", "data": { "serverId" } }\` frame; each sample arrives as \`{ "event": "process:info", "data" }\`.
+
+The bench gateways keep every product default except the per-address connection caps, raised to the number of
+clients (they all come from 127.0.0.1).
 
 **How.** Every role is its own process: ${o.gateways} gateways, 1 publisher, ${o.clientProcs} client processes
-(socket.io-client, websocket transport, one connection per client) and one private \`redis-server\` per stack. Both
-stacks are up at once and take turns at each rate, in alternating order, after an unrecorded warm-up step each.
+(socket.io-client on the websocket transport, or \`ws\`; one connection per client) and one private \`redis-server\` per
+stack. All stacks are up at once and take turns at each rate, in alternating order, after an unrecorded warm-up step each.
 
 - **Load.** One sample per server per tick: a \`process:info\` JSON body of about 280 bytes (position and \`sentAt\`
-  included; about 310 bytes as a Socket.IO packet). The servers are split among ${o.collectors} simulated
+  included; about 310 bytes as a Socket.IO packet, about 300 as a \`/ws\` frame). The servers are split among ${o.collectors} simulated
   collector${o.collectors === 1 ? '' : 's'} whose ticks are staggered evenly over the period (collectors on different hosts are not in
   phase); each collector tick is one publish of its ${Math.ceil(o.servers / o.collectors)} servers, a burst of about
   ${int(Math.ceil(o.servers / o.collectors) * (o.clients / o.servers))} deliveries. Offered deliveries/s = ticks/s × ${int(o.clients)}.
@@ -219,12 +254,18 @@ stacks are up at once and take turns at each rate, in alternating order, after a
   passed ${o.stopP99Ms} ms (once per stack, such a step measured under more than ${o.retryAboveOtherCores} cores of other load is forgiven
   and the ramp goes on; the stack's notes say so).
 - **CPU.** Per role, from \`/proc/<pid>/stat\` over the window (10 ms resolution), in cores (CPU seconds per second);
-  gateway µs/delivery = both gateways' CPU ÷ deliveries received. Everything (clients included, see their
+  gateway µs/delivery = both gateways' CPU ÷ deliveries received; the summary's figure pools the rates every stack
+  was measured at (their gateway CPU ÷ their deliveries, saturated steps included: CPU spent over what was delivered),
+  so that all stacks are compared over the same rates. Everything (clients included, see their
   column) shares the machine's cores, so a ceiling here is the machine's, not a gateway's alone.
 - **Noise.** Before each step the run waits for other work to use less than ${o.retryAboveOtherCores} cores (at most
   ${o.quietBudgetMs / 1000} s of waiting over the whole run; ${int(r.quietWaitMs == null ? null : r.quietWaitMs / 1000)} s were spent); a step measured while other work used more
   anyway is measured once more and the quieter of the two is kept (the "other load" column says so). "Other load"
   counts everything outside the measured stack, the other stack's idle processes included.
+
+### Summary
+
+${summaryTable(r)}
 
 ${stacks}
 
