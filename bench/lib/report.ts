@@ -13,6 +13,9 @@ export type Results = {
   fanout: Section<FanoutReport> | null;
 };
 
+/** A sampling run of an earlier version of the collector, kept for comparison (bench/results/sampling-before.json). */
+export type SamplingBefore = { label: string; section: Section<SamplingReport> };
+
 const f = (x: number | null | undefined, digits = 1): string => (x == null ? '–' : x.toFixed(digits));
 const int = (x: number | null | undefined): string => (x == null ? '–' : Math.round(x).toLocaleString('en-US'));
 
@@ -27,7 +30,30 @@ const MODE_LABEL: Record<SamplingRow['mode'], string> = {
   vigil: '(b) vigil collector → Redis',
 };
 
-function samplingSection(s: Section<SamplingReport>): string {
+function beforeAfter(before: SamplingBefore, after: Section<SamplingReport>): string {
+  const row = (s: Section<SamplingReport>, targets: number, mode: SamplingRow['mode']) => s.report.rows.find((r) => r.targets === targets && r.mode === mode);
+  const ratio = (s: Section<SamplingReport>, targets: number) => s.report.ratios.find((r) => r.targets === targets)?.vigilOverBatched;
+  const rows = after.report.options.sizes.map((targets) => {
+    const [b, a] = [row(before.section, targets, 'vigil'), row(after, targets, 'vigil')];
+    const rest = (r: SamplingRow | undefined) => (r ? r.usPerTargetSample - r.sampleUsPerTargetSample : null);
+    return [
+      String(targets),
+      `${f(ratio(before.section, targets), 2)}× → **${f(ratio(after, targets), 2)}×**`,
+      `${f(b?.usPerTargetSample)} → ${f(a?.usPerTargetSample)}`,
+      `${f(rest(b))} → ${f(rest(a))}`,
+      `${f(b?.redisUsPerTargetSample)} → ${f(a?.redisUsPerTargetSample)}`,
+      `${f(b?.otherCores, 2)} / ${f(a?.otherCores, 2)}`,
+    ];
+  });
+  return `Before and after: ${before.label}, measured ${before.section.startedAt} – ${before.section.finishedAt} with
+\`${before.section.command}\`, against the run above. The two runs had different other load, so compare each run's
+ratio (measured within one run) more than its raw figures.
+
+${table(['targets', 'vigil ÷ batched, before → after', 'vigil µs/target-sample', 'rest (µs, not pidusage)', 'redis µs/target-sample', 'other load before / after (cores)'], rows)}
+`;
+}
+
+function samplingSection(s: Section<SamplingReport>, before: SamplingBefore | null): string {
   const r = s.report;
   const o = r.options;
   const rows = r.rows.map((row) => [
@@ -42,7 +68,8 @@ function samplingSection(s: Section<SamplingReport>): string {
     f(row.redisUsPerTargetSample),
     f(row.otherCores, 2),
   ]);
-  const ratios = r.ratios.map((x) => [String(x.targets), `${f(x.vigilOverBatched, 2)}×`, `${f(x.perPidOverBatched, 2)}×`]);
+  const redisOf = (targets: number) => r.rows.find((row) => row.targets === targets && row.mode === 'vigil')?.redisUsPerTargetSample;
+  const ratios = r.ratios.map((x) => [String(x.targets), `${f(x.vigilOverBatched, 2)}×`, `${f(x.perPidOverBatched, 2)}×`, f(redisOf(x.targets))]);
   return `## 1. Collector CPU per target-sample (\`bench/collector-sampling.ts\`)
 
 **What it measures.** The CPU time a sampling process spends per target per tick (µs/target-sample),
@@ -67,6 +94,8 @@ of the tick after the last, so it includes publishing and everything the process
 "in pidusage" is the CPU spent inside the pidusage calls; redis-server's CPU comes from \`/proc/<pid>/stat\`
 (10 ms resolution; it includes redis's own idle housekeeping, visible in the rows where nothing writes to it).
 "Other load" is what the rest of the machine used meanwhile (\`/proc/stat\` busy time minus this process and redis).
+Where the collector's share goes: run with \`VIGIL_BENCH_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"\` and sum
+the vigil worker's profile with \`node --import tsx bench/profile-summary.ts <file>.cpuprofile --skip-ms=8000\`.
 
 ${table(
   ['targets', 'mode', 'ticks (all runs)', 'µs/target-sample (process)', 'per run', 'of which in pidusage', 'rest (track + publish + idle)', 'tick wall ms', 'redis µs/target-sample', 'other load (cores)'],
@@ -75,9 +104,10 @@ ${table(
 
 Ratios (µs/target-sample, process CPU):
 
-${table(['targets', 'vigil ÷ batched baseline', 'naive ÷ batched baseline'], ratios)}
+${table(['targets', 'vigil ÷ batched baseline', 'naive ÷ batched baseline', 'redis-server µs/target-sample (vigil; not in the ratio)'], ratios)}
 ${r.notes.length > 0 ? `\nNotes from the run:\n\n${r.notes.map((n) => `- ${n}`).join('\n')}\n` : ''}
-Measured ${s.startedAt} – ${s.finishedAt} with \`${s.command}\`; other load just before: ${f(s.otherCoresBefore, 2)} cores.`;
+Measured ${s.startedAt} – ${s.finishedAt} with \`${s.command}\`; other load just before: ${f(s.otherCoresBefore, 2)} cores.
+${before ? `\n${beforeAfter(before, s)}` : ''}`;
 }
 
 function stepRows(st: StackResult, windowSec: number): string[][] {
@@ -242,7 +272,7 @@ export function machineTable(m: Results['machine']): string {
   );
 }
 
-export function renderReadme(r: Results): string {
+export function renderReadme(r: Results, samplingBefore: SamplingBefore | null = null): string {
   const m = r.machine;
   const parts = [
     `# vigil benchmarks
@@ -267,7 +297,7 @@ The machine is shared: other work runs while the benchmarks do. Each table has a
 by processes outside the benchmark during the measurement); figures taken under heavy other load are pessimistic,
 latency ones most of all.`,
   ];
-  if (r.sampling) parts.push(samplingSection(r.sampling));
+  if (r.sampling) parts.push(samplingSection(r.sampling, samplingBefore));
   if (r.fanout) parts.push(fanoutSection(r.fanout));
   return parts.join('\n\n') + '\n';
 }
