@@ -16,6 +16,29 @@ export type Results = {
 /** A sampling run of an earlier version of the collector, kept for comparison (bench/results/sampling-before.json). */
 export type SamplingBefore = { label: string; section: Section<SamplingReport> };
 
+/** Where the workers' busy time went, from a profiled run (bench/results/sampling-profile.json, bench/profile-summary.ts). */
+export type SamplingProfile = {
+  command: string;
+  startedAt: string;
+  finishedAt: string;
+  vigilOverBatched: number;
+  otherCores: Record<string, number | null>;
+  modes: Array<{ mode: SamplingRow['mode']; owners: Array<{ name: string; ms: number; share: number }> }>;
+};
+
+function profileTable(p: SamplingProfile): string {
+  const names = [...new Set(p.modes.flatMap((m) => m.owners.map((o) => o.name)))];
+  const share = (mode: SamplingRow['mode'], name: string) => p.modes.find((m) => m.mode === mode)?.owners.find((o) => o.name === name)?.share;
+  const rows = names.map((name) => [name, ...p.modes.map((m) => `${f((share(m.mode, name) ?? 0) * 100)}%`)]);
+  return `Where each worker's busy time goes at 1,000 targets, from a profiled run (${p.startedAt} – ${p.finishedAt};
+the profiler itself costs CPU, the ratio in that run was ${f(p.vigilOverBatched, 2)}×, other load ${p.modes.map((m) => `${m.mode} ${f(p.otherCores[m.mode], 2)}`).join(', ')} cores).
+Each sample counts for the nearest frame on its stack that one of these owns; shares are of the time not idle.
+Command: \`${p.command}\`.
+
+${table(['owner', ...p.modes.map((m) => MODE_LABEL[m.mode])], rows)}
+`;
+}
+
 const f = (x: number | null | undefined, digits = 1): string => (x == null ? '–' : x.toFixed(digits));
 const int = (x: number | null | undefined): string => (x == null ? '–' : Math.round(x).toLocaleString('en-US'));
 
@@ -53,7 +76,7 @@ ${table(['targets', 'vigil ÷ batched, before → after', 'vigil µs/target-samp
 `;
 }
 
-function samplingSection(s: Section<SamplingReport>, before: SamplingBefore | null): string {
+function samplingSection(s: Section<SamplingReport>, before: SamplingBefore | null, profile: SamplingProfile | null): string {
   const r = s.report;
   const o = r.options;
   const rows = r.rows.map((row) => [
@@ -107,7 +130,7 @@ Ratios (µs/target-sample, process CPU):
 ${table(['targets', 'vigil ÷ batched baseline', 'naive ÷ batched baseline', 'redis-server µs/target-sample (vigil; not in the ratio)'], ratios)}
 ${r.notes.length > 0 ? `\nNotes from the run:\n\n${r.notes.map((n) => `- ${n}`).join('\n')}\n` : ''}
 Measured ${s.startedAt} – ${s.finishedAt} with \`${s.command}\`; other load just before: ${f(s.otherCoresBefore, 2)} cores.
-${before ? `\n${beforeAfter(before, s)}` : ''}`;
+${before ? `\n${beforeAfter(before, s)}` : ''}${profile ? `\n${profileTable(profile)}` : ''}`;
 }
 
 function stepRows(st: StackResult, windowSec: number): string[][] {
@@ -272,7 +295,7 @@ export function machineTable(m: Results['machine']): string {
   );
 }
 
-export function renderReadme(r: Results, samplingBefore: SamplingBefore | null = null): string {
+export function renderReadme(r: Results, samplingBefore: SamplingBefore | null = null, samplingProfile: SamplingProfile | null = null): string {
   const m = r.machine;
   const parts = [
     `# vigil benchmarks
@@ -297,7 +320,7 @@ The machine is shared: other work runs while the benchmarks do. Each table has a
 by processes outside the benchmark during the measurement); figures taken under heavy other load are pessimistic,
 latency ones most of all.`,
   ];
-  if (r.sampling) parts.push(samplingSection(r.sampling, samplingBefore));
+  if (r.sampling) parts.push(samplingSection(r.sampling, samplingBefore, samplingProfile));
   if (r.fanout) parts.push(fanoutSection(r.fanout));
   return parts.join('\n\n') + '\n';
 }
