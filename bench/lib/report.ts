@@ -23,6 +23,38 @@ export type Results = {
   interval?: Section<IntervalReport> | null;
 };
 
+/** A sampling run of an earlier version of the collector, kept for comparison (bench/results/sampling-before.json). */
+export type SamplingBefore = { label: string; section: Section<SamplingReport> };
+
+/** Where the workers' busy time went, from a profiled run (bench/results/sampling-profile.json, bench/profile-summary.ts). */
+export type SamplingProfile = {
+  command: string;
+  startedAt: string;
+  finishedAt: string;
+  vigilOverBatched: number;
+  otherCores: Record<string, number | null>;
+  modes: Array<{ mode: SamplingRow['mode']; owners: Array<{ name: string; ms: number; share: number }> }>;
+};
+
+function profileTable(p: SamplingProfile): string {
+  const names = [...new Set(p.modes.flatMap((m) => m.owners.map((o) => o.name)))];
+  const share = (mode: SamplingRow['mode'], name: string) => p.modes.find((m) => m.mode === mode)?.owners.find((o) => o.name === name)?.share;
+  const rows = names.map((name) => [name, ...p.modes.map((m) => `${f((share(m.mode, name) ?? 0) * 100)}%`)]);
+  return `Where each worker's busy time goes at 1,000 targets, from a profiled run (${p.startedAt} – ${p.finishedAt};
+the profiler itself costs CPU, the ratio in that run was ${f(p.vigilOverBatched, 2)}×, other load ${p.modes.map((m) => `${m.mode} ${f(p.otherCores[m.mode], 2)}`).join(', ')} cores).
+Each sample counts for the nearest frame on its stack that one of these owns; shares are of the time not idle.
+Command: \`${p.command}\`.
+
+${table(['owner', ...p.modes.map((m) => MODE_LABEL[m.mode])], rows)}
+
+What vigil adds to the bare loop is its one write per tick: ioredis turns the Lua call's arguments (5 per sample:
+2 keys, kind, room, body; plus 2 per heartbeat) into RESP text (\`Command\`'s \`args.flat()\`, per-argument string
+concatenation, then the socket's UTF-8 encoding of the whole string), vigil's own code (sampler, trackers, publisher,
+building the arguments), and the garbage collection of those strings. Some of it lands inside the pidusage window
+(GC, replies arriving while pidusage waits on its reads), which is why vigil's "in pidusage" figure exceeds the bare loop's.
+`;
+}
+
 const f = (x: number | null | undefined, digits = 1): string => (x == null ? '–' : x.toFixed(digits));
 const int = (x: number | null | undefined): string => (x == null ? '–' : Math.round(x).toLocaleString('en-US'));
 
@@ -37,7 +69,30 @@ const MODE_LABEL: Record<SamplingRow['mode'], string> = {
   vigil: '(b) vigil collector → Redis',
 };
 
-function samplingSection(s: Section<SamplingReport>): string {
+function beforeAfter(before: SamplingBefore, after: Section<SamplingReport>): string {
+  const row = (s: Section<SamplingReport>, targets: number, mode: SamplingRow['mode']) => s.report.rows.find((r) => r.targets === targets && r.mode === mode);
+  const ratio = (s: Section<SamplingReport>, targets: number) => s.report.ratios.find((r) => r.targets === targets)?.vigilOverBatched;
+  const rows = after.report.options.sizes.map((targets) => {
+    const [b, a] = [row(before.section, targets, 'vigil'), row(after, targets, 'vigil')];
+    const rest = (r: SamplingRow | undefined) => (r ? r.usPerTargetSample - r.sampleUsPerTargetSample : null);
+    return [
+      String(targets),
+      `${f(ratio(before.section, targets), 2)}× → **${f(ratio(after, targets), 2)}×**`,
+      `${f(b?.usPerTargetSample)} → ${f(a?.usPerTargetSample)}`,
+      `${f(rest(b))} → ${f(rest(a))}`,
+      `${f(b?.redisUsPerTargetSample)} → ${f(a?.redisUsPerTargetSample)}`,
+      `${f(b?.otherCores, 2)} / ${f(a?.otherCores, 2)}`,
+    ];
+  });
+  return `Before and after: ${before.label}, measured ${before.section.startedAt} – ${before.section.finishedAt} with
+\`${before.section.command}\`, against the run above. The two runs had different other load, so compare each run's
+ratio (measured within one run) more than its raw figures.
+
+${table(['targets', 'vigil ÷ batched, before → after', 'vigil µs/target-sample', 'rest (µs, not pidusage)', 'redis µs/target-sample', 'other load before / after (cores)'], rows)}
+`;
+}
+
+function samplingSection(s: Section<SamplingReport>, before: SamplingBefore | null, profile: SamplingProfile | null): string {
   const r = s.report;
   const o = r.options;
   const rows = r.rows.map((row) => [
@@ -52,7 +107,8 @@ function samplingSection(s: Section<SamplingReport>): string {
     f(row.redisUsPerTargetSample),
     f(row.otherCores, 2),
   ]);
-  const ratios = r.ratios.map((x) => [String(x.targets), `${f(x.vigilOverBatched, 2)}×`, `${f(x.perPidOverBatched, 2)}×`]);
+  const redisOf = (targets: number) => r.rows.find((row) => row.targets === targets && row.mode === 'vigil')?.redisUsPerTargetSample;
+  const ratios = r.ratios.map((x) => [String(x.targets), `${f(x.vigilOverBatched, 2)}×`, `${f(x.perPidOverBatched, 2)}×`, f(redisOf(x.targets))]);
   return `## 1. Collector CPU per target-sample (\`bench/collector-sampling.ts\`)
 
 **What it measures.** The CPU time a sampling process spends per target per tick (µs/target-sample),
@@ -77,6 +133,8 @@ of the tick after the last, so it includes publishing and everything the process
 "in pidusage" is the CPU spent inside the pidusage calls; redis-server's CPU comes from \`/proc/<pid>/stat\`
 (10 ms resolution; it includes redis's own idle housekeeping, visible in the rows where nothing writes to it).
 "Other load" is what the rest of the machine used meanwhile (\`/proc/stat\` busy time minus this process and redis).
+Where the collector's share goes: run with \`VIGIL_BENCH_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"\` and sum
+the vigil worker's profile with \`node --import tsx bench/profile-summary.ts <file>.cpuprofile --skip-ms=8000\`.
 
 ${table(
   ['targets', 'mode', 'ticks (all runs)', 'µs/target-sample (process)', 'per run', 'of which in pidusage', 'rest (track + publish + idle)', 'tick wall ms', 'redis µs/target-sample', 'other load (cores)'],
@@ -85,9 +143,10 @@ ${table(
 
 Ratios (µs/target-sample, process CPU):
 
-${table(['targets', 'vigil ÷ batched baseline', 'naive ÷ batched baseline'], ratios)}
+${table(['targets', 'vigil ÷ batched baseline', 'naive ÷ batched baseline', 'redis-server µs/target-sample (vigil; not in the ratio)'], ratios)}
 ${r.notes.length > 0 ? `\nNotes from the run:\n\n${r.notes.map((n) => `- ${n}`).join('\n')}\n` : ''}
-Measured ${s.startedAt} – ${s.finishedAt} with \`${s.command}\`; other load just before: ${f(s.otherCoresBefore, 2)} cores.`;
+Measured ${s.startedAt} – ${s.finishedAt} with \`${s.command}\`; other load just before: ${f(s.otherCoresBefore, 2)} cores.
+${before ? `\n${beforeAfter(before, s)}` : ''}${profile ? `\n${profileTable(profile)}` : ''}`;
 }
 
 function stepRows(st: StackResult, windowSec: number): string[][] {
@@ -297,7 +356,7 @@ export function machineTable(m: Results['machine']): string {
   );
 }
 
-export function renderReadme(r: Results): string {
+export function renderReadme(r: Results, samplingBefore: SamplingBefore | null = null, samplingProfile: SamplingProfile | null = null): string {
   const m = r.machine;
   const parts = [
     `# vigil benchmarks
@@ -322,7 +381,7 @@ The machine is shared: other work runs while the benchmarks do. Each table has a
 by processes outside the benchmark during the measurement); figures taken under heavy other load are pessimistic,
 latency ones most of all.`,
   ];
-  if (r.sampling) parts.push(samplingSection(r.sampling));
+  if (r.sampling) parts.push(samplingSection(r.sampling, samplingBefore, samplingProfile));
   if (r.fanout) parts.push(fanoutSection(r.fanout));
   if (r.memory) parts.push(memorySection(r.memory));
   if (r.host) parts.push(hostSamplingSection(r.host));

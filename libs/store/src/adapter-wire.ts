@@ -74,8 +74,52 @@ export function adapterChannel(nsp: string, room: string, prefix = ADAPTER_CHANN
   return `${prefix}#${nsp}#${room}#`;
 }
 
+/**
+ * What a broadcast frame shares with every frame of the same sender, namespace, event and channel
+ * prefix: all but the room. A frame's channel is `channelHead + fill + channelTail` and its prefix
+ * `prefixHead + fill + prefixTail`, where `fill` is the frame's own part (its room), so a writer
+ * can send the shared parts once per batch and only the room per event.
+ */
+export type FrameTemplate = { channelHead: string; channelTail: string; prefixHead: string; prefixTail: string; suffix: string };
+
 /** A broadcast message split around its event payload: `prefix + payloadJson + suffix`. */
-export type BroadcastFrame = { channel: string; prefix: string; suffix: string };
+export type BroadcastFrame = { channel: string; prefix: string; suffix: string; template: FrameTemplate; fill: string };
+
+/** Templates are shared (writers group events by template identity); a few per process in practice, bounded anyway. */
+const TEMPLATES_MAX = 256;
+const templates = new Map<string, FrameTemplate>();
+
+function frameTemplate(uid: string, nsp: string, event: string, prefix: string): FrameTemplate {
+  const cacheKey = JSON.stringify([uid, nsp, event, prefix]);
+  const cached = templates.get(cacheKey);
+  if (cached) return cached;
+  const roomMark = '\u0000ROOM\u0000';
+  const payloadMark = '\u0000PAYLOAD\u0000';
+  const message = {
+    uid,
+    nsp,
+    type: MESSAGE_TYPE_BROADCAST,
+    data: {
+      opts: { rooms: [roomMark], except: [], flags: {} },
+      packet: { type: PACKET_TYPE_EVENT, data: [event, payloadMark], nsp },
+    },
+  };
+  const json = JSON.stringify(message);
+  const room = JSON.stringify(roomMark);
+  const payload = JSON.stringify(payloadMark);
+  const roomAt = json.indexOf(room);
+  const payloadAt = json.indexOf(payload);
+  // The room's quotes belong to the template: a room needing no escaping is the same inside them.
+  const template: FrameTemplate = {
+    channelHead: adapterChannel(nsp, '', prefix).slice(0, -1),
+    channelTail: '#',
+    prefixHead: json.slice(0, roomAt + 1),
+    prefixTail: json.slice(roomAt + room.length - 1, payloadAt),
+    suffix: json.slice(payloadAt + payload.length),
+  };
+  if (templates.size < TEMPLATES_MAX) templates.set(cacheKey, template);
+  return template;
+}
 
 export function broadcastFrame(
   uid: string,
@@ -84,22 +128,13 @@ export function broadcastFrame(
   event: string,
   prefix = ADAPTER_CHANNEL_PREFIX,
 ): BroadcastFrame {
-  const marker = '\u0000PAYLOAD\u0000';
-  const message = {
-    uid,
-    nsp,
-    type: MESSAGE_TYPE_BROADCAST,
-    data: {
-      opts: { rooms: [room], except: [], flags: {} },
-      packet: { type: PACKET_TYPE_EVENT, data: [event, marker], nsp },
-    },
-  };
-  const json = JSON.stringify(message);
-  const quoted = JSON.stringify(marker);
-  const at = json.indexOf(quoted);
-  return {
-    channel: adapterChannel(nsp, room, prefix),
-    prefix: json.slice(0, at),
-    suffix: json.slice(at + quoted.length),
-  };
+  const t = frameTemplate(uid, nsp, event, prefix);
+  if (JSON.stringify(room) === `"${room}"`) {
+    return { channel: t.channelHead + room + t.channelTail, prefix: t.prefixHead + room + t.prefixTail, suffix: t.suffix, template: t, fill: room };
+  }
+  // A room JSON must escape has a template of its own, with nothing to fill in.
+  const channel = adapterChannel(nsp, room, prefix);
+  const head = t.prefixHead.slice(0, -1) + JSON.stringify(room) + t.prefixTail.slice(1);
+  const own: FrameTemplate = { channelHead: channel, channelTail: '', prefixHead: head, prefixTail: '', suffix: t.suffix };
+  return { channel, prefix: head, suffix: t.suffix, template: own, fill: '' };
 }
