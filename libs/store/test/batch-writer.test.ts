@@ -63,3 +63,36 @@ t.test('a body that is not a JSON object is refused before anything is written',
   await t.rejects(new BatchWriter(r).write({ appends: [op('a', 0), { ...op('b', 1), body: '[1]' }], registry: [], heartbeats: [] }), /JSON object/);
   t.equal(await r.exists(Keys.metrics('a')), 0);
 });
+
+t.test('without positions asked back: the same entries, latest values and broadcasts, and no positions returned', async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.close());
+  const r = createRedis(redis.url, 'command');
+  const sub = createRedis(redis.url, 'subscriber');
+  t.teardown(() => Promise.all([closeRedis(r), closeRedis(sub)]));
+  const ops = [op('a', 0), op('b', 1, { latest: false, maxLen: 5 }), op('a', 2), op('c', 3, { room: 'spaced room é' })];
+  const got: string[] = [];
+  sub.on('smessage', (_channel: string, message: string) => got.push(message));
+  await sub.ssubscribe(...new Set(ops.map((o) => o.frame.channel)));
+
+  t.same(await new BatchWriter(r).write({ appends: ops, registry: [], heartbeats: [] }, { positions: false }), []);
+  await waitFor(() => got.length === ops.length, { message: 'every broadcast' });
+  for (const [i, o] of ops.entries()) {
+    const stored = (await r.xrange(o.stream, '-', '+')).filter(([, f]) => f[1] === o.body);
+    t.equal(stored.length, 1, `event ${i} stored once`);
+    const [position, fields] = stored[0]!;
+    t.same(fields, [STREAM_FIELD, o.body], `event ${i} stored as sent`);
+    t.ok(got.includes(o.frame.prefix + `${o.body.slice(0, -1)},"position":"${position}"}` + o.frame.suffix), `event ${i} broadcast with its position`);
+  }
+  t.equal(await r.exists(Keys.latest('b')), 0, 'no latest slot when none was asked for');
+  t.match(await r.get(Keys.latest('a')), /"n":2,/);
+});
+
+t.test('a body spread over lines is refused before anything is written', async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.close());
+  const r = createRedis(redis.url, 'command');
+  t.teardown(() => closeRedis(r));
+  await t.rejects(new BatchWriter(r).write({ appends: [op('a', 0), { ...op('b', 1), body: '{\n"n": 1\n}' }], registry: [], heartbeats: [] }), /one line/);
+  t.equal(await r.exists(Keys.metrics('a')), 0);
+});

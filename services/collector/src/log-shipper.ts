@@ -141,7 +141,7 @@ export class LogShipper {
     const batch = this.#queue.slice(this.#head, this.#head + n);
     this.#inFlight = n;
     try {
-      await this.#o.writer.write({ appends: batch, registry: [], heartbeats: [] });
+      await this.#o.writer.write({ appends: batch, registry: [], heartbeats: [] }, { positions: false });
     } catch (err) {
       return this.#failed(err as Error);
     } finally {

@@ -16,12 +16,15 @@ import { InOrder } from '@vigil/protocol/runtime';
 import { broadcastFrame, type AppendOp, type BroadcastFrame, type Batch } from '@vigil/store';
 import { COMMAND_MAX_LENGTH } from './proc.js';
 import { processInfoBodyJson } from './sampler.js';
+import type { Writer } from './serial-writer.js';
 import type { ServerReport, ServerState, StatusChange, TrackedStatus } from './server-state.js';
 
 /** Longest an unchanged registry entry goes unwritten. */
 export const REGISTRY_REFRESH_MS = 15_000;
 export const EVENTS_MAX_LEN = 1000;
 export const PENDING_EVENTS_MAX = 1000;
+/** Nothing reads the positions of a tick's events back: Redis need not send them. */
+const NO_POSITIONS = { positions: false };
 
 /** Counters kept across start/stop cycles (plain numbers, no resources). */
 export type Counters = {
@@ -33,7 +36,7 @@ export type Counters = {
 };
 
 export type PublisherOptions = {
-  writer: { write(tick: Batch): Promise<string[]> };
+  writer: Writer;
   /** True while the Redis connection is up; during a known outage a tick is dropped without waiting. */
   isConnected: () => boolean;
   collectorId: string;
@@ -116,7 +119,7 @@ export class Publisher {
     try {
       // Mid-outage, waiting for ioredis to give up on each write would stall sampling.
       if (this.#outage && !this.#o.isConnected()) throw new Error('not connected');
-      await this.#o.writer.write(tick);
+      await this.#o.writer.write(tick, NO_POSITIONS);
     } catch (err) {
       this.#failed(samples, err as Error);
       return;

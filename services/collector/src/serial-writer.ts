@@ -1,10 +1,10 @@
 // One Redis write at a time. Metrics ticks, status changes and log batches share the connection;
 // queued one behind the other, a log batch can never overtake another (line order per server
 // holds) and a tick is delayed by a log batch, never interleaved with it.
-import type { Batch } from '@vigil/store';
+import type { Batch, WriteOptions } from '@vigil/store';
 import { InOrder } from '@vigil/protocol/runtime';
 
-export type Writer = { write(batch: Batch): Promise<string[]> };
+export type Writer = { write(batch: Batch, options?: WriteOptions): Promise<string[]> };
 
 export class SerialWriter implements Writer {
   readonly #writer: Writer;
@@ -14,7 +14,7 @@ export class SerialWriter implements Writer {
     this.#writer = writer;
   }
 
-  write(batch: Batch): Promise<string[]> {
-    return this.#order.run(() => this.#writer.write(batch));
+  write(batch: Batch, options?: WriteOptions): Promise<string[]> {
+    return this.#order.run(() => this.#writer.write(batch, options));
   }
 }
