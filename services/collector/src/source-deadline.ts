@@ -33,7 +33,7 @@ export class DeadlineSource implements Source {
       return { pids: [], unresolved: reason };
     };
     if (this.#inflight) return late();
-    const call = this.#inner.resolve(ctx).catch((err: Error): Resolution => ({ pids: [], unresolved: `source failed: ${err.message}` }));
+    const call = (async () => this.#inner.resolve(ctx))().catch((err: Error): Resolution => ({ pids: [], unresolved: `source failed: ${err.message}` }));
     this.#inflight = call;
     void call.finally(() => {
       if (this.#inflight === call) this.#inflight = null;

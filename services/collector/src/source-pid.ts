@@ -3,13 +3,14 @@
 import type { Resolution, Source } from './source.js';
 
 export class PidSource implements Source {
-  readonly #pid: number;
+  /** The same answer every tick (nobody changes a Resolution), made once. */
+  readonly #resolution: Resolution;
 
   constructor(pid: number) {
-    this.#pid = pid;
+    this.#resolution = { pids: [pid] };
   }
 
-  async resolve(): Promise<Resolution> {
-    return { pids: [this.#pid] };
+  resolve(): Resolution {
+    return this.#resolution;
   }
 }

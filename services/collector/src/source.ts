@@ -16,5 +16,6 @@ export type Resolution = {
 };
 
 export interface Source {
-  resolve(ctx: TickContext): Promise<Resolution>;
+  /** A source that knows at once (a fixed pid) answers without a promise: one fewer per target per tick. */
+  resolve(ctx: TickContext): Resolution | Promise<Resolution>;
 }

@@ -9,7 +9,7 @@ import type { Counters, Publisher } from './publisher.js';
 import type { Observation, Sampler } from './sampler.js';
 import type { Redactor } from './redact.js';
 import type { ServerReport } from './server-state.js';
-import type { Resolution, Source } from './source.js';
+import type { Resolution, Source, TickContext } from './source.js';
 import type { Tracker } from './tracker.js';
 
 export type Watched = { target: Target; source: Source; tracker: Tracker };
@@ -27,6 +27,36 @@ export type TickRunnerOptions = {
   metrics?: { observe(reports: readonly ServerReport[]): void } | null;
 };
 
+function sourceFailed(err: unknown): Resolution {
+  return { pids: [], unresolved: `source failed: ${(err as Error).message}` };
+}
+
+/** Each target's resolution, in order; only the sources that answer with a promise are waited for. */
+async function resolveAll(due: readonly Watched[], ctx: TickContext): Promise<Resolution[]> {
+  const out = new Array<Resolution>(due.length);
+  const waiting: Array<Promise<void>> = [];
+  for (let i = 0; i < due.length; i++) {
+    let r: Resolution | Promise<Resolution>;
+    try {
+      r = due[i]!.source.resolve(ctx);
+    } catch (err) {
+      r = sourceFailed(err);
+    }
+    if (r instanceof Promise) {
+      waiting.push(
+        r.then(
+          (v) => void (out[i] = v),
+          (err: unknown) => void (out[i] = sourceFailed(err)),
+        ),
+      );
+    } else {
+      out[i] = r;
+    }
+  }
+  if (waiting.length > 0) await Promise.all(waiting);
+  return out;
+}
+
 export class TickRunner {
   readonly #o: TickRunnerOptions;
   #sampleFailing = false;
@@ -42,15 +72,13 @@ export class TickRunner {
     counters.ticks++;
     let scan: Promise<ProcessEntry[]> | null = null;
     const ctx = { processes: () => (scan ??= scanProcesses(this.#o.selfPid)) };
-    const resolutions = await Promise.all(
-      due.map((w) =>
-        w.source.resolve(ctx).catch((err: Error): Resolution => ({ pids: [], unresolved: `source failed: ${err.message}` })),
-      ),
-    );
+    const resolutions = await resolveAll(due, ctx);
+    const pids: number[] = [];
+    for (const r of resolutions) for (const pid of r.pids) pids.push(pid);
 
     let seen: Map<number, Observation>;
     try {
-      seen = await this.#o.sampler.sample(resolutions.flatMap((r) => r.pids));
+      seen = await this.#o.sampler.sample(pids);
     } catch (err) {
       // Nothing is written: with no heartbeat, gateways will report the servers stale, which is the truth.
       if (!this.#sampleFailing) logger.error({ code: ErrorCodes.SAMPLE_FAILED, err: (err as Error).message }, 'sampling failed');
@@ -61,11 +89,12 @@ export class TickRunner {
     this.#sampleFailing = false;
 
     const reports: ServerReport[] = [];
-    due.forEach((w, i) => {
+    for (let i = 0; i < due.length; i++) {
+      const w = due[i]!;
       const { reports: r, extra } = w.tracker.observe(resolutions[i]!, seen);
-      reports.push(...r);
+      for (const report of r) reports.push(report);
       this.#noteExtra(w.target.id, extra);
-    });
+    }
     this.#o.metrics?.observe(reports);
     await this.#readCommands(reports, scan);
     await this.#o.publisher.publish(reports, this.#o.now());
