@@ -47,11 +47,12 @@ Command: \`${p.command}\`.
 
 ${table(['owner', ...p.modes.map((m) => MODE_LABEL[m.mode])], rows)}
 
-What vigil adds to the bare loop is its one write per tick: ioredis turns the Lua call's arguments (5 per sample:
-2 keys, kind, room, body; plus 2 per heartbeat) into RESP text (\`Command\`'s \`args.flat()\`, per-argument string
-concatenation, then the socket's UTF-8 encoding of the whole string), vigil's own code (sampler, trackers, publisher,
-building the arguments), and the garbage collection of those strings. Some of it lands inside the pidusage window
-(GC, replies arriving while pidusage waits on its reads), which is why vigil's "in pidusage" figure exceeds the bare loop's.
+What vigil adds to the bare loop is its one write per tick: ioredis turns the Lua call's arguments (2 keys per sample,
+then every event packed into one newline-separated argument; plus 2 ZADD arguments per heartbeat) into RESP text
+(\`Command\`'s \`args.flat()\`, per-argument string concatenation, then the socket's UTF-8 encoding of the whole string),
+vigil's own code (sampler, trackers, publisher, building the arguments), and the garbage collection of those strings.
+Some of it lands inside the pidusage window (GC, replies arriving while pidusage waits on its reads), which can make
+vigil's "in pidusage" figure exceed the bare loop's.
 `;
 }
 
