@@ -146,7 +146,8 @@ export async function installWsEndpoint(app: FastifyInstance, o: WsEndpointOptio
     return undefined;
   };
 
-  app.get(WS_PATH, { websocket: true, onRequest: checkUpgrade, config: { rateLimit: false } }, (ws, req) => {
+  // schema.hide: an upgrade to a WebSocket is not a REST operation; docs/protocol.md ("/ws") describes it.
+  app.get(WS_PATH, { websocket: true, onRequest: checkUpgrade, config: { rateLimit: false }, schema: { hide: true } }, (ws, req) => {
     const who = admitted.get(req.raw);
     if (!who || closing) {
       ws.close(1001, 'gateway going away');
