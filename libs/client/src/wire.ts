@@ -22,7 +22,7 @@ import {
   type SubscribeServerLogs,
   type SubscribeServerMetrics,
   type SubscribeSystemMetrics,
-  type SystemMetricsEvent,
+  SystemMetricsEvent,
   type Validator,
 } from '@vigil/protocol';
 import type { Socket } from 'socket.io-client';
@@ -152,6 +152,9 @@ export function isServerRemoved(v: unknown): v is ServerRemoved {
   return isObject(v) && typeof v.serverId === 'string' && typeof v.timestamp === 'string' && (SERVER_REMOVAL_REASONS as readonly unknown[]).includes(v.reason);
 }
 
+/** A host sample is read deep (charts index into cpu, memory, network): checked against its schema whole. */
+let systemMetricsCheck: ReturnType<typeof compile<typeof SystemMetricsEvent>> | undefined;
 export function isSystemMetricsEvent(v: unknown): v is SystemMetricsEvent {
-  return isObject(v) && typeof v.host === 'string' && isPosition(v.position) && isObject(v.data);
+  systemMetricsCheck ??= compile(SystemMetricsEvent, { codegen: false });
+  return systemMetricsCheck.check(v);
 }
