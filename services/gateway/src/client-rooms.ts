@@ -61,6 +61,23 @@ export async function checkSubscription(
   }
 }
 
+/**
+ * Joins `rooms` if the client may still hold them, checked and joined in one synchronous step.
+ * While a subscribe awaited Redis, other subscribes of the same client may have joined (a burst
+ * would otherwise pass the room limit together) and `refresh-token` may have swapped its token
+ * and left what the new one forbids (a room joined after that would be missed). `recheck` throws
+ * if the client's current token no longer allows the subscription.
+ */
+export function joinChecked(client: Client, deps: Pick<MonitoringDeps, 'limits'>, rooms: string[], recheck: () => void): Promise<void> | void {
+  recheck();
+  let adding = 0;
+  for (const room of rooms) if (!client.rooms.has(room)) adding++;
+  if (adding > 0 && roomCount(client) + adding > deps.limits.maxRooms) {
+    throw new VigilError(ErrorCodes.TOO_MANY_ROOMS, `a client may hold at most ${deps.limits.maxRooms} rooms (a log subscription takes one per level)`);
+  }
+  return client.join(rooms);
+}
+
 /** The level rooms a client holds for one server's logs. */
 export function heldLogRooms(client: Client, serverId: string): string[] {
   return [...client.rooms].filter((r) => {
