@@ -1,7 +1,7 @@
 // What a subscription is, and the join cycle every kind shares: join when connected, again after
 // every reconnect, retry what is transient, end on what is not. Each kind (metrics, logs) only
 // says what it sends and how it delivers what arrives.
-import { ErrorCodes, type LogLevel } from '@vigil/protocol';
+import { ErrorCodes, type AlertEvent, type AlertSeverity, type LogLevel } from '@vigil/protocol';
 import { ClientErrorCodes, VigilClientError, toClientError } from './errors.js';
 import type { ClientLogger } from './logger.js';
 import type { Payloads, Reply, RequestName } from './wire.js';
@@ -19,6 +19,19 @@ export interface Subscription {
 
 export interface MetricsSubscription extends Subscription {
   readonly kind: 'metrics';
+}
+
+/** `subscribeAlerts`: every server (serverId null) or one, at a severity and above. */
+export interface AlertsSubscription {
+  readonly kind: 'alerts';
+  readonly serverId: string | null;
+  readonly severity: AlertSeverity;
+  readonly active: boolean;
+  /** Position of the newest alert event delivered, or null. */
+  readonly lastPosition: string | null;
+  /** The alerts firing now, as far as this subscription knows (refreshed by every re-join). */
+  firing(): AlertEvent[];
+  unsubscribe(): Promise<void>;
 }
 
 export interface LogsSubscription extends Subscription {
@@ -47,7 +60,7 @@ type Timer = ReturnType<typeof setTimeout>;
 type Phase = 'pending' | 'active' | 'ended';
 
 export abstract class Channel {
-  abstract readonly kind: 'metrics' | 'logs';
+  abstract readonly kind: 'metrics' | 'logs' | 'alerts';
   readonly serverId: string;
   protected readonly host: ChannelHost;
   readonly #onError: ((err: VigilClientError) => void) | undefined;

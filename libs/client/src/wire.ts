@@ -16,6 +16,10 @@ import {
   type RefreshToken,
   type ReplyOf,
   type StatusChangeEvent,
+  type AlertEvent,
+  type SubscribeAlerts,
+  type UnsubscribeAlerts,
+  ALERT_SEVERITIES,
   type SubscribeServerLogs,
   type SubscribeServerMetrics,
   type Validator,
@@ -30,6 +34,8 @@ export type Payloads = {
   [ClientEvents.unsubscribeServerMetrics]: ByServer;
   [ClientEvents.unsubscribeServerLogs]: ByServer;
   [ClientEvents.refreshToken]: RefreshToken;
+  [ClientEvents.subscribeAlerts]: SubscribeAlerts;
+  [ClientEvents.unsubscribeAlerts]: UnsubscribeAlerts;
 };
 export type RequestName = keyof Payloads & AckEvent;
 export type Reply<E extends RequestName> = ReplyOf<E>;
@@ -138,5 +144,18 @@ export function isStatusChangeEvent(v: unknown): v is StatusChangeEvent {
     typeof v.serverId === 'string' &&
     typeof v.status === 'string' &&
     (v.position === undefined || v.position === null || isPosition(v.position))
+  );
+}
+
+const severities: readonly string[] = ALERT_SEVERITIES;
+
+export function isAlertEvent(v: unknown): v is AlertEvent {
+  return (
+    isObject(v) &&
+    typeof v.id === 'string' &&
+    typeof v.serverId === 'string' &&
+    isPosition(v.position) &&
+    (v.state === 'firing' || v.state === 'resolved') &&
+    severities.includes(v.severity as string)
   );
 }

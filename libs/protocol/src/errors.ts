@@ -36,6 +36,7 @@ export const ErrorCodes = {
   REGEX_UNSAFE: 'VIGIL_ERR_REGEX_UNSAFE',
   REGEX_TOO_SLOW: 'VIGIL_ERR_REGEX_TOO_SLOW',
   STOP_TIMEOUT: 'VIGIL_ERR_STOP_TIMEOUT',
+  ALERT_WEBHOOK_FAILED: 'VIGIL_ERR_ALERT_WEBHOOK_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

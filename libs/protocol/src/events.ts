@@ -11,6 +11,10 @@ export const ClientEvents = {
   ping: 'ping',
   /** `{ token }`: a fresh token before the current one expires; rooms it no longer allows are left. */
   refreshToken: 'refresh-token',
+  /** `{ serverId?, severity? }`: the alerts firing now, then each change as `alert` (alerts.ts). */
+  subscribeAlerts: 'subscribe-alerts',
+  /** `{ serverId? }`: leaves the alert rooms of that scope. */
+  unsubscribeAlerts: 'unsubscribe-alerts',
 } as const;
 
 export const ServerEvents = {
@@ -32,4 +36,6 @@ export const ServerEvents = {
   tokenExpiring: 'token-expiring',
   /** `{ code, message }`: sent just before the gateway ends a connection for a reason of its own. */
   disconnectReason: 'disconnect-reason',
+  /** An alert firing or resolving (AlertEvent of alerts.ts). */
+  alert: 'alert',
 } as const;

@@ -11,3 +11,4 @@ export * from './keys.js';
 export * from './errors.js';
 export * from './position.js';
 export * from './validate.js';
+export * from './alerts.js';

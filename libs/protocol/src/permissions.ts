@@ -28,6 +28,8 @@ export type Permissions = {
   /** Epoch ms at which the token stops being valid (Infinity without auth). */
   readonly expiresAt: number;
   canSee(serverId: string): boolean;
+  /** May see every server (its globs include `*`): what the `alerts` room of all servers needs. */
+  readonly seesAll?: boolean;
 };
 
 /** One matcher for a list of globs: `*` matches any run of characters, nothing else is special. */
@@ -41,11 +43,11 @@ export function globMatcher(globs: readonly string[]): (id: string) => boolean {
 }
 
 export function permissionsOf(subject: string, claim: VigilClaim, expiresAt: number): Permissions {
-  return { subject, logs: claim.logs === true, admin: claim.admin === true, expiresAt, canSee: globMatcher(claim.servers) };
+  return { subject, logs: claim.logs === true, admin: claim.admin === true, expiresAt, canSee: globMatcher(claim.servers), seesAll: claim.servers.includes('*') };
 }
 
 /** With auth off (`VIGIL_AUTH=none`): everything, never expiring. */
-export const ALLOW_ALL: Permissions = { subject: 'anonymous', logs: true, admin: true, expiresAt: Infinity, canSee: () => true };
+export const ALLOW_ALL: Permissions = { subject: 'anonymous', logs: true, admin: true, expiresAt: Infinity, canSee: () => true, seesAll: true };
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

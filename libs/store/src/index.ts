@@ -5,3 +5,5 @@ export { adapterChannel, broadcastFrame, positionInFrame, roomOfChannel, type Br
 export { BatchWriter, type AppendOp, type Batch } from './batch-writer.js';
 export { ServerStore, isStale, type ServerView, type HistoryPage } from './server-store.js';
 export { LogStore, type LogPage, type LogQuery } from './log-store.js';
+export { AlertWriter, type AlertChange } from './alert-writer.js';
+export { AlertStore, type AlertFilter, type AlertPage } from './alert-store.js';

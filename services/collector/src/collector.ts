@@ -7,7 +7,10 @@
 import type { Logger } from 'pino';
 import { ErrorCodes } from '@vigil/protocol';
 import { InOrder, withTimeout } from '@vigil/protocol/runtime';
-import { BatchWriter, closeRedis, createRedis, type RedisTls } from '@vigil/store';
+import { AlertStore, AlertWriter, BatchWriter, closeRedis, createRedis, type RedisTls } from '@vigil/store';
+import type { AlertRule } from '@vigil/protocol';
+import { AlertEvaluator } from './alerts/evaluator.js';
+import { ruleTable } from './alerts/rule-table.js';
 import {
   DEFAULT_HISTORY_MAX_LEN,
   DEFAULT_LOG_BUFFER_BYTES,
@@ -80,6 +83,8 @@ export type CollectorOptions = {
   now?: () => number;
   /** Batched sampler with pidusage's signature; default pidusage itself. */
   sample?: SampleFn;
+  /** Alert rules of every target (a target's own rule with the same id replaces one). Default none. */
+  alertDefaults?: AlertRule[];
 };
 
 export type CollectorStats = Counters &
@@ -106,6 +111,7 @@ export function createCollector(options: CollectorOptions): Collector {
   const targets = resolveTargets(options.targets, options.self ?? false, undefined, logRateLimit);
   if (targets.length === 0) throw invalid('targets: nothing to watch (no target and self is off)');
   checkSettings(options);
+  const rules = ruleTable(targets, options.targets, options.alertDefaults ?? []);
   const redactor = Redactor.fromConfig(options.redact);
   const historyMaxLen = options.historyMaxLen ?? DEFAULT_HISTORY_MAX_LEN;
   const logHistoryMaxLen = options.logHistoryMaxLen ?? DEFAULT_LOG_HISTORY_MAX_LEN;
@@ -159,7 +165,19 @@ export function createCollector(options: CollectorOptions): Collector {
     });
     const isConnected = () => redis.status === 'ready';
     const writer = new SerialWriter(new BatchWriter(redis));
-    const publisher = new Publisher({ writer, isConnected, collectorId: o.collectorId, host: o.host, historyMaxLen, logger, counters });
+    const alerts = rules.empty
+      ? null
+      : new AlertEvaluator({
+          host: o.host,
+          rulesOf: rules.rulesOf,
+          owns: rules.owns,
+          sink: { write: (changes) => alertWriter.write(changes), firing: (filter) => alertStore.firing(filter) },
+          logger,
+          now,
+        });
+    const alertWriter = new AlertWriter(redis, uid);
+    const alertStore = new AlertStore(redis, { onCorrupt: (what) => logger.warn({ code: ErrorCodes.REDIS_CORRUPT, what }, 'skipped a malformed alert in redis') });
+    const publisher = new Publisher({ writer, isConnected, collectorId: o.collectorId, host: o.host, historyMaxLen, logger, counters, alerts });
     const logs = new Logs({
       targets,
       writer,
@@ -173,6 +191,7 @@ export function createCollector(options: CollectorOptions): Collector {
       logger,
       counters,
       redactor,
+      onLine: (serverId) => (rules.hasLogRules(serverId) ? (level, message, at) => alerts!.onLine(serverId, level, message, at) : undefined),
     });
     redis.on('ready', () => logs.wake());
     const longest = Math.max(...targets.map((t) => t.intervalMs));
@@ -252,6 +271,8 @@ export function createCollector(options: CollectorOptions): Collector {
       }
       logger.info({ metrics: `http://${metricsServer.address.host}:${metricsServer.address.port}/metrics` }, 'metrics served');
     }
+    // What fired before this start is taken over, not raised again (alerts/evaluator.ts).
+    await alerts?.load();
     for (const s of supervisors) s.start();
     logger.info({ targets: targets.map((t) => `${t.kind}:${t.id}`) }, 'collector started');
     arm();
@@ -275,6 +296,7 @@ export function createCollector(options: CollectorOptions): Collector {
         await logs.close();
         await publisher.settled();
         publisher.discardPending();
+        await alerts?.settled();
         await closeRedis(redis);
         logger.info('collector stopped');
       },

@@ -5,7 +5,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
-import { ErrorCodes, Interval, ServerId, VigilError, compile } from '@vigil/protocol';
+import { AlertRules, ErrorCodes, Interval, ServerId, VigilError, compile, type AlertRule } from '@vigil/protocol';
 import { parseRedisUrl, type RedisTls } from '@vigil/store';
 import type { RateLimit } from './rate-limit.js';
 import type { CommandSpec, RestartPolicy } from './supervisor.js';
@@ -71,6 +71,8 @@ export const TargetSchema = Type.Object(
     intervalMs: Type.Optional(Interval),
     logFiles: Type.Optional(Type.Array(Path, { maxItems: 64 })),
     logRateLimit: Type.Optional(RateLimitSchema),
+    /** Alert rules of this target (libs/protocol alerts.ts); a rule with the id of a default replaces it. */
+    alerts: Type.Optional(AlertRules),
   },
   { additionalProperties: false },
 );
@@ -105,6 +107,8 @@ export const FileSchema = Type.Object(
           historyMaxLen: Type.Optional(StreamLength),
           logHistoryMaxLen: Type.Optional(StreamLength),
           logRateLimit: Type.Optional(RateLimitSchema),
+          /** Alert rules of every target (and self). */
+          alerts: Type.Optional(AlertRules),
         },
         { additionalProperties: false },
       ),
@@ -122,6 +126,7 @@ export type TargetConfig = {
   intervalMs?: number;
   logFiles?: string[];
   logRateLimit?: Partial<RateLimit>;
+  alerts?: AlertRule[];
 } & (
   | { pid: number }
   | { pidfile: string }
@@ -157,6 +162,7 @@ export const OptionsSchema = Type.Object(
     redact: Type.Optional(RedactSchema),
     metricsPort: Type.Optional(MetricsPort),
     metricsHost: Type.Optional(MetricsHost),
+    alertDefaults: Type.Optional(AlertRules),
   },
   { additionalProperties: false },
 );
@@ -181,6 +187,8 @@ export type CollectorConfig = {
   metricsPort?: number;
   metricsHost: string;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** `defaults.alerts`: rules of every target. */
+  alertDefaults?: AlertRule[];
 };
 
 export function invalid(message: string): VigilError {

@@ -126,6 +126,7 @@ function mergeConfig(file: FileConfig, env: LoadOptions['env'], flags: Flags): C
   if (redisTls !== undefined) config.redisTls = redisTls;
   if (metricsPort !== undefined) config.metricsPort = metricsPort;
   if (file.stateDir !== undefined) config.stateDir = file.stateDir;
+  if (file.defaults?.alerts !== undefined) config.alertDefaults = file.defaults.alerts;
   if (file.redact !== undefined) {
     Redactor.fromConfig(file.redact);
     config.redact = file.redact;

@@ -42,6 +42,8 @@ export type PublisherOptions = {
   historyMaxLen: number;
   logger: Logger;
   counters: Counters;
+  /** Told every published batch of reports (alerts/evaluator.ts); absent when no rule is configured. */
+  alerts?: { observe(reports: readonly ServerReport[], at: number): void } | null;
 };
 
 type Frames = { info: BroadcastFrame; status: BroadcastFrame };
@@ -83,6 +85,7 @@ export class Publisher {
   }
 
   async #publish(reports: readonly ServerReport[], at: number): Promise<void> {
+    this.#o.alerts?.observe(reports, at);
     const iso = new Date(at).toISOString();
     for (const r of reports) if (r.change) this.#enqueue(this.#statusOp(r.server, r.change, iso));
     const samples = reports.filter((r) => r.sample).map((r) => this.#sampleOp(r, iso));

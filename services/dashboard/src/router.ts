@@ -2,9 +2,10 @@
 // `#/` the servers, `#/servers/<id>` one server.
 import { useEffect, useState } from 'preact/hooks';
 
-export type Route = { name: 'servers' } | { name: 'server'; id: string };
+export type Route = { name: 'servers' } | { name: 'server'; id: string } | { name: 'alerts' };
 
 export function parseHash(hash: string): Route {
+  if (/^#\/alerts\/?$/.test(hash)) return { name: 'alerts' };
   const match = /^#\/servers\/([^/?#]+)\/?$/.exec(hash);
   if (match) {
     try {
@@ -21,6 +22,8 @@ export function serverHref(id: string): string {
 }
 
 export const serversHref = '#/';
+
+export const alertsHref = '#/alerts';
 
 export function useHashRoute(): Route {
   const [route, setRoute] = useState(() => parseHash(location.hash));

@@ -5,13 +5,14 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import pino from 'pino';
 import type { AddressInfo } from 'node:net';
 import { ErrorCodes, SERVER_ID_MAX_LENGTH } from '@vigil/protocol';
-import { LogStore, ServerStore } from '@vigil/store';
+import { AlertStore, LogStore, ServerStore } from '@vigil/store';
 import { resolveOptions, type GatewayOptions } from './options.js';
 import { openRedisClients } from './redis-clients.js';
 import { Readiness } from './readiness.js';
 import socketPlugin from './socket-plugin.js';
 import { serverRoutes } from './routes/servers.js';
 import { healthRoutes } from './routes/health.js';
+import { alertRoutes } from './routes/alerts.js';
 import { resolveAuth } from './auth/auth-config.js';
 import { createVerifier } from './auth/verifier.js';
 import { installErrorHandlers } from './http-errors.js';
@@ -80,6 +81,7 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
   await app.register(socketPlugin, { settings, redis, store, logs, logger, metrics, readiness, origins, trust, verifier });
   await app.register(healthRoutes, { readiness, gatewayId: settings.gatewayId });
   await app.register(serverRoutes, { store, logs, verifier, logger });
+  await app.register(alertRoutes, { alerts: new AlertStore(redis.command, { onCorrupt }), verifier, logger });
   await app.register(dashboardRoutes, { dir: settings.dashboardDir ?? DEFAULT_DASHBOARD_DIR });
   return app;
 }

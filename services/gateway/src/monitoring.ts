@@ -13,6 +13,7 @@ import {
   compile,
   errorAck,
   logsRoom,
+  parseAlertRoom,
   parseRoom,
   type ReplyOf,
 } from '@vigil/protocol';
@@ -20,6 +21,7 @@ import { ClientActivity } from './client-activity.js';
 import { registerLogSubscriptions } from './log-subscriptions.js';
 import { heldLogRooms, logicalRooms } from './client-rooms.js';
 import { registerMetricsSubscriptions } from './metrics-subscriptions.js';
+import { leaveAlerts, registerAlertSubscriptions } from './alert-subscriptions.js';
 import { socketContext, type MonitoringDeps, type SocketContext } from './socket-context.js';
 import { registerTokenLifecycle } from './auth/socket-token.js';
 
@@ -42,6 +44,7 @@ function onConnection(socket: Socket, deps: MonitoringDeps): void {
 
   registerMetricsSubscriptions(ctx, leave);
   registerLogSubscriptions(ctx, leave);
+  registerAlertSubscriptions(ctx);
   registerTokenLifecycle(ctx, leave, deps.auth);
 
   // Events outside the protocol: answer an ack so a client waiting on one is not left hanging.
@@ -59,6 +62,8 @@ function onConnection(socket: Socket, deps: MonitoringDeps): void {
   });
 
   ctx.on(ClientEvents.unsubscribe, unsubscribeV, async (p) => {
+    const alerts = parseAlertRoom(p.room);
+    if (alerts && alerts.severity === undefined) return leaveAlerts(ctx, alerts.serverId);
     if (!parseRoom(p.room)) throw new VigilError(ErrorCodes.UNKNOWN_ROOM, `not a vigil room: ${JSON.stringify(p.room.slice(0, 80))}`);
     return leave(p.room);
   });

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Socket } from 'socket.io';
 import type { AckEvent, Validator } from '@vigil/protocol';
 import type { InOrder } from '@vigil/protocol/runtime';
-import type { LogStore, ServerStore } from '@vigil/store';
+import type { AlertStore, LogStore, ServerStore } from '@vigil/store';
 import type { ClientActivity } from './client-activity.js';
 import { handleEvent, type Handler } from './event-handler.js';
 import type { Verifier } from './auth/verifier.js';
@@ -35,6 +35,8 @@ export type MonitoringDeps = {
   isRegistered?(serverId: string): Promise<boolean>;
   /** Log replays take turns through this, one page at a time gateway-wide. */
   replays: InOrder;
+  /** What fires now, for `subscribe-alerts` (alert-subscriptions.ts). */
+  alerts?: AlertStore;
 };
 
 export type SocketContext = {

@@ -14,12 +14,15 @@ export class StaleSweeper {
   readonly #stale = new Set<string>();
   #timer: NodeJS.Timeout | null = null;
   #running = false;
+  readonly #also: (() => Promise<void>) | undefined;
 
-  constructor(nsp: Namespace, store: ServerStore, logger: Logger, everyMs: number) {
+  /** `also`: another sweep on the same beat (stale alerts, stale-alerts.ts). */
+  constructor(nsp: Namespace, store: ServerStore, logger: Logger, everyMs: number, also?: () => Promise<void>) {
     this.#nsp = nsp;
     this.#store = store;
     this.#logger = logger;
     this.#everyMs = everyMs;
+    this.#also = also;
   }
 
   start(): void {
@@ -36,7 +39,7 @@ export class StaleSweeper {
   #schedule(): void {
     if (!this.#running) return;
     this.#timer = setTimeout(() => {
-      this.#sweep()
+      Promise.all([this.#sweep(), this.#also?.()])
         .catch((err: Error) => this.#logger.debug({ err: err.message }, 'stale sweep skipped'))
         .finally(() => this.#schedule());
     }, this.#everyMs);
