@@ -9,7 +9,7 @@
 // the restart unless it is met again. Every write is a check-and-set (AlertWriter): a change sent
 // twice (a retry after an outage) is stored and broadcast once.
 import type { Logger } from 'pino';
-import { ErrorCodes, alertId, meetsLevel, type AlertBody, type AlertEvent, type LogLevel } from '@vigil/protocol';
+import { ErrorCodes, STALE_RULE_ID, alertId, meetsLevel, type AlertBody, type AlertEvent, type LogLevel } from '@vigil/protocol';
 import type { AlertChange } from '@vigil/store';
 import type { ServerReport } from '../server-state.js';
 import type { Rule } from './rules.js';
@@ -66,7 +66,8 @@ export class AlertEvaluator {
   async #load(): Promise<void> {
     let firing: AlertEvent[];
     try {
-      firing = await this.#o.sink.firing((a) => this.#o.owns(a.serverId));
+      // `stale` is the gateways' to raise and resolve.
+      firing = await this.#o.sink.firing((a) => a.rule !== STALE_RULE_ID && this.#o.owns(a.serverId));
     } catch (err) {
       this.#o.logger.warn({ code: ErrorCodes.REDIS_UNAVAILABLE, err: (err as Error).message }, 'firing alerts unreadable; alert rules wait for redis');
       return;
