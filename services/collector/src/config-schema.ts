@@ -5,7 +5,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
-import { AlertRules, ErrorCodes, Interval, ServerId, VigilError, compile, type AlertRule } from '@vigil/protocol';
+import { ALERT_RULES_MAX, ErrorCodes, Interval, ServerId, VigilError, compile, type AlertRule } from '@vigil/protocol';
 import { parseRedisUrl, type RedisTls } from '@vigil/store';
 import type { RateLimit } from './rate-limit.js';
 import type { CommandSpec, RestartPolicy } from './supervisor.js';
@@ -24,6 +24,8 @@ export const DEFAULT_K8S_METRICS_PORT = 9464;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 const Path = Type.String({ minLength: 1, maxLength: 4096 });
+/** Alert rules (AlertRule of libs/protocol): each checked by its `kind` in alerts/rules.ts, for a message better than "Expected union value". */
+const AlertRules = Type.Array(Type.Unknown(), { maxItems: ALERT_RULES_MAX });
 const Ms = (maximum: number) => Type.Integer({ minimum: 0, maximum });
 
 const RateLimitSchema = Type.Object(

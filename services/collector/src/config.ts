@@ -29,6 +29,8 @@ import { jsonErrorOffset, lineAndColumn } from './json-offset.js';
 import { DEFAULT_LOG_RATE_LIMIT } from './rate-limit.js';
 import { Redactor } from './redact.js';
 import { resolveTargets } from './targets.js';
+import { ruleTable } from './alerts/rule-table.js';
+import type { AlertRule } from '@vigil/protocol';
 
 const checkFile = compile(FileSchema);
 
@@ -107,7 +109,9 @@ function mergeConfig(file: FileConfig, env: LoadOptions['env'], flags: Flags): C
   }
   const logRateLimit = { ...DEFAULT_LOG_RATE_LIMIT, ...file.defaults?.logRateLimit };
   // Resolving checks everything; the plain config keeps the user's shapes with intervals filled in.
-  resolveTargets(raw, self, intervalMs, logRateLimit);
+  const resolved = resolveTargets(raw, self, intervalMs, logRateLimit);
+  // Alert rules are checked by kind (alerts/rules.ts), as createCollector checks them.
+  ruleTable(resolved, raw as TargetConfig[], file.defaults?.alerts ?? [], 'defaults.alerts');
   const targets = (raw as TargetConfig[]).map((t) => ({ ...t, intervalMs: t.intervalMs ?? intervalMs }));
   const config: CollectorConfig = {
     redisUrl,
@@ -126,7 +130,7 @@ function mergeConfig(file: FileConfig, env: LoadOptions['env'], flags: Flags): C
   if (redisTls !== undefined) config.redisTls = redisTls;
   if (metricsPort !== undefined) config.metricsPort = metricsPort;
   if (file.stateDir !== undefined) config.stateDir = file.stateDir;
-  if (file.defaults?.alerts !== undefined) config.alertDefaults = file.defaults.alerts;
+  if (file.defaults?.alerts !== undefined) config.alertDefaults = file.defaults.alerts as AlertRule[];
   if (file.redact !== undefined) {
     Redactor.fromConfig(file.redact);
     config.redact = file.redact;

@@ -1,6 +1,5 @@
 // Which rules apply to which server: a target's rules apply to each server it reports (a `match`
 // target's instance k ≥ 2 reports as `<id>.<k>`).
-import type { AlertRule } from '@vigil/protocol';
 import type { Target, TargetConfig } from '../config-schema.js';
 import { resolveRules, type Rule } from './rules.js';
 
@@ -11,13 +10,16 @@ export type RuleTable = {
   hasLogRules(serverId: string): boolean;
 };
 
-export function ruleTable(targets: readonly Target[], configs: readonly TargetConfig[], defaults: readonly AlertRule[]): RuleTable {
+/** `defaultsField`: how errors name the defaults (`alertDefaults` as an option, `defaults.alerts` in the file). */
+export function ruleTable(targets: readonly Target[], configs: readonly TargetConfig[], defaults: readonly unknown[], defaultsField = 'alertDefaults'): RuleTable {
+  // Checked once on their own, even with no target to apply them to.
+  resolveRules(defaults, [], defaultsField, defaultsField);
   const byTarget = new Map<string, Rule[]>();
   const instances = new Map<string, number>();
   for (const t of targets) {
     const i = configs.findIndex((c) => c.id === t.id);
     const own = i >= 0 ? (configs[i]!.alerts ?? []) : [];
-    byTarget.set(t.id, resolveRules(defaults, own, i >= 0 ? `targets[${i}].alerts` : 'self.alerts', 'alertDefaults'));
+    byTarget.set(t.id, resolveRules(defaults, own, i >= 0 ? `targets[${i}].alerts` : 'self.alerts', defaultsField));
     if (t.kind === 'match') instances.set(t.id, t.maxInstances);
   }
   const targetOf = (serverId: string): string | null => {

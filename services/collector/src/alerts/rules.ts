@@ -3,6 +3,9 @@
 // `stale`, log patterns that compile and cannot backtrack catastrophically), with their defaults
 // filled in. A problem is a CONFIG_INVALID error that names the field.
 import {
+  ALERT_RULE_KINDS,
+  AlertRuleSchemas,
+  compile,
   DEFAULT_ALERT_LOG_LEVEL,
   DEFAULT_RULE_SEVERITY,
   STALE_RULE_ID,
@@ -10,7 +13,21 @@ import {
   type AlertSeverity,
   type LogLevel,
 } from '@vigil/protocol';
-import { invalid } from '../config-schema.js';
+import { invalid, withFieldPath } from '../config-schema.js';
+
+const checks = Object.fromEntries(ALERT_RULE_KINDS.map((k) => [k, compile(AlertRuleSchemas[k])])) as Record<string, ReturnType<typeof compile>>;
+
+/** A rule as written, checked against the schema of its kind. */
+function checkRule(raw: unknown, where: string): AlertRule {
+  const kind = (raw as { kind?: unknown } | null)?.kind;
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw invalid(`${where}: expected an object`);
+  if (typeof kind !== 'string' || !ALERT_RULE_KINDS.includes(kind as never)) {
+    throw invalid(`${where}.kind: expected one of ${ALERT_RULE_KINDS.join(', ')}`);
+  }
+  const why = checks[kind]!.explain(raw);
+  if (why) throw invalid(withFieldPath(where, why));
+  return raw as AlertRule;
+}
 import { compileConfigRegex, unsafeRegexReason } from '../regex-safety.js';
 
 type Common = { id: string; name: string; severity: AlertSeverity };
@@ -24,12 +41,13 @@ export type Rule = Common &
   );
 
 /** Rules of one target: `defaults` (field `defaultsField`) with the target's own (field `field`) over them. */
-export function resolveRules(defaults: readonly AlertRule[], own: readonly AlertRule[], field: string, defaultsField: string): Rule[] {
+export function resolveRules(defaults: readonly unknown[], own: readonly unknown[], field: string, defaultsField: string): Rule[] {
   const byId = new Map<string, Rule>();
-  const check = (rules: readonly AlertRule[], at: string) => {
+  const check = (rules: readonly unknown[], at: string) => {
     const seen = new Set<string>();
-    rules.forEach((r, i) => {
+    rules.forEach((raw, i) => {
       const where = `${at}[${i}]`;
+      const r = checkRule(raw, where);
       if (r.id === STALE_RULE_ID) throw invalid(`${where}.id: "${STALE_RULE_ID}" is raised by gateways; choose another id`);
       if (seen.has(r.id)) throw invalid(`${where}.id: duplicate rule id "${r.id}"`);
       seen.add(r.id);
