@@ -81,6 +81,20 @@ t.test('firing on subscribe, then each change once, filtered by severity and tok
   t.equal(gotB.length, 4, 'nothing after unsubscribe (b)');
 });
 
+t.test('a refreshed token that no longer sees a server leaves its alerts', async (t) => {
+  const stack = await startStack(t);
+  await stack.collector.register(['web-1', 'api'], { staleAfterMs: 3_600_000 });
+  const wide = await testToken({ sub: 'u', vigil: { servers: ['*'] } });
+  const client = await stack.client(stack.gw, { auth: { token: wide } });
+  await emitAck(client, ClientEvents.subscribeAlerts, {});
+  await emitAck(client, ClientEvents.subscribeAlerts, { serverId: 'web-1' });
+  const narrow = await testToken({ sub: 'u', vigil: { servers: ['api'] } });
+  t.match(await emitAck(client, ClientEvents.refreshToken, { token: narrow }), { ok: true, left: ['alerts'] });
+  t.match(await emitAck(client, ClientEvents.subscribeAlerts, { serverId: 'api' }), { ok: true, covered: false });
+  const web = await testToken({ sub: 'u', vigil: { servers: ['web-*'] } });
+  t.match(await emitAck(client, ClientEvents.refreshToken, { token: web }), { ok: true, left: ['alerts-api'] });
+});
+
 t.test('alert rooms count against the room limit', async (t) => {
   const stack = await startStack(t, { gateway: { maxRoomsPerSocket: 2 } });
   await stack.collector.register(['api']);
