@@ -1,7 +1,7 @@
 // What a client holds, read from its socket's rooms: one place that knows that a log
 // subscription is one room per level, and a client's logical rooms are what it named.
 import type { Socket } from 'socket.io';
-import { ErrorCodes, LOG_LEVELS, VigilError, logsRoom, metricsRoom, parseRoom, type LogLevel } from '@vigil/protocol';
+import { ErrorCodes, LOG_LEVELS, VigilError, alertsRoom, logsRoom, metricsRoom, parseAlertRoom, parseRoom, type LogLevel } from '@vigil/protocol';
 import type { MonitoringDeps } from './socket-context.js';
 
 export type SessionRoom = { kind: 'metrics'; serverId: string } | { kind: 'logs'; serverId: string; level: LogLevel };
@@ -24,7 +24,14 @@ export function roomsOf(rooms: Iterable<string>): SessionRoom[] {
 
 /** The rooms a client holds as it named them: a log subscription is one `server-logs-<id>`. */
 export function logicalRooms(socket: Socket): string[] {
-  return roomsOf(socket.rooms).map((r) => (r.kind === 'metrics' ? metricsRoom(r.serverId) : logsRoom(r.serverId)));
+  const rooms = roomsOf(socket.rooms).map((r) => (r.kind === 'metrics' ? metricsRoom(r.serverId) : logsRoom(r.serverId)));
+  // An alert subscription is one room per severity, named as the client named it (`alerts`, `alerts-<id>`).
+  const alerts = new Set<string>();
+  for (const room of socket.rooms) {
+    const parsed = parseAlertRoom(room);
+    if (parsed?.severity) alerts.add(alertsRoom(parsed.serverId));
+  }
+  return [...rooms, ...alerts];
 }
 
 /** The vigil rooms a socket is in, each level room counted: what the room limit bounds. */

@@ -37,6 +37,7 @@ t.test('firing on subscribe, then each change once, filtered by severity and tok
 
   // A per-server subscription under every server's is covered: no second delivery.
   t.match(await emitAck(ca, ClientEvents.subscribeAlerts, { serverId: 'api' }), { ok: true, covered: true, firing: 0 });
+  t.match(await emitAck(ca, ClientEvents.getConnectionStatus), { subscribedRooms: ['alerts'] }, 'connection status names the subscription');
   await writer.write([{ body: alert('web-1', 'down', 'firing', 'critical') }, { body: alert('api', 'cpu', 'resolved', 'critical') }]);
   await waitFor(() => gotA.length === 4 && gotB.length === 3, { message: 'two changes on both gateways' });
   t.same(gotA.slice(2).map((e) => `${e.id} ${e.state}`), ['web-1/down firing', 'api/cpu resolved']);
