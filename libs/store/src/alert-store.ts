@@ -32,13 +32,16 @@ export class AlertStore {
     this.#onCorrupt = options.onCorrupt ?? (() => {});
   }
 
-  /** The alerts firing now that pass `filter`, newest first, at most ALERTS_FIRING_MAX. */
-  async firing(filter: AlertFilter = () => true): Promise<AlertEvent[]> {
+  /**
+   * The alerts firing now that pass `filter`, newest first, at most ALERTS_FIRING_MAX. `match`: a
+   * Redis glob on alert ids (e.g. every `stale`), applied by Redis before anything is parsed here.
+   */
+  async firing(filter: AlertFilter = () => true, match = '*'): Promise<AlertEvent[]> {
     const out: AlertEvent[] = [];
     let cursor = '0';
     // HSCAN in steps: a huge hash never arrives in one reply, and the loop is bounded by the cap.
     for (let round = 0; round < 1000; round++) {
-      const [next, flat] = await this.#redis.hscan(AlertKeys.firing, cursor, 'COUNT', 1000);
+      const [next, flat] = await this.#redis.hscan(AlertKeys.firing, cursor, 'MATCH', match, 'COUNT', 1000);
       for (let i = 0; i + 1 < flat.length; i += 2) {
         const value = parseJson(flat[i + 1]!);
         if (!checkEvent.check(value) || value.id !== flat[i]) {

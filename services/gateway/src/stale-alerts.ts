@@ -28,7 +28,8 @@ export class StaleAlerts {
     const { redis, store, alerts, writer } = this.#o;
     const [old, firing] = await Promise.all([
       redis.zrangebyscore(Keys.heartbeats, '-inf', `(${now - MIN_STALE_AFTER_MS}`, 'LIMIT', 0, SWEEP_MAX),
-      alerts.firing((a) => a.rule === STALE_RULE_ID),
+      // Every beat on every gateway: only the stale alerts are read and parsed.
+      alerts.firing((a) => a.rule === STALE_RULE_ID, alertId('*', STALE_RULE_ID)),
     ]);
     const firingBy = new Map(firing.map((a) => [a.serverId, a]));
     const ids = [...new Set([...old, ...firingBy.keys()])];
