@@ -160,16 +160,20 @@ t.test('each rule fires and resolves once, on every gateway, stale once across t
   await wait('the noisy-only client got errors firing and resolved', () => states(gotC, 'noisy/errors').length === 2);
 
   // Once per change, the same on both gateways, alternating firing → resolved.
-  const expected: Record<string, string[]> = {
-    'burner/cpu-high': ['firing', 'resolved'],
+  const alternates = (list: string[]) => list.length > 0 && list.length % 2 === 0 && list.every((st, i) => st === (i % 2 === 0 ? 'firing' : 'resolved'));
+  const expected: Record<string, string[] | null> = {
+    // A CPU figure on a starved machine may dip below the threshold while burning: the rule may
+    // resolve and fire again, but still once per change.
+    'burner/cpu-high': null,
     'grower/rss-high': ['firing', 'resolved'],
     'flaky/down': ['firing', 'resolved', 'firing', 'resolved'],
     'flaky/flapping': ['firing', 'resolved'],
     'noisy/errors': ['firing', 'resolved'],
   };
   for (const [id, want] of Object.entries(expected)) {
-    t.same(states(gotA, id), want, `${id} on gateway a`);
-    t.same(states(gotB, id), want, `${id} on gateway b`);
+    t.ok(alternates(states(gotA, id)), `${id}: firing, resolved, … once per change (${states(gotA, id).join(', ')})`);
+    t.same(states(gotB, id), states(gotA, id), `${id}: the same on both gateways`);
+    if (want) t.same(states(gotA, id), want, `${id}: ${want.join(', ')}`);
   }
   t.same(gotA.map((e) => e.position), gotB.map((e) => e.position), 'both clients got the same events, in the same order');
   t.same(new Set(gotA.map((e) => e.position)).size, gotA.length, 'no event twice');
@@ -200,7 +204,8 @@ t.test('each rule fires and resolves once, on every gateway, stale once across t
   const second = spawnService(t, COLLECTOR_ENTRY, ['--config', config2Path], {});
   await wait('always firing', seenOnBoth('steady/always', 1));
   await killAndWait(second.child, 'SIGKILL');
-  await wait('stale firing', seenOnBoth('steady/stale', 1));
+  // Stale after 3 s without a heartbeat, then the next sweep of any gateway: slow on a starved machine.
+  await waitFor(seenOnBoth('steady/stale', 1), { timeoutMs: 45_000, message: 'stale firing' });
   spawnService(t, COLLECTOR_ENTRY, ['--config', config2Path], {});
   await wait('stale resolved', seenOnBoth('steady/stale', 2));
   // Its first ticks are written by now: the restart raised `always` again nowhere.
