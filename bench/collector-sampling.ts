@@ -45,7 +45,7 @@ const SLEEP_BIN = '/bin/sleep';
 /** The idle targets outlive any run, but not by long if this process is killed without cleanup. */
 const SLEEP_SECONDS = 900;
 
-async function spawnSleepers(n: number): Promise<ChildProcess[]> {
+export async function spawnSleepers(n: number): Promise<ChildProcess[]> {
   if (!existsSync(SLEEP_BIN)) throw new Error(`${SLEEP_BIN} not found: the idle targets need it`);
   const out: ChildProcess[] = [];
   for (let i = 0; i < n; i += 50) {
@@ -63,7 +63,7 @@ async function spawnSleepers(n: number): Promise<ChildProcess[]> {
   return out;
 }
 
-async function killSleepers(procs: ChildProcess[]): Promise<void> {
+export async function killSleepers(procs: ChildProcess[]): Promise<void> {
   await Promise.all(
     procs.map((p) => {
       if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();

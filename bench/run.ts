@@ -1,5 +1,5 @@
 // Runs the benchmarks and writes bench/results/latest.json and bench/README.md.
-//   node --import tsx --conditions=vigil:source bench/run.ts [--only=sampling|fanout] [--render-only] [size flags]
+//   node --import tsx --conditions=vigil:source bench/run.ts [--only=sampling|fanout|memory|host|interval] [--render-only] [size flags]
 // Before each benchmark it waits (at most a minute) for other work on the machine to calm down, and
 // records how busy the machine was, since it is shared.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -7,6 +7,9 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_SAMPLING, runCollectorSampling } from './collector-sampling.js';
 import { DEFAULT_FANOUT, runFanout } from './fanout.js';
+import { DEFAULT_MEMORY, parseMemoryFlags, runRedisMemory } from './redis-memory.js';
+import { DEFAULT_HOST_SAMPLING, runHostSampling } from './host-sampling.js';
+import { DEFAULT_INTERVAL, runCollectorInterval } from './collector-interval.js';
 import { killAll } from './lib/children.js';
 import { waitForQuiet } from './lib/cpu.js';
 import { parseRunFlags } from './lib/flags.js';
@@ -29,11 +32,14 @@ async function section<T>(command: string, run: () => Promise<T>): Promise<Secti
   return { command, startedAt, finishedAt: new Date().toISOString(), otherCoresBefore, loadAvgAfter: loadavg().map((l) => Math.round(l * 100) / 100), report };
 }
 
-const USAGE = `usage: npm run bench -- [--only=sampling|fanout] [--render-only] [--no-write] [size flags]
+const USAGE = `usage: npm run bench -- [--only=sampling|fanout|memory|host|interval] [--render-only] [--no-write] [size flags]
   collector sampling: --sizes=100,1000 --interval=200 --warmup-ticks=5 --ticks=50 --per-pid-ticks=15 --repeats=2
   fan-out:            --clients=1000 --servers=100 --gateways=2 --client-procs=2 --collectors=10
                       --rates=10,20,30,35,40,45,50,60 --warmup=2 --window=4 --p99-limit=50 --stop-p99=1000
                       --retry-above=0.5 --quiet-budget=120 --stacks=vigil,baseline
+  redis memory:       --memory-servers=20 --memory-seconds=3600
+  collector interval: --interval-targets=200 --interval-configured=1000 --interval-fast=100
+                      --interval-warmup=3 --interval-window=20 --interval-repeats=2
   (defaults shown; each flag also as VIGIL_BENCH_<NAME>, e.g. VIGIL_BENCH_CLIENTS=100). Writes
   bench/results/latest.json and bench/README.md unless --no-write. A quick smoke run of one part,
   printing JSON only: node --import tsx --conditions=vigil:source bench/fanout.ts --clients=20 --servers=5 --rates=5
@@ -45,7 +51,7 @@ async function main(): Promise<void> {
     process.stdout.write(USAGE);
     return;
   }
-  const flags = parseRunFlags(argv, { sampling: DEFAULT_SAMPLING, fanout: DEFAULT_FANOUT });
+  const flags = parseRunFlags(argv, { sampling: DEFAULT_SAMPLING, fanout: DEFAULT_FANOUT, interval: DEFAULT_INTERVAL });
   const previous: Partial<Results> = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as Results) : {};
   if (flags.renderOnly) {
     if (!previous.machine) throw new Error(`--render-only: no results in ${RESULTS}`);
@@ -60,9 +66,16 @@ async function main(): Promise<void> {
     machine,
     sampling: previous.sampling ?? null,
     fanout: previous.fanout ?? null,
+    memory: previous.memory ?? null,
+    host: previous.host ?? null,
+    interval: previous.interval ?? null,
   };
-  if (flags.only !== 'fanout') results.sampling = await section(command, () => runCollectorSampling(flags.sampling, log));
-  if (flags.only !== 'sampling') results.fanout = await section(command, () => runFanout(flags.fanout, log));
+  const runs = (name: NonNullable<typeof flags.only>) => flags.only === null || flags.only === name;
+  if (runs('sampling')) results.sampling = await section(command, () => runCollectorSampling(flags.sampling, log));
+  if (runs('fanout')) results.fanout = await section(command, () => runFanout(flags.fanout, log));
+  if (runs('memory')) results.memory = await section(command, () => runRedisMemory(parseMemoryFlags(argv, DEFAULT_MEMORY), log));
+  if (runs('host')) results.host = await section(command, () => runHostSampling(DEFAULT_HOST_SAMPLING, log));
+  if (runs('interval')) results.interval = await section(command, () => runCollectorInterval(flags.interval, log));
   if (!flags.write) {
     console.log(JSON.stringify(results, null, 2));
     return;

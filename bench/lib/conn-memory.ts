@@ -42,7 +42,7 @@ async function startGateway(redisUrl: string) {
   const port = await freePort();
   const metricsPort = await freePort();
   const proc: ChildProcess = spawn(process.execPath, [...GC_ON_SIGUSR2, GATEWAY_CLI], {
-    env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', VIGIL_METRICS_PORT: String(metricsPort), VIGIL_REDIS_URL: redisUrl, VIGIL_GATEWAY_ID: 'mem', VIGIL_LOG_LEVEL: 'warn', VIGIL_AUTH_SECRET: BENCH_SECRET, ...RAISED_LIMITS },
+    env: { ...process.env, VIGIL_PORT: String(port), VIGIL_BIND_HOST: '127.0.0.1', VIGIL_METRICS_PORT: String(metricsPort), VIGIL_REDIS_URL: redisUrl, VIGIL_GATEWAY_ID: 'mem', VIGIL_LOG_LEVEL: 'warn', VIGIL_AUTH_SECRET: BENCH_SECRET, ...RAISED_LIMITS },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   track(proc);

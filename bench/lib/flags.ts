@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import type { SamplingOptions } from '../collector-sampling.js';
 import type { FanoutOptions } from '../fanout.js';
+import type { IntervalOptions } from '../collector-interval.js';
 
 const OPTIONS = {
   only: { type: 'string' },
@@ -27,6 +28,16 @@ const OPTIONS = {
   'retry-above': { type: 'string' },
   'quiet-budget': { type: 'string' },
   stacks: { type: 'string' },
+  // redis memory (bench/redis-memory.ts)
+  'memory-servers': { type: 'string' },
+  'memory-seconds': { type: 'string' },
+  // collector interval
+  'interval-targets': { type: 'string' },
+  'interval-configured': { type: 'string' },
+  'interval-fast': { type: 'string' },
+  'interval-warmup': { type: 'string' },
+  'interval-window': { type: 'string' },
+  'interval-repeats': { type: 'string' },
   // run
   'no-write': { type: 'boolean' },
   'render-only': { type: 'boolean' },
@@ -46,7 +57,7 @@ function raw(values: Values, name: keyof typeof OPTIONS): string | undefined {
 }
 
 /** Counts must be whole numbers; rates and durations need not be. */
-const WHOLE = new Set(['sizes', 'interval', 'ticks', 'warmup-ticks', 'per-pid-ticks', 'repeats', 'clients', 'servers', 'gateways', 'client-procs', 'collectors']);
+const WHOLE = new Set(['interval-targets', 'interval-configured', 'interval-fast', 'interval-repeats', 'sizes', 'interval', 'ticks', 'warmup-ticks', 'per-pid-ticks', 'repeats', 'clients', 'servers', 'gateways', 'client-procs', 'collectors']);
 
 function valid(name: string, n: number, min: number, max: number): boolean {
   return Number.isFinite(n) && n >= min && n <= max && (!WHOLE.has(name) || Number.isInteger(n));
@@ -101,6 +112,21 @@ function fanoutFrom(values: Values, d: FanoutOptions): FanoutOptions {
   };
 }
 
+function intervalFrom(values: Values, d: IntervalOptions): IntervalOptions {
+  return {
+    targets: num(values, 'interval-targets', d.targets, 2, 5000),
+    configuredMs: num(values, 'interval-configured', d.configuredMs, 100, 60_000),
+    fastMs: num(values, 'interval-fast', d.fastMs, 100, 60_000),
+    warmupMs: num(values, 'interval-warmup', d.warmupMs / 1000, 0, 120) * 1000,
+    windowMs: num(values, 'interval-window', d.windowMs / 1000, 1, 600) * 1000,
+    repeats: num(values, 'interval-repeats', d.repeats, 1, 10),
+  };
+}
+
+export function parseIntervalFlags(argv: readonly string[], defaults: IntervalOptions): IntervalOptions {
+  return intervalFrom(parse(argv), defaults);
+}
+
 export function parseSamplingFlags(argv: readonly string[], defaults: SamplingOptions): SamplingOptions {
   return samplingFrom(parse(argv), defaults);
 }
@@ -110,23 +136,27 @@ export function parseFanoutFlags(argv: readonly string[], defaults: FanoutOption
 }
 
 export type RunFlags = {
-  only: 'sampling' | 'fanout' | null;
+  only: 'sampling' | 'fanout' | 'memory' | 'host' | 'interval' | null;
   write: boolean;
   /** Rewrites README.md from results/latest.json without measuring anything. */
   renderOnly: boolean;
   sampling: SamplingOptions;
   fanout: FanoutOptions;
+  interval: IntervalOptions;
 };
 
-export function parseRunFlags(argv: readonly string[], defaults: { sampling: SamplingOptions; fanout: FanoutOptions }): RunFlags {
+export function parseRunFlags(argv: readonly string[], defaults: { sampling: SamplingOptions; fanout: FanoutOptions; interval: IntervalOptions }): RunFlags {
   const values = parse(argv);
   const only = raw(values, 'only');
-  if (only !== undefined && only !== 'sampling' && only !== 'fanout') throw new Error(`--only: expected sampling or fanout, got "${only}"`);
+  if (only !== undefined && only !== 'sampling' && only !== 'fanout' && only !== 'memory' && only !== 'host' && only !== 'interval') {
+    throw new Error(`--only: expected sampling, fanout, memory, host or interval, got "${only}"`);
+  }
   return {
     only: only ?? null,
     write: values['no-write'] !== true,
     renderOnly: values['render-only'] === true,
     sampling: samplingFrom(values, defaults.sampling),
     fanout: fanoutFrom(values, defaults.fanout),
+    interval: intervalFrom(values, defaults.interval),
   };
 }

@@ -3,6 +3,10 @@
 import { DEFAULT_SAMPLING, type SamplingReport, type SamplingRow } from '../collector-sampling.js';
 import { DEFAULT_FANOUT, type FanoutReport, type Step, type StackResult } from '../fanout.js';
 import type { Machine } from './machine.js';
+import type { MemoryReport } from '../redis-memory.js';
+import { memorySection } from './memory-report.js';
+import { hostSamplingSection, type HostSamplingReport } from '../host-sampling.js';
+import { DEFAULT_INTERVAL, intervalSection, type IntervalReport } from '../collector-interval.js';
 
 export type Section<T> = { command: string; startedAt: string; finishedAt: string; otherCoresBefore: number | null; loadAvgAfter: number[]; report: T };
 
@@ -11,6 +15,12 @@ export type Results = {
   machine: Machine;
   sampling: Section<SamplingReport> | null;
   fanout: Section<FanoutReport> | null;
+  /** Absent in results written before the memory benchmark existed. */
+  memory?: Section<MemoryReport> | null;
+  /** Absent in results written before the host benchmark existed. */
+  host?: Section<HostSamplingReport> | null;
+  /** Absent in results written before this benchmark existed. */
+  interval?: Section<IntervalReport> | null;
 };
 
 const f = (x: number | null | undefined, digits = 1): string => (x == null ? '–' : x.toFixed(digits));
@@ -231,7 +241,11 @@ function flagLine(): string {
     `--clients=${o.clients} --servers=${o.servers} --gateways=${o.gateways} --client-procs=${o.clientProcs} --collectors=${o.collectors} ` +
     `--rates=${o.ratesPerSec.join(',')} --warmup=${o.warmupMs / 1000} --window=${o.windowMs / 1000} --p99-limit=${o.p99LimitMs} ` +
     `--stop-p99=${o.stopP99Ms} --retry-above=${o.retryAboveOtherCores} --quiet-budget=${o.quietBudgetMs / 1000} --stacks=${o.stacks.join(',')}`;
-  return `\`${sampling}\` for the collector benchmark, \`${fanout}\` for the fan-out`;
+  const i = DEFAULT_INTERVAL;
+  const interval =
+    `--interval-targets=${i.targets} --interval-configured=${i.configuredMs} --interval-fast=${i.fastMs} ` +
+    `--interval-warmup=${i.warmupMs / 1000} --interval-window=${i.windowMs / 1000} --interval-repeats=${i.repeats}`;
+  return `\`${sampling}\` for the collector benchmark, \`${fanout}\` for the fan-out, \`${interval}\` for the interval one`;
 }
 
 /** The machine the figures were measured on, as a Markdown table (also bench/SOAK.md's). */
@@ -254,10 +268,10 @@ Reproduce with:
 ${r.command}
 \`\`\`
 
-Sizes are flags (or \`VIGIL_BENCH_*\` environment variables), defaults shown: ${flagLine()}; \`--only=sampling|fanout\`
-runs one benchmark (the other section is then kept from the previous results); \`--render-only\` rewrites this page
+Sizes are flags (or \`VIGIL_BENCH_*\` environment variables), defaults shown: ${flagLine()}; \`--only=sampling|fanout|memory|host|interval\`
+runs one benchmark (the other sections are then kept from the previous results); \`--render-only\` rewrites this page
 from the results file. Run standalone,
-\`bench/collector-sampling.ts\` and \`bench/fanout.ts\` print their JSON.
+\`bench/collector-sampling.ts\`, \`bench/fanout.ts\` and \`bench/host-sampling.ts\` print their JSON.
 
 ## Machine
 
@@ -269,5 +283,8 @@ latency ones most of all.`,
   ];
   if (r.sampling) parts.push(samplingSection(r.sampling));
   if (r.fanout) parts.push(fanoutSection(r.fanout));
+  if (r.memory) parts.push(memorySection(r.memory));
+  if (r.host) parts.push(hostSamplingSection(r.host));
+  if (r.interval) parts.push(intervalSection(r.interval));
   return parts.join('\n\n') + '\n';
 }

@@ -8,11 +8,11 @@ import http from 'node:http';
 import { canBind } from './ports.mjs';
 import { httpGet } from './wait.mjs';
 
-/** `vigil_gateway_connections` of a gateway's /metrics (its own metrics port), or null when it does not answer with one. */
+/** `vigil_gateway_connections` of a gateway's /metrics (its own metrics port), all transports together, or null when it does not answer with one. */
 export async function gatewayConnections(metricsUrl) {
   const { status, body } = await httpGet(metricsUrl, 3000).catch(() => ({ status: 0, body: '' }));
-  const m = status === 200 ? /^vigil_gateway_connections(?:\{[^}]*\})? (\d+)$/m.exec(String(body)) : null;
-  return m ? Number(m[1]) : null;
+  const counts = status === 200 ? [...String(body).matchAll(/^vigil_gateway_connections(?:\{[^}]*\})? (\d+)$/gm)].map((m) => Number(m[1])) : [];
+  return counts.length > 0 ? counts.reduce((sum, n) => sum + n, 0) : null;
 }
 
 /** Can this host bind 127.0.0.2 (Linux: yes; macOS only after `ifconfig lo0 alias`)? */

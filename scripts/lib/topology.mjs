@@ -11,8 +11,12 @@ import { nginxSpec } from './nginx.mjs';
 import { redisSpec } from './redis.mjs';
 import { httpGet } from './wait.mjs';
 
-/** Env vars that would override the collector's generated config (flags > env > file). */
-const COLLECTOR_ENV_OVERRIDES = ['VIGIL_REDIS_URL', 'VIGIL_CONFIG', 'VIGIL_COLLECTOR_ID', 'VIGIL_HOST'];
+/**
+ * Env vars that would override the collector's generated config (flags > env > file), REDIS_URL
+ * too: it is VIGIL_REDIS_URL's generic fallback (GENERIC_ENV of @vigil/protocol; this file runs
+ * before the build, so it cannot import it).
+ */
+const COLLECTOR_ENV_OVERRIDES = ['VIGIL_REDIS_URL', 'REDIS_URL', 'VIGIL_CONFIG', 'VIGIL_COLLECTOR_ID', 'VIGIL_HOST'];
 
 const escapeRegex = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -85,8 +89,9 @@ export function buildTopology(o) {
       cwd: o.root,
       env: {
         ...o.auth.gatewayEnv(process.env),
-        PORT: String(gw.port),
-        HOST: '127.0.0.1',
+        // The VIGIL_ names: they win over PORT/HOST, so one inherited from the shell cannot move a gateway.
+        VIGIL_PORT: String(gw.port),
+        VIGIL_BIND_HOST: '127.0.0.1',
         VIGIL_REDIS_URL: ownRedis ?? redisUrl,
         VIGIL_GATEWAY_ID: gw.id,
         // SIGTERM drains in at most 2 s (a handful of local clients go in one batch, through the

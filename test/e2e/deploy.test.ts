@@ -23,7 +23,8 @@ import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
 import { PodDisruptionBudget } from 'kubernetes-models/policy/v1';
 import { Ingress, NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
 import { io as connect, type Socket } from 'socket.io-client';
-import { DEFAULT_PORT, NAMESPACE } from '@vigil/protocol';
+import WebSocket from 'ws';
+import { DEFAULT_PORT, GENERIC_ENV, NAMESPACE, WS_PATH } from '@vigil/protocol';
 import { loadConfig, type CollectorConfig } from '@vigil/collector';
 import { closeRedis, createRedis } from '@vigil/store';
 import { freePort, startRedis, waitFor } from '@vigil/testkit';
@@ -76,14 +77,20 @@ function envNamesIn(files: string[], prefixes: string[]): Set<string> {
     const text = readFileSync(file, 'utf8');
     for (const m of text.matchAll(/\benv(?:\.([A-Z_][A-Z0-9_]*)|\[\s*['"]([A-Z_][A-Z0-9_]*)['"]\s*\])/g)) names.add((m[1] ?? m[2])!);
     if (prefixes.length > 0) for (const m of text.matchAll(quoted)) names.add(m[1]!);
-    // A table of settings and their variables (the gateway's env-config.ts: `names: ['PORT', 'VIGIL_PORT']`).
+    // A table of settings and their variables (the gateway's env-config.ts: `names: ['VIGIL_CORS_ORIGINS', 'CORS_ORIGINS']`).
     for (const list of text.matchAll(/\bnames:\s*\[([^\]]*)\]/g)) for (const m of list[1]!.matchAll(/['"]([A-Z_][A-Z0-9_]*)['"]/g)) names.add(m[1]!);
+  }
+  // A VIGIL_ variable read through envNames/readEnv brings its generic fallback (PORT, REDIS_URL…).
+  for (const name of [...names]) {
+    const generic = (GENERIC_ENV as Record<string, string>)[name];
+    if (generic !== undefined) names.add(generic);
   }
   return names;
 }
 
 const sources = (dir: string) => walk(at(dir), (p) => /\.(ts|mts|js|mjs)$/.test(p) && !p.endsWith('.d.ts'));
-const LIB_SOURCES = [...sources('libs/protocol/src'), ...sources('libs/store/src')];
+// protocol's env.ts is the table of fallbacks (every VIGIL_ name in it), not a reader: left out.
+const LIB_SOURCES = [...sources('libs/protocol/src'), ...sources('libs/store/src')].filter((p) => !p.endsWith(join('protocol', 'src', 'env.ts')));
 const GATEWAY_ENV = envNamesIn([...sources('services/gateway/src'), ...LIB_SOURCES], ['VIGIL_']);
 const COLLECTOR_ENV = envNamesIn([...sources('services/collector/src'), ...LIB_SOURCES], ['VIGIL_']);
 const DEMO_ENV = envNamesIn(sources('demo'), ['DEMO_']);
@@ -1226,6 +1233,7 @@ t.test('nginx configs: the rules', async (t) => {
       const socketio = /location\s+\/socket\.io\/\s*\{([^}]*)\}/.exec(code)?.[1] ?? '';
       t.match(socketio, /proxy_buffering\s+off;/, '/socket.io/: proxy_buffering off (long polling)');
       t.match(code, /location\s+=\s+\/healthz\s*\{[^}]*proxy_pass\s+http:\/\/vigil_gateways;/, '/healthz passes through to the gateways');
+      t.match(code, /location\s+=\s+\/ws\s*\{[^}]*proxy_pass\s+http:\/\/vigil_gateways;/, '/ws (plain WebSocket) passes through to the gateways, with the Upgrade headers');
       t.notMatch(code, /^\s*user\s/m, 'no user directive');
     });
   }
@@ -1336,6 +1344,19 @@ t.test('local nginx in front of two gateways: polling stickiness, WebSocket, ori
   const upgraded = open(['polling', 'websocket']);
   await waitFor(() => upgraded.connected && upgraded.io.engine.transport.name === 'websocket', { message: 'polling → WebSocket upgrade through nginx' });
   t.pass('polling → WebSocket upgrade works through nginx');
+
+  // The plain WebSocket endpoint: the upgrade passes nginx with its Authorization header.
+  const plain = new WebSocket(`${lb.replace(/^http/, 'ws')}${WS_PATH}`, { headers: { authorization: `Bearer ${socketAuth().token}` } });
+  t.teardown(() => plain.terminate());
+  const pong = await new Promise<unknown>((resolve, reject) => {
+    plain.once('error', reject);
+    plain.once('open', () => plain.send(JSON.stringify({ id: 1, event: 'ping', data: { timestamp: 1 } })));
+    plain.on('message', (raw) => {
+      const frame = JSON.parse(String(raw)) as { id?: number; ack?: unknown };
+      if (frame.id === 1) resolve(frame.ack);
+    });
+  });
+  t.match(pong, { ok: true, echo: 1 }, `${WS_PATH} through nginx: upgrade, then a request answered by its ack`);
 
   // The gateway every 127.0.0.1 client hashes to dies: nginx fails over on the refused connects,
   // the clients reconnect by themselves to the other gateway.

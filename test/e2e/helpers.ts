@@ -75,8 +75,8 @@ export async function startGatewayProcess(t: Teardown, redisUrl: string, env: Re
   // /metrics is on a port of its own; the default (9464) would clash between test gateways.
   const metricsPort = await freePort();
   const service = spawnService(t, GATEWAY_ENTRY, [], {
-    PORT: String(port),
-    HOST: '127.0.0.1',
+    VIGIL_PORT: String(port),
+    VIGIL_BIND_HOST: '127.0.0.1',
     VIGIL_REDIS_URL: redisUrl,
     VIGIL_STALE_SWEEP_MS: '200',
     VIGIL_METRICS_PORT: String(metricsPort),

@@ -7,10 +7,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Keys, ServerEvents, sessionKey, type ProcessInfoEvent, type ProcessLogsEvent } from '@vigil/protocol';
+import { HostKeys, Keys, ServerEvents, sessionKey, type ProcessInfoEvent, type ProcessLogsEvent, type SystemMetricsEvent } from '@vigil/protocol';
 import { closeRedis, createRedis } from '@vigil/store';
 import { startRedis, waitFor } from '@vigil/testkit';
-import { COLLECTOR_ENTRY, apiGet, client, collect, emitAck, spawnService, startGatewayProcess } from './helpers.js';
+import { COLLECTOR_ENTRY, apiGet, client, collect, e2eToken, emitAck, spawnService, startGatewayProcess } from './helpers.js';
 
 const repo = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
 const ADMIN = { user: 'vigil-test-admin', password: 'test-admin-only' };
@@ -43,7 +43,7 @@ t.test('the gateway and the collector work end to end as their own Redis users, 
   const collector = spawnService(
     t,
     COLLECTOR_ENTRY,
-    ['--redis-url', urlOf('vigil-collector'), '--collector-id', 'acl', '--interval', '250', '--command', `talker=${process.execPath} ${script}`],
+    ['--redis-url', urlOf('vigil-collector'), '--collector-id', 'acl', '--host', 'acl-host', '--interval', '250', '--command', `talker=${process.execPath} ${script}`],
     {},
   );
   await waitFor(
@@ -63,6 +63,14 @@ t.test('the gateway and the collector work end to end as their own Redis users, 
   await waitFor(() => infos.filter((i) => i.serverId === 'talker').length >= 3, { timeoutMs: 15_000, message: 'live samples' });
   await waitFor(() => lines.some((l) => l.logData.message.includes('hello from the acl test')), { timeoutMs: 15_000, message: 'a live log line' });
   t.pass('samples and log lines reach a Socket.IO client');
+  // Host metrics too: written by the collector's user, read back and delivered by the gateway's.
+  const opsToken = await e2eToken({ sub: 'acl-ops', vigil: { servers: ['*'], hosts: ['acl-host'] } });
+  await waitFor(async () => (await apiGet(`${gw.url}/api/hosts/acl-host`, opsToken)).status === 200, { timeoutMs: 15_000, message: 'the host registered' });
+  const opsSocket = await client(t, gw.url, opsToken);
+  const hostSamples = collect<SystemMetricsEvent>(opsSocket, ServerEvents.systemMetricsUpdate);
+  t.match(await emitAck(opsSocket, 'subscribe-system-metrics', { host: 'acl-host' }), { ok: true, latest: true });
+  await waitFor(() => hostSamples.length >= 1, { timeoutMs: 15_000, message: 'a host sample' });
+  t.equal((await apiGet(`${gw.url}/api/hosts/acl-host/metrics?limit=1`, opsToken)).status, 200, 'host history over REST');
   const sessions = await waitFor(async () => {
     const keys = (await admin.keys(sessionKey('*'))) as string[];
     return keys.length > 0 ? keys : null;
@@ -99,6 +107,8 @@ t.test('the gateway and the collector work end to end as their own Redis users, 
   await t.rejects(gatewayUser.xadd(Keys.metrics('talker'), '*', 'd', '{}'), noperm, 'gateway: may not write samples (XADD vigil:srv:*)');
   await t.rejects(gatewayUser.set(Keys.latest('talker'), '{}'), noperm, 'gateway: may not overwrite the latest sample');
   await t.rejects(gatewayUser.hset(Keys.registry, 'talker', '{}'), noperm, 'gateway: may not write the registry');
+  await t.rejects(gatewayUser.set(HostKeys.latest('acl-host'), '{}'), noperm, 'gateway: may not write host samples');
+  await t.rejects(gatewayUser.zadd(HostKeys.registry, 1, 'acl-host'), noperm, 'gateway: nor the host registry');
   await t.rejects(gatewayUser.flushall(), noperm, 'gateway: FLUSHALL refused');
   await t.rejects(gatewayUser.flushdb(), noperm, 'gateway: FLUSHDB refused');
   await t.rejects(gatewayUser.call('CONFIG', 'SET', 'maxmemory', '1'), noperm, 'gateway: CONFIG refused');

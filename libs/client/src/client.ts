@@ -6,28 +6,30 @@ import {
   BACKFILL_MAX,
   ClientEvents,
   ErrorCodes,
-  INTERVAL_MAX_MS,
-  INTERVAL_MIN_MS,
   LOG_LEVELS,
   NAMESPACE,
+  HOST_ID_PATTERN,
   SERVER_ID_PATTERN,
   alertsRoom,
   parseAlertRoom,
   ALERT_SEVERITIES,
   ServerEvents,
   isPosition,
+  parseSystemMetricsRoom,
   type ParsedRoom,
+  type ServerRemoved,
   type TokenRefreshed,
 } from '@vigil/protocol';
 import { ConnectionMonitor, refusalOf, type ConnectionState, type GatewayRefusal } from './connection.js';
 import { TypedEmitter, type Listener } from './emitter.js';
 import { ClientErrorCodes, VigilClientError } from './errors.js';
 import { LogsChannel, type LogsOptions } from './logs-subscription.js';
-import { MetricsChannel, type MetricsOptions } from './metrics-subscription.js';
+import { MetricsChannel, checkInterval, type MetricsOptions } from './metrics-subscription.js';
 import { backoffDelay, resolveOptions, tokenSource, type ClientLogger, type ResolvedClientOptions, type VigilClientOptions } from './options.js';
+import { SystemMetricsChannel, type SystemMetricsOptions, type SystemMetricsSubscription } from './system-metrics-subscription.js';
 import { invalidPayload, type AlertsSubscription, type Channel, type ChannelHost, type LogsSubscription, type MetricsSubscription } from './subscription.js';
 import { TokenKeeper, forbiddenBy, type TokenSource } from './token.js';
-import { Requests, isAlertEvent, isProcessInfoEvent, isProcessLogsEvent, isStatusChangeEvent, type RequestName } from './wire.js';
+import { Requests, isAlertEvent, isProcessInfoEvent, isProcessLogsEvent, isServerRemoved, isStatusChangeEvent, isSystemMetricsEvent, type RequestName } from './wire.js';
 import { AlertsChannel, type AlertsOptions } from './alerts-subscription.js';
 
 export type VigilClientEvents = {
@@ -41,9 +43,15 @@ export type VigilClientEvents = {
   'token-refreshed': TokenRefreshed;
   /** No new token could be given before expiry (TOKEN_UNAVAILABLE) or the gateway refused it. */
   'token-refresh-failed': VigilClientError;
+  /**
+   * A server this client watches was removed with its history (an admin's delete, or the
+   * retention after it left). Its subscriptions stay: if it registers again, they deliver again.
+   */
+  'server-removed': ServerRemoved;
 };
 
 const serverIdRe = new RegExp(SERVER_ID_PATTERN);
+const hostIdRe = new RegExp(HOST_ID_PATTERN);
 
 export class VigilClient {
   readonly #options: ResolvedClientOptions;
@@ -55,6 +63,7 @@ export class VigilClient {
   readonly #metrics = new Map<string, Set<MetricsChannel>>();
   readonly #logs = new Map<string, LogsChannel>();
   readonly #alerts = new Set<AlertsChannel>();
+  readonly #systems = new Map<string, Set<SystemMetricsChannel>>();
   readonly #host: ChannelHost;
   readonly #requests: Requests;
   readonly #token: TokenKeeper;
@@ -71,6 +80,7 @@ export class VigilClient {
         forbid: (rooms) => this.#forbid(rooms),
         refreshed: (result) => {
           this.#forbidAlerts(result.left);
+          this.#forbidHosts(result.left);
           this.#events.emit('token-refreshed', result);
         },
         refreshFailed: (err) => this.#events.emit('token-refresh-failed', err),
@@ -127,15 +137,19 @@ export class VigilClient {
   subscribeMetrics(serverId: string, options: MetricsOptions = {}): Promise<MetricsSubscription> {
     return this.#start(() => {
       checkServerId(serverId);
-      const { interval } = options;
-      if (interval !== undefined && !(Number.isInteger(interval) && interval >= INTERVAL_MIN_MS && interval <= INTERVAL_MAX_MS)) {
-        throw invalidPayload(`interval must be an integer number of ms in ${INTERVAL_MIN_MS}..${INTERVAL_MAX_MS}`);
+      checkInterval(options.interval);
+      return addChannel(this.#metrics, serverId, new MetricsChannel(this.#host, serverId, options));
+    });
+  }
+
+  /** A host's samples (CPU, load, memory, network, mounts); resolves when the gateway confirmed, re-joined after every reconnect. */
+  subscribeSystemMetrics(host: string, options: SystemMetricsOptions = {}): Promise<SystemMetricsSubscription> {
+    return this.#start(() => {
+      if (typeof host !== 'string' || !hostIdRe.test(host)) {
+        throw invalidPayload(`host must match ${HOST_ID_PATTERN}, got ${JSON.stringify(String(host).slice(0, 80))}`);
       }
-      const channel = new MetricsChannel(this.#host, serverId, options);
-      let set = this.#metrics.get(serverId);
-      if (!set) this.#metrics.set(serverId, (set = new Set()));
-      set.add(channel);
-      return channel;
+      checkInterval(options.interval);
+      return addChannel(this.#systems, host, new SystemMetricsChannel(this.#host, host, options));
     });
   }
 
@@ -190,13 +204,14 @@ export class VigilClient {
     this.#metrics.clear();
     this.#logs.clear();
     this.#alerts.clear();
+    this.#systems.clear();
     this.#monitor.close();
     this.#socket.removeAllListeners();
     this.#socket.disconnect();
     this.#events.clear();
   }
 
-  #start<C extends MetricsChannel | LogsChannel | AlertsChannel>(create: () => C): Promise<C['view']> {
+  #start<C extends MetricsChannel | LogsChannel | SystemMetricsChannel | AlertsChannel>(create: () => C): Promise<C['view']> {
     if (this.#closed) return Promise.reject(new VigilClientError(ClientErrorCodes.CLOSED, 'the client is closed'));
     let channel: C;
     try {
@@ -226,6 +241,10 @@ export class VigilClient {
       if (!isStatusChangeEvent(event)) return malformed(logger, ServerEvents.serverStatusChanged);
       for (const channel of this.#metrics.get(event.serverId) ?? []) channel.receiveStatus(event);
     });
+    socket.on(ServerEvents.serverRemoved, (event: unknown) => {
+      if (!isServerRemoved(event)) return malformed(logger, ServerEvents.serverRemoved);
+      this.#events.emit('server-removed', event);
+    });
     // The gateway lost its pub/sub link for a while: lines may be in history that never came
     // live. Re-join those log subscriptions from the last delivered position.
     socket.on(ServerEvents.resyncRequired, (event: unknown) => {
@@ -240,6 +259,10 @@ export class VigilClient {
     socket.on(ServerEvents.alert, (event: unknown) => {
       if (!isAlertEvent(event)) return malformed(logger, ServerEvents.alert);
       for (const channel of this.#alerts) channel.receive(event);
+    });
+    socket.on(ServerEvents.systemMetricsUpdate, (event: unknown) => {
+      if (!isSystemMetricsEvent(event)) return malformed(logger, ServerEvents.systemMetricsUpdate);
+      for (const channel of this.#systems.get(event.host) ?? []) channel.receive(event);
     });
     socket.on(ServerEvents.tokenExpiring, (event: unknown) => {
       const expiresAt = (event as { expiresAt?: unknown } | null)?.expiresAt;
@@ -265,6 +288,10 @@ export class VigilClient {
       request: (event, payload, progress) => this.#requests.send(event, payload, progress),
       retryDelay: (attempt) => backoffDelay(attempt, this.#options.reconnection),
       release: (channel) => this.#release(channel),
+      metricsInterval: (serverId) => this.#fastestAsked(serverId),
+      confirmedInterval: (serverId, ms) => {
+        for (const channel of this.#metrics.get(serverId) ?? []) channel.confirmInterval(ms);
+      },
     };
   }
 
@@ -289,6 +316,26 @@ export class VigilClient {
     }
   }
 
+  /** Host rooms the gateway left on a token refresh: their subscriptions end as refused. */
+  #forbidHosts(left: readonly string[]): void {
+    for (const room of left) {
+      const host = parseSystemMetricsRoom(room);
+      if (host === null) continue;
+      const refusal = new VigilClientError(ErrorCodes.FORBIDDEN, `the new token may not see host "${host}"`);
+      for (const channel of [...(this.#systems.get(host) ?? [])]) channel.refuse(refusal);
+    }
+  }
+
+  /** The fastest interval this client's live subscriptions to a server ask for. */
+  #fastestAsked(serverId: string, releasing?: Channel): number | undefined {
+    let min: number | undefined;
+    for (const c of this.#metrics.get(serverId) ?? []) {
+      if ((c.ended && c !== releasing) || c.asked === undefined) continue;
+      if (min === undefined || c.asked < min) min = c.asked;
+    }
+    return min;
+  }
+
   async #release(channel: Channel): Promise<void> {
     this.#channels.delete(channel);
     const { serverId } = channel;
@@ -302,11 +349,28 @@ export class VigilClient {
         .catch((err: unknown) => this.#options.logger.debug({ serverId: serverId, err }, 'unsubscribe-alerts not confirmed'));
       return;
     }
+    if (channel instanceof SystemMetricsChannel) {
+      const set = this.#systems.get(serverId);
+      set?.delete(channel);
+      if (set && set.size > 0) return;
+      this.#systems.delete(serverId);
+      if (this.#closed || !this.#socket.connected) return;
+      await this.#requests.send(ClientEvents.unsubscribeSystemMetrics, { host: serverId }).catch((err: unknown) => {
+        this.#options.logger.debug({ host: serverId, err }, 'unsubscribe not confirmed');
+      });
+      return;
+    }
     let event: RequestName;
     if (channel instanceof MetricsChannel) {
+      const before = this.#fastestAsked(serverId, channel);
       const set = this.#metrics.get(serverId);
       set?.delete(channel);
-      if (set && set.size > 0) return; // another subscription still needs the room
+      if (set && set.size > 0) {
+        // Another subscription still needs the room; if this one asked fastest, ask what remains.
+        const remaining = [...set].find((c) => !c.ended);
+        if (remaining && before !== this.#fastestAsked(serverId)) await remaining.join();
+        return;
+      }
       this.#metrics.delete(serverId);
       event = ClientEvents.unsubscribeServerMetrics;
     } else {
@@ -331,6 +395,14 @@ function checkServerId(serverId: string): void {
   if (typeof serverId !== 'string' || !serverIdRe.test(serverId)) {
     throw invalidPayload(`serverId must match ${SERVER_ID_PATTERN}, got ${JSON.stringify(String(serverId).slice(0, 80))}`);
   }
+}
+
+/** Several subscriptions may share one room: each key holds a set of channels. */
+function addChannel<C>(map: Map<string, Set<C>>, key: string, channel: C): C {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  set.add(channel);
+  return channel;
 }
 
 function malformed(logger: ClientLogger, event: string): void {

@@ -19,6 +19,12 @@ export interface Subscription {
 
 export interface MetricsSubscription extends Subscription {
   readonly kind: 'metrics';
+  /** The interval asked for (undefined: the server's configured one). */
+  readonly asked: number | undefined;
+  /** The interval samples come at, as the gateway last confirmed it (null before the first confirmation). */
+  readonly interval: number | null;
+  /** Asks for samples every `interval` ms (undefined: the configured interval); resolves with the confirmed interval. */
+  setInterval(interval: number | undefined): Promise<number | null>;
 }
 
 /** `subscribeAlerts`: every server (serverId null) or one, at a severity and above. */
@@ -54,13 +60,20 @@ export interface ChannelHost {
   retryDelay(attempt: number): number;
   /** Forgets the channel and leaves its room on the gateway if no other channel needs it. */
   release(channel: Channel): Promise<void>;
+  /**
+   * The interval to ask for a server: the fastest asked by this client's subscriptions to it (one
+   * socket is in a room once, and its latest subscribe is what the gateway counts).
+   */
+  metricsInterval?(serverId: string): number | undefined;
+  /** The gateway confirmed the interval a server's samples come at: every subscription to it is told. */
+  confirmedInterval?(serverId: string, intervalMs: number): void;
 }
 
 type Timer = ReturnType<typeof setTimeout>;
 type Phase = 'pending' | 'active' | 'ended';
 
 export abstract class Channel {
-  abstract readonly kind: 'metrics' | 'logs' | 'alerts';
+  abstract readonly kind: 'metrics' | 'logs' | 'system' | 'alerts';
   readonly serverId: string;
   protected readonly host: ChannelHost;
   readonly #onError: ((err: VigilClientError) => void) | undefined;

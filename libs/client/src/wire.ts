@@ -7,14 +7,17 @@ import {
   Acks,
   ClientEvents,
   LOG_LEVELS,
+  SERVER_REMOVAL_REASONS,
   compile,
   isPosition,
   type AckEvent,
+  type ByHost,
   type ByServer,
   type ProcessInfoEvent,
   type ProcessLogsEvent,
   type RefreshToken,
   type ReplyOf,
+  type ServerRemoved,
   type StatusChangeEvent,
   type AlertEvent,
   type SubscribeAlerts,
@@ -22,6 +25,8 @@ import {
   ALERT_SEVERITIES,
   type SubscribeServerLogs,
   type SubscribeServerMetrics,
+  type SubscribeSystemMetrics,
+  type SystemMetricsEvent,
   type Validator,
 } from '@vigil/protocol';
 import type { Socket } from 'socket.io-client';
@@ -36,6 +41,8 @@ export type Payloads = {
   [ClientEvents.refreshToken]: RefreshToken;
   [ClientEvents.subscribeAlerts]: SubscribeAlerts;
   [ClientEvents.unsubscribeAlerts]: UnsubscribeAlerts;
+  [ClientEvents.subscribeSystemMetrics]: SubscribeSystemMetrics;
+  [ClientEvents.unsubscribeSystemMetrics]: ByHost;
 };
 export type RequestName = keyof Payloads & AckEvent;
 export type Reply<E extends RequestName> = ReplyOf<E>;
@@ -158,4 +165,12 @@ export function isAlertEvent(v: unknown): v is AlertEvent {
     (v.state === 'firing' || v.state === 'resolved') &&
     severities.includes(v.severity as string)
   );
+}
+
+export function isServerRemoved(v: unknown): v is ServerRemoved {
+  return isObject(v) && typeof v.serverId === 'string' && typeof v.timestamp === 'string' && (SERVER_REMOVAL_REASONS as readonly unknown[]).includes(v.reason);
+}
+
+export function isSystemMetricsEvent(v: unknown): v is SystemMetricsEvent {
+  return isObject(v) && typeof v.host === 'string' && isPosition(v.position) && isObject(v.data);
 }

@@ -3,7 +3,7 @@
 // hold the gateway's real answers to them, so a reply cannot drift from what clients expect.
 import { Type, type Static, type TLiteral, type TObject, type TProperties } from '@sinclair/typebox';
 import { ClientEvents } from './events.js';
-import { Interval, IsoTime, LogLevel, Position, ServerId } from './schemas.js';
+import { HostId, Interval, IsoTime, LogLevel, Position, ServerId } from './schemas.js';
 import { AlertSeverity } from './alerts.js';
 
 const Room = Type.String({ minLength: 1, maxLength: 200 });
@@ -104,6 +104,20 @@ export const AlertsSubscribed = Type.Object(
 );
 export type AlertsSubscribed = Static<typeof AlertsSubscribed>;
 
+/** `subscribe-system-metrics`: the room joined and whether a latest host sample was there to send. */
+export const SystemMetricsSubscribed = Type.Object(
+  {
+    room: Room,
+    host: HostId,
+    interval: Interval,
+    timestamp: IsoTime,
+    latest: Type.Boolean(),
+    warning: Type.Optional(AckWarning),
+  },
+  { additionalProperties: false },
+);
+export type SystemMetricsSubscribed = Static<typeof SystemMetricsSubscribed>;
+
 /** The fields of the ok ack of each client event. */
 export const AckReplies = {
   [ClientEvents.subscribeServerMetrics]: MetricsSubscribed,
@@ -116,6 +130,8 @@ export const AckReplies = {
   [ClientEvents.refreshToken]: TokenRefreshed,
   [ClientEvents.subscribeAlerts]: AlertsSubscribed,
   [ClientEvents.unsubscribeAlerts]: Unsubscribed,
+  [ClientEvents.subscribeSystemMetrics]: SystemMetricsSubscribed,
+  [ClientEvents.unsubscribeSystemMetrics]: Unsubscribed,
 } as const;
 export type AckReplies = typeof AckReplies;
 export type AckEvent = keyof AckReplies;

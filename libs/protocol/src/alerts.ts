@@ -10,7 +10,7 @@ import {
   ALERT_WINDOW_MAX_MS,
   ALERT_WINDOW_MIN_MS,
 } from './limits.js';
-import { IsoTime, LogLevel, Position, SERVER_ID_PATTERN, ServerId } from './schemas.js';
+import { DEFAULT_PAGE_LIMIT, IsoTime, LogLevel, MAX_PAGE_LIMIT, Position, SERVER_ID_PATTERN, ServerId } from './schemas.js';
 
 /** Least to most severe. A subscriber at severity S receives S and above. */
 export const ALERT_SEVERITIES = ['info', 'warning', 'critical'] as const;
@@ -67,6 +67,30 @@ export const AlertEvent = Type.Object(
   { additionalProperties: false },
 );
 export type AlertEvent = Static<typeof AlertEvent>;
+
+// ---- REST: GET /api/alerts ------------------------------------------------------------------
+
+/** `state=firing` (default): what fires now; `all`: every firing and resolution; newest first, `before` pages back. */
+export const AlertsQuery = Type.Object(
+  {
+    state: Type.Optional(Type.Union([Type.Literal('firing'), Type.Literal('all')], { default: 'firing' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_LIMIT, default: DEFAULT_PAGE_LIMIT })),
+    /** The `next` of the previous page: alerts older than that position. */
+    before: Type.Optional(Position),
+  },
+  { additionalProperties: false },
+);
+export type AlertsQuery = Static<typeof AlertsQuery>;
+
+export const AlertsPage = Type.Object(
+  {
+    alerts: Type.Array(AlertEvent),
+    /** Pass as `before` for the next page; null when there is none. */
+    next: Type.Union([Position, Type.Null()]),
+  },
+  { description: 'a page of alerts, newest first' },
+);
+export type AlertsPage = Static<typeof AlertsPage>;
 
 // ---- rooms ----------------------------------------------------------------------------------
 

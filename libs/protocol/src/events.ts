@@ -15,6 +15,9 @@ export const ClientEvents = {
   subscribeAlerts: 'subscribe-alerts',
   /** `{ serverId? }`: leaves the alert rooms of that scope. */
   unsubscribeAlerts: 'unsubscribe-alerts',
+  /** `{ host, interval? }`: join `system-metrics-<host>`; the latest host sample is sent at once. */
+  subscribeSystemMetrics: 'subscribe-system-metrics',
+  unsubscribeSystemMetrics: 'unsubscribe-system-metrics',
 } as const;
 
 export const ServerEvents = {
@@ -38,4 +41,8 @@ export const ServerEvents = {
   disconnectReason: 'disconnect-reason',
   /** An alert firing or resolving (AlertEvent of alerts.ts). */
   alert: 'alert',
+  /** `{ serverId, reason, timestamp }`: the server was removed (admin delete or retention); sent to its metrics and log rooms. */
+  serverRemoved: 'server-removed',
+  /** `{ host, data, timestamp, position }`: one sample of a host (CPU, load, memory, network, mounts). */
+  systemMetricsUpdate: 'system-metrics-update',
 } as const;

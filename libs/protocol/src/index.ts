@@ -12,3 +12,6 @@ export * from './errors.js';
 export * from './position.js';
 export * from './validate.js';
 export * from './alerts.js';
+export * from './interval.js';
+export * from './env.js';
+export * from './ws.js';

@@ -42,3 +42,35 @@ export const AlertKeys = {
 
 /** Consumer group of the alerts stream through which gateways share webhook deliveries. */
 export const ALERT_WEBHOOK_GROUP = 'vigil-webhook';
+
+/**
+ * Every key that holds one server's own data (the registry field and the heartbeat member aside).
+ * Removing a server (libs/store server-removal.ts) deletes exactly these: a new per-server key
+ * belongs in this list, or it outlives its server.
+ */
+export const serverDataKeys = (serverId: string): string[] => [
+  Keys.latest(serverId),
+  Keys.metrics(serverId),
+  Keys.logs(serverId),
+  Keys.events(serverId),
+];
+// ---- host metrics: per-host keys share the hash tag `{host:<host>}` -----------------------
+export const HostKeys = {
+  /** ZSET host → epoch ms at which a collector last wrote a sample of it: the host registry. */
+  registry: `${KEY_PREFIX}hosts`,
+  /** HASH collectorId → epoch ms of that collector's last sample of the host. */
+  collectors: (host: string) => `${KEY_PREFIX}host:{host:${host}}:collectors`,
+  /** STRING: latest `system-metrics-update` payload, position included. */
+  latest: (host: string) => `${KEY_PREFIX}host:{host:${host}}:latest`,
+  /** STREAM of `system-metrics-update` payloads; the entry id is the position. */
+  metrics: (host: string) => `${KEY_PREFIX}host:{host:${host}}:metrics`,
+} as const;
+/**
+ * HASH of what viewers want from one collector's targets, written by gateways, read by that collector
+ * once a second in one call: field `<serverId> <gatewayId>` (a server id has no space), value
+ * `<intervalMs>:<expiresAtMs>` in Redis time (Redis 7.0 has no per-field expiry). One key per
+ * collector, hash-tagged `{<collectorId>}`, so on Redis Cluster the collector's read stays one slot.
+ */
+export const interestKey = (collectorId: string) => `${KEY_PREFIX}collector:{${collectorId}}:interest`;
+/** The field of `interestKey` for one server as seen by one gateway. */
+export const interestField = (serverId: string, gatewayId: string) => `${serverId} ${gatewayId}`;

@@ -43,3 +43,35 @@ export const ALERT_WINDOW_MAX_MS = 86_400_000;
 export const ALERT_COUNT_MAX = 10_000;
 /** Longest alert message. */
 export const ALERT_MESSAGE_MAX_LENGTH = 500;
+/** How long a server that is exited, stopped or stale is kept before it is removed with all its keys. */
+export const DEFAULT_SERVER_RETENTION_MS = 24 * 3_600_000;
+/** Bounds of the retention a gateway may be given (VIGIL_SERVER_RETENTION_MS). */
+export const SERVER_RETENTION_MIN_MS = 1000;
+export const SERVER_RETENTION_MAX_MS = 365 * 24 * 3_600_000;
+/** How often the retention sweep runs at most and at least (it runs every retention / 10 between these). */
+export const RETENTION_SWEEP_MIN_MS = 500;
+export const RETENTION_SWEEP_MAX_MS = 60_000;
+/** How long a stopping collector waits for Redis to take its servers' `stopped` status. */
+export const STOP_STATUS_DEADLINE_MS = 2000;
+/** Longest host name: a DNS name's bound; what a room name, a Redis key and a path segment carry. */
+export const HOST_ID_MAX_LENGTH = 253;
+/** Host metrics: how often a collector samples its host by default, in ms. */
+export const DEFAULT_HOST_INTERVAL_MS = 5000;
+/** Most CPU cores, network interfaces and mounts one host sample lists (the totals count all). */
+export const HOST_MAX_CORES = 512;
+export const HOST_MAX_INTERFACES = 32;
+export const HOST_MAX_MOUNTS = 32;
+/** Longest interface name and mount path a host sample carries. */
+export const HOST_NAME_FIELD_MAX_LENGTH = 64;
+export const HOST_MOUNT_PATH_MAX_LENGTH = 1024;
+/** Most collectors listed per host, and most hosts `GET /api/hosts` lists. */
+export const HOST_MAX_COLLECTORS = 64;
+export const HOSTS_LIST_MAX = 1000;
+/** Most host globs one token may carry. */
+export const TOKEN_MAX_HOST_GLOBS = 256;
+/** Fastest a target is sampled for its viewers unless its config sets `minIntervalMs` (down to INTERVAL_MIN_MS). */
+export const DEFAULT_MIN_INTERVAL_MS = 1000;
+/** How often a gateway writes its viewers' wanted intervals again (and a collector reads them). */
+export const INTEREST_REFRESH_MS = 1000;
+/** A gateway's recorded interest counts this long after its last write: a dead gateway stops counting after it. */
+export const INTEREST_TTL_MS = 5000;

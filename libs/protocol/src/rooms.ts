@@ -1,5 +1,5 @@
 // Room names, exactly as the earlier system's dashboards expect them.
-import { LOG_LEVELS, SERVER_ID_PATTERN, levelsFrom, type LogLevel } from './schemas.js';
+import { HOST_ID_PATTERN, LOG_LEVELS, SERVER_ID_PATTERN, levelsFrom, type LogLevel } from './schemas.js';
 
 const METRICS_PREFIX = 'server-metrics-';
 const LOGS_PREFIX = 'server-logs-';
@@ -49,4 +49,21 @@ export function parseRoom(room: string): ParsedRoom | null {
     return null;
   }
   return serverIdRe.test(serverId) ? { kind, serverId } : null;
+}
+
+// ---- host metrics -----------------------------------------------------------------------
+
+const SYSTEM_METRICS_PREFIX = 'system-metrics-';
+const hostIdRe = new RegExp(HOST_ID_PATTERN);
+
+/** The room a collector broadcasts its host's samples to: `system-metrics-<host>`. */
+export function systemMetricsRoom(host: string): string {
+  return SYSTEM_METRICS_PREFIX + host;
+}
+
+/** The host of a `system-metrics-<host>` room a client may name in `unsubscribe`; null for anything else. */
+export function parseSystemMetricsRoom(room: string): string | null {
+  if (!room.startsWith(SYSTEM_METRICS_PREFIX)) return null;
+  const host = room.slice(SYSTEM_METRICS_PREFIX.length);
+  return hostIdRe.test(host) ? host : null;
 }

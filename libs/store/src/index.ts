@@ -3,7 +3,13 @@ export { parseRedisUrl, createRedis, closeRedis, type RedisRole } from './connec
 export { redisTlsFromEnv, readRedisTls, REDIS_TLS_ENV, type RedisTls, type RedisTlsFiles } from './redis-tls.js';
 export { adapterChannel, broadcastFrame, positionInFrame, roomOfChannel, type BroadcastFrame } from './adapter-wire.js';
 export { BatchWriter, type AppendOp, type Batch } from './batch-writer.js';
-export { ServerStore, isStale, type ServerView, type HistoryPage } from './server-store.js';
+export { ServerStore, isStale, type HistoryPage } from './server-store.js';
+/** The REST shape of a registry entry; its schema is @vigil/protocol's. */
+export type { ServerView } from '@vigil/protocol';
 export { LogStore, type LogPage, type LogQuery } from './log-store.js';
 export { AlertWriter, type AlertChange } from './alert-writer.js';
 export { AlertStore, type AlertFilter, type AlertPage } from './alert-store.js';
+export { ServerRemover, type ServerTrace } from './server-removal.js';
+export { HostWriter, type HostWriterOptions } from './host-writer.js';
+export { HostStore, type HostPage } from './host-store.js';
+export { InterestStore, type InterestWrite } from './interest-store.js';

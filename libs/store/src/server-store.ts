@@ -11,7 +11,9 @@ import {
   compile,
   parseJson,
   type ServerStatus,
+  type ServerView,
 } from '@vigil/protocol';
+import { pageStream } from './stream-page.js';
 
 const checkEntry = compile(RegistryEntry);
 const checkLatest = compile(ProcessInfoEvent);
@@ -19,19 +21,12 @@ const checkBody = compile(ProcessInfoBody);
 
 /**
  * The staleness rule, for REST and for the gateways' sweep alike: a server is stale when its
- * collector has not heartbeated within `staleAfterMs`, unless it exited (an exited server stays
- * exited, whatever its collector does).
+ * collector has not heartbeated within `staleAfterMs`, unless it exited or was stopped (those
+ * stay what they are: nobody is expected to heartbeat for them).
  */
 export function isStale(status: ServerStatus, heartbeatAt: number | null, staleAfterMs: number, now: number): boolean {
-  return status !== 'exited' && (heartbeatAt === null || now - heartbeatAt > staleAfterMs);
+  return status !== 'exited' && status !== 'stopped' && (heartbeatAt === null || now - heartbeatAt > staleAfterMs);
 }
-
-export type ServerView = RegistryEntry & {
-  /** Status as reported, or `stale` when the heartbeat is older than `staleAfterMs`. */
-  status: ServerStatus;
-  lastHeartbeatAt: string | null;
-  latest: ProcessInfoEvent | null;
-};
 
 export type HistoryPage = {
   items: ProcessInfoEvent[];
@@ -104,37 +99,30 @@ export class ServerStore {
     return out;
   }
 
+  /** The registry entries of these servers (those that have a valid one), in one call. */
+  async entries(serverIds: readonly string[]): Promise<Map<string, RegistryEntry>> {
+    const out = new Map<string, RegistryEntry>();
+    if (serverIds.length === 0) return out;
+    const raw = await this.#redis.hmget(Keys.registry, ...serverIds);
+    serverIds.forEach((id, i) => {
+      const entry = raw[i] == null ? null : this.#parseEntry(raw[i]!, id);
+      if (entry) out.set(id, entry);
+    });
+    return out;
+  }
+
   /**
    * A page of metrics history, oldest first. With `before`, the page ends just before that
    * position (paging back in time); with `after`, it starts just after it (resuming forward).
    */
-  async metrics(serverId: string, query: { before?: string; after?: string; limit: number }): Promise<HistoryPage> {
-    const key = Keys.metrics(serverId);
-    let rows: [string, string[]][];
-    if (query.after !== undefined) {
-      rows = (await this.#redis.xrange(key, `(${query.after}`, '+', 'COUNT', query.limit + 1)) as [string, string[]][];
-      const more = rows.length > query.limit;
-      rows = rows.slice(0, query.limit);
-      const items = this.#rows(serverId, rows);
-      return { items, next: more && rows.length > 0 ? rows[rows.length - 1]![0] : null };
-    }
-    const end = query.before === undefined ? '+' : `(${query.before}`;
-    rows = (await this.#redis.xrevrange(key, end, '-', 'COUNT', query.limit + 1)) as [string, string[]][];
-    const more = rows.length > query.limit;
-    rows = rows.slice(0, query.limit).reverse();
-    const items = this.#rows(serverId, rows);
-    return { items, next: more && rows.length > 0 ? rows[0]![0] : null };
-  }
-
-  #rows(serverId: string, rows: [string, string[]][]): ProcessInfoEvent[] {
-    const out: ProcessInfoEvent[] = [];
-    for (const [id, fields] of rows) {
+  metrics(serverId: string, query: { before?: string; after?: string; limit: number }): Promise<HistoryPage> {
+    return pageStream(this.#redis, Keys.metrics(serverId), query, (id, fields) => {
       const at = fields.indexOf(STREAM_FIELD);
       const body = at >= 0 ? parseJson(fields[at + 1] ?? '') : undefined;
-      if (checkBody.check(body) && body.serverId === serverId) out.push({ ...body, position: id });
-      else this.#onCorrupt(`${Keys.metrics(serverId)} ${id}`);
-    }
-    return out;
+      if (checkBody.check(body) && body.serverId === serverId) return { ...body, position: id };
+      this.#onCorrupt(`${Keys.metrics(serverId)} ${id}`);
+      return null;
+    });
   }
 
   #view(serverId: string, rawEntry: string, heartbeatAt: number | undefined, rawLatest: string | null): ServerView | null {

@@ -5,9 +5,9 @@
 // previous one is done. Every Redis write (ticks, status changes, log batches) goes through one
 // serial writer.
 import type { Logger } from 'pino';
-import { ErrorCodes } from '@vigil/protocol';
+import { DEFAULT_HOST_INTERVAL_MS, ErrorCodes, HOST_ID_PATTERN, STOP_STATUS_DEADLINE_MS } from '@vigil/protocol';
 import { InOrder, withTimeout } from '@vigil/protocol/runtime';
-import { AlertStore, AlertWriter, BatchWriter, closeRedis, createRedis, type RedisTls } from '@vigil/store';
+import { AlertStore, AlertWriter, BatchWriter, HostWriter, InterestStore, closeRedis, createRedis, type RedisTls } from '@vigil/store';
 import type { AlertRule } from '@vigil/protocol';
 import { AlertEvaluator } from './alerts/evaluator.js';
 import { ruleTable } from './alerts/rule-table.js';
@@ -17,10 +17,13 @@ import {
   DEFAULT_LOG_BUFFER_LINES,
   DEFAULT_LOG_HISTORY_MAX_LEN,
   DEFAULT_LOG_POLL_MS,
+  DEFAULT_EXCLUDED_INTERFACES,
+  DEFAULT_HOST_MOUNTS,
   DEFAULT_METRICS_HOST,
   checkSettings,
   defaultStateDir,
   invalid,
+  type HostMetricsConfig,
   type RedactConfig,
   type SelfConfig,
   type Target,
@@ -42,7 +45,10 @@ import { Supervisor, describeExit } from './supervisor.js';
 import { resolveTargets } from './targets.js';
 import { TickRunner, type Watched } from './tick.js';
 import { createTracker } from './trackers.js';
+import { InterestReader } from './interest-reader.js';
 import { CommandTracker } from './tracker-command.js';
+import { HostSampler } from './host-sampler.js';
+import { HostMetricsLoop, type HostCounters } from './host-metrics.js';
 
 /** How long stop() waits for a tick in progress. */
 const TICK_STOP_DEADLINE_MS = 3000;
@@ -78,6 +84,8 @@ export type CollectorOptions = {
   metricsPort?: number;
   /** Address the metrics port binds to. Default 127.0.0.1. */
   metricsHost?: string;
+  /** Sampling of the host itself (CPU, load, memory, network, mounts). Default on, every 5 s, mount "/". */
+  hostMetrics?: HostMetricsConfig;
   logger: Logger;
   /** Clock for timestamps and heartbeats (scheduling uses the monotonic clock). */
   now?: () => number;
@@ -88,7 +96,8 @@ export type CollectorOptions = {
 };
 
 export type CollectorStats = Counters &
-  LogCounters & {
+  LogCounters &
+  HostCounters & {
     eventsPending: number;
     /** Log lines waiting for Redis. */
     logLinesPending: number;
@@ -131,6 +140,8 @@ export function createCollector(options: CollectorOptions): Collector {
     logLinesRateLimited: 0,
     logLinesDropped: 0,
   };
+  const hostCounters: HostCounters = { hostSamplesWritten: 0, hostSamplesDropped: 0 };
+  const hostMetrics = resolveHostMetrics(options);
   const logger = options.logger;
   let run: Run | null = null;
   // start() and stop() wait for each other, so overlapping calls cannot leak a run.
@@ -148,7 +159,7 @@ export function createCollector(options: CollectorOptions): Collector {
         run = null;
         if (r) await r.stop();
       }),
-    stats: () => ({ ...counters, eventsPending: run?.publisher.pendingEvents ?? 0, logLinesPending: run?.logs.pending ?? 0 }),
+    stats: () => ({ ...counters, ...hostCounters, eventsPending: run?.publisher.pendingEvents ?? 0, logLinesPending: run?.logs.pending ?? 0 }),
     metricsAddress: () => run?.metricsServer?.address ?? null,
   };
 
@@ -177,7 +188,18 @@ export function createCollector(options: CollectorOptions): Collector {
         });
     const alertWriter = new AlertWriter(redis, uid);
     const alertStore = new AlertStore(redis, { onCorrupt: (what) => logger.warn({ code: ErrorCodes.REDIS_CORRUPT, what }, 'skipped a malformed alert in redis') });
-    const publisher = new Publisher({ writer, isConnected, collectorId: o.collectorId, host: o.host, historyMaxLen, logger, counters, alerts });
+    const minIntervals = new Map(targets.map((t) => [t.id, t.minIntervalMs]));
+    const publisher = new Publisher({
+      writer,
+      isConnected,
+      collectorId: o.collectorId,
+      host: o.host,
+      historyMaxLen,
+      logger,
+      counters,
+      alerts,
+      minIntervalOf: (targetId) => minIntervals.get(targetId),
+    });
     const logs = new Logs({
       targets,
       writer,
@@ -225,7 +247,8 @@ export function createCollector(options: CollectorOptions): Collector {
       supervisors.push(supervisor);
       return { target, source: createSource(target, { logger, selfPid, supervisor }), tracker };
     });
-    const schedule = new Schedule(watched.map((w) => ({ w, intervalMs: w.target.intervalMs })), performance.now());
+    const items = watched.map((w) => ({ w, intervalMs: w.target.intervalMs }));
+    const schedule = new Schedule(items, performance.now());
     let timer: NodeJS.Timeout | null = null;
     let current: Promise<void> | null = null;
     let stopped = false;
@@ -253,6 +276,32 @@ export function createCollector(options: CollectorOptions): Collector {
         });
     };
 
+    // Viewers' wanted intervals move each target's own schedule; a sooner due time re-arms the timer
+    // (a tick under way arms it when it ends).
+    const interest = new InterestReader({
+      store: new InterestStore(redis),
+      collectorId: o.collectorId,
+      targets,
+      isConnected,
+      logger,
+      apply: (intervals) => {
+        const at = performance.now();
+        let moved = false;
+        for (const item of items) {
+          const ms = intervals.get(item.w.target)!;
+          const was = schedule.intervalOf(item);
+          if (ms === was) continue;
+          logger.info({ targetId: item.w.target.id, from: was, to: ms }, 'sampling interval changed');
+          if (schedule.setInterval(item, ms, at)) moved = true;
+        }
+        if (moved && timer) {
+          clearTimeout(timer);
+          timer = null;
+          arm();
+        }
+      },
+    });
+
     try {
       await logs.start();
     } catch (err) {
@@ -274,14 +323,31 @@ export function createCollector(options: CollectorOptions): Collector {
     // What fired before this start is taken over, not raised again (alerts/evaluator.ts).
     await alerts?.load();
     for (const s of supervisors) s.start();
+    const hostLoop = hostMetrics
+      ? new HostMetricsLoop({
+          host: o.host,
+          collectorId: o.collectorId,
+          intervalMs: hostMetrics.intervalMs,
+          sampler: new HostSampler(hostMetrics),
+          writer: new HostWriter(redis, { uid, maxLen: historyMaxLen }),
+          isConnected,
+          logger,
+          now,
+          counters: hostCounters,
+        })
+      : null;
+    redis.on('ready', () => hostLoop?.wake());
+    hostLoop?.start();
     logger.info({ targets: targets.map((t) => `${t.kind}:${t.id}`) }, 'collector started');
     arm();
+    interest.start();
     return {
       publisher,
       logs,
       metricsServer,
       async stop() {
         stopped = true;
+        await interest.stop();
         await metricsServer?.close();
         if (timer) clearTimeout(timer);
         timer = null;
@@ -291,15 +357,48 @@ export function createCollector(options: CollectorOptions): Collector {
             logger.error({ code: ErrorCodes.STOP_TIMEOUT, err: err.message }, 'stopping without waiting for the tick'),
           );
         }
+        await hostLoop?.stop();
         // Children first: their last lines and their exits are still written below.
         await Promise.all(supervisors.map((s) => s.stop()));
         await logs.close();
         await publisher.settled();
+        await sayStopped(publisher, isConnected, now());
         publisher.discardPending();
         await alerts?.settled();
         await closeRedis(redis);
         logger.info('collector stopped');
       },
+    };
+  }
+
+  /**
+   * Marks every server `stopped` so gateways stop waiting for it (and the retention can remove it).
+   * Skipped when Redis is known to be away; otherwise bounded by STOP_STATUS_DEADLINE_MS.
+   */
+  async function sayStopped(publisher: Publisher, isConnected: () => boolean, at: number): Promise<void> {
+    if (!isConnected()) {
+      logger.warn({ code: ErrorCodes.REDIS_WRITE_FAILED }, 'redis is away: servers not marked stopped (they will turn stale)');
+      return;
+    }
+    await withTimeout(publisher.publishStopped(at), STOP_STATUS_DEADLINE_MS, 'the stopped status').catch((err: Error) =>
+      logger.warn({ code: ErrorCodes.STOP_TIMEOUT, err: err.message }, 'servers not marked stopped in time'),
+    );
+  }
+
+  /** Host sampling as configured, or null when off. A host name that cannot name a room turns the default off, and an explicit `enabled: true` into an error. */
+  function resolveHostMetrics(o: CollectorOptions): { intervalMs: number; mounts: readonly string[]; excludeInterfaces: readonly string[] } | null {
+    const c = o.hostMetrics ?? {};
+    if (c.enabled === false) return null;
+    if (!new RegExp(HOST_ID_PATTERN).test(o.host)) {
+      const why = `host: "${o.host.slice(0, 80)}" cannot name a host metrics room (letters, digits, . _ : - only)`;
+      if (c.enabled === true) throw invalid(`${why}; set hostMetrics.enabled to false or choose another host`);
+      o.logger.warn({ code: ErrorCodes.CONFIG_INVALID, host: o.host.slice(0, 80) }, `${why}: host metrics are off`);
+      return null;
+    }
+    return {
+      intervalMs: c.intervalMs ?? DEFAULT_HOST_INTERVAL_MS,
+      mounts: c.mounts ?? DEFAULT_HOST_MOUNTS,
+      excludeInterfaces: c.excludeInterfaces ?? DEFAULT_EXCLUDED_INTERFACES,
     };
   }
 

@@ -5,7 +5,18 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
-import { ALERT_RULES_MAX, ErrorCodes, Interval, ServerId, VigilError, compile, type AlertRule } from '@vigil/protocol';
+import {
+  ALERT_RULES_MAX,
+  ErrorCodes,
+  HOST_MAX_MOUNTS,
+  HOST_MOUNT_PATH_MAX_LENGTH,
+  HOST_NAME_FIELD_MAX_LENGTH,
+  Interval,
+  ServerId,
+  VigilError,
+  compile,
+  type AlertRule,
+} from '@vigil/protocol';
 import { parseRedisUrl, type RedisTls } from '@vigil/store';
 import type { RateLimit } from './rate-limit.js';
 import type { CommandSpec, RestartPolicy } from './supervisor.js';
@@ -71,6 +82,8 @@ export const TargetSchema = Type.Object(
     restart: Type.Optional(RestartSchema),
     stopGraceMs: Type.Optional(Ms(60_000)),
     intervalMs: Type.Optional(Interval),
+    /** Fastest this target is sampled when a viewer asks for faster (default DEFAULT_MIN_INTERVAL_MS, at most intervalMs). */
+    minIntervalMs: Type.Optional(Interval),
     logFiles: Type.Optional(Type.Array(Path, { maxItems: 64 })),
     logRateLimit: Type.Optional(RateLimitSchema),
     /** Alert rules of this target (libs/protocol alerts.ts); a rule with the id of a default replaces it. */
@@ -79,7 +92,31 @@ export const TargetSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const SelfSchema = Type.Object({ id: ServerId, intervalMs: Type.Optional(Interval) }, { additionalProperties: false });
+export const SelfSchema = Type.Object(
+  { id: ServerId, intervalMs: Type.Optional(Interval), minIntervalMs: Type.Optional(Interval) },
+  { additionalProperties: false },
+);
+
+/**
+ * `hostMetrics`: the collector also samples its host (host-sampler.ts). Named apart from `host`,
+ * which is the host's name.
+ */
+export const HostMetricsSchema = Type.Object(
+  {
+    /** Default true. */
+    enabled: Type.Optional(Type.Boolean()),
+    /** Default DEFAULT_HOST_INTERVAL_MS (5 s). */
+    intervalMs: Type.Optional(Interval),
+    /** Mount points whose usage is reported. Default ["/"]. */
+    mounts: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: HOST_MOUNT_PATH_MAX_LENGTH, pattern: '^/' }), { maxItems: HOST_MAX_MOUNTS })),
+    /** Interfaces left out of the network figures. Default ["lo"]. */
+    excludeInterfaces: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: HOST_NAME_FIELD_MAX_LENGTH }), { maxItems: 256 })),
+  },
+  { additionalProperties: false },
+);
+export type HostMetricsConfig = Static<typeof HostMetricsSchema>;
+export const DEFAULT_HOST_MOUNTS: readonly string[] = ['/'];
+export const DEFAULT_EXCLUDED_INTERFACES: readonly string[] = ['lo'];
 
 // Each collector-wide setting once: the file and createCollector's options check the same rules.
 const RedisUrl = Type.String({ minLength: 1, maxLength: 2048 });
@@ -102,10 +139,12 @@ export const FileSchema = Type.Object(
     redact: Type.Optional(RedactSchema),
     metricsPort: Type.Optional(MetricsPort),
     metricsHost: Type.Optional(MetricsHost),
+    hostMetrics: Type.Optional(HostMetricsSchema),
     defaults: Type.Optional(
       Type.Object(
         {
           intervalMs: Type.Optional(Interval),
+          minIntervalMs: Type.Optional(Interval),
           historyMaxLen: Type.Optional(StreamLength),
           logHistoryMaxLen: Type.Optional(StreamLength),
           logRateLimit: Type.Optional(RateLimitSchema),
@@ -126,6 +165,7 @@ export const FileSchema = Type.Object(
 export type TargetConfig = {
   id: string;
   intervalMs?: number;
+  minIntervalMs?: number;
   logFiles?: string[];
   logRateLimit?: Partial<RateLimit>;
   alerts?: AlertRule[];
@@ -135,10 +175,16 @@ export type TargetConfig = {
   | { match: string; maxInstances?: number }
   | { command: string | string[]; cwd?: string; env?: Record<string, string>; restart?: Partial<RestartPolicy>; stopGraceMs?: number }
 );
-export type SelfConfig = { id: string; intervalMs?: number };
+export type SelfConfig = { id: string; intervalMs?: number; minIntervalMs?: number };
 
 /** A checked target, selector resolved, ready to watch. Log settings are filled in by resolveTargets. */
-export type Target = { id: string; intervalMs: number; logFiles?: string[]; logRateLimit?: RateLimit } & (
+export type Target = {
+  id: string;
+  /** Sampled at this interval unless a viewer asks for faster. */
+  intervalMs: number;
+  /** Never sampled faster than this for a viewer (at most intervalMs); resolveTargets sets it. Absent: viewers' asks are not taken. */
+  minIntervalMs?: number;
+  logFiles?: string[]; logRateLimit?: RateLimit } & (
   | { kind: 'pid'; pid: number }
   | { kind: 'pidfile'; pidfile: string }
   | { kind: 'match'; match: RegExp; maxInstances: number; /** Why the pattern must not run (regex-safety.ts): the target is disabled. */ refused?: string }
@@ -165,6 +211,7 @@ export const OptionsSchema = Type.Object(
     metricsPort: Type.Optional(MetricsPort),
     metricsHost: Type.Optional(MetricsHost),
     alertDefaults: Type.Optional(AlertRules),
+    hostMetrics: Type.Optional(HostMetricsSchema),
   },
   { additionalProperties: false },
 );
@@ -188,6 +235,8 @@ export type CollectorConfig = {
   /** Undefined: no HTTP endpoint. */
   metricsPort?: number;
   metricsHost: string;
+  /** Host sampling as the file set it (defaults applied by createCollector). */
+  hostMetrics?: HostMetricsConfig;
   logLevel: (typeof LOG_LEVELS)[number];
   /** `defaults.alerts`: rules of every target. */
   alertDefaults?: AlertRule[];

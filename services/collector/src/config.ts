@@ -3,7 +3,7 @@
 // env over the file), targets checked by resolving them (targets.ts).
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { DEFAULT_INTERVAL_MS, ErrorCodes, INTERVAL_MAX_MS, INTERVAL_MIN_MS, VigilError, compile, parseJson } from '@vigil/protocol';
+import { DEFAULT_INTERVAL_MS, ErrorCodes, INTERVAL_MAX_MS, INTERVAL_MIN_MS, VigilError, compile, parseJson, readEnv } from '@vigil/protocol';
 import { redisTlsFromEnv } from '@vigil/store';
 import {
   DEFAULT_HISTORY_MAX_LEN,
@@ -70,10 +70,11 @@ function readConfigFile(path: string, readFile = (p: string) => readFileSync(p, 
 }
 
 function mergeConfig(file: FileConfig, env: LoadOptions['env'], flags: Flags): CollectorConfig {
-  const pick = (field: string, flag: string | undefined, flagName: string, envName: string, fromFile: string | undefined) => {
+  // The VIGIL_ variable, else the generic one it falls back to (REDIS_URL; readEnv of @vigil/protocol).
+  const pick = (field: string, flag: string | undefined, flagName: string, envName: `VIGIL_${string}`, fromFile: string | undefined) => {
     if (flag !== undefined) return { value: flag, from: `--${flagName}` };
-    const e = nonEmpty(env[envName]);
-    if (e !== undefined) return { value: e, from: envName };
+    const e = readEnv(env, envName);
+    if (e !== undefined) return { value: e.value, from: e.name };
     return { value: fromFile, from: field };
   };
   const redis = pick('redisUrl', flags.redisUrl, 'redis-url', 'VIGIL_REDIS_URL', file.redisUrl);
@@ -90,9 +91,10 @@ function mergeConfig(file: FileConfig, env: LoadOptions['env'], flags: Flags): C
   const metricsHost =
     pick('metricsHost', flags.metricsHost, 'metrics-host', 'VIGIL_METRICS_HOST', file.metricsHost).value ?? (inKubernetes ? '0.0.0.0' : DEFAULT_METRICS_HOST);
 
-  const logLevel = nonEmpty(env.VIGIL_LOG_LEVEL) ?? 'info';
+  const level = readEnv(env, 'VIGIL_LOG_LEVEL');
+  const logLevel = level?.value ?? 'info';
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
-    throw invalid(`VIGIL_LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
+    throw invalid(`${level?.name}: must be one of ${LOG_LEVELS.join(', ')}, got "${logLevel}"`);
   }
 
   if (flags.intervalMs !== undefined && (flags.intervalMs < INTERVAL_MIN_MS || flags.intervalMs > INTERVAL_MAX_MS)) {
@@ -109,10 +111,14 @@ function mergeConfig(file: FileConfig, env: LoadOptions['env'], flags: Flags): C
   }
   const logRateLimit = { ...DEFAULT_LOG_RATE_LIMIT, ...file.defaults?.logRateLimit };
   // Resolving checks everything; the plain config keeps the user's shapes with intervals filled in.
-  const resolved = resolveTargets(raw, self, intervalMs, logRateLimit);
+  const minIntervalMs = file.defaults?.minIntervalMs;
+  const resolved = resolveTargets(raw, self, intervalMs, logRateLimit, minIntervalMs);
   // Alert rules are checked by kind (alerts/rules.ts), as createCollector checks them.
   ruleTable(resolved, raw as TargetConfig[], file.defaults?.alerts ?? [], 'defaults.alerts');
-  const targets = (raw as TargetConfig[]).map((t) => ({ ...t, intervalMs: t.intervalMs ?? intervalMs }));
+  // The default minimum is capped at each target's own interval, as resolveTargets does.
+  const withMin = <T extends { intervalMs: number; minIntervalMs?: number }>(t: T): T =>
+    minIntervalMs === undefined || t.minIntervalMs !== undefined ? t : { ...t, minIntervalMs: Math.min(minIntervalMs, t.intervalMs) };
+  const targets = (raw as TargetConfig[]).map((t) => withMin({ ...t, intervalMs: t.intervalMs ?? intervalMs }));
   const config: CollectorConfig = {
     redisUrl,
     collectorId,
@@ -122,7 +128,7 @@ function mergeConfig(file: FileConfig, env: LoadOptions['env'], flags: Flags): C
     logBufferLines: file.logBufferLines ?? DEFAULT_LOG_BUFFER_LINES,
     logBufferBytes: file.logBufferBytes ?? DEFAULT_LOG_BUFFER_BYTES,
     logRateLimit,
-    self: self === false ? false : { ...self, intervalMs: self.intervalMs ?? intervalMs },
+    self: self === false ? false : withMin({ ...self, intervalMs: self.intervalMs ?? intervalMs }),
     targets,
     metricsHost,
     logLevel: logLevel as CollectorConfig['logLevel'],
@@ -131,6 +137,7 @@ function mergeConfig(file: FileConfig, env: LoadOptions['env'], flags: Flags): C
   if (metricsPort !== undefined) config.metricsPort = metricsPort;
   if (file.stateDir !== undefined) config.stateDir = file.stateDir;
   if (file.defaults?.alerts !== undefined) config.alertDefaults = file.defaults.alerts as AlertRule[];
+  if (file.hostMetrics !== undefined) config.hostMetrics = file.hostMetrics;
   if (file.redact !== undefined) {
     Redactor.fromConfig(file.redact);
     config.redact = file.redact;

@@ -25,7 +25,7 @@ export type Flags = {
 
 export const USAGE = `usage: vigil-collector [options]
   --config <path>          JSON config file (env VIGIL_CONFIG)
-  --redis-url <url>        redis:// or rediss:// URL (env VIGIL_REDIS_URL)
+  --redis-url <url>        redis:// or rediss:// URL (env VIGIL_REDIS_URL, else REDIS_URL)
   --collector-id <id>      this agent's id (env VIGIL_COLLECTOR_ID; default: host)
   --host <name>            host name reported (env VIGIL_HOST; default: os.hostname())
   --pid <id>=<pid>         watch a process by pid (repeatable)
@@ -41,7 +41,7 @@ export const USAGE = `usage: vigil-collector [options]
                            default: ${DEFAULT_METRICS_HOST}, 0.0.0.0 in Kubernetes)
   -h, --help               print this help
   -v, --version            print the version
-env VIGIL_LOG_LEVEL: trace, debug, info (default), warn, error, fatal, silent
+env VIGIL_LOG_LEVEL (else LOG_LEVEL): trace, debug, info (default), warn, error, fatal, silent
 env ${REDIS_TLS_ENV.caFile}, ${REDIS_TLS_ENV.certFile}, ${REDIS_TLS_ENV.keyFile}: PEM files for a rediss:// URL
 docs: docs/collector.md`;
 

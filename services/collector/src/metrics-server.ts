@@ -3,7 +3,7 @@
 // node:http: three fixed routes do not need a framework. Opened by start(), closed by stop().
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ErrorCodes, VigilError } from '@vigil/protocol';
+import { ErrorCodes, VigilError, type ErrorBody, type ErrorCode } from '@vigil/protocol';
 import type { CollectorMetrics } from './metrics.js';
 
 export type Health = {
@@ -23,7 +23,7 @@ export interface MetricsServer {
 
 export async function startMetricsServer(o: MetricsServerOptions): Promise<MetricsServer> {
   const server = createServer((req, res) => {
-    handle(req, res, o).catch((err: Error) => reply(res, 500, { status: 'error', error: err.message }));
+    handle(req, res, o).catch(() => reply(res, 500, errorBody(ErrorCodes.INTERNAL, 'internal error')));
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
@@ -44,8 +44,9 @@ export async function startMetricsServer(o: MetricsServerOptions): Promise<Metri
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, o: MetricsServerOptions): Promise<void> {
-  const path = (req.url ?? '/').split('?')[0];
-  if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 405, { status: 'error', error: 'only GET' });
+  const path = (req.url ?? '/').split('?')[0]!;
+  // As the gateway: a method a path does not serve is no route (docs/errors.md).
+  if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 404, errorBody(ErrorCodes.NOT_FOUND, `no route ${req.method} ${path.slice(0, 200)}: only GET`));
   if (path === '/metrics') {
     const { contentType, body } = await o.metrics.render();
     res.writeHead(200, { 'content-type': contentType });
@@ -61,10 +62,15 @@ async function handle(req: IncomingMessage, res: ServerResponse, o: MetricsServe
     const ok = o.health.redisConnected();
     return reply(res, ok ? 200 : 503, { status: ok ? 'ok' : 'redis unreachable', redis: ok ? 'up' : 'down' });
   }
-  reply(res, 404, { status: 'error', error: 'not found: /metrics, /healthz, /readyz' });
+  reply(res, 404, errorBody(ErrorCodes.NOT_FOUND, `no route ${req.method} ${path.slice(0, 200)}: /metrics, /healthz, /readyz`));
 }
 
-function reply(res: ServerResponse, status: number, body: Record<string, unknown>): void {
+/** vigil's HTTP error shape (ErrorBody of @vigil/protocol), as the gateway answers. */
+function errorBody(code: ErrorCode, message: string): ErrorBody {
+  return { error: { code, message } };
+}
+
+function reply(res: ServerResponse, status: number, body: object): void {
   if (res.headersSent) {
     res.destroy();
     return;

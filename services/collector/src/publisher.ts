@@ -44,6 +44,8 @@ export type PublisherOptions = {
   counters: Counters;
   /** Told every published batch of reports (alerts/evaluator.ts); absent when no rule is configured. */
   alerts?: { observe(reports: readonly ServerReport[], at: number): void } | null;
+  /** A target's fastest interval for viewers, published in its servers' registry entries (absent: none published). */
+  minIntervalOf?: (targetId: string) => number | undefined;
 };
 
 type Frames = { info: BroadcastFrame; status: BroadcastFrame };
@@ -60,6 +62,8 @@ export class Publisher {
   #eventsDroppedSinceOk = 0;
   /** What each server's registry entry was last written as (without updatedAt), and when. */
   readonly #registryWritten = new Map<string, { entry: string; at: number }>();
+  /** Every server this publisher has reported, for the `stopped` it says of them when the collector stops. */
+  readonly #servers = new Map<string, ServerState>();
 
   constructor(options: PublisherOptions) {
     this.#o = options;
@@ -84,8 +88,17 @@ export class Publisher {
     return this.#order.idle();
   }
 
+  /**
+   * The collector stops: every server it reported becomes `stopped` (status event, registry entry,
+   * a last heartbeat) in one write, behind any queued events. Never throws, like publish().
+   */
+  publishStopped(at: number): Promise<void> {
+    return this.#order.run(() => this.#publish([...this.#servers.values()].map((server) => ({ server, sample: null, change: server.stop() })), at));
+  }
+
   async #publish(reports: readonly ServerReport[], at: number): Promise<void> {
     this.#o.alerts?.observe(reports, at);
+    for (const r of reports) this.#servers.set(r.server.serverId, r.server);
     const iso = new Date(at).toISOString();
     for (const r of reports) if (r.change) this.#enqueue(this.#statusOp(r.server, r.change, iso));
     const samples = reports.filter((r) => r.sample).map((r) => this.#sampleOp(r, iso));
@@ -154,6 +167,7 @@ export class Publisher {
       status: s.status ?? 'exited',
       restarts: s.restarts,
       intervalMs: s.intervalMs,
+      ...minIntervalOf(this.#o, s.targetId),
       staleAfterMs: Math.max(3 * s.intervalMs, 1000),
       updatedAt: iso,
     };
@@ -225,4 +239,9 @@ export class Publisher {
       frame: this.#framesOf(s.serverId).status,
     };
   }
+}
+
+function minIntervalOf(o: PublisherOptions, targetId: string): { minIntervalMs?: number } {
+  const ms = o.minIntervalOf?.(targetId);
+  return ms === undefined ? {} : { minIntervalMs: ms };
 }

@@ -1,35 +1,63 @@
 // When each target is due. Times are monotonic (performance.now()), so a wall-clock jump neither
 // stalls nor floods sampling. Targets due within a few ms of each other share a tick: one
-// pidusage call and one Redis round trip instead of two.
+// pidusage call and one Redis round trip instead of two. Each item keeps its own interval, which
+// viewers may change while it runs (interest-reader.ts): changing one item never moves another.
 const COALESCE_MS = 15;
 
+type Slot = { intervalMs: number; next: number; last: number | null };
+
 export class Schedule<T extends { intervalMs: number }> {
-  readonly #next = new Map<T, number>();
+  readonly #slots = new Map<T, Slot>();
 
   constructor(items: readonly T[], startAt: number) {
-    for (const item of items) this.#next.set(item, startAt);
+    for (const item of items) this.#slots.set(item, { intervalMs: item.intervalMs, next: startAt, last: null });
   }
 
   /** Items due at `now`. */
   due(now: number): T[] {
     const out: T[] = [];
-    for (const [item, at] of this.#next) if (at <= now + COALESCE_MS) out.push(item);
+    for (const [item, slot] of this.#slots) if (slot.next <= now + COALESCE_MS) out.push(item);
     return out;
   }
 
   /** Moves each item to its next due time after `now`, skipping the ones a slow tick missed. */
   advance(items: readonly T[], now: number): void {
     for (const item of items) {
-      let at = (this.#next.get(item) ?? now) + item.intervalMs;
-      if (at <= now) at += Math.ceil((now - at + 1) / item.intervalMs) * item.intervalMs;
-      this.#next.set(item, at);
+      const slot = this.#slots.get(item);
+      if (!slot) continue;
+      const every = slot.intervalMs;
+      let at = slot.next + every;
+      if (at <= now) at += Math.ceil((now - at + 1) / every) * every;
+      slot.last = slot.next;
+      slot.next = at;
     }
+  }
+
+  /** The interval an item is sampled at now. */
+  intervalOf(item: T): number | undefined {
+    return this.#slots.get(item)?.intervalMs;
+  }
+
+  /**
+   * Samples `item` every `intervalMs` from now on. Its next time is one new interval after its
+   * last one (at once if that has passed): going faster takes effect now, going slower from the
+   * sample already taken. True when its next time moved.
+   */
+  setInterval(item: T, intervalMs: number, now: number): boolean {
+    const slot = this.#slots.get(item);
+    if (!slot || slot.intervalMs === intervalMs) return false;
+    slot.intervalMs = intervalMs;
+    if (slot.last === null) return false; // not sampled yet: it is due at the start anyway
+    const next = Math.max(now, slot.last + intervalMs);
+    if (next === slot.next) return false;
+    slot.next = next;
+    return true;
   }
 
   /** The earliest due time, or null when there is nothing to schedule. */
   nextAt(): number | null {
     let min: number | null = null;
-    for (const at of this.#next.values()) if (min === null || at < min) min = at;
+    for (const slot of this.#slots.values()) if (min === null || slot.next < min) min = slot.next;
     return min;
   }
 }

@@ -3,7 +3,7 @@
 // the result and builds the change events.
 import type { Observation } from './sampler.js';
 
-export type TrackedStatus = 'running' | 'exited' | 'restarted';
+export type TrackedStatus = 'running' | 'exited' | 'restarted' | 'stopped';
 export type StatusChange = {
   status: TrackedStatus;
   pid: number | null;
@@ -57,6 +57,12 @@ export class ServerState {
     if (this.status === 'exited') return null;
     this.status = 'exited';
     return { status: 'exited', pid, reason };
+  }
+
+  /** Its collector stops: nobody watches it from now on (the last thing said about it). */
+  stop(): StatusChange {
+    this.status = 'stopped';
+    return { status: 'stopped', pid: this.process?.pid ?? this.lastPid, reason: 'collector stopped' };
   }
 }
 

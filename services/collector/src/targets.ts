@@ -3,7 +3,7 @@
 // turned into what is watched. The file and createCollector's options go through it alike, so both fail alike.
 import { resolve } from 'node:path';
 import type { Static } from '@sinclair/typebox';
-import { DEFAULT_INTERVAL_MS, SERVER_ID_PATTERN, compile } from '@vigil/protocol';
+import { DEFAULT_INTERVAL_MS, DEFAULT_MIN_INTERVAL_MS, SERVER_ID_PATTERN, compile } from '@vigil/protocol';
 import { DEFAULT_MAX_INSTANCES, SelfSchema, TargetSchema, invalid, withFieldPath, type Target } from './config-schema.js';
 import { DEFAULT_LOG_RATE_LIMIT, type RateLimit } from './rate-limit.js';
 import { compileConfigRegex, unsafeRegexReason } from './regex-safety.js';
@@ -20,6 +20,7 @@ export function resolveTargets(
   self: unknown,
   defaultIntervalMs = DEFAULT_INTERVAL_MS,
   defaultRateLimit: RateLimit = DEFAULT_LOG_RATE_LIMIT,
+  defaultMinIntervalMs = DEFAULT_MIN_INTERVAL_MS,
 ): Target[] {
   const out: Target[] = [];
   const owner = new Map<string, string>();
@@ -34,7 +35,8 @@ export function resolveTargets(
     if (why) throw invalid(withFieldPath('self', why));
     const s = self as Static<typeof SelfSchema>;
     claim(s.id, 'self.id');
-    out.push({ kind: 'self', id: s.id, intervalMs: s.intervalMs ?? defaultIntervalMs });
+    const intervalMs = s.intervalMs ?? defaultIntervalMs;
+    out.push({ kind: 'self', id: s.id, intervalMs, minIntervalMs: minInterval(s.minIntervalMs, defaultMinIntervalMs, intervalMs, 'self') });
   }
   targets.forEach((raw, i) => {
     const at = `targets[${i}]`;
@@ -50,9 +52,11 @@ export function resolveTargets(
     for (const k of ['cwd', 'env', 'restart', 'stopGraceMs'] as const) {
       if (t[k] !== undefined && t.command === undefined) throw invalid(`${at}.${k}: only valid with command`);
     }
+    const intervalMs = t.intervalMs ?? defaultIntervalMs;
     const base = {
       id: t.id,
-      intervalMs: t.intervalMs ?? defaultIntervalMs,
+      intervalMs,
+      minIntervalMs: minInterval(t.minIntervalMs, defaultMinIntervalMs, intervalMs, at),
       logFiles: logFiles(t.logFiles ?? [], t.cwd, at),
       logRateLimit: { ...defaultRateLimit, ...t.logRateLimit },
     };
@@ -71,6 +75,16 @@ export function resolveTargets(
     }
   });
   return out;
+}
+
+/**
+ * A target's fastest interval for viewers. One set on the target itself must not exceed its
+ * interval; the default is capped at it (a target configured at 500 ms keeps its 500 ms).
+ */
+function minInterval(own: number | undefined, fallback: number, intervalMs: number, at: string): number {
+  if (own === undefined) return Math.min(fallback, intervalMs);
+  if (own > intervalMs) throw invalid(`${at}.minIntervalMs: must be at most intervalMs (${intervalMs}), got ${own}`);
+  return own;
 }
 
 function commandSpec(t: Static<typeof TargetSchema>, at: string): CommandSpec {

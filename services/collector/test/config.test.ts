@@ -3,7 +3,7 @@ import t, { type Test } from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ErrorCodes, VigilError } from '@vigil/protocol';
+import { ErrorCodes, GENERIC_ENV, VigilError } from '@vigil/protocol';
 import { createCollector, loadConfig } from '../src/index.js';
 import { sinkLogger } from './fixtures.js';
 
@@ -80,6 +80,27 @@ t.test('flags win over env, env over the file', async (t) => {
     { id: 'w', pidfile: '/run/w.pid', intervalMs: 250 },
     { id: 'm', match: 'a=b', intervalMs: 250 },
   ]);
+});
+
+t.test('a VIGIL_ variable wins over its generic fallback, which is read when it is unset', async (t) => {
+  // Each pair the collector reads: [VIGIL_ name, its value, generic value, what the config says].
+  const pairs: Record<string, [string, string, (c: ReturnType<typeof load>) => string]> = {
+    VIGIL_REDIS_URL: ['redis://vigil:1', 'redis://generic:2', (c) => c.redisUrl],
+    VIGIL_LOG_LEVEL: ['warn', 'debug', (c) => c.logLevel],
+  };
+  for (const [name, [vigil, generic, read]] of Object.entries(pairs)) {
+    const fallback = GENERIC_ENV[name as keyof typeof GENERIC_ENV];
+    t.equal(read(load(['--pid', 'a=1'], { [fallback]: generic, [name]: vigil })), vigil, `${name} wins over ${fallback}`);
+    t.equal(read(load(['--pid', 'a=1'], { [fallback]: generic })), generic, `${fallback} alone is read`);
+    t.equal(read(load(['--pid', 'a=1'], { [name]: '', [fallback]: generic })), generic, `an empty ${name} is unset`);
+  }
+  t.equal(load(['--pid', 'a=1', '--redis-url', 'redis://flag:3'], { REDIS_URL: 'redis://generic:2' }).redisUrl, 'redis://flag:3', 'a flag wins over both');
+  fails(t, () => load(['--pid', 'a=1'], { LOG_LEVEL: 'loud' }), ErrorCodes.CONFIG_INVALID, /^LOG_LEVEL: must be one of/, 'a bad LOG_LEVEL names LOG_LEVEL');
+  // HOST and PORT mean the bind address and port of a server: not the collector's reported host
+  // name (VIGIL_HOST) nor its metrics port (VIGIL_METRICS_PORT).
+  const c = load(['--pid', 'a=1'], { HOST: '0.0.0.0', PORT: '8080' });
+  t.not(c.host, '0.0.0.0', 'HOST is not the reported host name');
+  t.equal(c.metricsPort, undefined, 'PORT opens no metrics port');
 });
 
 t.test('errors: code and exact field path', async (t) => {

@@ -4,6 +4,7 @@
 // served when no port is configured.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
+import { ErrorCodes } from '@vigil/protocol';
 import { waitFor } from '@vigil/testkit';
 import { loadConfig } from '../src/index.js';
 import { COLLECTOR_VERSION } from '../src/metrics.js';
@@ -108,7 +109,12 @@ t.test('/metrics: the watched process as /proc sees it; up 0 once it exits; heal
   t.match(await healthz.json(), { status: 'ok', redis: 'up' });
   const readyz = await fetch(`${base}/readyz`);
   t.equal(readyz.status, 200, '/readyz 200 with Redis up');
-  t.equal((await fetch(`${base}/nope`)).status, 404, 'anything else: 404');
+  const nope = await fetch(`${base}/nope`);
+  t.equal(nope.status, 404, 'anything else: 404');
+  t.match(await nope.json(), { error: { code: ErrorCodes.NOT_FOUND, message: /no route GET \/nope/ } }, 'in vigil\'s error shape, as the gateway');
+  const post = await fetch(`${base}/metrics`, { method: 'POST' });
+  t.equal(post.status, 404, 'another method: no route');
+  t.match(await post.json(), { error: { code: ErrorCodes.NOT_FOUND } });
 
   await child.kill();
   samples = await waitFor(

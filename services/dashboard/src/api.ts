@@ -1,17 +1,12 @@
 // The gateway's REST API as the dashboard uses it: the registry, metrics history and log history.
 // Any gateway answers from Redis alone, so these work behind the balancer like the socket does.
 // The token goes in the Authorization header, never in a URL; a 401 ends the sign-in.
-import { ErrorCodes, type LogLevel, ProcessInfoEvent, ProcessLogsEvent, RegistryEntry, ServerStatus } from '@vigil/protocol';
+// Shapes are the gateway's response schemas, from @vigil/protocol.
+import { ErrorCodes, type HostView, type LogLevel, type LogsPage, type MetricsPage, type ServerList, type ServerView, type SystemMetricsEvent } from '@vigil/protocol';
 
-/** A registry entry as `/api/servers` returns it: status computed (`stale`), latest sample attached. */
-export type ServerView = RegistryEntry & {
-  status: ServerStatus;
-  lastHeartbeatAt: string | null;
-  latest: ProcessInfoEvent | null;
-};
-
-export type MetricsPage = { serverId: string; items: ProcessInfoEvent[]; next: string | null };
-export type LogsPage = { serverId: string; level: LogLevel; items: ProcessLogsEvent[]; next: string | null; gap?: boolean };
+export type { LogsPage, MetricsPage, ServerView } from '@vigil/protocol';
+export type HostDetail = HostView & { sample: SystemMetricsEvent | null };
+export type HostMetricsPage = { host: string; items: SystemMetricsEvent[]; next: string | null };
 
 export class ApiError extends Error {
   readonly status: number;
@@ -45,7 +40,7 @@ export class RestApi {
   }
 
   async servers(): Promise<ServerView[]> {
-    const body = await this.#get<{ servers: ServerView[] }>('/api/servers');
+    const body = await this.#get<ServerList>('/api/servers');
     return body.servers;
   }
 
@@ -67,6 +62,21 @@ export class RestApi {
   /** Log history at `level` and above, oldest first; `before`: the page just older than a position. */
   logs(id: string, query: { limit: number; level: LogLevel; before?: string; since?: string }): Promise<LogsPage> {
     return this.#get(`/api/servers/${encodeURIComponent(id)}/logs`, query);
+  }
+
+  /** The host, or null when no collector sampled it (or the token may not see it: the gateway answers alike). */
+  async host(host: string): Promise<HostDetail | null> {
+    try {
+      return await this.#get<HostDetail>(`/api/hosts/${encodeURIComponent(host)}`);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) return null;
+      throw err;
+    }
+  }
+
+  /** Host metrics history, oldest first; with neither cursor, the newest `limit` samples. */
+  hostMetrics(host: string, query: { limit: number; before?: string; after?: string }): Promise<HostMetricsPage> {
+    return this.#get(`/api/hosts/${encodeURIComponent(host)}/metrics`, query);
   }
 
   async #get<T>(path: string, query: Query = {}): Promise<T> {

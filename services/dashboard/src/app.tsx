@@ -8,6 +8,7 @@ import type { RestApi } from './api.js';
 import { ConnectionBadge } from './connection-badge.js';
 import { useObservable } from './observable.js';
 import { ServerDirectory } from './server-directory.js';
+import { HostPage } from './host-page.js';
 import { ServerPage } from './server-page.js';
 import { ServersPage } from './servers-page.js';
 import { serversHref, useHashRoute } from './router.js';
@@ -61,6 +62,8 @@ function Views({ client, api, access, feed }: Props & { feed: AlertFeed }) {
       <ExpiryNotice access={access} />
       {route.name === 'server' ? (
         <ServerPage key={route.id} client={client} api={api} serverId={route.id} feed={feed} />
+      ) : route.name === 'host' ? (
+        <HostPage key={route.host} client={client} api={api} host={route.host} />
       ) : route.name === 'alerts' ? (
         <AlertsPage feed={feed} />
       ) : (

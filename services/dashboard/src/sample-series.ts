@@ -1,38 +1,44 @@
-// A bounded, ordered run of one server's samples: history from REST and live samples from the
-// socket merge into it in position order, each position once, the oldest dropped past capacity.
+// A bounded, ordered run of samples: history from REST and live samples from the socket merge
+// into it in position order, each position once, the oldest dropped past capacity. One series
+// type for a server's samples and a host's (each says how an event becomes a point).
 import { comparePositions, positionTime, type ProcessInfoEvent } from '@vigil/protocol';
 
-export type SamplePoint = {
+export type Point = {
   position: string;
   /** Seconds since the epoch (uPlot's unit for time). */
   time: number;
-  cpu: number;
-  rss: number;
 };
 
-export class SampleSeries {
-  readonly capacity: number;
-  #points: SamplePoint[] = [];
+export type SamplePoint = Point & { cpu: number; rss: number };
 
-  constructor(capacity: number) {
+/** The numeric fields of a point, which a chart can draw. */
+export type FieldOf<P extends Point> = { [K in keyof P]: P[K] extends number ? K : never }[keyof P] & string;
+
+export class PointSeries<E extends { position: string }, P extends Point> {
+  readonly capacity: number;
+  readonly #toPoint: (event: E) => P;
+  #points: P[] = [];
+
+  constructor(capacity: number, toPoint: (event: E) => P) {
     this.capacity = capacity;
+    this.#toPoint = toPoint;
   }
 
   get length(): number {
     return this.#points.length;
   }
 
-  get last(): SamplePoint | undefined {
+  get last(): P | undefined {
     return this.#points[this.#points.length - 1];
   }
 
-  get points(): readonly SamplePoint[] {
+  get points(): readonly P[] {
     return this.#points;
   }
 
   /** Adds a sample unless its position is already in; returns whether it was added. */
-  add(event: ProcessInfoEvent): boolean {
-    const point = toPoint(event);
+  add(event: E): boolean {
+    const point = this.#toPoint(event);
     const points = this.#points;
     const last = points[points.length - 1];
     if (!last || comparePositions(point.position, last.position) > 0) {
@@ -55,22 +61,28 @@ export class SampleSeries {
     return true;
   }
 
-  addAll(events: readonly ProcessInfoEvent[]): void {
+  addAll(events: readonly E[]): void {
     for (const event of events) this.add(event);
   }
 
   /** Columns for uPlot: [times, values]. */
-  columns(field: 'cpu' | 'rss'): [number[], number[]] {
-    return [this.#points.map((p) => p.time), this.#points.map((p) => p[field])];
+  columns(field: FieldOf<P>): [number[], number[]] {
+    return [this.#points.map((p) => p.time), this.#points.map((p) => p[field] as number)];
   }
 }
 
 /** Time is the position's (Redis time): it grows with the position, as uPlot needs its x to. */
-function toPoint(event: ProcessInfoEvent): SamplePoint {
-  return {
-    position: event.position,
-    time: positionTime(event.position) / 1000,
-    cpu: event.processInfo.cpu,
-    rss: event.processInfo.memory.rss,
-  };
+export function pointTime(position: string): number {
+  return positionTime(position) / 1000;
+}
+
+export class SampleSeries extends PointSeries<ProcessInfoEvent, SamplePoint> {
+  constructor(capacity: number) {
+    super(capacity, (event) => ({
+      position: event.position,
+      time: pointTime(event.position),
+      cpu: event.processInfo.cpu,
+      rss: event.processInfo.memory.rss,
+    }));
+  }
 }

@@ -40,6 +40,7 @@ export class ServerDirectory extends Observable {
   #polling: Promise<void> | null = null;
   #stopped = false;
   #offState: (() => void) | null = null;
+  #offRemoved: (() => void) | null = null;
 
   constructor(client: VigilClient, api: RestApi) {
     super();
@@ -65,12 +66,19 @@ export class ServerDirectory extends Observable {
       // Servers may have come and gone while we were away.
       if (state.name === 'connected') this.#refreshSoon(0);
     });
+    // A removed server leaves the list at once (it comes back if its collector registers it again).
+    this.#offRemoved = this.#client.on('server-removed', ({ serverId }) => {
+      if (!this.#rows.delete(serverId)) return;
+      this.#unsubscribe(serverId);
+      this.changed();
+    });
     void this.refresh();
   }
 
   stop(): void {
     this.#stopped = true;
     this.#offState?.();
+    this.#offRemoved?.();
     clearTimeout(this.#pollTimer);
     clearTimeout(this.#refreshTimer);
     for (const id of [...this.#subscriptions.keys()]) this.#unsubscribe(id);

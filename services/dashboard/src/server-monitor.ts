@@ -1,6 +1,6 @@
 // One server, watched: its registry facts (REST, refreshed on status changes and every POLL_MS),
 // its status and samples live, and a bounded series for the charts, filled from history on open.
-import type { MetricsSubscription, ProcessInfoEvent, VigilClient } from '@vigil/client';
+import type { MetricsSubscription, ProcessInfoEvent, ServerRemoved, VigilClient } from '@vigil/client';
 import { isForbidden } from './access.js';
 import type { RestApi, ServerView } from './api.js';
 import { Observable } from './observable.js';
@@ -33,6 +33,11 @@ export class ServerMonitor extends Observable {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #stopped = false;
   #offState: (() => void) | null = null;
+  #offRemoved: (() => void) | null = null;
+  #removed: ServerRemoved | null = null;
+  /** The interval asked for (undefined: the server's configured one), and the one confirmed. */
+  #asked: number | undefined;
+  #interval: number | null = null;
 
   constructor(client: VigilClient, api: RestApi, serverId: string) {
     super();
@@ -54,6 +59,10 @@ export class ServerMonitor extends Observable {
   get statusReason(): string | null {
     return this.#statusReason;
   }
+  /** The server was removed (an admin's delete, or the retention) since the page opened; null again once it registers anew. */
+  get removed(): ServerRemoved | null {
+    return this.#removed;
+  }
   get latest(): ProcessInfoEvent | null {
     return this.#latest;
   }
@@ -63,11 +72,29 @@ export class ServerMonitor extends Observable {
   get forbidden(): boolean {
     return this.#forbidden;
   }
+  get asked(): number | undefined {
+    return this.#asked;
+  }
+  /** The interval samples come at, as the gateway confirmed it; null before that. */
+  get interval(): number | null {
+    return this.#interval;
+  }
+
+  /** Asks for samples every `interval` ms (undefined: the configured interval); the page follows the confirmation. */
+  async setInterval(interval: number | undefined): Promise<void> {
+    this.#asked = interval;
+    this.changed();
+    try {
+      await (await this.#subscription)?.setInterval(interval);
+    } catch (err) {
+      this.#fail('Could not change the sampling interval', err);
+    }
+  }
 
   /** Seconds the process has been up, ticking between samples; null when it is not running. */
   uptimeAt(now: number): number | null {
     const status = this.status;
-    if (status === 'exited' || !this.#latest) return null;
+    if (status === 'exited' || status === 'stopped' || !this.#latest) return null;
     return this.#latest.processInfo.uptime + Math.max(0, now - this.#latestAt) / 1000;
   }
 
@@ -83,6 +110,10 @@ export class ServerMonitor extends Observable {
           this.#refreshSoon(500);
         },
         onError: (err) => this.#fail('Live metrics stopped', err),
+        onInterval: (ms) => {
+          this.#interval = ms;
+          this.changed();
+        },
       })
       .catch((err: Error) => {
         this.#fail('Live metrics stopped', err);
@@ -90,6 +121,15 @@ export class ServerMonitor extends Observable {
       });
     this.#offState = this.#client.on('state', (state) => {
       if (state.name === 'connected') this.#refreshSoon(0);
+    });
+    this.#offRemoved = this.#client.on('server-removed', (event) => {
+      if (event.serverId !== this.serverId) return;
+      this.#removed = event;
+      this.#found = false;
+      this.#facts = null;
+      this.#status = null;
+      this.#statusReason = null;
+      this.changed();
     });
     void this.#refresh();
     void this.#loadHistory();
@@ -99,6 +139,7 @@ export class ServerMonitor extends Observable {
     this.#stopped = true;
     clearTimeout(this.#timer);
     this.#offState?.();
+    this.#offRemoved?.();
     void this.#subscription?.then((s) => s?.unsubscribe());
   }
 
@@ -136,6 +177,7 @@ export class ServerMonitor extends Observable {
         if (this.#stopped) return;
         this.#found = facts !== null;
         this.#facts = facts;
+        if (facts) this.#removed = null;
         // A live status change newer than this read wins over what the read saw.
         if (facts && this.#statusAt <= askedAt) this.#status = facts.status;
         this.#error = null;

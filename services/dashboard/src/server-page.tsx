@@ -3,12 +3,15 @@ import { useEffect, useMemo, useRef } from 'preact/hooks';
 import type { VigilClient } from '@vigil/client';
 import type { RestApi } from './api.js';
 import { formatBytes, formatDateTime, formatDuration, formatInterval, formatPercent } from './format.js';
+import { IntervalChoice } from './interval-choice.js';
 import { useNow, useTitle } from './hooks.js';
 import { LogTail } from './log-tail.js';
 import { LogTailView } from './log-tail-view.js';
 import { useObservable } from './observable.js';
 import { serversHref } from './router.js';
 import { ServerMonitor } from './server-monitor.js';
+import { FactList, type Fact } from './fact-list.js';
+import { HostLink } from './host-link.js';
 import { StatusPill } from './status-pill.js';
 import { TimeChart } from './time-chart.js';
 import type { AlertFeed } from './alert-feed.js';
@@ -58,7 +61,13 @@ export function ServerPage({ client, api, serverId, feed }: Props) {
         </p>
       )}
       {monitor.statusReason && <p class="muted status-reason">{monitor.statusReason}</p>}
-      {monitor.found === false && (
+      {monitor.removed && (
+        <p class="alert" role="alert" data-testid="server-removed">
+          “{serverId}” was removed {monitor.removed.reason === 'deleted' ? 'by an administrator' : 'after it had been gone for the retention period'} at{' '}
+          {new Date(monitor.removed.timestamp).toLocaleString()}, with its history. It comes back here if its collector reports it again.
+        </p>
+      )}
+      {monitor.found === false && !monitor.removed && (
         <p class="alert" role="alert">
           No server “{serverId}” is registered (yet). This page shows it as soon as a collector reports it.
         </p>
@@ -80,6 +89,7 @@ export function ServerPage({ client, api, serverId, feed }: Props) {
               ))}
             </ul>
           )}
+          <IntervalChoice monitor={monitor} />
           <div class={alerts.length > 0 ? 'charts alerting' : 'charts'} data-alerting={alerts.length > 0 ? 'true' : undefined}>
             <TimeChart
               title="CPU"
@@ -115,22 +125,19 @@ function Facts({ monitor }: { monitor: ServerMonitor }) {
   const facts = monitor.facts;
   const latest = monitor.latest;
   const pid = latest?.processInfo.pid ?? facts?.pid ?? null;
-  const items: Array<[string, string, string]> = [
+  const items: Fact[] = [
     ['pid', 'PID', pid === null ? '—' : String(pid)],
     ['uptime', 'Uptime', formatDuration(monitor.uptimeAt(now))],
     ['started', 'Started', formatDateTime(facts?.startedAt)],
-    ['host', 'Host', facts?.host ?? '—'],
+    ['host', 'Host', facts ? <HostLink host={facts.host} /> : '—'],
     ['restarts', 'Restarts', facts ? String(facts.restarts) : '—'],
-    ['interval', 'Sampled every', facts ? formatInterval(facts.intervalMs) : '—'],
+    ['interval', 'Sampled every', sampledEvery(monitor)],
   ];
-  return (
-    <dl class="facts">
-      {items.map(([key, label, value]) => (
-        <div key={key} class="fact" data-fact={key}>
-          <dt>{label}</dt>
-          <dd>{value}</dd>
-        </div>
-      ))}
-    </dl>
-  );
+  return <FactList items={items} />;
+}
+
+/** What the gateway confirmed for this page's subscription, else what the registry says. */
+function sampledEvery(monitor: ServerMonitor): string {
+  const ms = monitor.interval ?? monitor.facts?.intervalMs;
+  return ms === undefined ? '—' : formatInterval(ms);
 }

@@ -4,6 +4,7 @@ import { useState } from 'preact/hooks';
 import { formatBytes, formatCount, formatPercent } from './format.js';
 import { useTitle } from './hooks.js';
 import { useObservable } from './observable.js';
+import { HostLink } from './host-link.js';
 import { serverHref } from './router.js';
 import type { ServerDirectory, ServerRow } from './server-directory.js';
 import { Sparkline } from './sparkline.js';
@@ -158,7 +159,9 @@ function ServerRowView({ row, alerts }: { row: ServerRow; alerts: readonly { sev
         )}
         {row.error && <span class="row-error">{row.error}</span>}
       </td>
-      <td data-label="Host">{row.host}</td>
+      <td data-label="Host" data-field="host">
+        <HostLink host={row.host} />
+      </td>
       <td data-label="PID" class="num" data-field="pid">
         {row.pid ?? '—'}
       </td>

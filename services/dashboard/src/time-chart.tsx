@@ -1,18 +1,18 @@
-// A live line chart of one field of a sample series, drawn by uPlot. The plot is created once
+// A live line chart of one field of a sample series (a server's or a host's), drawn by uPlot. The plot is created once
 // and fed new columns as the series grows; it follows its container's width.
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import type { SampleSeries } from './sample-series.js';
+import type { FieldOf, Point, PointSeries } from './sample-series.js';
 
 const AXIS = '#9aa4b2';
 const GRID = 'rgba(154, 164, 178, 0.14)';
 const FONT = '11px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
 
-export type TimeChartProps = {
+export type TimeChartProps<P extends Point> = {
   title: string;
-  series: SampleSeries;
-  field: 'cpu' | 'rss';
+  series: PointSeries<never, P>;
+  field: FieldOf<P>;
   format: (value: number) => string;
   color: string;
   /** The smallest top of the y axis (5 % for CPU, so idle is not drawn as a mountain range). */
@@ -22,7 +22,7 @@ export type TimeChartProps = {
   summary: string;
 };
 
-export function TimeChart({ title, series, field, format, color, minTop, version, summary }: TimeChartProps) {
+export function TimeChart<P extends Point>({ title, series, field, format, color, minTop, version, summary }: TimeChartProps<P>) {
   const host = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
 
@@ -83,7 +83,7 @@ export function TimeChart({ title, series, field, format, color, minTop, version
     <figure class="chart" data-field={field} data-points={series.length}>
       <figcaption>
         <span class="chart-title">{title}</span>
-        <span class="chart-value">{series.last ? format(series.last[field]) : '—'}</span>
+        <span class="chart-value">{series.last ? format(series.last[field] as number) : '—'}</span>
       </figcaption>
       <div class="chart-plot" ref={host} role="img" aria-label={`${title}: ${summary}`} />
     </figure>

@@ -234,7 +234,7 @@ t.test('phone-sized screen: no horizontal overflow, every control named', async 
   t.ok(await page.getByRole('combobox', { name: 'Sort by' }).isVisible(), 'the sort select stands in for column headers');
   await screenshot(t, page, 'servers-phone');
 
-  await page.locator('tr[data-server-id="chatty"] a').click();
+  await page.locator('tr[data-server-id="chatty"] .cell-id a').click();
   await page.locator('.tail-status .live').waitFor();
   await waitFor(async () => Number(await page.locator('figure.chart[data-field="cpu"]').getAttribute('data-points')) > 2, { message: 'chart' });
   o = await overflow();
@@ -264,7 +264,7 @@ t.test('a watched process that stops shows as exited', async (t) => {
   t.pass('idler (a pid target that was killed) shows as exited');
   t.equal(await cell(page, 'chatty', 'cpu'), '—', 'no live CPU figure for an exited process');
   await screenshot(t, page, 'servers-exited');
-  await page.locator('tr[data-server-id="chatty"] a').click();
+  await page.locator('tr[data-server-id="chatty"] .cell-id a').click();
   await page.locator('.server .status[data-status="exited"]').waitFor();
   t.equal(await page.locator('[data-fact="uptime"] dd').textContent(), '—', 'the server page says exited, with no uptime');
   assertQuietConsole(t, console);

@@ -102,7 +102,7 @@ t.test('a REST 401 (token expired) returns to the sign-in screen with a message'
   await page.route('**/api/servers/chatty**', (route) =>
     route.fulfill({ status: 401, json: { error: { code: 'VIGIL_ERR_TOKEN_EXPIRED', message: 'the token has expired' } } }),
   );
-  await page.locator('tr[data-server-id="chatty"] a').click();
+  await page.locator('tr[data-server-id="chatty"] .cell-id a').click();
   await signInScreen(page).waitFor();
   t.match(await page.getByTestId('sign-in-reason').textContent(), 'Your sign-in has expired', 'the sign-in screen says why');
   t.equal(await stored(page), null, 'the expired token was forgotten');
@@ -229,7 +229,7 @@ t.test('servers the token does not cover: the row and the server page say "not a
   });
   t.equal(await page.locator('tr[data-server-id="chatty"] .row-error').textContent(), 'Not allowed for your sign-in');
 
-  await page.locator('tr[data-server-id="chatty"] a').click();
+  await page.locator('tr[data-server-id="chatty"] .cell-id a').click();
   await page.getByTestId('not-allowed').waitFor();
   t.match(await page.getByTestId('not-allowed').textContent(), 'does not allow you to see “chatty”');
   t.equal(await page.locator('.charts').count(), 0, 'no charts for a server the sign-in does not cover');

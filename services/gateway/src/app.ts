@@ -4,8 +4,8 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import type { AddressInfo } from 'node:net';
-import { ErrorCodes, SERVER_ID_MAX_LENGTH } from '@vigil/protocol';
-import { AlertStore, LogStore, ServerStore } from '@vigil/store';
+import { ErrorCodes, NAMESPACE, SERVER_ID_MAX_LENGTH } from '@vigil/protocol';
+import { AlertStore, AlertWriter, HostStore, LogStore, ServerRemover, ServerStore } from '@vigil/store';
 import { resolveOptions, type GatewayOptions } from './options.js';
 import { openRedisClients } from './redis-clients.js';
 import { Readiness } from './readiness.js';
@@ -13,15 +13,21 @@ import socketPlugin from './socket-plugin.js';
 import { serverRoutes } from './routes/servers.js';
 import { healthRoutes } from './routes/health.js';
 import { alertRoutes } from './routes/alerts.js';
+import { hostRoutes } from './routes/hosts.js';
 import { resolveAuth } from './auth/auth-config.js';
 import { createVerifier } from './auth/verifier.js';
-import { installErrorHandlers } from './http-errors.js';
+import { errorServerOptions, installErrorHandlers } from './http-errors.js';
+import { installOpenApi, openApiRoutes } from './openapi.js';
 import { GatewayMetrics } from './metrics.js';
 import { DEFAULT_DASHBOARD_DIR, dashboardRoutes } from './dashboard.js';
 import { trustFunction } from './client-address.js';
 import { PublicOrigins } from './public-origins.js';
 import { installHttpEdge } from './edge-http.js';
 import { installMetricsServer } from './metrics-server.js';
+import { ServerRemoval } from './server-removal.js';
+import { RemovedServerAlerts } from './removed-alerts.js';
+import { RetentionSweeper } from './retention-sweeper.js';
+import { serverAdminRoutes } from './routes/server-admin.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -53,7 +59,9 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
     logController: new LogController({ disableRequestLogging: (req) => req.url === '/healthz' || req.url === '/readyz' }),
     bodyLimit: 64 * 1024,
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // 503 SHUTTING_DOWN while closing comes from installErrorHandlers, in vigil's error shape.
+    return503OnClosing: false,
+    ...errorServerOptions,
     // Unknown query fields are an error, not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
   });
@@ -62,6 +70,7 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
   const onCorrupt = (what: string) => logger.warn({ code: ErrorCodes.REDIS_CORRUPT, what }, 'skipped a malformed entry in redis');
   const store = new ServerStore(redis.command, { onCorrupt });
   const logs = new LogStore(redis.command, { onCorrupt });
+  const hosts = new HostStore(redis.command, { onCorrupt });
   const readiness = new Readiness(redis, settings.gatewayId, settings.readinessTimeoutMs);
   app.decorate('gatewayId', settings.gatewayId);
   app.decorate('redisReceived', (channel: string) => metrics.received(channel));
@@ -74,14 +83,29 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
     readiness.close();
   });
   installErrorHandlers(app, (op) => metrics.redisFailure(op));
+  // Before every route, so that each one is in /api/openapi.json (its test checks that).
+  await installOpenApi(app);
   const origins = new PublicOrigins(settings.publicOrigins, () => (app.server.address() as AddressInfo | null)?.port);
   installMetricsServer(app, { port: settings.metricsPort, host: settings.metricsHost, metrics });
   await installHttpEdge(app, { origins, rateLimit: settings.restRateLimit > 0 ? { max: settings.restRateLimit, windowMs: 60_000 } : false });
   // Socket.IO: the handshake guard (origin, per-address caps), then the token, then the session.
-  await app.register(socketPlugin, { settings, redis, store, logs, logger, metrics, readiness, origins, trust, verifier });
+  await app.register(socketPlugin, { settings, redis, store, logs, hosts, logger, metrics, readiness, origins, trust, verifier });
   await app.register(healthRoutes, { readiness, gatewayId: settings.gatewayId });
+  await app.register(openApiRoutes);
   await app.register(serverRoutes, { store, logs, verifier, logger });
-  await app.register(alertRoutes, { alerts: new AlertStore(redis.command, { onCorrupt }), verifier, logger });
+  const alerts = new AlertStore(redis.command, { onCorrupt });
+  await app.register(alertRoutes, { alerts, verifier, logger });
+  // Servers that left: removed at once by an admin, or after the retention by whichever gateway
+  // sweeps first; then what still fires for them is resolved.
+  const removedAlerts = new RemovedServerAlerts(alerts, new AlertWriter(redis.command, `vigil-gateway:${settings.gatewayId}`), logger);
+  const removal = new ServerRemoval(app.io.of(NAMESPACE), new ServerRemover(redis.command), logger, metrics.registry, (serverId, reason) =>
+    removedAlerts.resolve(serverId, reason),
+  );
+  await app.register(serverAdminRoutes, { removal, verifier, logger });
+  const retention = new RetentionSweeper(removal, settings.serverRetentionMs, logger);
+  retention.start();
+  app.addHook('preClose', async () => retention.stop());
+  await app.register(hostRoutes, { hosts, verifier, logger });
   await app.register(dashboardRoutes, { dir: settings.dashboardDir ?? DEFAULT_DASHBOARD_DIR });
   return app;
 }

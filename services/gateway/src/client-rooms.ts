@@ -1,10 +1,12 @@
 // What a client holds, read from its socket's rooms: one place that knows that a log
 // subscription is one room per level, and a client's logical rooms are what it named.
 import type { Socket } from 'socket.io';
-import { ErrorCodes, LOG_LEVELS, VigilError, alertsRoom, logsRoom, metricsRoom, parseAlertRoom, parseRoom, type LogLevel } from '@vigil/protocol';
+import { ErrorCodes, LOG_LEVELS, VigilError, alertsRoom, logsRoom, metricsRoom, parseAlertRoom, parseRoom, parseSystemMetricsRoom, type LogLevel } from '@vigil/protocol';
 import type { MonitoringDeps } from './socket-context.js';
+import type { Client } from './client.js';
 
-export type SessionRoom = { kind: 'metrics'; serverId: string } | { kind: 'logs'; serverId: string; level: LogLevel };
+/** `interval`: the sampling interval the client asked for that server, if it asked one. */
+export type SessionRoom = { kind: 'metrics'; serverId: string; interval?: number } | { kind: 'logs'; serverId: string; level: LogLevel };
 
 /** The subscriptions a socket holds, as a session stores them. */
 export function roomsOf(rooms: Iterable<string>): SessionRoom[] {
@@ -22,22 +24,22 @@ export function roomsOf(rooms: Iterable<string>): SessionRoom[] {
   return [...metrics, ...logs];
 }
 
-/** The rooms a client holds as it named them: a log subscription is one `server-logs-<id>`. */
-export function logicalRooms(socket: Socket): string[] {
-  const rooms = roomsOf(socket.rooms).map((r) => (r.kind === 'metrics' ? metricsRoom(r.serverId) : logsRoom(r.serverId)));
+/** The rooms a client holds as it named them: a log subscription is one `server-logs-<id>`; host rooms as they are. */
+export function logicalRooms(client: Client): string[] {
+  const servers = roomsOf(client.rooms).map((r) => (r.kind === 'metrics' ? metricsRoom(r.serverId) : logsRoom(r.serverId)));
   // An alert subscription is one room per severity, named as the client named it (`alerts`, `alerts-<id>`).
   const alerts = new Set<string>();
-  for (const room of socket.rooms) {
+  for (const room of client.rooms) {
     const parsed = parseAlertRoom(room);
     if (parsed?.severity) alerts.add(alertsRoom(parsed.serverId));
   }
-  return [...rooms, ...alerts];
+  return [...servers, ...[...client.rooms].filter((r) => parseSystemMetricsRoom(r) !== null), ...alerts];
 }
 
-/** The vigil rooms a socket is in, each level room counted: what the room limit bounds. */
-export function roomCount(socket: Socket): number {
+/** The vigil rooms a client is in, each level room counted: what the room limit bounds. */
+export function roomCount(client: Client): number {
   let n = 0;
-  for (const room of socket.rooms) if (room !== socket.id) n++;
+  for (const room of client.rooms) if (room !== client.id) n++;
   return n;
 }
 
@@ -49,7 +51,7 @@ export function roomCount(socket: Socket): number {
  * the collector writes it again on its next tick; a re-subscribe must not fail meanwhile).
  */
 export async function checkSubscription(
-  socket: Socket,
+  client: Client,
   deps: Pick<MonitoringDeps, 'limits' | 'isRegistered'>,
   serverId: string,
   adding: number,
@@ -60,14 +62,14 @@ export async function checkSubscription(
   if (!known && deps.isRegistered && !(await deps.isRegistered(serverId))) {
     throw new VigilError(ErrorCodes.UNKNOWN_SERVER, `no server "${serverId}" is registered; subscribe once its collector runs`);
   }
-  if (adding > 0 && roomCount(socket) + adding > deps.limits.maxRooms) {
+  if (adding > 0 && roomCount(client) + adding > deps.limits.maxRooms) {
     throw new VigilError(ErrorCodes.TOO_MANY_ROOMS, `a client may hold at most ${deps.limits.maxRooms} rooms (a log subscription takes one per level)`);
   }
 }
 
 /** The level rooms a client holds for one server's logs. */
-export function heldLogRooms(socket: Socket, serverId: string): string[] {
-  return [...socket.rooms].filter((r) => {
+export function heldLogRooms(client: Client, serverId: string): string[] {
+  return [...client.rooms].filter((r) => {
     const parsed = parseRoom(r);
     return parsed?.kind === 'logs' && parsed.serverId === serverId && parsed.level !== undefined;
   });

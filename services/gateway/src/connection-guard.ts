@@ -1,5 +1,5 @@
-// Who may open a Socket.IO connection, checked before the gateway spends anything on it: an
-// engine.io middleware, so it runs for polling requests and WebSocket upgrades alike.
+// Who may open a Socket.IO or /ws connection, checked before the gateway spends anything on it:
+// an engine.io middleware (polling requests and WebSocket upgrades alike) and `check` for /ws.
 // - Every request that carries an Origin must carry a public one (a polling session's POSTs
 //   carry it even when its handshake did not), else 403 VIGIL_ERR_ORIGIN_REFUSED.
 // - Handshakes, per client address: at most `maxPerAddress` open connections and a handshake
@@ -17,7 +17,7 @@ export type ConnectionLimits = { maxPerAddress: number; handshakesPerSecond: num
 type EngineRequest = IncomingMessage & { _query?: Record<string, string | undefined>; [kAddress]?: string };
 type EngineConnection = { request: IncomingMessage; once(event: 'close', fn: () => void): unknown };
 /** A refusal, answered the same way every time: its bytes are built once, not per refused request. */
-type Refusal = { status: number; code: ErrorCode; body: Buffer; upgrade: Buffer; error: Error };
+type Refusal = { status: number; code: ErrorCode; message: string; body: Buffer; upgrade: Buffer; error: Error };
 
 const kAddress = Symbol('vigil.clientAddress');
 /** Buckets idle this long are full again: forgetting them loses nothing. */
@@ -64,6 +64,13 @@ export class ConnectionGuard {
     refuse(req, res, refusal);
     next(refusal.error);
   };
+
+  /** The same checks for a `/ws` upgrade (a Fastify hook answers it): null, or the refusal to answer with. */
+  check(req: IncomingMessage): Pick<Refusal, 'status' | 'code' | 'message'> | null {
+    const refusal = this.#check(req as EngineRequest);
+    if (refusal) this.#onRefuse(refusal.code);
+    return refusal;
+  }
 
   /** Counts an open connection against its address until it closes: `engine.on('connection', guard.track)`. */
   readonly track = (conn: EngineConnection): void => {
@@ -134,7 +141,7 @@ function refusal(status: number, code: ErrorCode, message: string): Refusal {
   // engine.io only needs to know the middleware failed; one error per kind, no stack per refusal.
   const error = new Error(code);
   error.stack = code;
-  return { status, code, body, upgrade: Buffer.concat([Buffer.from(head), body]), error };
+  return { status, code, message, body, upgrade: Buffer.concat([Buffer.from(head), body]), error };
 }
 
 /** Answers a refused request with vigil's error shape: an HTTP response, or on an upgrade the raw socket. */

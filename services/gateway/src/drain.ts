@@ -2,10 +2,11 @@
 // new handshakes are refused, and connected clients are let go in small batches by closing
 // their transport. They see "transport close" and reconnect by themselves, through the balancer,
 // to another gateway. (disconnect(true) would tell them "io server disconnect": they would never
-// come back.) Batches keep the other gateways from a thundering herd.
+// come back.) /ws clients get close 1001 (going away). Batches keep the other gateways from a
+// thundering herd.
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import type { Namespace } from 'socket.io';
+import type { Client } from './client.js';
 import type { Readiness } from './readiness.js';
 
 /** Longest a drain takes by default (the env's VIGIL_DRAIN_MS default too). */
@@ -22,26 +23,24 @@ export type DrainOptions = {
 
 export type DrainResult = { clients: number; disconnected: number; remaining: number; ms: number };
 
-async function drainClients(nsp: Namespace, logger: Logger, options: DrainOptions = {}): Promise<DrainResult> {
+async function drainClients(connected: () => Client[], logger: Logger, options: DrainOptions = {}): Promise<DrainResult> {
   const maxMs = options.maxMs ?? DEFAULT_DRAIN_MS;
   const intervalMs = options.intervalMs ?? 100;
   const started = Date.now();
-  const clients = nsp.sockets.size;
+  const clients = connected().length;
   // Spread the clients over at most half the window, so the rest absorbs slow reconnects.
   const rounds = Math.max(1, Math.floor(maxMs / 2 / intervalMs));
   const batch = Math.max(options.minBatch ?? 25, Math.ceil(clients / rounds));
   let disconnected = 0;
   logger.info({ clients, batch, intervalMs, maxMs }, 'draining clients');
-  while (nsp.sockets.size > 0 && Date.now() - started < maxMs) {
-    let n = 0;
-    for (const socket of nsp.sockets.values()) {
-      if (n++ >= batch) break;
-      socket.conn.close();
+  for (let open = connected(); open.length > 0 && Date.now() - started < maxMs; open = connected()) {
+    for (const client of open.slice(0, batch)) {
+      client.release();
       disconnected++;
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
-  const result = { clients, disconnected, remaining: nsp.sockets.size, ms: Date.now() - started };
+  const result = { clients, disconnected, remaining: connected().length, ms: Date.now() - started };
   logger.info(result, 'drain finished');
   return result;
 }
@@ -54,13 +53,13 @@ declare module 'fastify' {
 }
 
 /** Gives the app its drain(): readiness false and handshakes refused at once, then the clients go. */
-export function installDrain(app: FastifyInstance, nsp: Namespace, readiness: Readiness, logger: Logger): void {
+export function installDrain(app: FastifyInstance, connected: () => Client[], readiness: Readiness, logger: Logger): void {
   app.decorate('drain', async (options?: DrainOptions) => {
     readiness.markDraining();
     // Stop listening: a balancer fails over on a refused connection at once, while a refused
     // handshake (403/400) would bounce clients off this gateway until it exits. Connections
     // already open (our clients, in-flight requests) are unaffected.
     if (app.server.listening) app.server.close();
-    return drainClients(nsp, logger, options);
+    return drainClients(connected, logger, options);
   });
 }

@@ -2,7 +2,7 @@
 // buildApp's options (options.ts), plus what only the process needs (address, log level, drain).
 // Defaults live with their schema; an invalid value is an error that names its variable.
 import { Type } from '@sinclair/typebox';
-import { DEFAULT_PORT, ErrorCodes, VigilError, compile } from '@vigil/protocol';
+import { DEFAULT_PORT, ErrorCodes, VigilError, compile, envNames } from '@vigil/protocol';
 import { checkSettings, type GatewaySettings } from './options.js';
 import { DEFAULT_DRAIN_MS } from './drain.js';
 import { authSettingsFromEnv, type AuthSettings } from './auth/auth-config.js';
@@ -37,19 +37,20 @@ type Source = { names: string[]; parse?: 'integer' | 'number' | 'list' | 'port-o
 /** The CLI's metrics port (Prometheus's range for exporters); buildApp alone opens none. */
 export const DEFAULT_METRICS_PORT = 9464;
 
-// Each setting and its variables, first set wins. (VIGIL_HOST is the collector's reported host
-// name; the gateway binds to HOST or VIGIL_BIND_HOST.)
+// Each setting and its variables, first set wins: a VIGIL_ variable before the generic one it
+// falls back to (envNames; docs/gateway.md has the table). VIGIL_HOST is the collector's reported
+// host name; the gateway binds to VIGIL_BIND_HOST, else HOST.
 const PROCESS_ENV: Record<keyof typeof PROCESS_DEFAULTS, Source> = {
-  port: { names: ['PORT', 'VIGIL_PORT'], parse: 'integer' },
-  host: { names: ['HOST', 'VIGIL_BIND_HOST'] },
+  port: { names: envNames('VIGIL_PORT'), parse: 'integer' },
+  host: { names: envNames('VIGIL_BIND_HOST') },
   drainMs: { names: ['VIGIL_DRAIN_MS'], parse: 'integer' },
-  logLevel: { names: ['VIGIL_LOG_LEVEL'] },
+  logLevel: { names: envNames('VIGIL_LOG_LEVEL') },
 };
 const SETTINGS_ENV: Partial<Record<keyof GatewaySettings, Source>> = {
-  redisUrl: { names: ['VIGIL_REDIS_URL', 'REDIS_URL'], secret: true },
+  redisUrl: { names: envNames('VIGIL_REDIS_URL'), secret: true },
   gatewayId: { names: ['VIGIL_GATEWAY_ID'] },
-  // CORS_ORIGINS and VIGIL_CORS_ORIGINS are older names of VIGIL_PUBLIC_ORIGINS.
-  publicOrigins: { names: ['VIGIL_PUBLIC_ORIGINS', 'CORS_ORIGINS', 'VIGIL_CORS_ORIGINS'], parse: 'list' },
+  // VIGIL_CORS_ORIGINS and CORS_ORIGINS are older names of VIGIL_PUBLIC_ORIGINS (the generic one last).
+  publicOrigins: { names: ['VIGIL_PUBLIC_ORIGINS', 'VIGIL_CORS_ORIGINS', 'CORS_ORIGINS'], parse: 'list' },
   metricsPort: { names: ['VIGIL_METRICS_PORT'], parse: 'port-or-off' },
   metricsHost: { names: ['VIGIL_METRICS_HOST'] },
   maxBufferedBytes: { names: ['VIGIL_MAX_BUFFERED_BYTES'], parse: 'integer' },
@@ -65,6 +66,7 @@ const SETTINGS_ENV: Partial<Record<keyof GatewaySettings, Source>> = {
   alertWebhookBackoffMs: { names: ['VIGIL_ALERT_WEBHOOK_BACKOFF_MS'], parse: 'integer' },
   alertWebhookConcurrency: { names: ['VIGIL_ALERT_WEBHOOK_CONCURRENCY'], parse: 'integer' },
   alertWebhookClaimIdleMs: { names: ['VIGIL_ALERT_WEBHOOK_CLAIM_IDLE_MS'], parse: 'integer' },
+  serverRetentionMs: { names: ['VIGIL_SERVER_RETENTION_MS', 'VIGIL_SERVER_RETENTION'], parse: 'integer' },
 };
 
 export function readEnvConfig(env: NodeJS.ProcessEnv): EnvConfig {

@@ -4,9 +4,9 @@
 // to the contract clients check it against.
 import type { TSchema, Static } from '@sinclair/typebox';
 import type { Logger } from 'pino';
-import type { Socket } from 'socket.io';
 import { ErrorCodes, VigilError, errorAck, type AckError, type AckEvent, type ReplyOf, type Validator } from '@vigil/protocol';
 import type { ClientActivity } from './client-activity.js';
+import type { Client } from './client.js';
 
 export type Handler<E extends AckEvent, T extends TSchema> = (payload: Static<T>) => Promise<ReplyOf<E>> | ReplyOf<E>;
 /** What the client's ack callback receives: the form the protocol's `Acks[E]` schema describes. */
@@ -14,7 +14,7 @@ type AckResponse<E extends AckEvent> = ({ ok: true } & ReplyOf<E>) | AckError;
 type Ack<E extends AckEvent> = (response: AckResponse<E>) => void;
 
 export function handleEvent<E extends AckEvent, T extends TSchema>(
-  socket: Socket,
+  client: Client,
   activity: ClientActivity,
   logger: Logger,
   event: E,
@@ -22,8 +22,8 @@ export function handleEvent<E extends AckEvent, T extends TSchema>(
   handler: Handler<E, T>,
   onReject?: (code: string) => void,
 ): void {
-  socket.on(event as string, (...args: unknown[]) => {
-    const ack = typeof args[args.length - 1] === 'function' ? (args.pop() as Ack<E>) : undefined;
+  client.on(event, (args, clientAck) => {
+    const ack = clientAck as Ack<E> | undefined;
     const reply = (response: AckResponse<E>) => {
       if (!response.ok && onReject) onReject(response.error.code);
       if (ack) ack(response);

@@ -9,11 +9,11 @@
 //
 // Replays take turns gateway-wide (one page read and sent at a time): ten clients asking for
 // 10,000 lines each must not starve the live traffic of everyone else.
-import type { Socket } from 'socket.io';
 import { ServerEvents, comparePositions, type LogLevel, type ProcessLogsEvent } from '@vigil/protocol';
 import type { LogStore } from '@vigil/store';
 import type { InOrder } from '@vigil/protocol/runtime';
 import { drained } from './slow-consumers.js';
+import type { Client } from './client.js';
 
 /** Lines per page (the store reads 500 at a time); a page is sent when the socket has at most `DRAIN_BELOW` bytes unsent. */
 export const REPLAY_PAGE = 250;
@@ -30,7 +30,7 @@ export type ReplayRequest = {
 
 export type ReplayResult = { replayed: number; more: boolean; next?: string; stopped: boolean };
 
-export async function replayLogs(socket: Socket, logs: LogStore, r: ReplayRequest, turns: InOrder): Promise<ReplayResult> {
+export async function replayLogs(client: Client, logs: LogStore, r: ReplayRequest, turns: InOrder): Promise<ReplayResult> {
   const sentLive = (line: ProcessLogsEvent) => {
     const live = r.firstLive.get(line.logData.level);
     return live !== undefined && comparePositions(line.position, live) >= 0;
@@ -42,7 +42,7 @@ export async function replayLogs(socket: Socket, logs: LogStore, r: ReplayReques
     const start = await backfillStart(logs, r.serverId, r.level, r.until, r.backfill, turns);
     if (!start) return { replayed, more: false, stopped: false };
     if (!sentLive(start.line)) {
-      socket.emit(ServerEvents.processLogs, start.line);
+      client.emit(ServerEvents.processLogs, start.line);
       replayed++;
     }
     after = start.line.position;
@@ -52,13 +52,13 @@ export async function replayLogs(socket: Socket, logs: LogStore, r: ReplayReques
     budget = r.max;
   }
   while (budget > 0) {
-    if (!(await drained(socket, DRAIN_BELOW))) return { replayed, more: false, stopped: true };
+    if (!(await drained(client, DRAIN_BELOW))) return { replayed, more: false, stopped: true };
     const page = await turns.run(() => logs.page(r.serverId, { direction: 'forward', after, level: r.level, limit: Math.min(REPLAY_PAGE, budget) }));
-    if (!socket.connected) return { replayed, more: false, stopped: true };
+    if (!client.connected) return { replayed, more: false, stopped: true };
     for (const line of page.items) {
       if (comparePositions(line.position, r.until) > 0) return { replayed, more: false, stopped: false };
       if (!sentLive(line)) {
-        socket.emit(ServerEvents.processLogs, line);
+        client.emit(ServerEvents.processLogs, line);
         replayed++;
       }
       after = line.position;

@@ -46,23 +46,23 @@ export function registerLogSubscriptions(ctx: SocketContext, leave: (room: strin
 
 /** `restoring`: a room of the client's own session, given back on reconnect. */
 export async function subscribeLogs(ctx: SocketContext, p: SubscribeLogsPayload, restoring = false): Promise<ReplyOf<'subscribe-server-logs'>> {
-  const { socket, deps, log } = ctx;
-  requireSubscribe(socket, { kind: 'logs', serverId: p.serverId });
+  const { client, deps, log } = ctx;
+  requireSubscribe(client, { kind: 'logs', serverId: p.serverId });
   if (p.since !== undefined && p.backfill !== undefined) {
     throw new VigilError(ErrorCodes.INVALID_PAYLOAD, `${ClientEvents.subscribeServerLogs}: give "since" or "backfill", not both`);
   }
   const level = p.level ?? DEFAULT_LOG_LEVEL;
   const wanted = logsRoomsFrom(p.serverId, level);
-  const held = heldLogRooms(socket, p.serverId);
-  await checkSubscription(socket, deps, p.serverId, wanted.filter((r) => !held.includes(r)).length - held.filter((r) => !wanted.includes(r)).length, restoring || held.length > 0);
+  const held = heldLogRooms(client, p.serverId);
+  await checkSubscription(client, deps, p.serverId, wanted.filter((r) => !held.includes(r)).length - held.filter((r) => !wanted.includes(r)).length, restoring || held.length > 0);
   const replaying = p.since !== undefined || (p.backfill ?? 0) > 0;
-  const watch = replaying ? new OutgoingWatch(socket, ServerEvents.processLogs, p.serverId) : null;
+  const watch = replaying ? new OutgoingWatch(client, ServerEvents.processLogs, p.serverId) : null;
   let result: ReplayResult = { replayed: 0, more: false, stopped: false };
   let gap = false;
   let head: string | null = null;
   try {
-    for (const room of held) if (!wanted.includes(room)) await socket.leave(room);
-    await socket.join(wanted);
+    for (const room of held) if (!wanted.includes(room)) await client.leave(room);
+    await client.join(wanted);
     if (replaying && watch) {
       let until: string | null;
       try {
@@ -82,7 +82,7 @@ export async function subscribeLogs(ctx: SocketContext, p: SubscribeLogsPayload,
         const base = { serverId: p.serverId, level, until, firstLive };
         try {
           const request = p.since !== undefined ? { ...base, since: p.since, max: BACKFILL_MAX } : { ...base, backfill: p.backfill ?? 0 };
-          result = await replayLogs(socket, deps.logs, request, deps.replays);
+          result = await replayLogs(client, deps.logs, request, deps.replays);
         } catch (err) {
           throw await historyUnavailable(ctx, wanted, err);
         }
@@ -102,14 +102,14 @@ export async function subscribeLogs(ctx: SocketContext, p: SubscribeLogsPayload,
   }
   if (result.stopped) log.debug({ serverId: p.serverId, replayed: result.replayed }, 'replay stopped: the client left');
   const confirmation = { room: logsRoom(p.serverId), serverId: p.serverId, level, timestamp: new Date().toISOString() };
-  socket.emit(ServerEvents.subscriptionConfirmed, confirmation);
+  client.emit(ServerEvents.subscriptionConfirmed, confirmation);
   const { replayed, more, next } = result;
   return { ...confirmation, replayed, gap, more, ...(next !== undefined ? { next } : {}), ...(head !== null ? { head } : {}) };
 }
 
 /** Without its history the subscription would silently miss lines: refuse it whole. */
 async function historyUnavailable(ctx: SocketContext, rooms: string[], err: unknown): Promise<VigilError> {
-  for (const room of rooms) await ctx.socket.leave(room);
+  for (const room of rooms) await ctx.client.leave(room);
   ctx.log.warn({ code: ErrorCodes.REDIS_UNAVAILABLE, err: (err as Error).message }, 'log history unavailable');
   return new VigilError(ErrorCodes.REDIS_UNAVAILABLE, 'log history is unavailable now; subscribe again shortly');
 }

@@ -4,6 +4,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import type { GatewayMetrics } from './metrics.js';
+import { errorServerOptions, installErrorHandlers, installNotFoundHandler } from './http-errors.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -24,7 +25,9 @@ export function installMetricsServer(app: FastifyInstance, { port, host, metrics
   });
   if (port === false) return;
   app.addHook('onReady', async () => {
-    const s = Fastify({ logger: false, forceCloseConnections: true });
+    const s = Fastify({ logger: false, forceCloseConnections: true, return503OnClosing: false, ...errorServerOptions });
+    installErrorHandlers(s);
+    installNotFoundHandler(s);
     s.get('/metrics', async (_req, reply) => {
       const { contentType, body } = await metrics.render();
       return reply.type(contentType).send(body);

@@ -4,12 +4,12 @@
 import {
   ByServer,
   ClientEvents,
-  DEFAULT_INTERVAL_MS,
   ErrorCodes,
   ServerEvents,
   SubscribeServerMetrics,
   comparePositions,
   compile,
+  effectiveInterval,
   metricsRoom,
   type AckWarning,
   type ProcessInfoEvent,
@@ -20,6 +20,7 @@ import { OutgoingWatch } from './outgoing-watch.js';
 import { checkSubscription } from './client-rooms.js';
 import { requireSubscribe } from './auth/socket-auth.js';
 import type { SocketContext } from './socket-context.js';
+import type { TargetInfo } from './interest.js';
 
 const subscribeV = compile(SubscribeServerMetrics);
 const byServerV = compile(ByServer);
@@ -38,26 +39,28 @@ export function registerMetricsSubscriptions(ctx: SocketContext, leave: (room: s
 
 /** `restoring`: a room of the client's own session, given back on reconnect. */
 export async function subscribeMetrics(ctx: SocketContext, p: SubscribeMetricsPayload, restoring = false): Promise<ReplyOf<'subscribe-server-metrics'>> {
-  const { socket, deps, log } = ctx;
-  requireSubscribe(socket, { kind: 'metrics', serverId: p.serverId });
+  const { client, deps, log } = ctx;
+  requireSubscribe(client, { kind: 'metrics', serverId: p.serverId });
   const room = metricsRoom(p.serverId);
-  const held = socket.rooms.has(room);
-  await checkSubscription(socket, deps, p.serverId, held ? 0 : 1, restoring || held);
+  const held = client.rooms.has(room);
+  await checkSubscription(client, deps, p.serverId, held ? 0 : 1, restoring || held);
   // A live sample may arrive between joining and reading the latest one: send the latest only
   // if it is newer than anything already sent (never a duplicate, never backwards).
-  const watch = new OutgoingWatch(socket, ServerEvents.processInfo, p.serverId);
+  const watch = new OutgoingWatch(client, ServerEvents.processInfo, p.serverId);
   let latest: ProcessInfoEvent | null = null;
+  let target: TargetInfo | null = null;
   let warning: AckWarning | undefined;
   try {
-    await socket.join(room);
+    await client.join(room);
     try {
       const view = await deps.store.get(p.serverId);
+      target = view;
       latest = view?.latest ?? null;
       if (latest && (watch.newest === null || comparePositions(latest.position, watch.newest) > 0)) {
-        socket.emit(ServerEvents.processInfo, latest);
+        client.emit(ServerEvents.processInfo, latest);
       }
       if (view && view.status !== 'running') {
-        socket.emit(ServerEvents.serverStatusChanged, {
+        client.emit(ServerEvents.serverStatusChanged, {
           serverId: p.serverId,
           status: view.status,
           timestamp: new Date().toISOString(),
@@ -72,7 +75,10 @@ export async function subscribeMetrics(ctx: SocketContext, p: SubscribeMetricsPa
   } finally {
     watch.stop();
   }
-  const confirmation = { room, serverId: p.serverId, interval: p.interval ?? DEFAULT_INTERVAL_MS, timestamp: new Date().toISOString() };
-  socket.emit(ServerEvents.subscriptionConfirmed, confirmation);
+  // The interval this client's samples come at (interval.ts); asking faster counts while it holds the room.
+  deps.interest?.ask(client, p.serverId, p.interval, target);
+  const interval = effectiveInterval(p.interval, target);
+  const confirmation = { room, serverId: p.serverId, interval, timestamp: new Date().toISOString() };
+  client.emit(ServerEvents.subscriptionConfirmed, confirmation);
   return { ...confirmation, latest: latest !== null, ...(warning ? { warning } : {}) };
 }

@@ -29,6 +29,7 @@ export class GatewayMetrics {
   readonly #slowConsumers: Counter;
   readonly #refusedConnections: Counter<'code'>;
   #nsp: Namespace | null = null;
+  #wsClients: () => number = () => 0;
   readonly #channels = new Map<string, ChannelMetrics>();
   readonly #rooms = new Map<string, ChannelMetrics>();
 
@@ -40,10 +41,12 @@ export class GatewayMetrics {
     const self = this;
     new Gauge({
       name: 'vigil_gateway_connections',
-      help: 'Socket.IO clients connected to this gateway',
+      help: 'Clients connected to this gateway, by transport (socket.io, ws)',
+      labelNames: ['transport'],
       registers,
       collect() {
-        this.set(self.#nsp?.sockets.size ?? 0);
+        this.set({ transport: 'socket.io' }, self.#nsp?.sockets.size ?? 0);
+        this.set({ transport: 'ws' }, self.#wsClients());
       },
     });
     new Gauge({
@@ -80,14 +83,16 @@ export class GatewayMetrics {
     this.#slowConsumers = new Counter({ name: 'vigil_gateway_slow_consumers_total', help: 'Clients disconnected for not reading what they were sent', registers });
     this.#refusedConnections = new Counter({
       name: 'vigil_gateway_connections_refused_total',
-      help: 'Socket.IO requests refused at the edge (origin, per-address caps), by code',
+      help: 'Socket.IO and /ws requests refused at the edge (origin, per-address caps), by code',
       labelNames: ['code'],
       registers,
     });
   }
 
-  attach(nsp: Namespace): void {
+  /** `wsClients`: how many clients /ws has (they share the namespace's rooms, not its sockets). */
+  attach(nsp: Namespace, wsClients?: () => number): void {
     this.#nsp = nsp;
+    if (wsClients) this.#wsClients = wsClients;
     watchDeliveries(nsp);
   }
 

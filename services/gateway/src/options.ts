@@ -4,7 +4,16 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { RedisTls } from '@vigil/store';
-import { ErrorCodes, TOKEN_EXPIRY_WARNING_MS, VigilError, compile } from '@vigil/protocol';
+import {
+  DEFAULT_SERVER_RETENTION_MS,
+  ErrorCodes,
+  SERVER_RETENTION_MAX_MS,
+  SERVER_RETENTION_MIN_MS,
+  TOKEN_EXPIRY_WARNING_MS,
+  VigilError,
+  WS_HEARTBEAT_MS,
+  compile,
+} from '@vigil/protocol';
 import { isAddressOrRange } from './client-address.js';
 import { AuthSettings } from './auth/auth-config.js';
 import { DEFAULT_SILENT_SESSION_MS } from './sessions/silence.js';
@@ -72,6 +81,13 @@ export const GatewaySettings = Type.Object(
     alertWebhookConcurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
     /** A delivery left pending this long (its gateway died) is taken over by another gateway. */
     alertWebhookClaimIdleMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 3_600_000 })),
+    /**
+     * A server exited, stopped or stale with no sign of life for this long (ms) is removed with
+     * all its keys (every gateway sweeps; each server is removed once). Default 24 h.
+     */
+    serverRetentionMs: Type.Optional(Type.Integer({ minimum: SERVER_RETENTION_MIN_MS, maximum: SERVER_RETENTION_MAX_MS })),
+    /** How often /ws peers are pinged; one that has not answered the previous ping is closed. */
+    wsHeartbeatMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 600_000 })),
   },
   { additionalProperties: false },
 );
@@ -127,6 +143,8 @@ const GATEWAY_DEFAULTS = {
   alertWebhookBackoffMs: 1000,
   alertWebhookConcurrency: 4,
   alertWebhookClaimIdleMs: 30_000,
+  serverRetentionMs: DEFAULT_SERVER_RETENTION_MS,
+  wsHeartbeatMs: WS_HEARTBEAT_MS,
 } satisfies Omit<Required<GatewaySettings>, 'redisUrl' | 'gatewayId' | 'publicOrigins' | 'corsOrigins' | 'auth' | 'alertWebhookUrl'>;
 
 export const checkSettings = compile(GatewaySettings);

@@ -1,6 +1,6 @@
 // Watches what a socket is sent while a subscription is being set up, so that history read from
 // Redis is never sent twice or behind something newer.
-import type { Socket } from 'socket.io';
+import type { Client } from './client.js';
 import { comparePositions, isPosition } from '@vigil/protocol';
 
 type Watched = { serverId?: unknown; position?: unknown; logData?: { level?: unknown } };
@@ -12,12 +12,11 @@ export class OutgoingWatch {
    * subscription takes effect on its own, so "sent live from here on" holds per level only.
    */
   readonly oldestByLevel = new Map<string, string>();
-  readonly #socket: Socket;
-  readonly #listener: (event: string, data: Watched | undefined) => void;
+  readonly #stop: () => void;
 
-  constructor(socket: Socket, event: string, serverId: string) {
-    this.#socket = socket;
-    this.#listener = (name, data) => {
+  constructor(client: Client, event: string, serverId: string) {
+    this.#stop = client.watchOutgoing((name, sent) => {
+      const data = sent as Watched | undefined;
       if (name !== event || data?.serverId !== serverId || !isPosition(data.position)) return;
       if (this.newest === null || comparePositions(data.position, this.newest) > 0) this.newest = data.position;
       const level = data.logData?.level;
@@ -25,11 +24,10 @@ export class OutgoingWatch {
         const held = this.oldestByLevel.get(level);
         if (held === undefined || comparePositions(data.position, held) < 0) this.oldestByLevel.set(level, data.position);
       }
-    };
-    socket.onAnyOutgoing(this.#listener);
+    });
   }
 
   stop(): void {
-    this.#socket.offAnyOutgoing(this.#listener);
+    this.#stop();
   }
 }

@@ -2,23 +2,30 @@
 // network blip), log lines may have been stored while this gateway could not receive them live:
 // collectors flush what they held as soon as Redis answers, perhaps before our subscriptions are
 // back. So, once the subscriptions are in effect again:
-// - clients that re-join by themselves (the client library) are told `resync-required`, and
+// - clients that re-join by themselves (the client library, every /ws client) are told `resync-required`, and
 //   subscribe again from their last position, in order and without duplicates;
 // - other clients (the earlier dashboard) get the missed lines replayed in place: every line
 //   since the link was lost (a little before, to cover clock skew) and older than the first
 //   line that arrived live again on its room.
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Namespace, Socket } from 'socket.io';
 import { BACKFILL_MAX, LOG_LEVELS, ServerEvents, comparePositions, logsLevelRoom, meetsLevel, type LogLevel, type ProcessLogsEvent } from '@vigil/protocol';
 import { positionInFrame, roomOfChannel, type LogStore } from '@vigil/store';
 import { rejoinsItself, roomsOf } from './client-rooms.js';
+import type { Client } from './client.js';
+import { socketOf } from './socketio-client.js';
+
+/** A /ws client always re-joins by itself; a Socket.IO client when it said so in its handshake. */
+const rejoins = (client: Client) => {
+  const socket = socketOf(client);
+  return socket ? rejoinsItself(socket) : true;
+};
 
 const SKEW_MS = 2000;
 
 export class PubSubRecovery {
   readonly #sub: Redis;
-  readonly #nsp: Namespace;
+  readonly #clients: () => Iterable<Client>;
   readonly #logs: LogStore;
   readonly #logger: Logger;
   readonly #sync: () => Promise<void>;
@@ -39,9 +46,10 @@ export class PubSubRecovery {
     this.recover(lostAt).catch((err: Error) => this.#logger.warn({ err: err.message }, 'log recovery after redis reconnect failed'));
   };
 
-  constructor(sub: Redis, nsp: Namespace, logs: LogStore, logger: Logger, sync: () => Promise<void>) {
+  /** `clients`: every connected client, of both transports. */
+  constructor(sub: Redis, clients: () => Iterable<Client>, logs: LogStore, logger: Logger, sync: () => Promise<void>) {
     this.#sub = sub;
-    this.#nsp = nsp;
+    this.#clients = clients;
     this.#logs = logs;
     this.#logger = logger;
     this.#sync = sync;
@@ -67,21 +75,21 @@ export class PubSubRecovery {
 
   async recover(lostAt: number): Promise<void> {
     await this.#sync(); // our re-subscriptions are in effect
-    const selfJoining: Socket[] = [];
-    const inPlace = new Map<string, Array<{ socket: Socket; level: LogLevel }>>();
-    for (const socket of this.#nsp.sockets.values()) {
+    const selfJoining: Client[] = [];
+    const inPlace = new Map<string, Array<{ client: Client; level: LogLevel }>>();
+    for (const client of this.#clients()) {
       const levels = new Map<string, LogLevel>();
-      for (const room of roomsOf(socket.rooms)) if (room.kind === 'logs') levels.set(room.serverId, room.level);
+      for (const room of roomsOf(client.rooms)) if (room.kind === 'logs') levels.set(room.serverId, room.level);
       if (levels.size === 0) continue;
-      if (rejoinsItself(socket)) {
-        socket.emit(ServerEvents.resyncRequired, { serverIds: [...levels.keys()], reason: 'redis-reconnected', timestamp: new Date().toISOString() });
-        selfJoining.push(socket);
+      if (rejoins(client)) {
+        client.emit(ServerEvents.resyncRequired, { serverIds: [...levels.keys()], reason: 'redis-reconnected', timestamp: new Date().toISOString() });
+        selfJoining.push(client);
         continue;
       }
       for (const [serverId, level] of levels) {
         let list = inPlace.get(serverId);
         if (!list) inPlace.set(serverId, (list = []));
-        list.push({ socket, level });
+        list.push({ client, level });
       }
     }
     let replayed = 0;
@@ -97,9 +105,9 @@ export class PubSubRecovery {
         for (const line of pages.get(serverId) ?? []) {
           const live = firstLive.get(logsLevelRoom(serverId, line.logData.level));
           if (live !== undefined && comparePositions(line.position, live) >= 0) continue;
-          for (const { socket, level } of subscribers) {
+          for (const { client, level } of subscribers) {
             if (meetsLevel(line.logData.level, level)) {
-              socket.emit(ServerEvents.processLogs, line);
+              client.emit(ServerEvents.processLogs, line);
               replayed++;
             }
           }

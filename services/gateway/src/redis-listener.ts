@@ -3,7 +3,7 @@
 // reconnect. Also how a handler waits until its subscriptions are in effect.
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Namespace } from 'socket.io';
+import type { Client } from './client.js';
 import type { LogStore } from '@vigil/store';
 import { withTimeout } from '@vigil/protocol/runtime';
 import type { GatewayMetrics } from './metrics.js';
@@ -22,9 +22,9 @@ export function subscriptionSync(sub: Redis): () => Promise<void> {
 
 export function listenToRedis(
   sub: Redis,
-  deps: { nsp: Namespace; logs: LogStore; logger: Logger; metrics: GatewayMetrics; sync: () => Promise<void> },
+  deps: { clients: () => Iterable<Client>; logs: LogStore; logger: Logger; metrics: GatewayMetrics; sync: () => Promise<void> },
 ): { close(): void } {
-  const recovery = new PubSubRecovery(sub, deps.nsp, deps.logs, deps.logger, deps.sync);
+  const recovery = new PubSubRecovery(sub, deps.clients, deps.logs, deps.logger, deps.sync);
   const onMessage = (channel: Buffer, message: Buffer) => {
     const name = channel.toString();
     deps.metrics.onRedisMessage(name, message);

@@ -5,8 +5,9 @@
 // empty queue and a counter per socket; nothing on the fan-out path) and disconnects those past
 // the limit with a reason. Pagers (log replay) wait for a socket to drain before sending more.
 import type { Logger } from 'pino';
-import type { Namespace, Socket } from 'socket.io';
-import { ErrorCodes, ServerEvents } from '@vigil/protocol';
+import type { Socket } from 'socket.io';
+import { ErrorCodes } from '@vigil/protocol';
+import type { Client } from './client.js';
 
 type Packet = { data?: unknown };
 type EngineConnection = Socket['conn'];
@@ -30,13 +31,13 @@ function sizeOf(data: unknown): number {
 }
 
 /**
- * Resolves true once the socket's unsent bytes are at most `below`, false if it disconnects
+ * Resolves true once the client's unsent bytes are at most `below`, false if it disconnects
  * first. Polls with a growing pause: a paused reader costs a timer, never memory.
  */
-export async function drained(socket: Socket, below: number): Promise<boolean> {
+export async function drained(client: Client, below: number): Promise<boolean> {
   let pause = 2;
-  while (socket.connected) {
-    if (unsentBytes(socket.conn) <= below) return true;
+  while (client.connected) {
+    if (client.unsentBytes() <= below) return true;
     await new Promise((resolve) => setTimeout(resolve, pause));
     pause = Math.min(pause * 2, 100);
   }
@@ -56,19 +57,20 @@ export type SlowConsumerOptions = {
   everyMs: number;
   logger: Logger;
   /** The client's address for the log (behind a proxy, not the proxy's). */
-  addressOf?(socket: Socket): string;
+  addressOf?(client: Client): string;
   onDisconnect?(bytes: number): void;
 };
 
+/** Measures the clients `clients()` lists (one sweep per transport). */
 export class SlowConsumerSweep {
-  readonly #nsp: Namespace;
+  readonly #clients: () => Iterable<Client>;
   readonly #options: SlowConsumerOptions;
   #timer: NodeJS.Timeout | null = null;
   /** Duration of the longest sweep so far, in ms (what the sweep costs, for tests and tuning). */
   longestSweepMs = 0;
 
-  constructor(nsp: Namespace, options: SlowConsumerOptions) {
-    this.#nsp = nsp;
+  constructor(clients: () => Iterable<Client>, options: SlowConsumerOptions) {
+    this.#clients = clients;
     this.#options = options;
   }
 
@@ -85,19 +87,21 @@ export class SlowConsumerSweep {
   sweep(): void {
     const started = performance.now();
     const max = this.#options.maxBufferedBytes;
-    for (const socket of this.#nsp.sockets.values()) {
-      const bytes = unsentBytes(socket.conn);
-      if (bytes > max) this.#disconnect(socket, bytes);
+    for (const client of this.#clients()) {
+      const bytes = client.unsentBytes();
+      if (bytes > max) this.#disconnect(client, bytes);
     }
     this.longestSweepMs = Math.max(this.longestSweepMs, performance.now() - started);
   }
 
-  #disconnect(socket: Socket, bytes: number): void {
+  #disconnect(client: Client, bytes: number): void {
     const message = `${bytes} bytes unsent (limit ${this.#options.maxBufferedBytes}): the client is not reading`;
-    // Best effort: it queues behind what the client is not reading.
-    socket.emit(ServerEvents.disconnectReason, { code: ErrorCodes.SLOW_CONSUMER, message });
-    this.#options.logger.warn({ code: ErrorCodes.SLOW_CONSUMER, clientId: socket.id, address: this.#options.addressOf?.(socket) ?? socket.handshake.address, bytes }, 'slow consumer disconnected');
+    this.#options.logger.warn(
+      { code: ErrorCodes.SLOW_CONSUMER, clientId: client.id, transport: client.transport, address: this.#options.addressOf?.(client) ?? client.address, bytes },
+      'slow consumer disconnected',
+    );
     this.#options.onDisconnect?.(bytes);
-    dropConnection(socket);
+    // The reason is best effort: it queues behind what the client is not reading.
+    client.end({ code: ErrorCodes.SLOW_CONSUMER, message }, 'drop');
   }
 }

@@ -1,20 +1,21 @@
 // What every event handler of one connected client shares.
 import type { TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
-import type { Socket } from 'socket.io';
 import type { AckEvent, Validator } from '@vigil/protocol';
 import type { InOrder } from '@vigil/protocol/runtime';
-import type { AlertStore, LogStore, ServerStore } from '@vigil/store';
+import type { AlertStore, HostStore, LogStore, ServerStore } from '@vigil/store';
 import type { ClientActivity } from './client-activity.js';
+import type { Client } from './client.js';
 import { handleEvent, type Handler } from './event-handler.js';
 import type { Verifier } from './auth/verifier.js';
+import type { GatewayInterest } from './interest.js';
 
 /** What a client's handlers need of the sessions module (sessions/client-sessions.ts). */
 export type SessionKeeper = {
-  /** Writes the socket's subscriptions through to its session. */
-  save(socket: Socket): void;
+  /** Writes the client's subscriptions through to its session. */
+  save(client: Client): void;
   /** The client left a server's room itself: a restore under way must not join it again. */
-  withdraw(socket: Socket, kind: 'metrics' | 'logs', serverId: string): void;
+  withdraw(client: Client, kind: 'metrics' | 'logs', serverId: string): void;
   /** A client is connected: restores its session, and forgets it when it says goodbye. */
   connected(ctx: SocketContext): void;
 };
@@ -22,6 +23,8 @@ export type SessionKeeper = {
 export type MonitoringDeps = {
   store: ServerStore;
   logs: LogStore;
+  /** Host metrics: the host registry and each host's latest sample. */
+  hosts: HostStore;
   logger: Logger;
   sessions: SessionKeeper;
   limits: { maxRooms: number; perSecond: number; burst: number };
@@ -37,10 +40,12 @@ export type MonitoringDeps = {
   replays: InOrder;
   /** What fires now, for `subscribe-alerts` (alert-subscriptions.ts). */
   alerts?: AlertStore;
+  /** Records the sampling interval each client asks (interest.ts); absent: asks are only answered. */
+  interest?: Pick<GatewayInterest, 'ask'>;
 };
 
 export type SocketContext = {
-  socket: Socket;
+  client: Client;
   log: Logger;
   deps: MonitoringDeps;
   /** Handles client event E: its handler returns E's reply, which becomes the ok ack. */
@@ -49,12 +54,12 @@ export type SocketContext = {
   saveSession(): void;
 };
 
-export function socketContext(socket: Socket, activity: ClientActivity, log: Logger, deps: MonitoringDeps): SocketContext {
+export function socketContext(client: Client, activity: ClientActivity, log: Logger, deps: MonitoringDeps): SocketContext {
   return {
-    socket,
+    client,
     log,
     deps,
-    on: (event, v, h) => handleEvent(socket, activity, log, event, v, h, deps.onReject),
-    saveSession: () => deps.sessions.save(socket),
+    on: (event, v, h) => handleEvent(client, activity, log, event, v, h, deps.onReject),
+    saveSession: () => deps.sessions.save(client),
   };
 }

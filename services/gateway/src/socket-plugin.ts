@@ -1,5 +1,6 @@
-// Socket.IO as a Fastify plugin; this file only wires. Everything it opens (engine, Socket.IO
-// server, adapter, sessions, Redis listener, sweeper) is created per app instance and closed by
+// Socket.IO and the plain WebSocket endpoint /ws as a Fastify plugin; this file only wires.
+// Everything it opens (engine, Socket.IO server, adapter, /ws endpoint, sessions, Redis listener,
+// sweeper) is created per app instance and closed by
 // its preClose hook, so an app can be built, closed and built again any number of times in one
 // process.
 import fp from 'fastify-plugin';
@@ -9,7 +10,7 @@ import { Server } from 'socket.io';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
 import { ErrorCodes, Keys, NAMESPACE } from '@vigil/protocol';
 import { InOrder, withTimeout } from '@vigil/protocol/runtime';
-import { AlertStore, AlertWriter, type LogStore, type ServerStore } from '@vigil/store';
+import { AlertStore, AlertWriter, InterestStore, type HostStore, type LogStore, type ServerStore } from '@vigil/store';
 import { StaleAlerts } from './stale-alerts.js';
 import { AlertWebhook } from './alert-webhook.js';
 import type { ResolvedOptions } from './options.js';
@@ -31,12 +32,17 @@ import { paceRoomLeaves } from './paced-leave.js';
 import { refuseBinary } from './binary-refusal.js';
 import type { Verifier } from './auth/verifier.js';
 import { handshakeAuth } from './auth/socket-auth.js';
+import { GatewayInterest } from './interest.js';
+import type { MonitoringDeps, SessionKeeper } from './socket-context.js';
+import { clientOf, socketOf } from './socketio-client.js';
+import { installWsEndpoint } from './ws-endpoint.js';
 
 type SocketPluginOptions = {
   settings: ResolvedOptions;
   redis: RedisClients;
   store: ServerStore;
   logs: LogStore;
+  hosts: HostStore;
   logger: Logger;
   metrics: GatewayMetrics;
   readiness: Readiness;
@@ -56,7 +62,7 @@ const CLOSE_TIMEOUT_MS = 2000;
 /** How often unsent bytes are measured: a paused reader gains at most this long of traffic past the limit. */
 const SLOW_CONSUMER_SWEEP_MS = 250;
 
-async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs, logger, metrics, readiness, origins, trust, verifier }: SocketPluginOptions): Promise<void> {
+async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs, hosts, logger, metrics, readiness, origins, trust, verifier }: SocketPluginOptions): Promise<void> {
   const guard = new ConnectionGuard({
     origins,
     trust,
@@ -71,11 +77,14 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
   const nsp = io.of(NAMESPACE);
   const pacedLeaves = paceRoomLeaves(nsp.adapter);
   engine.on('connection', refuseBinary(nsp, logger, () => metrics.rejected(ErrorCodes.INVALID_PAYLOAD)));
-  const slowConsumers = new SlowConsumerSweep(nsp, {
+  const socketIoClients = function* () {
+    for (const socket of nsp.sockets.values()) yield clientOf(socket);
+  };
+  const slowConsumers = new SlowConsumerSweep(socketIoClients, {
     maxBufferedBytes: settings.maxBufferedBytes,
     everyMs: SLOW_CONSUMER_SWEEP_MS,
     logger,
-    addressOf: (socket) => guard.addressOf(socket.request),
+    addressOf: (client) => guard.addressOf(socketOf(client)!.request),
     onDisconnect: () => metrics.slowConsumer(),
   });
   slowConsumers.start();
@@ -85,9 +94,18 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
   const onCorrupt = (what: string) => logger.warn({ code: ErrorCodes.REDIS_CORRUPT, what }, 'skipped a malformed entry in redis');
   const alerts = new AlertStore(redis.command, { onCorrupt });
   const sessions = new ClientSessions(nsp, new SessionStore(redis.command, settings.gatewayId, settings.sessionTtlMs, logger), logger);
-  registerMonitoring(nsp, {
+  const interest = new GatewayInterest({
+    nsp,
+    store: new InterestStore(redis.command),
+    entries: (ids) => store.entries(ids),
+    gatewayId: settings.gatewayId,
+    logger,
+  });
+  const deps: MonitoringDeps = {
+    interest,
     store,
     logs,
+    hosts,
     logger,
     sessions,
     syncSubscriptions,
@@ -97,10 +115,24 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
     replays: new InOrder(),
     alerts,
     limits: { maxRooms: settings.maxRoomsPerSocket, perSecond: settings.eventsPerSecond, burst: settings.eventBurst },
+  };
+  registerMonitoring(nsp, deps);
+  const ws = await installWsEndpoint(app, {
+    nsp,
+    settings,
+    readiness,
+    guard,
+    verifier,
+    logger,
+    deps: { ...deps, sessions: NO_SESSIONS },
+    slowConsumerSweepMs: SLOW_CONSUMER_SWEEP_MS,
+    onSlowConsumer: () => metrics.slowConsumer(),
+    closeTimeoutMs: CLOSE_TIMEOUT_MS,
   });
-  metrics.attach(nsp);
-  const listener = listenToRedis(redis.sub, { nsp, logs, logger, metrics, sync: syncSubscriptions });
+  metrics.attach(nsp, () => ws.clients.size);
+  const listener = listenToRedis(redis.sub, { clients: () => [...socketIoClients(), ...ws.clients.values()], logs, logger, metrics, sync: syncSubscriptions });
   sessions.start();
+  interest.start();
   const staleAlerts = new StaleAlerts({ redis: redis.command, store, alerts, writer: new AlertWriter(redis.command, `vigil-gateway:${settings.gatewayId}`), logger });
   const sweeper = new StaleSweeper(nsp, store, logger, settings.staleSweepMs, () => staleAlerts.sweep());
   sweeper.start();
@@ -122,7 +154,7 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
         });
   webhook?.start();
   app.decorate('io', io);
-  installDrain(app, nsp, readiness, logger);
+  installDrain(app, () => [...socketIoClients(), ...[...ws.clients.values()].filter((c) => c.connected)], readiness, logger);
 
   app.addHook('preClose', async () => {
     sweeper.stop();
@@ -134,8 +166,12 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
     // During an outage, do not wait for the adapter.
     await withTimeout(io.close(), CLOSE_TIMEOUT_MS).catch(() => undefined);
     pacedLeaves.flush();
+    await withTimeout(interest.stop(), CLOSE_TIMEOUT_MS).catch(() => undefined);
   });
 }
+
+/** A /ws client has no session: it re-subscribes itself after a reconnect (logs with `since`). */
+const NO_SESSIONS: SessionKeeper = { save: () => undefined, withdraw: () => undefined, connected: () => undefined };
 
 /**
  * Whether a collector has written for this server: its registry entry, or (Redis restarted empty

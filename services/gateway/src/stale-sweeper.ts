@@ -5,15 +5,14 @@ import type { Logger } from 'pino';
 import type { Namespace } from 'socket.io';
 import { ServerEvents, metricsRoom, parseRoom, type ServerStatus } from '@vigil/protocol';
 import { isStale, type ServerStore } from '@vigil/store';
+import { Periodic } from './periodic.js';
 
 export class StaleSweeper {
   readonly #nsp: Namespace;
   readonly #store: ServerStore;
   readonly #logger: Logger;
-  readonly #everyMs: number;
   readonly #stale = new Set<string>();
-  #timer: NodeJS.Timeout | null = null;
-  #running = false;
+  readonly #loop: Periodic;
   readonly #also: (() => Promise<void>) | undefined;
 
   /** `also`: another sweep on the same beat (stale alerts, stale-alerts.ts). */
@@ -21,28 +20,23 @@ export class StaleSweeper {
     this.#nsp = nsp;
     this.#store = store;
     this.#logger = logger;
-    this.#everyMs = everyMs;
     this.#also = also;
+    this.#loop = new Periodic(everyMs, () => this.#beat(), (err) => this.#logger.debug({ err: err.message }, 'stale sweep skipped'));
   }
 
   start(): void {
-    this.#running = true;
-    this.#schedule();
+    this.#loop.start();
   }
 
   stop(): void {
-    this.#running = false;
-    if (this.#timer) clearTimeout(this.#timer);
-    this.#timer = null;
+    this.#loop.stop();
   }
 
-  #schedule(): void {
-    if (!this.#running) return;
-    this.#timer = setTimeout(() => {
-      Promise.all([this.#sweep(), this.#also?.()])
-        .catch((err: Error) => this.#logger.debug({ err: err.message }, 'stale sweep skipped'))
-        .finally(() => this.#schedule());
-    }, this.#everyMs);
+  /** Both sweeps of one beat, each to its end (so no run of either overlaps the next beat). */
+  async #beat(): Promise<void> {
+    const [own, also] = await Promise.allSettled([this.#sweep(), this.#also?.()]);
+    if (own.status === 'rejected') throw own.reason;
+    if (also.status === 'rejected') throw also.reason;
   }
 
   /** One pass over the servers this gateway's clients watch. */

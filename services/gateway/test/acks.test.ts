@@ -2,7 +2,8 @@
 // real gateway, in its ok forms and its error forms, and each ack must match the event's schema
 // in @vigil/protocol (`Acks[event]`). An ack a client would reject fails here first.
 import t, { type Test } from 'tap';
-import { Acks, ClientEvents, ErrorCodes, compile, logsRoom, metricsRoom, type AckEvent } from '@vigil/protocol';
+import { Acks, ClientEvents, ErrorCodes, compile, logsRoom, metricsRoom, type AckEvent, type HostMetrics } from '@vigil/protocol';
+import { HostWriter } from '@vigil/store';
 import type { Socket } from 'socket.io-client';
 import { emitAck, startStack, testToken } from './helpers.js';
 
@@ -33,7 +34,18 @@ t.test('every client event, ok and refused, answers the ack its schema describes
     { level: 'error', message: 'two' },
   ]);
   const client = await stack.client();
-  const fresh = await testToken({ sub: 'test-all' });
+  // The refreshed token also sees hosts: the host events come after refresh-token below.
+  const fresh = await testToken({ sub: 'test-all', vigil: { servers: ['*'], logs: true, hosts: ['*'] } });
+  const data: HostMetrics = {
+    cpu: { total: 1, cores: [1], count: 1 },
+    load: { one: 0, five: 0, fifteen: 0 },
+    memory: { total: 1, available: 1, used: 0, swapTotal: 0, swapUsed: 0 },
+    uptime: 1,
+    network: { rxBytesPerSec: 0, txBytesPerSec: 0, interfaces: [], count: 0 },
+    mounts: [],
+    timestamp: new Date().toISOString(),
+  };
+  await new HostWriter(collector.redis, { uid: 'acks-test', maxLen: 10 }).write({ host: 'box', collectorId: 'c', data, timestamp: data.timestamp }, Date.now());
   const expired = await testToken({ sub: 'test-all', now: Date.now() - 7_200_000 });
 
   const cases: Record<AckEvent, Case[]> = {
@@ -90,6 +102,15 @@ t.test('every client event, ok and refused, answers the ack its schema describes
       { name: 'every server', args: [{}], ok: true },
       { name: 'no payload', args: [], ok: true },
       { name: 'an invalid payload', args: [{ serverId: 5 }], ok: false, code: ErrorCodes.INVALID_PAYLOAD },
+    ],
+    [ClientEvents.subscribeSystemMetrics]: [
+      { name: 'a sampled host', args: [{ host: 'box', interval: 1000 }], ok: true },
+      { name: 'a host never sampled', args: [{ host: 'nowhere' }], ok: false, code: ErrorCodes.UNKNOWN_HOST },
+      { name: 'an invalid payload', args: [{ host: 'no such host' }], ok: false, code: ErrorCodes.INVALID_PAYLOAD },
+    ],
+    [ClientEvents.unsubscribeSystemMetrics]: [
+      { name: 'a held room', args: [{ host: 'box' }], ok: true },
+      { name: 'an invalid payload', args: [{}], ok: false, code: ErrorCodes.INVALID_PAYLOAD },
     ],
   };
   t.same(Object.keys(cases).sort(), Object.values(ClientEvents).sort(), 'every client event is covered');

@@ -1,6 +1,7 @@
 // Alerts at the gateway: what fires now on subscribe, severity and permission filtering, each
 // change once to clients of two gateways, per-server subscriptions, unsubscribe, REST paging,
-// `stale` raised once across three gateways, and webhook entries claimed from a dead gateway.
+// `stale` raised once across three gateways, webhook entries claimed from a dead gateway, a /ws
+// client's alerts, and a removed server's alerts resolved.
 import t from 'tap';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +9,7 @@ import { AlertKeys, ALERT_WEBHOOK_GROUP, ClientEvents, ErrorCodes, Keys, ServerE
 import { AlertWriter } from '@vigil/store';
 import { waitFor } from '@vigil/testkit';
 import { collect, emitAck, startGateway, startStack, testToken } from './helpers.js';
+import { WsTestClient } from './ws-helpers.js';
 
 function alert(serverId: string, rule: string, state: AlertBody['state'], severity: AlertBody['severity'] = 'warning'): AlertBody {
   const now = new Date().toISOString();
@@ -126,6 +128,36 @@ t.test('a server whose heartbeat stopped is raised stale once across three gatew
   t.same(got.map((g) => g.map((e) => e.state)), [['firing', 'resolved'], ['firing', 'resolved'], ['firing', 'resolved']]);
   t.equal(new Set(got.flat().map((e) => e.position)).size, 2, 'the same two events everywhere');
   t.equal(await stack.collector.redis.xlen(AlertKeys.stream), 2, 'written once each, whichever gateway won');
+});
+
+t.test('a /ws client gets alerts as a Socket.IO client does; a removed server leaves nothing firing', async (t) => {
+  const stack = await startStack(t, { gateways: 2 });
+  await stack.collector.register(['api', 'db'], { staleAfterMs: 3_600_000 });
+  const writer = new AlertWriter(stack.collector.redis, 'test-collector');
+  await writer.write([{ body: alert('api', 'cpu', 'firing', 'critical') }, { body: alert('api', 'exited', 'firing', 'warning') }]);
+  const [a, b] = stack.pair();
+  const ws = await WsTestClient.connect(a.url);
+  t.teardown(() => ws.close());
+  t.match(await ws.request(ClientEvents.subscribeAlerts, { severity: 'warning' }), { ok: true, room: 'alerts', firing: 2 });
+  t.same(ws.got<AlertEvent>(ServerEvents.alert).map((e) => e.id).sort(), ['api/cpu', 'api/exited'], 'what fires now, at once');
+  t.match(await ws.request(ClientEvents.getConnectionStatus), { ok: true, subscribedRooms: ['alerts'] });
+  // A change written by a collector reaches the /ws member through the adapter.
+  await writer.write([{ body: alert('db', 'errors', 'firing', 'critical') }, { body: alert('db', 'noise', 'firing', 'info') }]);
+  await waitFor(() => ws.got(ServerEvents.alert).length === 3, { message: 'the live change' });
+  t.match(ws.got<AlertEvent>(ServerEvents.alert)[2], { id: 'db/errors', state: 'firing' }, 'the info alert was below its severity');
+
+  // An admin removes api on the other gateway: its firing alerts are resolved, once, everywhere.
+  const admin = await testToken({ sub: 'ops', vigil: { servers: ['*'], admin: true } });
+  const res = await b.inject({ method: 'DELETE', url: '/api/servers/api', headers: { authorization: `Bearer ${admin}` } });
+  t.equal(res.statusCode, 200);
+  const firing = (await a.inject('/api/alerts')).json() as { alerts: AlertEvent[] };
+  t.same(firing.alerts.map((e) => e.id).sort(), ['db/errors', 'db/noise'], 'nothing of api fires any more');
+  await waitFor(() => ws.got(ServerEvents.alert).length === 5, { message: 'both resolutions' });
+  const resolved = ws.got<AlertEvent>(ServerEvents.alert).slice(3);
+  t.same(resolved.map((e) => `${e.id} ${e.state}`).sort(), ['api/cpu resolved', 'api/exited resolved']);
+  t.ok(resolved.every((e) => /removed by an administrator/.test(e.message)), 'saying why');
+  t.match(await ws.request(ClientEvents.unsubscribeAlerts, {}), { ok: true, wasSubscribed: true });
+  t.match(await ws.request(ClientEvents.getConnectionStatus), { ok: true, subscribedRooms: [] });
 });
 
 t.test('a webhook entry left pending by a dead gateway is delivered by another', async (t) => {

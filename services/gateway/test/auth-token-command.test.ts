@@ -32,6 +32,11 @@ t.test('the printed token verifies and carries the claims', async (t) => {
   const q = await createVerifier(await readAuthConfig(env)).verify(admin.stdout.trim());
   t.ok(q.admin && q.canSee('db-9') && !q.logs, 'commas separate globs; --admin; no logs unless asked');
   t.ok(Math.abs(q.expiresAt - (Date.now() + 3_600_000)) < 2000, 'one hour by default');
+  t.notOk(p.canSeeHost('web-host-1'), 'no host without --hosts');
+
+  const hosts = await run(['--sub', 'ops', '--servers', 'web-*', '--hosts', 'web-host-*,db-host-1'], env);
+  const h = await createVerifier(await readAuthConfig(env)).verify(hosts.stdout.trim());
+  t.ok(h.canSeeHost('web-host-3') && h.canSeeHost('db-host-1') && !h.canSeeHost('db-host-2'), '--hosts: the hosts whose metrics it may see');
 });
 
 t.test('audience and issuer come from the same environment', async (t) => {

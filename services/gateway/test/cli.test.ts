@@ -4,8 +4,8 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_PORT, ErrorCodes } from '@vigil/protocol';
-import { readEnvConfig } from '../src/env-config.js';
+import { DEFAULT_PORT, ErrorCodes, GENERIC_ENV } from '@vigil/protocol';
+import { readEnvConfig, type EnvConfig } from '../src/env-config.js';
 import { DEFAULT_DRAIN_MS } from '../src/drain.js';
 
 const entry = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
@@ -90,14 +90,14 @@ t.test('the environment maps onto the options schema, defaults written once', as
   t.same(
     set,
     {
-      port: 4000,
+      port: 5000,
       host: '127.0.0.1',
       drainMs: 0,
       logLevel: 'warn',
       dashboardDir: '/srv/dash',
       options: {
         redisUrl: 'redis://r:6379',
-        publicOrigins: ['http://a', 'http://b'],
+        publicOrigins: ['http://c'],
         gatewayId: 'gw-7',
         maxRoomsPerSocket: 12,
         staleSweepMs: 500,
@@ -106,7 +106,7 @@ t.test('the environment maps onto the options schema, defaults written once', as
         auth: { mode: 'jwt', secretFile: '/run/secrets/vigil', audience: 'ops', issuer: 'https://id.example' },
       },
     },
-    'each variable lands on its option; PORT before VIGIL_PORT, CORS_ORIGINS (an older name of VIGIL_PUBLIC_ORIGINS) before VIGIL_CORS_ORIGINS',
+    'each variable lands on its option; VIGIL_PORT before PORT, VIGIL_CORS_ORIGINS (an older name of VIGIL_PUBLIC_ORIGINS) before CORS_ORIGINS',
   );
   const edge = readEnvConfig({
     VIGIL_AUTH: 'none',
@@ -139,6 +139,31 @@ t.test('the environment maps onto the options schema, defaults written once', as
   t.equal(readEnvConfig({ VIGIL_AUTH: 'none', VIGIL_TRUST_PROXY: 'true' }).options.trustProxy, true);
   t.equal(readEnvConfig({ VIGIL_AUTH: 'none', VIGIL_REDIS_URL: 'rediss://a:1', REDIS_URL: 'redis://b:2' }).options.redisUrl, 'rediss://a:1', 'VIGIL_REDIS_URL before REDIS_URL');
   t.throws(() => readEnvConfig({ VIGIL_AUTH: 'none', VIGIL_STALE_SWEEP_MS: '1.5' }), { code: ErrorCodes.CONFIG_INVALID, message: /^VIGIL_STALE_SWEEP_MS="1.5" is invalid/ });
+});
+
+t.test('a VIGIL_ variable wins over its generic fallback, which is read when it is unset', async (t) => {
+  // Each pair the gateway reads: [its value, the generic one's, what the configuration says].
+  const pairs: Record<string, [string, string, (c: EnvConfig) => unknown]> = {
+    VIGIL_PORT: ['5000', '4000', (c) => c.port],
+    VIGIL_BIND_HOST: ['127.0.0.2', '127.0.0.3', (c) => c.host],
+    VIGIL_REDIS_URL: ['redis://vigil:1', 'redis://generic:2', (c) => c.options.redisUrl],
+    VIGIL_LOG_LEVEL: ['warn', 'debug', (c) => c.logLevel],
+  };
+  t.same(Object.keys(pairs).sort(), Object.keys(GENERIC_ENV).sort(), 'the gateway reads every generic fallback there is');
+  const read = (env: Record<string, string>) => readEnvConfig({ VIGIL_AUTH: 'none', ...env });
+  for (const [name, [vigil, generic, get]] of Object.entries(pairs)) {
+    const fallback = GENERIC_ENV[name as keyof typeof GENERIC_ENV];
+    t.same(get(read({ [fallback]: generic, [name]: vigil })), get(read({ [name]: vigil })), `${name} wins over ${fallback}`);
+    t.not(get(read({ [fallback]: generic, [name]: vigil })), get(read({ [fallback]: generic })), `${name} and ${fallback} give different settings`);
+    t.same(get(read({ [fallback]: generic })), get(read({ [name]: generic })), `${fallback} alone is read`);
+    t.same(get(read({ [name]: '', [fallback]: generic })), get(read({ [fallback]: generic })), `an empty ${name} is unset`);
+  }
+  for (const older of ['VIGIL_CORS_ORIGINS', 'CORS_ORIGINS']) {
+    t.same(read({ [older]: 'http://old', VIGIL_PUBLIC_ORIGINS: 'http://new' }).options.publicOrigins, ['http://new'], `VIGIL_PUBLIC_ORIGINS wins over ${older}`);
+  }
+  t.same(read({ CORS_ORIGINS: 'http://generic', VIGIL_CORS_ORIGINS: 'http://vigil' }).options.publicOrigins, ['http://vigil'], 'VIGIL_CORS_ORIGINS wins over CORS_ORIGINS');
+  t.throws(() => read({ PORT: 'eighty' }), { code: ErrorCodes.CONFIG_INVALID, message: /^PORT="eighty" is invalid/ }, 'an invalid generic value names its variable');
+  t.throws(() => read({ PORT: 'eighty', VIGIL_PORT: 'ninety' }), { message: /^VIGIL_PORT="ninety"/ }, 'the one read is the one named');
 });
 
 t.test('no auth key and no VIGIL_AUTH=none: the gateway does not start (one fatal line naming the variables, exit 1)', async (t) => {

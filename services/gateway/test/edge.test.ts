@@ -77,6 +77,13 @@ t.test('origins: loopback of its own port by default; a listed one; never Origin
   t.equal(noToken.status, 401, 'REST without a token: 401');
   t.equal(noToken.headers.get('access-control-allow-origin'), 'https://vigil.example.com', 'a 401 still carries CORS for a listed origin');
   t.equal(((await noToken.json()) as { error: { code: string } }).error.code, ErrorCodes.UNAUTHORIZED);
+  // An admin page on a listed origin may remove a server: the preflight for DELETE allows it.
+  const preflight = await fetch(`${lgw.url}/api/servers/web`, {
+    method: 'OPTIONS',
+    headers: { origin: 'https://vigil.example.com', 'access-control-request-method': 'DELETE', 'access-control-request-headers': 'authorization' },
+  });
+  t.ok(preflight.status < 300, `the DELETE preflight from a listed origin is answered (${preflight.status})`);
+  t.match(preflight.headers.get('access-control-allow-methods') ?? '', /DELETE/, 'DELETE is an allowed method');
 });
 
 t.test('REST: security headers, a rate limit per address, ids as long as the protocol allows', async (t) => {

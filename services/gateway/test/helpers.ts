@@ -199,3 +199,17 @@ export async function emitAck<T = { ok: boolean; error?: { code: string; message
 ): Promise<T> {
   return (await socket.timeout(5000).emitWithAck(event, ...args)) as T;
 }
+
+/**
+ * Restarts Redis under a running gateway: stopped until the gateway notices (readiness 503), then
+ * started again, and a new collector (closed with the test) writes at once, before the gateway
+ * has re-subscribed (it reconnects with a backoff).
+ */
+export async function restartRedisUnder(t: Teardown, redis: { url: string; stop(): Promise<unknown>; start(): Promise<unknown> }, gw: RunningGateway): Promise<FakeCollector> {
+  await redis.stop();
+  await waitFor(async () => (await gw.inject('/readyz')).statusCode === 503, { message: 'gateway notices the outage' });
+  await redis.start();
+  const collector = new FakeCollector(redis.url);
+  t.teardown(() => collector.close());
+  return collector;
+}

@@ -54,8 +54,8 @@ t.test('hostile clients cannot hurt an honest one', { timeout: 180_000 }, async 
   const gateway = spawn(process.execPath, ['--import', 'tsx', '--conditions=vigil:source', ENTRY], {
     env: {
       ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
+      VIGIL_PORT: String(port),
+      VIGIL_BIND_HOST: '127.0.0.1',
       VIGIL_METRICS_PORT: String(metricsPort),
       VIGIL_REDIS_URL: redis.url,
       VIGIL_LOG_LEVEL: 'error',

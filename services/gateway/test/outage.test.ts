@@ -15,8 +15,8 @@ async function spawnGateway(redisUrl: string, t: { teardown(fn: () => unknown): 
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=vigil:source', entry], {
     env: {
       ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
+      VIGIL_PORT: String(port),
+      VIGIL_BIND_HOST: '127.0.0.1',
       VIGIL_METRICS_PORT: String(await freePort()),
       VIGIL_REDIS_URL: redisUrl,
       VIGIL_LOG_LEVEL: 'info',

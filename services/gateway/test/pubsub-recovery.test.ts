@@ -4,7 +4,7 @@
 import t from 'tap';
 import { ServerEvents, type ProcessLogsEvent } from '@vigil/protocol';
 import { startRedis, waitFor } from '@vigil/testkit';
-import { FakeCollector, collect, connectClient, emitAck, startGateway } from './helpers.js';
+import { FakeCollector, collect, connectClient, emitAck, restartRedisUnder, startGateway } from './helpers.js';
 
 t.test('lines written while the gateway was re-subscribing reach a connected client', async (t) => {
   const redis = await startRedis();
@@ -24,12 +24,8 @@ t.test('lines written while the gateway was re-subscribing reach a connected cli
   await waitFor(() => lines.length === 1);
   await before.close();
 
-  await redis.stop();
-  await waitFor(async () => (await gw.inject('/readyz')).statusCode === 503, { message: 'gateway notices the outage' });
-  await redis.start();
   // Written at once: the gateway reconnects with a backoff, so it is not subscribed yet.
-  const collector = new FakeCollector(redis.url);
-  t.teardown(() => collector.close());
+  const collector = await restartRedisUnder(t, redis, gw);
   const burst = await collector.lines('S', [
     { level: 'info', message: 'burst 1' },
     { level: 'debug', message: 'burst below level' },

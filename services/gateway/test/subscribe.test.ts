@@ -7,8 +7,9 @@ import { ALL_ACCESS_TOKEN, collect, connectClient, emitAck, startStack } from '.
 
 t.test('the latest sample arrives immediately on subscribe, from either gateway', async (t) => {
   const { gws, collector } = await startStack(t, { gateways: 2 });
-  await collector.sample('api', 1);
-  const newest = await collector.sample('api', 2);
+  // A collector configured at 5 s: the ack says the interval samples come at.
+  await collector.sample('api', 1, { intervalMs: 5000 });
+  const newest = await collector.sample('api', 2, { intervalMs: 5000 });
 
   for (const gw of gws) {
     const client = await connectClient(gw.url);
@@ -28,9 +29,9 @@ t.test('a registered server with no sample yet: subscription confirmed, latest f
   const { gw, collector, client: newClient } = await startStack(t);
   const client = await newClient();
   const infos = collect<ProcessInfoEvent>(client, ServerEvents.processInfo);
-  await collector.register('new-one');
+  await collector.register('new-one', { intervalMs: 5000 });
   const ack = await emitAck<Record<string, unknown>>(client, 'subscribe-server-metrics', { serverId: 'new-one' });
-  t.match(ack, { ok: true, latest: false, interval: 5000 }, 'interval defaults to 5000 ms as in the earlier system');
+  t.match(ack, { ok: true, latest: false, interval: 5000 }, 'interval: the configured one (5000 ms, as in the earlier system)');
   await collector.sample('new-one', 7);
   await waitFor(() => infos.length === 1);
   t.equal(infos[0]!.processInfo.uptime, 7);

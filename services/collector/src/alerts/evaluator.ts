@@ -122,6 +122,8 @@ export class AlertEvaluator {
   }
 
   #evaluate(r: ServerReport, rule: Rule, at: number): void {
+    // Its collector stops (publishStopped): that says nothing about the process; what fires stays.
+    if (r.server.status === 'stopped') return;
     const serverId = r.server.serverId;
     const s = this.#state(serverId, rule);
     let holds: boolean;

@@ -6,6 +6,10 @@ import type { Logger } from 'pino';
 import { ErrorCodes, VigilError, type Permissions } from '@vigil/protocol';
 import type { Verifier } from './verifier.js';
 import { refusalOf } from './socket-auth.js';
+import { addRouteResponses, errorResponses } from '../http-errors.js';
+
+/** The security scheme of /api/openapi.json that a bearer route requires. */
+export const BEARER_SCHEME = 'bearer';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -16,9 +20,16 @@ declare module 'fastify' {
 
 const BEARER = /^Bearer +([^\s]+) *$/i;
 
-/** Adds the bearer check to every route of `app` (call it inside the /api routes' plugin). */
+/**
+ * Adds the bearer check to every route of `app` registered after it (call it first inside the
+ * /api routes' plugin), and says so in their schemas: the security requirement and the 401.
+ */
 export function requireBearer(app: FastifyInstance, verifier: Verifier, logger: Logger): void {
   if (!app.hasRequestDecorator('vigilPermissions')) app.decorateRequest('vigilPermissions', null);
+  addRouteResponses(app, errorResponses({ 401: 'no token, or one that is invalid or expired' }));
+  app.addHook('onRoute', (route) => {
+    route.schema = { ...route.schema, security: [{ [BEARER_SCHEME]: [] }] };
+  });
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     const header = req.headers.authorization;
     const token = header === undefined ? undefined : BEARER.exec(header)?.[1];

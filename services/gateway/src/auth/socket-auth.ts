@@ -5,9 +5,10 @@ import type { ExtendedError, Socket } from 'socket.io';
 import type { Logger } from 'pino';
 import { ErrorCodes, VigilError, type DisconnectReason, type Permissions } from '@vigil/protocol';
 import type { Verifier } from './verifier.js';
+import type { Client } from '../client.js';
 
 /** Allows nothing: what a socket holds if, by a bug, the handshake check never ran (fail closed). */
-const DENY_ALL: Permissions = { subject: 'nobody', logs: false, admin: false, expiresAt: 0, canSee: () => false };
+const DENY_ALL: Permissions = { subject: 'nobody', logs: false, admin: false, expiresAt: 0, canSee: () => false, canSeeHost: () => false };
 
 const KEY = 'vigilPermissions';
 
@@ -59,9 +60,9 @@ export function mayHold(permissions: Permissions, room: { kind: 'metrics' | 'log
   return permissions.canSee(room.serverId) && (room.kind !== 'logs' || permissions.logs);
 }
 
-/** A subscribe the socket's token does not allow: FORBIDDEN (a socket already holds a valid token, unlike REST's anonymous probes). */
-export function requireSubscribe(socket: Socket, room: { kind: 'metrics' | 'logs'; serverId: string }): void {
-  const permissions = socketPermissions(socket);
+/** A subscribe the client's token does not allow: FORBIDDEN (a socket already holds a valid token, unlike REST's anonymous probes). */
+export function requireSubscribe(client: Client, room: { kind: 'metrics' | 'logs'; serverId: string }): void {
+  const permissions = client.permissions;
   if (mayHold(permissions, room)) return;
   const what = permissions.canSee(room.serverId) ? `the logs of "${room.serverId}"` : `server "${room.serverId}"`;
   throw new VigilError(ErrorCodes.FORBIDDEN, `this token may not see ${what}`);

@@ -15,8 +15,9 @@ import {
 import { roomsOf } from '../client-rooms.js';
 import { leaveForbiddenAlerts } from '../alert-subscriptions.js';
 import type { SocketContext } from '../socket-context.js';
-import { mayHold, setSocketPermissions, socketPermissions } from './socket-auth.js';
+import { mayHold } from './socket-auth.js';
 import { TokenExpiry } from './token-expiry.js';
+import { leaveForbiddenHosts } from '../system-metrics-subscriptions.js';
 import type { Verifier } from './verifier.js';
 
 const refreshV = compile(RefreshToken);
@@ -29,20 +30,24 @@ export function registerTokenLifecycle(
   leave: (room: string) => Promise<unknown>,
   { verifier, warningMs }: { verifier: Verifier; warningMs: number },
 ): void {
-  const { socket } = ctx;
-  const expiry = new TokenExpiry(socket, warningMs);
-  expiry.arm(socketPermissions(socket).expiresAt);
+  const { client } = ctx;
+  const expiry = new TokenExpiry(client, warningMs);
+  expiry.arm(client.permissions.expiresAt);
 
   ctx.on(ClientEvents.refreshToken, refreshV, async (p) => {
-    const current = socketPermissions(socket);
+    const current = client.permissions;
     const next = await verifier.verify(p.token);
     // One connection, one identity: logs and audit stay truthful. To switch users, reconnect.
     if (next.subject !== current.subject) {
       throw new VigilError(ErrorCodes.UNAUTHORIZED, 'the new token is for another subject ("sub"); reconnect to sign in as someone else');
     }
-    setSocketPermissions(socket, next);
+    client.permissions = next;
     expiry.arm(next.expiresAt);
-    const left = [...(await leaveForbidden(ctx, next, leave)), ...(await leaveForbiddenAlerts(ctx, next))];
+    const left = [
+      ...(await leaveForbidden(ctx, next, leave)),
+      ...(await leaveForbiddenHosts(client, next, leave)),
+      ...(await leaveForbiddenAlerts(ctx, next)),
+    ];
     ctx.log.debug({ subject: next.subject, left: left.length }, 'token refreshed');
     return { expiresAt: Number.isFinite(next.expiresAt) ? new Date(next.expiresAt).toISOString() : NEVER, left };
   });
@@ -51,7 +56,7 @@ export function registerTokenLifecycle(
 /** Leaves, as the client named them, the subscriptions `permissions` does not allow. */
 async function leaveForbidden(ctx: SocketContext, permissions: Permissions, leave: (room: string) => Promise<unknown>): Promise<string[]> {
   const left: string[] = [];
-  for (const room of roomsOf(ctx.socket.rooms)) {
+  for (const room of roomsOf(ctx.client.rooms)) {
     if (mayHold(permissions, room)) continue;
     const named = room.kind === 'metrics' ? metricsRoom(room.serverId) : logsRoom(room.serverId);
     await leave(named);

@@ -12,7 +12,7 @@ const DEFAULT_TTL = '1h';
 
 export type CommandOutput = { write(s: string): void; error(s: string): void };
 
-const USAGE = `Usage: vigil-gateway token --sub <subject> --servers <glob> [--servers <glob>…] [--logs] [--admin] [--ttl <ttl>]
+const USAGE = `Usage: vigil-gateway token --sub <subject> --servers <glob> [--servers <glob>…] [--hosts <glob>…] [--logs] [--admin] [--ttl <ttl>]
 
 Prints a token the gateway accepts, signed with its key configuration:
   ${AUTH_ENV.secret} or ${AUTH_ENV.secretFile}   (HS256), or
@@ -23,6 +23,8 @@ Options:
   --sub <subject>       who the token is for (required)
   --servers <glob>      server ids it may see; '*' stands for any run of characters ('web-*', '*').
                         Repeat, or separate with commas. Required.
+  --hosts <glob>        host names whose host metrics it may see (default none; --admin sees all).
+                        Repeat, or separate with commas.
   --logs                may read log lines (default: metrics only)
   --admin               may administer
   --ttl <ttl>           lifetime: 30s, 15m, 1h, 7d (default ${DEFAULT_TTL}; ${TTL_MIN_S}s to ${TTL_MAX_S / 86_400}d)
@@ -41,6 +43,7 @@ export async function runTokenCommand(argv: string[], env: NodeJS.ProcessEnv, ou
       options: {
         sub: { type: 'string' },
         servers: { type: 'string', multiple: true },
+        hosts: { type: 'string', multiple: true },
         logs: { type: 'boolean' },
         admin: { type: 'boolean' },
         ttl: { type: 'string' },
@@ -57,11 +60,12 @@ export async function runTokenCommand(argv: string[], env: NodeJS.ProcessEnv, ou
     return 0;
   }
   if (!values.sub) return usageError(out, '--sub is required');
-  const servers = (values.servers ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  const servers = globList(values.servers);
   if (servers.length === 0) return usageError(out, "--servers is required (e.g. --servers 'web-*', or '*' for all)");
   const ttlSeconds = parseTtl(values.ttl ?? DEFAULT_TTL);
   if (typeof ttlSeconds === 'string') return usageError(out, ttlSeconds);
-  const vigil: VigilClaim = { servers, ...(values.logs ? { logs: true } : {}), ...(values.admin ? { admin: true } : {}) };
+  const hosts = globList(values.hosts);
+  const vigil: VigilClaim = { servers, ...(hosts.length > 0 ? { hosts } : {}), ...(values.logs ? { logs: true } : {}), ...(values.admin ? { admin: true } : {}) };
   try {
     const flags = { ...(values['private-key'] ? { privateKeyFile: values['private-key'] } : {}), ...(values.kid ? { kid: values.kid } : {}) };
     const { signing, audience, issuer } = await signingFromEnv(env, flags);
@@ -90,4 +94,9 @@ export function parseTtl(text: string): number | string {
 function usageError(out: CommandOutput, message: string): number {
   out.error(`vigil-gateway token: ${message} (${ErrorCodes.CONFIG_INVALID}); see --help\n`);
   return 2;
+}
+
+/** A repeatable glob option: repeated, or separated with commas. */
+function globList(values: string[] | undefined): string[] {
+  return (values ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
 }

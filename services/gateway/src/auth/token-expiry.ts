@@ -1,23 +1,23 @@
 // A socket's token lifetime: one timer per socket that first warns (`token-expiring`, a lead
 // before expiry) and then ends the connection (`disconnect-reason` TOKEN_EXPIRED) unless a refresh
 // re-arms it first. Cleared on disconnect.
-import type { Socket } from 'socket.io';
+import type { Client } from '../client.js';
 import { ErrorCodes, ServerEvents, type DisconnectReason, type TokenExpiring } from '@vigil/protocol';
 
 /** setTimeout fires at once for delays past 2^31-1 ms (~24.8 days): longer waits are taken in steps. */
 const MAX_DELAY_MS = 2 ** 31 - 1;
 
 export class TokenExpiry {
-  readonly #socket: Socket;
+  readonly #client: Client;
   readonly #warningMs: number;
   #timer: NodeJS.Timeout | undefined;
   #expiresAt = Infinity;
   #warned = false;
 
-  constructor(socket: Socket, warningMs: number) {
-    this.#socket = socket;
+  constructor(client: Client, warningMs: number) {
+    this.#client = client;
     this.#warningMs = warningMs;
-    socket.once('disconnect', () => this.clear());
+    client.onClose(() => this.clear());
   }
 
   /** (Re)starts the clock for a token that expires at `expiresAt` (epoch ms; Infinity: never). */
@@ -34,7 +34,7 @@ export class TokenExpiry {
   }
 
   #schedule(): void {
-    if (!Number.isFinite(this.#expiresAt) || this.#socket.disconnected) return;
+    if (!Number.isFinite(this.#expiresAt) || !this.#client.connected) return;
     const now = Date.now();
     const at = this.#warned ? this.#expiresAt : this.#expiresAt - this.#warningMs;
     const delay = Math.min(Math.max(0, at - now), MAX_DELAY_MS);
@@ -47,14 +47,13 @@ export class TokenExpiry {
     const now = Date.now();
     if (now >= this.#expiresAt) {
       const reason: DisconnectReason = { code: ErrorCodes.TOKEN_EXPIRED, message: `token expired at ${new Date(this.#expiresAt).toISOString()}; sign in again` };
-      this.#socket.emit(ServerEvents.disconnectReason, reason);
-      this.#socket.disconnect(true);
+      this.#client.end(reason);
       return;
     }
     if (!this.#warned && now >= this.#expiresAt - this.#warningMs) {
       this.#warned = true;
       const warning: TokenExpiring = { expiresAt: new Date(this.#expiresAt).toISOString() };
-      this.#socket.emit(ServerEvents.tokenExpiring, warning);
+      this.#client.emit(ServerEvents.tokenExpiring, warning);
     }
     this.#schedule(); // the next step, or the rest of a wait longer than one timer can hold
   }

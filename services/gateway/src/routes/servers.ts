@@ -1,57 +1,77 @@
 // REST view of the registry and history: what any gateway can answer from Redis alone, to a
 // bearer token, about the servers that token may see (the others do not exist, as far as it knows).
-import { Type, type Static } from '@sinclair/typebox';
+//
+// How a REST route is written (new ones go in their own file under routes/, registered in app.ts):
+// - `app.withTypeProvider<TypeBoxTypeProvider>()`: params, query and the reply are typed from the schema.
+// - `requireBearer` first in the plugin: the token check, and the 401 and security requirement in
+//   every schema registered after it. Then check the token's permissions in the handler.
+// - `schema`: params/querystring and a `response` for every status the handler answers itself:
+//   the 2xx payload and `errorResponses({ 404: 'what it means' })`. The edge adds 403/429/500/503.
+//   Payload schemas live in libs/protocol/src/schemas.ts (REST section); a response schema
+//   serializes, so a field it does not name is dropped. Throw `VigilError` for errors
+//   (http-errors.ts gives the status), never send an error body by hand.
+// - test/openapi.test.ts fails for a route missing from /api/openapi.json or without a response schema.
 import type { FastifyInstance } from 'fastify';
-import { DEFAULT_LOG_LEVEL, ErrorCodes, LogLevel, Position, ServerId, VigilError } from '@vigil/protocol';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import {
+  DEFAULT_LOG_LEVEL,
+  DEFAULT_PAGE_LIMIT,
+  ErrorCodes,
+  LogsPage,
+  LogsQuery,
+  MetricsPage,
+  MetricsQuery,
+  ServerIdParams,
+  ServerList,
+  ServerView,
+  VigilError,
+} from '@vigil/protocol';
 import type { LogStore, ServerStore } from '@vigil/store';
 import type { Logger } from 'pino';
 import type { Verifier } from '../auth/verifier.js';
 import { notFound, requestPermissions, requireBearer, requireLogs, requireVisible } from '../auth/rest-auth.js';
+import { errorResponses } from '../http-errors.js';
 
 type ServerRoutesOptions = { store: ServerStore; logs: LogStore; verifier: Verifier; logger: Logger };
 
-const Params = Type.Object({ id: ServerId });
-const PageLimit = Type.Integer({ minimum: 1, maximum: 1000, default: 100 });
-const HistoryQuery = Type.Object(
-  {
-    limit: PageLimit,
-    before: Type.Optional(Position),
-    after: Type.Optional(Position),
-  },
-  { additionalProperties: false },
-);
-
-const LogQuery = Type.Object(
-  {
-    limit: PageLimit,
-    level: Type.Optional(LogLevel),
-    since: Type.Optional(Position),
-    before: Type.Optional(Position),
-  },
-  { additionalProperties: false },
-);
+const tags = ['servers'];
+const badRequest = { 400: 'a malformed server id (VIGIL_ERR_INVALID_PARAMS) or query (VIGIL_ERR_INVALID_QUERY)' };
+const noServer = { 404: 'no server of that id that this token may see (VIGIL_ERR_SERVER_NOT_FOUND)' };
 
 export async function serverRoutes(app: FastifyInstance, { store, logs, verifier, logger }: ServerRoutesOptions): Promise<void> {
   requireBearer(app, verifier, logger);
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
 
-  app.get('/api/servers', async (req) => {
+  api.get('/api/servers', { schema: { tags, summary: 'the servers this token may see', response: { 200: ServerList } } }, async (req) => {
     const permissions = requestPermissions(req);
     return { servers: (await store.list()).filter((s) => permissions.canSee(s.serverId)) };
   });
 
-  app.get<{ Params: Static<typeof Params> }>('/api/servers/:id', { schema: { params: Params } }, async (req) => {
-    requireVisible(requestPermissions(req), req.params.id);
-    const server = await store.get(req.params.id);
-    if (!server) throw notFound(req.params.id);
-    return server;
-  });
-
-  app.get<{ Params: Static<typeof Params>; Querystring: Static<typeof HistoryQuery> }>(
-    '/api/servers/:id/metrics',
-    { schema: { params: Params, querystring: HistoryQuery } },
+  api.get(
+    '/api/servers/:id',
+    { schema: { tags, summary: 'one server', params: ServerIdParams, response: { 200: ServerView, ...errorResponses({ ...badRequest, ...noServer }) } } },
     async (req) => {
       requireVisible(requestPermissions(req), req.params.id);
-      const { limit, before, after } = req.query;
+      const server = await store.get(req.params.id);
+      if (!server) throw notFound(req.params.id);
+      return server;
+    },
+  );
+
+  api.get(
+    '/api/servers/:id/metrics',
+    {
+      schema: {
+        tags,
+        summary: 'metrics history, oldest first, in pages',
+        params: ServerIdParams,
+        querystring: MetricsQuery,
+        response: { 200: MetricsPage, ...errorResponses({ ...badRequest, ...noServer }) },
+      },
+    },
+    async (req) => {
+      requireVisible(requestPermissions(req), req.params.id);
+      const { limit = DEFAULT_PAGE_LIMIT, before, after } = req.query;
       if (before !== undefined && after !== undefined) {
         throw new VigilError(ErrorCodes.INVALID_QUERY, 'give either "before" or "after", not both');
       }
@@ -67,12 +87,23 @@ export async function serverRoutes(app: FastifyInstance, { store, logs, verifier
   // Log history. `since`: the lines after that position, oldest first (resume); `before`: the
   // page just older than that position (scroll up); neither: the newest page. `next` continues
   // in the same direction; `gap` says lines after `since` were trimmed away.
-  app.get<{ Params: Static<typeof Params>; Querystring: Static<typeof LogQuery> }>(
+  api.get(
     '/api/servers/:id/logs',
-    { schema: { params: Params, querystring: LogQuery } },
+    {
+      schema: {
+        tags,
+        summary: 'log history at a level and above, oldest first, in pages',
+        params: ServerIdParams,
+        querystring: LogsQuery,
+        response: {
+          200: LogsPage,
+          ...errorResponses({ ...badRequest, 403: 'the token may not read logs (VIGIL_ERR_FORBIDDEN)', ...noServer }),
+        },
+      },
+    },
     async (req) => {
       requireLogs(requestPermissions(req), req.params.id);
-      const { limit, since, before } = req.query;
+      const { limit = DEFAULT_PAGE_LIMIT, since, before } = req.query;
       const level = req.query.level ?? DEFAULT_LOG_LEVEL;
       if (since !== undefined && before !== undefined) {
         throw new VigilError(ErrorCodes.INVALID_QUERY, 'give either "since" or "before", not both');

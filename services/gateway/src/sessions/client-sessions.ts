@@ -18,6 +18,9 @@ import type { SocketContext } from '../socket-context.js';
 import { mayHold, socketPermissions } from '../auth/socket-auth.js';
 import { SessionStore, type LiveSession, type RestoredSession } from './store.js';
 import { ROOMS_PER_SOCKET_CEILING } from '../options.js';
+import { askOf } from '../interest.js';
+import type { Client } from '../client.js';
+import { clientOf, socketOf } from '../socketio-client.js';
 
 /** What the handshake (and so the client's CONNECT) waits for its session; later reads wait longer. */
 const LOAD_TIMEOUT_MS = 1000;
@@ -50,11 +53,18 @@ const pause = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 function sessionRooms(socket: SessionSocket): SessionRoom[] | null {
   const pending = socket[kPending];
   if (pending === UNREAD) return null;
-  const held = roomsOf(socket.rooms);
+  const held = roomsOf(socket.rooms).map((r) => withAsk(socket, r));
   if (!pending || pending.length === 0) return held;
   const key = (r: SessionRoom) => JSON.stringify(r);
   const seen = new Set(held.map(key));
   return [...held, ...pending.filter((r) => !seen.has(key(r)))];
+}
+
+/** A metrics room with the interval the client asked, so a restore asks it again. */
+function withAsk(socket: Socket, room: SessionRoom): SessionRoom {
+  if (room.kind !== 'metrics') return room;
+  const interval = askOf(clientOf(socket), room.serverId);
+  return interval === undefined ? room : { ...room, interval };
 }
 
 /**
@@ -111,8 +121,9 @@ export class ClientSessions {
    * The client left a server's room itself: a restore still under way must not join it again
    * (nor keep it in the session). Only remembered while there is a restore to tell.
    */
-  withdraw(socket: Socket, kind: SessionRoom['kind'], serverId: string): void {
-    const s = socket as SessionSocket;
+  withdraw(client: Client, kind: SessionRoom['kind'], serverId: string): void {
+    const s = socketOf(client) as SessionSocket | undefined;
+    if (!s) return;
     const pending = s[kPending];
     if (pending === undefined || (Array.isArray(pending) && pending.length === 0)) return;
     const withdrawn = (s[kWithdrawn] ??= new Set());
@@ -121,7 +132,9 @@ export class ClientSessions {
   }
 
   /** Writes this client's subscriptions through to its session (not before its session has been read). */
-  save(socket: Socket): void {
+  save(client: Client): void {
+    const socket = socketOf(client);
+    if (!socket) return;
     const id = sessionIdOf(socket);
     const rooms = sessionRooms(socket);
     if (id && rooms && socket.connected) this.#store.save(id, rooms);
@@ -129,7 +142,8 @@ export class ClientSessions {
 
   /** A connected client: its rooms back if its session was found, and its goodbye handled. */
   connected(ctx: SocketContext): void {
-    const socket = ctx.socket as SessionSocket;
+    const socket = socketOf(ctx.client) as SessionSocket | undefined;
+    if (!socket) return; // sessions are a Socket.IO feature: a /ws client re-subscribes itself
     socket.on('disconnect', (reason) => {
       const id = sessionIdOf(socket);
       if (!id) return;
@@ -169,7 +183,7 @@ export class ClientSessions {
 
   /** Reads a session the handshake could not, until it is read or the client has gone. */
   async #readLater(ctx: SocketContext): Promise<void> {
-    const socket = ctx.socket as SessionSocket;
+    const socket = socketOf(ctx.client) as SessionSocket;
     const id = sessionIdOf(socket)!;
     for (let attempt = 0; !this.#gone(socket); attempt++) {
       try {
@@ -191,7 +205,7 @@ export class ClientSessions {
    * re-subscribed. A room that fails is tried again while the client is connected.
    */
   async #restore(ctx: SocketContext, restored: RestoredSession): Promise<void> {
-    const socket = ctx.socket as SessionSocket;
+    const socket = socketOf(ctx.client) as SessionSocket;
     // The token presented here decides, not the one the session was made under.
     const permissions = socketPermissions(socket);
     let pending = restored.rooms.filter((room) => {
@@ -209,7 +223,9 @@ export class ClientSessions {
         if (isWithdrawn(socket, room)) continue; // the client left it meanwhile
         try {
           // `true`: rooms this client subscribed to before, not checked against the registry again.
-          if (room.kind === 'metrics') await subscribeMetrics(ctx, { serverId: room.serverId }, true);
+          if (room.kind === 'metrics') {
+            await subscribeMetrics(ctx, { serverId: room.serverId, ...(room.interval === undefined ? {} : { interval: room.interval }) }, true);
+          }
           else await subscribeLogs(ctx, { serverId: room.serverId, level: room.level, since: restored.resumeFrom }, true);
         } catch (err) {
           if (!transient(err)) {
@@ -222,7 +238,7 @@ export class ClientSessions {
       }
       pending = failed.filter((room) => !isWithdrawn(socket, room));
       socket[kPending] = pending;
-      this.save(socket);
+      this.save(ctx.client);
     }
     if (!this.#gone(socket)) ctx.log.info({ rooms: restored.rooms.length, resumeFrom: restored.resumeFrom }, 'session restored');
   }

@@ -15,7 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { LOG_LEVELS, gatewayAliveKey, logsRoom, metricsRoom, parseRoom, sessionKey, type LogLevel } from '@vigil/protocol';
+import { INTERVAL_MAX_MS, INTERVAL_MIN_MS, LOG_LEVELS, gatewayAliveKey, logsRoom, metricsRoom, parseRoom, sessionKey, type LogLevel } from '@vigil/protocol';
 import type { SessionRoom } from '../client-rooms.js';
 import { ROOMS_PER_SOCKET_CEILING } from '../options.js';
 
@@ -162,7 +162,13 @@ function parseRooms(text: string): SessionRoom[] | null {
   const out: SessionRoom[] = [];
   for (const r of value as Array<Record<string, unknown>>) {
     const serverId = typeof r?.serverId === 'string' ? r.serverId : '';
-    if (r?.kind === 'metrics' && parseRoom(metricsRoom(serverId))) out.push({ kind: 'metrics', serverId });
+    if (r?.kind === 'metrics' && parseRoom(metricsRoom(serverId))) {
+      const interval = r.interval;
+      if (interval === undefined) out.push({ kind: 'metrics', serverId });
+      else if (Number.isInteger(interval) && (interval as number) >= INTERVAL_MIN_MS && (interval as number) <= INTERVAL_MAX_MS) {
+        out.push({ kind: 'metrics', serverId, interval: interval as number });
+      } else return null;
+    }
     else if (r?.kind === 'logs' && LOG_LEVELS.includes(r.level as LogLevel) && parseRoom(logsRoom(serverId))) {
       out.push({ kind: 'logs', serverId, level: r.level as LogLevel });
     } else return null;

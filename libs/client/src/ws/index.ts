@@ -1,0 +1,273 @@
+// `@vigil/client/ws`: a small client of the gateway's plain WebSocket endpoint /ws, for Node
+// scripts and tools. Requests are `{ id, event, data }` frames answered by `{ id, ack }`; the
+// token travels in `Authorization: Bearer` on the upgrade (never in the URL), which browsers
+// cannot set: in a browser, use the Socket.IO client (`@vigil/client`). It re-subscribes after
+// every reconnect (a /ws connection has no session on the gateway): metrics from their latest
+// sample, logs from the last line it delivered (`since`), so nothing is missed or delivered twice.
+//
+// Node 22 has a global WebSocket (undici, which takes `headers`); on Node 20 pass the `ws`
+// package: `new VigilWsClient({ url, token, WebSocket: (await import('ws')).default })`.
+import {
+  ClientEvents,
+  ServerEvents,
+  WS_PATH,
+  WsCloseCodes,
+  comparePositions,
+  type AckEvent,
+  type LogLevel,
+  type ProcessInfoEvent,
+  type ProcessLogsEvent,
+  type ReplyOf,
+} from '@vigil/protocol';
+
+/** What the client needs of a WebSocket: the WHATWG API (browsers, Node 22, `ws`) with `headers` in its init. */
+export type WebSocketLike = {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: 'open' | 'message' | 'close' | 'error', listener: (event: { data?: unknown; code?: number; reason?: string }) => void): void;
+};
+export type WebSocketConstructor = new (url: string, init: { headers: Record<string, string> }) => WebSocketLike;
+
+export type Ack<E extends AckEvent> = ({ ok: true } & ReplyOf<E>) | { ok: false; error: { code: string; message: string } };
+
+export type VigilWsOptions = {
+  /** The gateway (or balancer): `http(s)://host:port` or `ws(s)://host:port`; `/ws` is added. */
+  url: string;
+  /** The JWT, or a function asked at every (re)connect and when the gateway warns of expiry. */
+  token?: string | (() => string | Promise<string>);
+  /** Default: the global WebSocket (browsers lack `headers`: there, use the Socket.IO client). */
+  WebSocket?: WebSocketConstructor;
+  /** How long a request waits for its ack. Default 10 s. */
+  ackTimeoutMs?: number;
+  /** Pause before reconnecting, doubling from min to max; false: do not reconnect. Default 250 ms … 10 s. */
+  reconnect?: { minMs: number; maxMs: number } | false;
+};
+
+type Subscription =
+  | { kind: 'metrics'; serverId: string; last: string | null; onSample(e: ProcessInfoEvent): void }
+  | {
+      kind: 'logs';
+      serverId: string;
+      level: LogLevel | undefined;
+      last: string | null;
+      onLine(e: ProcessLogsEvent): void;
+      /** Lines held while a subscribe is answered: a replay and live lines may cross; sorted at the ack. */
+      held: ProcessLogsEvent[] | null;
+    };
+
+const OPEN = 1;
+const OPEN_TIMEOUT_MS = 10_000;
+
+export class VigilWsClient {
+  readonly #options: VigilWsOptions;
+  readonly #subs = new Map<string, Subscription>();
+  readonly #waiting = new Map<number, { resolve(ack: unknown): void; reject(err: Error): void }>();
+  readonly #listeners = new Map<string, Set<(data: unknown) => void>>();
+  #ws: WebSocketLike | null = null;
+  #nextId = 1;
+  #closed = false;
+  #retry: ReturnType<typeof setTimeout> | null = null;
+  #pause: number;
+  /** Resolves when the current connection is open (and its subscriptions are sent again). */
+  #ready: Promise<void> | null = null;
+
+  constructor(options: VigilWsOptions) {
+    this.#options = options;
+    this.#pause = options.reconnect ? options.reconnect.minMs : 250;
+  }
+
+  /** Opens the connection; resolves once open, rejects if the gateway refuses it (HTTP 401, 403, 429…). */
+  connect(): Promise<void> {
+    this.#closed = false;
+    return (this.#ready ??= this.#open());
+  }
+
+  get connected(): boolean {
+    return this.#ws?.readyState === OPEN;
+  }
+
+  /** Sends one event and resolves to its ack (an error ack is resolved too: check `ok`). */
+  async request<E extends AckEvent>(event: E, data?: unknown): Promise<Ack<E>> {
+    const ws = this.#ws;
+    if (!ws || ws.readyState !== OPEN) throw new Error('vigil /ws: not connected');
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#waiting.delete(id);
+        reject(new Error(`vigil /ws: no ack for ${event} in ${this.#options.ackTimeoutMs ?? 10_000} ms`));
+      }, this.#options.ackTimeoutMs ?? 10_000);
+      this.#waiting.set(id, {
+        resolve: (ack) => {
+          clearTimeout(timer);
+          resolve(ack as Ack<E>);
+        },
+        reject: (err) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      });
+      ws.send(JSON.stringify(data === undefined ? { id, event } : { id, event, data }));
+    });
+  }
+
+  /** Every `event` the gateway pushes (`disconnect-reason`, `server-status-changed`, …); returns the function that stops it. */
+  on(event: string, fn: (data: unknown) => void): () => void {
+    let set = this.#listeners.get(event);
+    if (!set) this.#listeners.set(event, (set = new Set()));
+    set.add(fn);
+    return () => set.delete(fn);
+  }
+
+  /** Samples of a server, in order, each once, across reconnects. */
+  async subscribeMetrics(serverId: string, onSample: (e: ProcessInfoEvent) => void): Promise<Ack<'subscribe-server-metrics'>> {
+    const sub: Subscription = { kind: 'metrics', serverId, last: null, onSample };
+    this.#subs.set(`metrics:${serverId}`, sub);
+    return this.#subscribe(sub) as Promise<Ack<'subscribe-server-metrics'>>;
+  }
+
+  /** Log lines of a server at `level` and above, in order, each once, across reconnects. */
+  async subscribeLogs(serverId: string, onLine: (e: ProcessLogsEvent) => void, options: { level?: LogLevel; since?: string } = {}): Promise<Ack<'subscribe-server-logs'>> {
+    const sub: Subscription = { kind: 'logs', serverId, level: options.level, last: options.since ?? null, onLine, held: null };
+    this.#subs.set(`logs:${serverId}`, sub);
+    return this.#subscribe(sub) as Promise<Ack<'subscribe-server-logs'>>;
+  }
+
+  async unsubscribe(kind: 'metrics' | 'logs', serverId: string): Promise<Ack<'unsubscribe-server-metrics'> | Ack<'unsubscribe-server-logs'>> {
+    this.#subs.delete(`${kind}:${serverId}`);
+    return this.request(kind === 'metrics' ? ClientEvents.unsubscribeServerMetrics : ClientEvents.unsubscribeServerLogs, { serverId });
+  }
+
+  /** Closes for good (no reconnect). */
+  close(): void {
+    this.#closed = true;
+    if (this.#retry) clearTimeout(this.#retry);
+    this.#retry = null;
+    this.#ws?.close(WsCloseCodes.normal);
+    this.#ws = null;
+    this.#ready = null;
+  }
+
+  #subscribe(sub: Subscription): Promise<Ack<'subscribe-server-metrics'> | Ack<'subscribe-server-logs'>> {
+    if (sub.kind === 'metrics') return this.request(ClientEvents.subscribeServerMetrics, { serverId: sub.serverId });
+    const data = { serverId: sub.serverId, ...(sub.level ? { level: sub.level } : {}), ...(sub.last ? { since: sub.last } : {}) };
+    sub.held = [];
+    return this.request(ClientEvents.subscribeServerLogs, data).finally(() => {
+      const held = (sub.held ?? []).sort((a, b) => comparePositions(a.position, b.position));
+      sub.held = null;
+      for (const line of held) this.#deliverOnce(sub, line);
+    });
+  }
+
+  async #token(): Promise<string | undefined> {
+    const t = this.#options.token;
+    return typeof t === 'function' ? await t() : t;
+  }
+
+  async #open(): Promise<void> {
+    const token = await this.#token();
+    const WS = this.#options.WebSocket ?? (globalThis as unknown as { WebSocket?: WebSocketConstructor }).WebSocket;
+    if (!WS) throw new Error('vigil /ws: no WebSocket here; pass one (the `ws` package on Node 20)');
+    const url = `${this.#options.url.replace(/^http/, 'ws').replace(/\/+$/, '')}${WS_PATH}`;
+    const ws = new WS(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    this.#ws = ws;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('vigil /ws: not open in time')), OPEN_TIMEOUT_MS);
+      ws.addEventListener('open', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      ws.addEventListener('error', () => {
+        clearTimeout(timer);
+        reject(new Error('vigil /ws: the connection failed or was refused'));
+      });
+    }).catch((err: unknown) => {
+      if (this.#ws === ws) this.#ws = null;
+      this.#ready = null;
+      throw err;
+    });
+    ws.addEventListener('message', (e) => this.#receive(e.data));
+    ws.addEventListener('close', (e) => this.#onClose(ws, e.code ?? 1006));
+    this.#pause = this.#options.reconnect ? this.#options.reconnect.minMs : 250;
+    // After a reconnect: every subscription again, logs from the last line delivered.
+    await Promise.all([...this.#subs.values()].map((sub) => this.#subscribe(sub).catch(() => undefined)));
+  }
+
+  #receive(raw: unknown): void {
+    let frame: { id?: unknown; ack?: unknown; event?: unknown; data?: unknown };
+    try {
+      frame = JSON.parse(String(raw)) as typeof frame;
+    } catch {
+      return;
+    }
+    if ('ack' in frame) {
+      const waiting = typeof frame.id === 'number' ? this.#waiting.get(frame.id) : undefined;
+      if (waiting) {
+        this.#waiting.delete(frame.id as number);
+        waiting.resolve(frame.ack);
+      }
+      return;
+    }
+    if (typeof frame.event !== 'string') return;
+    this.#deliver(frame.event, frame.data);
+    for (const fn of this.#listeners.get(frame.event) ?? []) fn(frame.data);
+  }
+
+  #deliver(event: string, data: unknown): void {
+    const e = data as { serverId?: string; position?: string };
+    if (typeof e?.serverId !== 'string' || typeof e.position !== 'string') {
+      if (event === ServerEvents.tokenExpiring && typeof this.#options.token === 'function') void this.#refresh();
+      if (event === ServerEvents.resyncRequired) this.#resync((data as { serverIds?: unknown }).serverIds);
+      return;
+    }
+    const kind = event === ServerEvents.processInfo ? 'metrics' : event === ServerEvents.processLogs ? 'logs' : null;
+    const sub = kind ? this.#subs.get(`${kind}:${e.serverId}`) : undefined;
+    if (!sub) return;
+    if (sub.kind === 'logs' && sub.held) sub.held.push(data as ProcessLogsEvent);
+    else this.#deliverOnce(sub, data as ProcessInfoEvent & ProcessLogsEvent);
+  }
+
+  /** Each event once, in order: a re-subscribe sends the latest sample again. */
+  #deliverOnce(sub: Subscription, e: ProcessInfoEvent | ProcessLogsEvent): void {
+    if (sub.last !== null && comparePositions(e.position, sub.last) <= 0) return;
+    sub.last = e.position;
+    if (sub.kind === 'metrics') sub.onSample(e as ProcessInfoEvent);
+    else sub.onLine(e as ProcessLogsEvent);
+  }
+
+  /** The gateway lost Redis for a moment: lines may have missed us live; subscribe again from the last one. */
+  #resync(serverIds: unknown): void {
+    if (!Array.isArray(serverIds)) return;
+    for (const id of serverIds) {
+      const sub = this.#subs.get(`logs:${String(id)}`);
+      if (sub) void this.#subscribe(sub).catch(() => undefined);
+    }
+  }
+
+  async #refresh(): Promise<void> {
+    const token = await this.#token().catch(() => undefined);
+    if (token) await this.request(ClientEvents.refreshToken, { token }).catch(() => undefined);
+  }
+
+  #onClose(ws: WebSocketLike, code: number): void {
+    if (this.#ws !== ws) return;
+    this.#ws = null;
+    this.#ready = null;
+    for (const waiting of this.#waiting.values()) waiting.reject(new Error(`vigil /ws: connection closed (${code}) before the ack`));
+    this.#waiting.clear();
+    const reconnect = this.#options.reconnect ?? { minMs: 250, maxMs: 10_000 };
+    // A refused token comes back refused; a function may give a new one.
+    const hopeless = code === WsCloseCodes.tokenExpired && typeof this.#options.token !== 'function';
+    if (this.#closed || reconnect === false || hopeless) return;
+    const attempt = () => {
+      this.#retry = null;
+      if (this.#closed) return;
+      this.#ready = this.#open();
+      this.#ready.catch(() => {
+        this.#pause = Math.min(this.#pause * 2, reconnect.maxMs);
+        if (!this.#closed) this.#retry = setTimeout(attempt, this.#pause);
+      });
+    };
+    this.#retry = setTimeout(attempt, this.#pause);
+  }
+}
