@@ -4,7 +4,7 @@
 // of the config is resolved at start.
 import t from 'tap';
 import pidusage from 'pidusage';
-import { AlertKeys, ErrorCodes, STREAM_FIELD, type AlertBody } from '@vigil/protocol';
+import { AlertKeys, ErrorCodes, Keys, STREAM_FIELD, type AlertBody } from '@vigil/protocol';
 import { waitFor } from '@vigil/testkit';
 import type { SampleFn } from '../src/sampler.js';
 import { createCollector } from '../src/collector.js';
@@ -99,4 +99,22 @@ t.test('a memory rule fires once, survives a collector restart, and resolves onc
   await fourth.start();
   await waitFor(async () => (await events()).length === 4, { message: 'resolved at start' });
   t.match((await events())[3], { id: 'api/rss', state: 'resolved', message: 'rss: rule no longer configured' });
+});
+
+t.test('a collector that stops changes no alert: an exited process stays exited, not "running again"', async (t) => {
+  const { redis, r } = await redisFor(t);
+  const child = await spawnChild(t);
+  const setup = { targets: [{ id: 'api', pid: child.pid, intervalMs: 100, alerts: [{ id: 'down', kind: 'exited', severity: 'critical' }] }] };
+  const { collector } = collectorFor(t, redis.url, setup as never);
+  const events = async () =>
+    ((await r.xrange(AlertKeys.stream, '-', '+')) as [string, string[]][]).map(([, f]) => JSON.parse(f[f.indexOf(STREAM_FIELD) + 1]!) as AlertBody);
+  await collector.start();
+  await child.kill();
+  await waitFor(async () => (await events()).length === 1, { message: 'down firing' });
+  t.match((await events())[0], { id: 'api/down', state: 'firing' });
+  await collector.stop();
+  const entry = JSON.parse((await r.hget(Keys.registry, 'api'))!) as { status: string };
+  t.equal(entry.status, 'stopped', 'the server was marked stopped');
+  t.same((await events()).map((e) => `${e.id} ${e.state}`), ['api/down firing'], 'no resolution was written');
+  t.ok(await r.hexists(AlertKeys.firing, 'api/down'), 'still firing');
 });
