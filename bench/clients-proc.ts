@@ -1,19 +1,23 @@
-// Dashboard stand-ins in their own process: socket.io-client sockets (websocket transport, one engine
-// connection each) subscribed to one server room each. Every `process:info` whose `sentAt` falls in
-// the parent's measuring window is counted and its latency (receive − sentAt, shared monotonic clock)
-// goes into a histogram that the parent collects. Separately, everything received while the window is
-// open is counted: that is the delivery rate, which stays below the offered rate when a stack saturates.
+// Dashboard stand-ins in their own process, each subscribed to one server room: socket.io-client sockets
+// (websocket transport, one engine connection each), or plain WebSockets on vigil's `/ws` (the `ws`
+// package; JSON frames, the token in the upgrade's Authorization header). Every `process:info` whose
+// `sentAt` falls in the parent's measuring window is counted and its latency (receive − sentAt, shared
+// monotonic clock) goes into a histogram that the parent collects. Separately, everything received while
+// the window is open is counted: that is the delivery rate, which stays below the offered rate when a
+// stack saturates.
 import { io as connect, type Socket } from 'socket.io-client';
-import { ClientEvents, NAMESPACE, ServerEvents } from '@vigil/protocol';
+import { WebSocket } from 'ws';
+import { ClientEvents, NAMESPACE, ServerEvents, WS_PATH } from '@vigil/protocol';
 import { benchToken } from './lib/auth.js';
 import { monoNow, onParentMessage, tellParent } from './lib/children.js';
 import { Histogram } from './lib/histogram.js';
 
-type Assignment = { url: string; serverId: string };
+export type ClientTransport = 'socket.io' | 'ws';
+export type Assignment = { url: string; serverId: string; transport: ClientTransport };
 
 /** Every socket's handshake carries it (socket.io-client adds its own `pid`/`offset` beside it on a restore). */
 const token = await benchToken();
-const sockets: Socket[] = [];
+const closers: Array<() => void> = [];
 const histogram = new Histogram();
 let from = Infinity;
 let to = -Infinity;
@@ -33,9 +37,9 @@ function onSample(payload: { sentAt?: unknown }): void {
   histogram.record(now - sentAt);
 }
 
-async function open(a: Assignment): Promise<void> {
-  const socket = connect(`${a.url}${NAMESPACE}`, { transports: ['websocket'], forceNew: true, reconnection: false, timeout: 20_000, auth: { token } });
-  sockets.push(socket);
+async function openSocketIo(a: Assignment): Promise<void> {
+  const socket: Socket = connect(`${a.url}${NAMESPACE}`, { transports: ['websocket'], forceNew: true, reconnection: false, timeout: 20_000, auth: { token } });
+  closers.push(() => socket.disconnect());
   socket.on(ServerEvents.processInfo, onSample);
   socket.on('disconnect', () => disconnects++);
   await new Promise<void>((resolve, reject) => {
@@ -45,6 +49,48 @@ async function open(a: Assignment): Promise<void> {
   const ack = (await socket.timeout(20_000).emitWithAck(ClientEvents.subscribeServerMetrics, { serverId: a.serverId })) as { ok?: boolean };
   if (!ack?.ok) throw new Error(`subscribe ${a.serverId} refused: ${JSON.stringify(ack)}`);
 }
+
+/** The request id of the one subscribe each /ws client sends. */
+const SUBSCRIBE_ID = 1;
+
+async function openWs(a: Assignment): Promise<void> {
+  const ws = new WebSocket(`${a.url.replace(/^http/, 'ws')}${WS_PATH}`, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false });
+  closers.push(() => ws.close());
+  let acked: ((ack: { ok?: boolean }) => void) | null = null;
+  ws.on('message', (raw: Buffer) => {
+    const frame = JSON.parse(raw.toString('utf8')) as { id?: number; event?: string; data?: { sentAt?: unknown }; ack?: { ok?: boolean } };
+    if (frame.event === ServerEvents.processInfo) onSample(frame.data ?? {});
+    else if (frame.id === SUBSCRIBE_ID && frame.ack) acked?.(frame.ack);
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('ws open: no answer within 20 s')), 20_000);
+    ws.once('open', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    ws.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    ws.once('unexpected-response', (req, res) => {
+      clearTimeout(timer);
+      req.destroy();
+      reject(new Error(`ws upgrade refused: HTTP ${res.statusCode}`));
+    });
+  });
+  ws.on('close', () => disconnects++);
+  const ack = await new Promise<{ ok?: boolean }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`subscribe ${a.serverId}: no ack within 20 s`)), 20_000);
+    acked = (answer) => {
+      clearTimeout(timer);
+      resolve(answer);
+    };
+    ws.send(JSON.stringify({ id: SUBSCRIBE_ID, event: ClientEvents.subscribeServerMetrics, data: { serverId: a.serverId } }));
+  });
+  if (!ack.ok) throw new Error(`subscribe ${a.serverId} refused: ${JSON.stringify(ack)}`);
+}
+
+const open = (a: Assignment) => (a.transport === 'ws' ? openWs(a) : openSocketIo(a));
 
 async function openAll(list: Assignment[]): Promise<{ connected: number; failed: number; firstError: string | null }> {
   let connected = 0;
@@ -88,7 +134,7 @@ onParentMessage(
     }
   },
   async () => {
-    for (const s of sockets) s.disconnect();
+    for (const close of closers) close();
   },
 );
 tellParent({ type: 'ready' });

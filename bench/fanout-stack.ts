@@ -1,11 +1,13 @@
 // A fan-out stack's processes: its own redis-server, G gateways (vigil's or bare Socket.IO ones), the
-// publisher and the client processes, started in that order and stopped in the reverse one.
+// publisher and the client processes, started in that order and stopped in the reverse one. The `ws`
+// stack is vigil's (same publisher, same gateways) with its clients on the plain WebSocket `/ws`.
 import { NAMESPACE, metricsRoom } from '@vigil/protocol';
 import { adapterChannel, closeRedis, createRedis } from '@vigil/store';
 import { startRedis, type RedisProcess } from '@vigil/testkit';
 import { monoNow, spawnTs, type Child } from './lib/children.js';
 import { benchServerId } from './lib/payload.js';
 import type { FanoutOptions, Stack } from './fanout.js';
+import type { Assignment } from './clients-proc.js';
 
 export type StackProcs = {
   servers: Child[];
@@ -16,6 +18,9 @@ export type StackProcs = {
 };
 
 export type StartedStack = { procs: StackProcs; connected: number; notes: string[] };
+
+/** A child's start (tsx compiling the gateway) takes a second on a quiet machine, far longer on a busy one. */
+const STARTUP_TIMEOUT_MS = 120_000;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -44,29 +49,30 @@ async function startProcesses(stack: Stack, o: FanoutOptions, log: (l: string) =
   try {
     procs.redisPid = redis.pid;
     for (let g = 0; g < o.gateways; g++) {
-      const server = await spawnTs(stack === 'vigil' ? 'gateway-proc.ts' : 'baseline-server-proc.ts');
+      const server = await spawnTs(stack === 'baseline' ? 'baseline-server-proc.ts' : 'gateway-proc.ts');
       procs.servers!.push(server);
-      await server.next('ready', 30_000);
-      server.send({ type: 'start', redisUrl: redis.url });
+      await server.next('ready', STARTUP_TIMEOUT_MS);
+      server.send({ type: 'start', redisUrl: redis.url, clients: o.clients });
     }
     const ports: number[] = [];
-    for (const s of procs.servers!) ports.push(Number((await s.next<{ type: string; port: number }>('listening', 30_000)).port));
+    for (const s of procs.servers!) ports.push(Number((await s.next<{ type: string; port: number }>('listening', STARTUP_TIMEOUT_MS)).port));
     procs.publisher = await spawnTs('publisher-proc.ts');
-    await procs.publisher.next('ready', 30_000);
-    procs.publisher.send({ type: 'start', kind: stack, redisUrl: redis.url, servers: o.servers, collectors: o.collectors });
-    await procs.publisher.next('started', 30_000);
+    await procs.publisher.next('ready', STARTUP_TIMEOUT_MS);
+    procs.publisher.send({ type: 'start', kind: stack === 'baseline' ? 'baseline' : 'vigil', redisUrl: redis.url, servers: o.servers, collectors: o.collectors });
+    await procs.publisher.next('started', STARTUP_TIMEOUT_MS);
 
     // Client i watches server i mod S through gateway ⌊i / S⌋ mod G: every room has clients on every gateway.
-    const assignments = Array.from({ length: o.clientProcs }, () => [] as Array<{ url: string; serverId: string }>);
+    const assignments = Array.from({ length: o.clientProcs }, () => [] as Assignment[]);
+    const transport = stack === 'ws' ? 'ws' : 'socket.io';
     for (let i = 0; i < o.clients; i++) {
       const port = ports[Math.floor(i / o.servers) % o.gateways]!;
-      assignments[i % o.clientProcs]!.push({ url: `http://127.0.0.1:${port}`, serverId: benchServerId(i % o.servers) });
+      assignments[i % o.clientProcs]!.push({ url: `http://127.0.0.1:${port}`, serverId: benchServerId(i % o.servers), transport });
     }
     log(`fanout[${stack}]: connecting ${o.clients} clients to ${o.gateways} gateways (ports ${ports.join(', ')})`);
     for (const list of assignments) {
       const c = await spawnTs('clients-proc.ts');
       procs.clients!.push(c);
-      await c.next('ready', 30_000);
+      await c.next('ready', STARTUP_TIMEOUT_MS);
       c.send({ type: 'connect', clients: list });
     }
     return procs as StackProcs;

@@ -1,20 +1,21 @@
-// Benchmark 2: end-to-end fan-out, publisher → Redis → G gateways → C socket.io clients over S server
-// rooms, every role in its own process so that each one's CPU is its own. The same clients and payloads
-// run against two stacks, each on its own Redis, up at the same time and taking turns at each rate:
-// - vigil: BatchWriter (the collector's publish path) → vigil gateways (buildApp);
+// Benchmark 2: end-to-end fan-out, publisher → Redis → G gateways → C clients over S server rooms, every
+// role in its own process so that each one's CPU is its own. The same number of clients, rooms and
+// payloads run against three stacks, each on its own Redis, up at the same time and taking turns at each rate:
+// - vigil: BatchWriter (the collector's publish path) → vigil gateways (buildApp) → socket.io clients;
 // - baseline: a Socket.IO server with the sharded adapter emitting `io.to(room).emit(...)` → bare
-//   Socket.IO servers with the sharded adapter.
+//   Socket.IO servers with the sharded adapter → socket.io clients;
+// - ws: vigil's publish path and gateways → plain WebSocket clients on `/ws`.
 // This file owns the ramp and the comparison; fanout-stack.ts starts and stops a stack's processes,
 // fanout-step.ts measures one step. Run directly to print the JSON result.
 import { pathToFileURL } from 'node:url';
 import { killAll } from './lib/children.js';
-import { parseFanoutFlags } from './lib/flags.js';
+import { parseFanoutFlags, type STACKS } from './lib/flags.js';
 import { startStack, stopStack, type StackProcs } from './fanout-stack.js';
 import { quietGate, runStep, settle, type Step } from './fanout-step.js';
 
 export type { Step } from './fanout-step.js';
 
-export type Stack = 'vigil' | 'baseline';
+export type Stack = (typeof STACKS)[number];
 
 export type FanoutOptions = {
   clients: number;
@@ -45,14 +46,15 @@ export const DEFAULT_FANOUT: FanoutOptions = {
   gateways: 2,
   clientProcs: 2,
   collectors: 10,
-  ratesPerSec: [10, 20, 30, 35, 40, 45, 50, 60],
+  // Three stacks take turns at each rate: six rates keep a run near five minutes on 2 cores.
+  ratesPerSec: [10, 20, 30, 40, 50, 60],
   warmupMs: 2000,
   windowMs: 4000,
   p99LimitMs: 50,
   stopP99Ms: 1000,
   retryAboveOtherCores: 0.5,
-  quietBudgetMs: 120_000,
-  stacks: ['vigil', 'baseline'],
+  quietBudgetMs: 60_000,
+  stacks: ['vigil', 'baseline', 'ws'],
 };
 
 export type StackResult = {
@@ -63,7 +65,30 @@ export type StackResult = {
   best: Step | null;
   /** Step with the most deliveries/s received, whatever the latency: the stack's measured capacity. */
   peak: Step | null;
+  /** Gateway CPU per delivery over the rates every stack was measured at (their CPU ÷ their deliveries), µs. */
+  usPerDelivery: number | null;
   notes: string[];
+};
+
+/** One stack against the baseline measured in the same run: stack ÷ baseline. */
+export type StackRatios = {
+  stack: Stack;
+  /** Highest sustained deliveries/s. */
+  bestDeliveriesPerSec: number | null;
+  /** Most deliveries/s received, whatever the latency. */
+  peakDeliveriesPerSec: number | null;
+  /** Highest rate kept up with, whatever the p99. */
+  keptUpRate: number | null;
+  /** Gateway CPU per delivery over the rates every stack was measured at (below 1: cheaper than the baseline). */
+  usPerDelivery: number | null;
+  /** Per rate both kept up with: p50, p99 and gateway CPU per delivery, and the other load each ran under. */
+  perRate: Array<{
+    ratePerSec: number;
+    p50: number | null;
+    p99: number | null;
+    gatewayUsPerDelivery: number | null;
+    otherCores: { stack: number | null; baseline: number | null };
+  }>;
 };
 
 export type FanoutReport = {
@@ -71,20 +96,10 @@ export type FanoutReport = {
   /** Time spent waiting for other work on the machine to calm down before steps. */
   quietWaitMs: number;
   stacks: StackResult[];
-  ratios: {
-    /** vigil ÷ baseline, highest sustained deliveries/s. */
-    bestDeliveriesPerSec: number | null;
-    /** vigil ÷ baseline, most deliveries/s received, whatever the latency. */
-    peakDeliveriesPerSec: number | null;
-    /** Per rate both stacks kept up with: vigil ÷ baseline p50, p99 and gateway CPU per delivery, and the other load each ran under. */
-    perRate: Array<{
-      ratePerSec: number;
-      p50: number | null;
-      p99: number | null;
-      gatewayUsPerDelivery: number | null;
-      otherCores: { vigil: number | null; baseline: number | null };
-    }>;
-  } | null;
+  /** Rates (ticks/s) every stack was measured at: where usPerDelivery is taken. */
+  commonRates: number[];
+  /** Every other stack against the baseline; empty without a baseline. */
+  ratios: StackRatios[];
 };
 
 type Running = { stack: Stack; procs: StackProcs; result: StackResult; done: boolean; forgiven: boolean };
@@ -99,7 +114,7 @@ export async function runFanout(o: FanoutOptions, log: (l: string) => void = () 
   try {
     for (const stack of o.stacks) {
       const { procs, connected, notes } = await startStack(stack, o, log);
-      running.push({ stack, procs, result: { stack, connected, steps: [], best: null, peak: null, notes }, done: false, forgiven: false });
+      running.push({ stack, procs, result: { stack, connected, steps: [], best: null, peak: null, usPerDelivery: null, notes }, done: false, forgiven: false });
     }
     // JIT and connection warm-up, not recorded: the first measured step would otherwise pay for it.
     const warm = { ...o, warmupMs: 0, windowMs: Math.max(1000, o.warmupMs) };
@@ -149,33 +164,55 @@ export async function runFanout(o: FanoutOptions, log: (l: string) => void = () 
     r.result.peak = [...steps].sort((a, b) => b.deliveriesPerSec - a.deliveriesPerSec)[0] ?? null;
     return r.result;
   });
-  const vigil = stacks.find((s) => s.stack === 'vigil');
+  // A saturated step still says what a delivery costs (its CPU over what it delivered in the window).
+  const commonRates = o.ratesPerSec.filter((rate, i) => o.ratesPerSec.indexOf(rate) === i && stacks.every((st) => st.steps.some((s) => s.ratePerSec === rate)));
+  for (const st of stacks) st.usPerDelivery = usPerDelivery(st.steps.filter((s) => commonRates.includes(s.ratePerSec)), o.windowMs);
   const base = stacks.find((s) => s.stack === 'baseline');
-  let ratios: FanoutReport['ratios'] = null;
-  if (vigil && base) {
-    const ratio = (a: number | null | undefined, b: number | null | undefined) =>
-      a == null || b == null || b === 0 ? null : Math.round((a / b) * 100) / 100;
-    ratios = {
-      bestDeliveriesPerSec: ratio(vigil.best?.deliveriesPerSec, base.best?.deliveriesPerSec),
-      peakDeliveriesPerSec: ratio(vigil.peak?.deliveriesPerSec, base.peak?.deliveriesPerSec),
-      perRate: vigil.steps
-        .filter((v) => v.keptUp)
-        .flatMap((v) => {
-          const b = base.steps.find((s) => s.ratePerSec === v.ratePerSec && s.keptUp);
-          if (!b) return [];
-          return [
-            {
-              ratePerSec: v.ratePerSec,
-              p50: ratio(v.latencyMs.p50, b.latencyMs.p50),
-              p99: ratio(v.latencyMs.p99, b.latencyMs.p99),
-              gatewayUsPerDelivery: ratio(v.gatewayUsPerDelivery, b.gatewayUsPerDelivery),
-              otherCores: { vigil: v.otherCores, baseline: b.otherCores },
-            },
-          ];
-        }),
-    };
+  const ratios = base ? stacks.filter((s) => s !== base).map((st) => compare(st, base)) : [];
+  return { options: o, stacks, commonRates, ratios, quietWaitMs: quiet.waitedMs() };
+}
+
+const ratio = (a: number | null | undefined, b: number | null | undefined) => (a == null || b == null || b === 0 ? null : Math.round((a / b) * 100) / 100);
+
+/** Total gateway CPU ÷ total deliveries over some steps, µs (each step's deliveries: its rate × its window). */
+function usPerDelivery(steps: Step[], windowMs: number): number | null {
+  let cpuMs = 0;
+  let deliveries = 0;
+  for (const s of steps) {
+    if (s.cpuMs.gateways === null) return null;
+    cpuMs += s.cpuMs.gateways;
+    deliveries += (s.deliveriesPerSec * windowMs) / 1000;
   }
-  return { options: o, stacks, ratios, quietWaitMs: quiet.waitedMs() };
+  return deliveries === 0 ? null : Math.round(((cpuMs * 1000) / deliveries) * 100) / 100;
+}
+
+export function highestKeptUp(st: StackResult): Step | null {
+  return st.steps.filter((s) => s.keptUp).sort((a, b) => b.ratePerSec - a.ratePerSec)[0] ?? null;
+}
+
+function compare(st: StackResult, base: StackResult): StackRatios {
+  return {
+    stack: st.stack,
+    bestDeliveriesPerSec: ratio(st.best?.deliveriesPerSec, base.best?.deliveriesPerSec),
+    peakDeliveriesPerSec: ratio(st.peak?.deliveriesPerSec, base.peak?.deliveriesPerSec),
+    keptUpRate: ratio(highestKeptUp(st)?.ratePerSec, highestKeptUp(base)?.ratePerSec),
+    usPerDelivery: ratio(st.usPerDelivery, base.usPerDelivery),
+    perRate: st.steps
+      .filter((v) => v.keptUp)
+      .flatMap((v) => {
+        const b = base.steps.find((s) => s.ratePerSec === v.ratePerSec && s.keptUp);
+        if (!b) return [];
+        return [
+          {
+            ratePerSec: v.ratePerSec,
+            p50: ratio(v.latencyMs.p50, b.latencyMs.p50),
+            p99: ratio(v.latencyMs.p99, b.latencyMs.p99),
+            gatewayUsPerDelivery: ratio(v.gatewayUsPerDelivery, b.gatewayUsPerDelivery),
+            otherCores: { stack: v.otherCores, baseline: b.otherCores },
+          },
+        ];
+      }),
+  };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

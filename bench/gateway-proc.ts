@@ -1,5 +1,7 @@
 // A vigil gateway in its own process (so its CPU is its own): buildApp() on a free loopback port,
-// verifying tokens signed with the run's secret (lib/auth.ts).
+// verifying tokens signed with the run's secret (lib/auth.ts). Every bench client comes from 127.0.0.1,
+// so the per-address caps (meant for one client machine, or one proxy's clients behind trustProxy) are
+// raised to what the parent says it will open; every other setting is the product's default.
 // The parent sends `start { redisUrl }` and gets `listening { port }`; `stop` closes the app.
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -12,7 +14,8 @@ let app: FastifyInstance | null = null;
 onParentMessage(
   async (m) => {
     if (m.type !== 'start') return;
-    app = await buildApp({ redisUrl: String(m.redisUrl), auth: BENCH_AUTH });
+    const clients = Math.max(1, Number(m.clients) || 1);
+    app = await buildApp({ redisUrl: String(m.redisUrl), auth: BENCH_AUTH, maxConnectionsPerAddress: clients, handshakesPerSecond: Math.max(20, clients) });
     await app.listen({ host: '127.0.0.1', port: 0 });
     tellParent({ type: 'listening', port: (app.server.address() as AddressInfo).port });
   },

@@ -20,7 +20,8 @@ const MAX_IN_FLIGHT = 16;
 
 /** Publishes one sample for each server of `servers` (one collector's tick). */
 type PublishTick = (servers: readonly string[], sentAt: number, n: number) => Promise<void>;
-type Publisher = { publish: PublishTick; close(): Promise<void> };
+/** `register`: what a collector writes when it starts (gateways refuse subscriptions to unknown servers). */
+type Publisher = { register(): Promise<void>; publish: PublishTick; close(): Promise<void> };
 
 function vigilPublisher(redisUrl: string, all: readonly string[]): Publisher {
   const redis = createRedis(redisUrl, 'command', { name: 'bench-publisher' });
@@ -45,6 +46,15 @@ function vigilPublisher(redisUrl: string, all: readonly string[]): Publisher {
     updatedAt: iso,
   });
   return {
+    async register() {
+      const now = Date.now();
+      const iso = new Date(now).toISOString();
+      await writer.write({
+        appends: [],
+        registry: all.map((serverId) => ({ serverId, entry: JSON.stringify(registry(serverId, iso)) })),
+        heartbeats: all.map((serverId) => ({ serverId, at: now })),
+      });
+    },
     async publish(servers, sentAt, n) {
       const now = Date.now();
       const iso = new Date(now).toISOString();
@@ -74,6 +84,7 @@ function baselinePublisher(redisUrl: string): Publisher {
   const nsp = io.of(NAMESPACE);
   let seq = 0;
   return {
+    async register() {},
     async publish(servers, sentAt, n) {
       const now = Date.now();
       const iso = new Date(now).toISOString();
@@ -146,6 +157,7 @@ onParentMessage(
       const k = Math.max(1, Math.min(names.length, Number(m.collectors)));
       groups = Array.from({ length: k }, (_, g) => names.map((_, i) => i).filter((i) => i % k === g));
       publisher = m.kind === 'vigil' ? vigilPublisher(String(m.redisUrl), names) : baselinePublisher(String(m.redisUrl));
+      await publisher.register();
       tellParent({ type: 'started' });
     } else if (m.type === 'run' && publisher) {
       const r = await runAtRate(publisher, groups, names, m.run as Run, n);

@@ -14,10 +14,14 @@ import { killAll } from './lib/children.js';
 import { waitForQuiet } from './lib/cpu.js';
 import { parseRunFlags } from './lib/flags.js';
 import { describeMachine } from './lib/machine.js';
-import { renderReadme, type Results, type Section } from './lib/report.js';
+import { renderReadme, type Results, type SamplingBefore, type SamplingProfile, type Section } from './lib/report.js';
 
 const RESULTS = fileURLToPath(new URL('./results/latest.json', import.meta.url));
 const README = fileURLToPath(new URL('./README.md', import.meta.url));
+/** Optional: a sampling run of an earlier collector, shown beside the current one. */
+const SAMPLING_BEFORE = fileURLToPath(new URL('./results/sampling-before.json', import.meta.url));
+/** Optional: where the sampling workers' time goes, from a profiled run (bench/profile-summary.ts). */
+const SAMPLING_PROFILE = fileURLToPath(new URL('./results/sampling-profile.json', import.meta.url));
 const COMMAND = 'npm run bench';
 /** Other work above this many cores makes the run wait (bounded) before measuring. */
 const QUIET_CORES = 0.3;
@@ -35,8 +39,8 @@ async function section<T>(command: string, run: () => Promise<T>): Promise<Secti
 const USAGE = `usage: npm run bench -- [--only=sampling|fanout|memory|host|interval] [--render-only] [--no-write] [size flags]
   collector sampling: --sizes=100,1000 --interval=200 --warmup-ticks=5 --ticks=50 --per-pid-ticks=15 --repeats=2
   fan-out:            --clients=1000 --servers=100 --gateways=2 --client-procs=2 --collectors=10
-                      --rates=10,20,30,35,40,45,50,60 --warmup=2 --window=4 --p99-limit=50 --stop-p99=1000
-                      --retry-above=0.5 --quiet-budget=120 --stacks=vigil,baseline
+                      --rates=10,20,30,40,50,60 --warmup=2 --window=4 --p99-limit=50 --stop-p99=1000
+                      --retry-above=0.5 --quiet-budget=60 --stacks=vigil,baseline,ws
   redis memory:       --memory-servers=20 --memory-seconds=3600
   collector interval: --interval-targets=200 --interval-configured=1000 --interval-fast=100
                       --interval-warmup=3 --interval-window=20 --interval-repeats=2
@@ -53,9 +57,11 @@ async function main(): Promise<void> {
   }
   const flags = parseRunFlags(argv, { sampling: DEFAULT_SAMPLING, fanout: DEFAULT_FANOUT, interval: DEFAULT_INTERVAL });
   const previous: Partial<Results> = existsSync(RESULTS) ? (JSON.parse(readFileSync(RESULTS, 'utf8')) as Results) : {};
+  const before = existsSync(SAMPLING_BEFORE) ? (JSON.parse(readFileSync(SAMPLING_BEFORE, 'utf8')) as SamplingBefore) : null;
+  const profile = existsSync(SAMPLING_PROFILE) ? (JSON.parse(readFileSync(SAMPLING_PROFILE, 'utf8')) as SamplingProfile) : null;
   if (flags.renderOnly) {
     if (!previous.machine) throw new Error(`--render-only: no results in ${RESULTS}`);
-    writeFileSync(README, renderReadme(previous as Results));
+    writeFileSync(README, renderReadme(previous as Results, before, profile));
     log(`wrote ${README} from ${RESULTS}`);
     return;
   }
@@ -82,7 +88,7 @@ async function main(): Promise<void> {
   }
   mkdirSync(fileURLToPath(new URL('./results/', import.meta.url)), { recursive: true });
   writeFileSync(RESULTS, JSON.stringify(results, null, 2) + '\n');
-  writeFileSync(README, renderReadme(results));
+  writeFileSync(README, renderReadme(results, before, profile));
   log(`wrote ${RESULTS} and ${README}`);
 }
 

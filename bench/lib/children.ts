@@ -40,11 +40,17 @@ function benchFile(name: string): string {
   return fileURLToPath(new URL(`../${name}`, import.meta.url));
 }
 
-/** Extra Node flags for every child, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile a run. */
+/**
+ * Extra Node flags for every child, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile a run (summarize
+ * a profile with lib/profile-summary.ts); VIGIL_BENCH_CHILD_NODE_ARGS_FOR=gateway-proc.ts,… gives them only
+ * to the children started from those files.
+ */
 const CHILD_NODE_ARGS = (process.env.VIGIL_BENCH_CHILD_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+const CHILD_NODE_ARGS_FOR = (process.env.VIGIL_BENCH_CHILD_NODE_ARGS_FOR ?? '').split(',').map((s) => s.trim()).filter(Boolean);
 
 export function spawnTs(name: string, args: string[] = [], env: Record<string, string> = {}): Promise<Child> {
-  const nodeArgs = [...CHILD_NODE_ARGS, '--import', 'tsx', '--conditions=vigil:source'];
+  const extra = CHILD_NODE_ARGS_FOR.length === 0 || CHILD_NODE_ARGS_FOR.includes(name) ? CHILD_NODE_ARGS : [];
+  const nodeArgs = [...extra, '--import', 'tsx', '--conditions=vigil:source'];
   const proc = spawn(process.execPath, [...nodeArgs, benchFile(name), ...args], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, [BENCH_AUTH_ENV]: BENCH_SECRET, ...env },

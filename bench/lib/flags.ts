@@ -2,8 +2,11 @@
 // flags win. Every size has a default that fits a 2-core machine in about three minutes per benchmark.
 import { parseArgs } from 'node:util';
 import type { SamplingOptions } from '../collector-sampling.js';
-import type { FanoutOptions } from '../fanout.js';
+import type { FanoutOptions, Stack } from '../fanout.js';
 import type { IntervalOptions } from '../collector-interval.js';
+
+/** The fan-out stacks: vigil over Socket.IO, the bare Socket.IO baseline, vigil over its plain WebSocket `/ws`. */
+export const STACKS = ['vigil', 'baseline', 'ws'] as const;
 
 const OPTIONS = {
   only: { type: 'string' },
@@ -94,7 +97,7 @@ function samplingFrom(values: Values, d: SamplingOptions): SamplingOptions {
 
 function fanoutFrom(values: Values, d: FanoutOptions): FanoutOptions {
   const stacks = (raw(values, 'stacks') ?? d.stacks.join(',')).split(',').map((s) => s.trim());
-  for (const s of stacks) if (s !== 'vigil' && s !== 'baseline') throw new Error(`--stacks: expected vigil and/or baseline, got "${s}"`);
+  for (const s of stacks) if (!STACKS.includes(s as Stack)) throw new Error(`--stacks: expected some of ${STACKS.join(', ')}, got "${s}"`);
   return {
     clients: num(values, 'clients', d.clients, 1, 20_000),
     servers: num(values, 'servers', d.servers, 1, 10_000),

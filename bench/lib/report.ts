@@ -1,7 +1,7 @@
 // bench/README.md from a results file: what each benchmark measures and how, the machine, the
 // figures and the ratios against the baselines. Everything numeric comes from the results.
 import { DEFAULT_SAMPLING, type SamplingReport, type SamplingRow } from '../collector-sampling.js';
-import { DEFAULT_FANOUT, type FanoutReport, type Step, type StackResult } from '../fanout.js';
+import { DEFAULT_FANOUT, highestKeptUp, type FanoutReport, type Stack, type Step, type StackResult } from '../fanout.js';
 import type { Machine } from './machine.js';
 import type { MemoryReport } from '../redis-memory.js';
 import { memorySection } from './memory-report.js';
@@ -23,6 +23,38 @@ export type Results = {
   interval?: Section<IntervalReport> | null;
 };
 
+/** A sampling run of an earlier version of the collector, kept for comparison (bench/results/sampling-before.json). */
+export type SamplingBefore = { label: string; section: Section<SamplingReport> };
+
+/** Where the workers' busy time went, from a profiled run (bench/results/sampling-profile.json, bench/profile-summary.ts). */
+export type SamplingProfile = {
+  command: string;
+  startedAt: string;
+  finishedAt: string;
+  vigilOverBatched: number;
+  otherCores: Record<string, number | null>;
+  modes: Array<{ mode: SamplingRow['mode']; owners: Array<{ name: string; ms: number; share: number }> }>;
+};
+
+function profileTable(p: SamplingProfile): string {
+  const names = [...new Set(p.modes.flatMap((m) => m.owners.map((o) => o.name)))];
+  const share = (mode: SamplingRow['mode'], name: string) => p.modes.find((m) => m.mode === mode)?.owners.find((o) => o.name === name)?.share;
+  const rows = names.map((name) => [name, ...p.modes.map((m) => `${f((share(m.mode, name) ?? 0) * 100)}%`)]);
+  return `Where each worker's busy time goes at 1,000 targets, from a profiled run (${p.startedAt} – ${p.finishedAt};
+the profiler itself costs CPU, the ratio in that run was ${f(p.vigilOverBatched, 2)}×, other load ${p.modes.map((m) => `${m.mode} ${f(p.otherCores[m.mode], 2)}`).join(', ')} cores).
+Each sample counts for the nearest frame on its stack that one of these owns; shares are of the time not idle.
+Command: \`${p.command}\`.
+
+${table(['owner', ...p.modes.map((m) => MODE_LABEL[m.mode])], rows)}
+
+What vigil adds to the bare loop is its one write per tick: ioredis turns the Lua call's arguments (5 per sample:
+2 keys, kind, room, body; plus 2 per heartbeat) into RESP text (\`Command\`'s \`args.flat()\`, per-argument string
+concatenation, then the socket's UTF-8 encoding of the whole string), vigil's own code (sampler, trackers, publisher,
+building the arguments), and the garbage collection of those strings. Some of it lands inside the pidusage window
+(GC, replies arriving while pidusage waits on its reads), which is why vigil's "in pidusage" figure exceeds the bare loop's.
+`;
+}
+
 const f = (x: number | null | undefined, digits = 1): string => (x == null ? '–' : x.toFixed(digits));
 const int = (x: number | null | undefined): string => (x == null ? '–' : Math.round(x).toLocaleString('en-US'));
 
@@ -37,7 +69,30 @@ const MODE_LABEL: Record<SamplingRow['mode'], string> = {
   vigil: '(b) vigil collector → Redis',
 };
 
-function samplingSection(s: Section<SamplingReport>): string {
+function beforeAfter(before: SamplingBefore, after: Section<SamplingReport>): string {
+  const row = (s: Section<SamplingReport>, targets: number, mode: SamplingRow['mode']) => s.report.rows.find((r) => r.targets === targets && r.mode === mode);
+  const ratio = (s: Section<SamplingReport>, targets: number) => s.report.ratios.find((r) => r.targets === targets)?.vigilOverBatched;
+  const rows = after.report.options.sizes.map((targets) => {
+    const [b, a] = [row(before.section, targets, 'vigil'), row(after, targets, 'vigil')];
+    const rest = (r: SamplingRow | undefined) => (r ? r.usPerTargetSample - r.sampleUsPerTargetSample : null);
+    return [
+      String(targets),
+      `${f(ratio(before.section, targets), 2)}× → **${f(ratio(after, targets), 2)}×**`,
+      `${f(b?.usPerTargetSample)} → ${f(a?.usPerTargetSample)}`,
+      `${f(rest(b))} → ${f(rest(a))}`,
+      `${f(b?.redisUsPerTargetSample)} → ${f(a?.redisUsPerTargetSample)}`,
+      `${f(b?.otherCores, 2)} / ${f(a?.otherCores, 2)}`,
+    ];
+  });
+  return `Before and after: ${before.label}, measured ${before.section.startedAt} – ${before.section.finishedAt} with
+\`${before.section.command}\`, against the run above. The two runs had different other load, so compare each run's
+ratio (measured within one run) more than its raw figures.
+
+${table(['targets', 'vigil ÷ batched, before → after', 'vigil µs/target-sample', 'rest (µs, not pidusage)', 'redis µs/target-sample', 'other load before / after (cores)'], rows)}
+`;
+}
+
+function samplingSection(s: Section<SamplingReport>, before: SamplingBefore | null, profile: SamplingProfile | null): string {
   const r = s.report;
   const o = r.options;
   const rows = r.rows.map((row) => [
@@ -52,7 +107,8 @@ function samplingSection(s: Section<SamplingReport>): string {
     f(row.redisUsPerTargetSample),
     f(row.otherCores, 2),
   ]);
-  const ratios = r.ratios.map((x) => [String(x.targets), `${f(x.vigilOverBatched, 2)}×`, `${f(x.perPidOverBatched, 2)}×`]);
+  const redisOf = (targets: number) => r.rows.find((row) => row.targets === targets && row.mode === 'vigil')?.redisUsPerTargetSample;
+  const ratios = r.ratios.map((x) => [String(x.targets), `${f(x.vigilOverBatched, 2)}×`, `${f(x.perPidOverBatched, 2)}×`, f(redisOf(x.targets))]);
   return `## 1. Collector CPU per target-sample (\`bench/collector-sampling.ts\`)
 
 **What it measures.** The CPU time a sampling process spends per target per tick (µs/target-sample),
@@ -77,6 +133,8 @@ of the tick after the last, so it includes publishing and everything the process
 "in pidusage" is the CPU spent inside the pidusage calls; redis-server's CPU comes from \`/proc/<pid>/stat\`
 (10 ms resolution; it includes redis's own idle housekeeping, visible in the rows where nothing writes to it).
 "Other load" is what the rest of the machine used meanwhile (\`/proc/stat\` busy time minus this process and redis).
+Where the collector's share goes: run with \`VIGIL_BENCH_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"\` and sum
+the vigil worker's profile with \`node --import tsx bench/profile-summary.ts <file>.cpuprofile --skip-ms=8000\`.
 
 ${table(
   ['targets', 'mode', 'ticks (all runs)', 'µs/target-sample (process)', 'per run', 'of which in pidusage', 'rest (track + publish + idle)', 'tick wall ms', 'redis µs/target-sample', 'other load (cores)'],
@@ -85,9 +143,10 @@ ${table(
 
 Ratios (µs/target-sample, process CPU):
 
-${table(['targets', 'vigil ÷ batched baseline', 'naive ÷ batched baseline'], ratios)}
+${table(['targets', 'vigil ÷ batched baseline', 'naive ÷ batched baseline', 'redis-server µs/target-sample (vigil; not in the ratio)'], ratios)}
 ${r.notes.length > 0 ? `\nNotes from the run:\n\n${r.notes.map((n) => `- ${n}`).join('\n')}\n` : ''}
-Measured ${s.startedAt} – ${s.finishedAt} with \`${s.command}\`; other load just before: ${f(s.otherCoresBefore, 2)} cores.`;
+Measured ${s.startedAt} – ${s.finishedAt} with \`${s.command}\`; other load just before: ${f(s.otherCoresBefore, 2)} cores.
+${before ? `\n${beforeAfter(before, s)}` : ''}${profile ? `\n${profileTable(profile)}` : ''}`;
 }
 
 function stepRows(st: StackResult, windowSec: number): string[][] {
@@ -111,16 +170,42 @@ function stepRows(st: StackResult, windowSec: number): string[][] {
   ]);
 }
 
-function highestKeptUp(st: StackResult): Step | null {
-  return st.steps.filter((s) => s.keptUp).sort((a, b) => b.ratePerSec - a.ratePerSec)[0] ?? null;
-}
+const STACK_NAMES: Record<Stack, string> = { vigil: 'vigil-Socket.IO', baseline: 'baseline Socket.IO', ws: 'vigil-/ws' };
 
-function keptUpRatio(r: FanoutReport): number | null {
-  const v = r.stacks.find((s) => s.stack === 'vigil');
-  const b = r.stacks.find((s) => s.stack === 'baseline');
-  const kv = v ? highestKeptUp(v) : null;
-  const kb = b ? highestKeptUp(b) : null;
-  return kv && kb ? kv.ratePerSec / kb.ratePerSec : null;
+const STACK_TITLES: Record<Stack, string> = {
+  vigil: 'vigil-Socket.IO: BatchWriter → Redis → vigil gateways (buildApp) → socket.io clients',
+  baseline: 'baseline Socket.IO: `io.to(room).emit` → Redis → bare Socket.IO + sharded adapter → socket.io clients',
+  ws: 'vigil-/ws: BatchWriter → Redis → vigil gateways (buildApp) → plain WebSocket clients on `/ws`',
+};
+
+/** The figures the run is for, one row per stack, ratios against the baseline of the same run. */
+function summaryTable(r: FanoutReport): string {
+  const o = r.options;
+  const rows = r.stacks.map((st) => {
+    const x = r.ratios.find((q) => q.stack === st.stack);
+    const isBase = st.stack === 'baseline';
+    const vs = (v: number | null | undefined) => (isBase ? '1×' : `${f(v, 2)}×`);
+    const cheaper = x?.usPerDelivery && x.usPerDelivery < 1 ? ` (${f(1 / x.usPerDelivery, 2)}× cheaper)` : '';
+    return [
+      `**${STACK_NAMES[st.stack]}**`,
+      st.best ? `${int(st.best.deliveriesPerSec)} (${st.best.ratePerSec} ticks/s)` : '–',
+      vs(x?.bestDeliveriesPerSec),
+      f(st.usPerDelivery, 1),
+      isBase ? '1×' : `${f(x?.usPerDelivery, 2)}×${cheaper}`,
+      st.peak ? int(st.peak.deliveriesPerSec) : '–',
+    ];
+  });
+  return table(
+    [
+      'stack',
+      `highest sustained deliveries/s (p99 ≤ ${o.p99LimitMs} ms)`,
+      '÷ baseline',
+      `gateway CPU µs/delivery (rates ${r.commonRates.join(', ') || 'none'} ticks/s)`,
+      '÷ baseline',
+      'most deliveries/s received (capacity)',
+    ],
+    rows,
+  );
 }
 
 function fanoutSection(s: Section<FanoutReport>): string {
@@ -146,7 +231,7 @@ function fanoutSection(s: Section<FanoutReport>): string {
   ];
   const stacks = r.stacks
     .map((st) => {
-      const title = st.stack === 'vigil' ? 'vigil: BatchWriter → Redis → vigil gateways (buildApp)' : 'baseline: `io.to(room).emit` → Redis → bare Socket.IO + sharded adapter';
+      const title = STACK_TITLES[st.stack];
       const best = st.best
         ? `Highest sustained (p99 ≤ ${o.p99LimitMs} ms): **${int(st.best.deliveriesPerSec)} deliveries/s** (${st.best.ratePerSec} ticks/s), p50 ${f(st.best.latencyMs.p50)} ms, p99 ${f(st.best.latencyMs.p99)} ms.`
         : `No step kept p99 ≤ ${o.p99LimitMs} ms.`;
@@ -166,46 +251,55 @@ function fanoutSection(s: Section<FanoutReport>): string {
       return `### ${title}\n\n${st.connected} clients connected and subscribed.\n\n${table(head, stepRows(st, windowSec))}\n\n${best}${kept}${peak}${ceiling}${notes}`;
     })
     .join('\n\n');
-  let ratios = '';
-  if (r.ratios) {
-    const per = r.ratios.perRate.map((x) => [
-      String(x.ratePerSec),
-      `${f(x.p50, 2)}×`,
-      `${f(x.p99, 2)}×`,
-      `${f(x.gatewayUsPerDelivery, 2)}×`,
-      `${f(x.otherCores?.vigil, 2)} / ${f(x.otherCores?.baseline, 2)}`,
-    ]);
-    ratios = `### Ratios, vigil ÷ baseline
+  const ratios = r.ratios
+    .map((x) => {
+      const name = STACK_NAMES[x.stack];
+      const per = x.perRate.map((q) => [
+        String(q.ratePerSec),
+        `${f(q.p50, 2)}×`,
+        `${f(q.p99, 2)}×`,
+        `${f(q.gatewayUsPerDelivery, 2)}×`,
+        `${f(q.otherCores.stack, 2)} / ${f(q.otherCores.baseline, 2)}`,
+      ]);
+      return `### Ratios, ${name} ÷ baseline
 
-- Highest sustained deliveries/s (p99 ≤ ${o.p99LimitMs} ms): **${f(r.ratios.bestDeliveriesPerSec, 2)}×**
-- Highest rate kept up with, whatever the p99: **${f(keptUpRatio(r), 2)}×**
-- Most deliveries/s received in a step (capacity): **${f(r.ratios.peakDeliveriesPerSec, 2)}×**
-- At each rate both kept up with (below 1 is better for vigil; latency ratios are only as good as the other load
+- Highest sustained deliveries/s (p99 ≤ ${o.p99LimitMs} ms): **${f(x.bestDeliveriesPerSec, 2)}×**
+- Highest rate kept up with, whatever the p99: **${f(x.keptUpRate, 2)}×**
+- Most deliveries/s received in a step (capacity): **${f(x.peakDeliveriesPerSec, 2)}×**
+- Gateway CPU per delivery over the rates every stack was measured at: **${f(x.usPerDelivery, 2)}×**
+- At each rate both kept up with (below 1 is better for ${name}; latency ratios are only as good as the other load
   columns are equal and low):
 
-${per.length > 0 ? table(['ticks/s', 'p50', 'p99', 'gateway µs/delivery', 'other load (vigil / baseline, cores)'], per) : '(no rate was kept up with by both)'}`;
-  }
+${per.length > 0 ? table(['ticks/s', 'p50', 'p99', 'gateway µs/delivery', `other load (${name} / baseline, cores)`], per) : '(no rate was kept up with by both)'}`;
+    })
+    .join('\n\n');
   return `## 2. End-to-end fan-out (\`bench/fanout.ts\`)
 
 **What it measures.** Deliveries per second and latency from publish to a client's \`process:info\` handler,
-through Redis and ${o.gateways} gateways, for ${int(o.clients)} Socket.IO clients watching ${o.servers} servers
+through Redis and ${o.gateways} gateways, for ${int(o.clients)} clients watching ${o.servers} servers
 (${Math.round(o.clients / o.servers)} clients per server room, spread over ${o.gateways} gateways so that every room has
-clients on every gateway). Two stacks, same clients, same rooms, same payloads:
+clients on every gateway), and the gateways' CPU per delivery. Stacks, same number of clients, same rooms, same payloads:
 
-- **vigil**: the collector's publish path, one \`BatchWriter.write\` per tick (a Lua script per tick that, per
+- **vigil-Socket.IO** (\`vigil\`): the collector's publish path, one \`BatchWriter.write\` per tick (a Lua script per tick that, per
   server, XADDs the sample, SETs latest and SPUBLISHes it in the sharded adapter's wire format with the stream id
   as position; plus registry HSET and heartbeats ZADD) → vigil gateways built with \`buildApp()\`, which verify a
-  real token in every client's handshake, as deployed (once per connection, not per delivery).
-- **baseline**: the stock way: a Socket.IO server with \`createShardedAdapter(pub, sub, { subscriptionMode: 'dynamic' })\`
+  real token in every client's handshake, as deployed (once per connection, not per delivery) → socket.io-client.
+- **baseline Socket.IO** (\`baseline\`): the stock way: a Socket.IO server with \`createShardedAdapter(pub, sub, { subscriptionMode: 'dynamic' })\`
   and no clients does \`io.of('/monitoring').to(room).emit('process:info', payload)\` per server per tick → two bare
-  Socket.IO servers on the same adapter, whose only handler joins the room.
+  Socket.IO servers on the same adapter, whose only handler joins the room → socket.io-client.
+- **vigil-/ws** (\`ws\`): the same publisher and vigil gateways as vigil-Socket.IO; the clients are plain WebSockets
+  (the \`ws\` package) on the gateway's \`/ws\`, the token in the upgrade's \`Authorization: Bearer\` header, subscribed with a
+  \`{ "id", "event": "subscribe-server-metrics", "data": { "serverId" } }\` frame; each sample arrives as \`{ "event": "process:info", "data" }\`.
+
+The bench gateways keep every product default except the per-address connection caps, raised to the number of
+clients (they all come from 127.0.0.1).
 
 **How.** Every role is its own process: ${o.gateways} gateways, 1 publisher, ${o.clientProcs} client processes
-(socket.io-client, websocket transport, one connection per client) and one private \`redis-server\` per stack. Both
-stacks are up at once and take turns at each rate, in alternating order, after an unrecorded warm-up step each.
+(socket.io-client on the websocket transport, or \`ws\`; one connection per client) and one private \`redis-server\` per
+stack. All stacks are up at once and take turns at each rate, in alternating order, after an unrecorded warm-up step each.
 
 - **Load.** One sample per server per tick: a \`process:info\` JSON body of about 280 bytes (position and \`sentAt\`
-  included; about 310 bytes as a Socket.IO packet). The servers are split among ${o.collectors} simulated
+  included; about 310 bytes as a Socket.IO packet, about 300 as a \`/ws\` frame). The servers are split among ${o.collectors} simulated
   collector${o.collectors === 1 ? '' : 's'} whose ticks are staggered evenly over the period (collectors on different hosts are not in
   phase); each collector tick is one publish of its ${Math.ceil(o.servers / o.collectors)} servers, a burst of about
   ${int(Math.ceil(o.servers / o.collectors) * (o.clients / o.servers))} deliveries. Offered deliveries/s = ticks/s × ${int(o.clients)}.
@@ -219,12 +313,18 @@ stacks are up at once and take turns at each rate, in alternating order, after a
   passed ${o.stopP99Ms} ms (once per stack, such a step measured under more than ${o.retryAboveOtherCores} cores of other load is forgiven
   and the ramp goes on; the stack's notes say so).
 - **CPU.** Per role, from \`/proc/<pid>/stat\` over the window (10 ms resolution), in cores (CPU seconds per second);
-  gateway µs/delivery = both gateways' CPU ÷ deliveries received. Everything (clients included, see their
+  gateway µs/delivery = both gateways' CPU ÷ deliveries received; the summary's figure pools the rates every stack
+  was measured at (their gateway CPU ÷ their deliveries, saturated steps included: CPU spent over what was delivered),
+  so that all stacks are compared over the same rates. Everything (clients included, see their
   column) shares the machine's cores, so a ceiling here is the machine's, not a gateway's alone.
 - **Noise.** Before each step the run waits for other work to use less than ${o.retryAboveOtherCores} cores (at most
   ${o.quietBudgetMs / 1000} s of waiting over the whole run; ${int(r.quietWaitMs == null ? null : r.quietWaitMs / 1000)} s were spent); a step measured while other work used more
   anyway is measured once more and the quieter of the two is kept (the "other load" column says so). "Other load"
   counts everything outside the measured stack, the other stack's idle processes included.
+
+### Summary
+
+${summaryTable(r)}
 
 ${stacks}
 
@@ -256,7 +356,7 @@ export function machineTable(m: Results['machine']): string {
   );
 }
 
-export function renderReadme(r: Results): string {
+export function renderReadme(r: Results, samplingBefore: SamplingBefore | null = null, samplingProfile: SamplingProfile | null = null): string {
   const m = r.machine;
   const parts = [
     `# vigil benchmarks
@@ -281,7 +381,7 @@ The machine is shared: other work runs while the benchmarks do. Each table has a
 by processes outside the benchmark during the measurement); figures taken under heavy other load are pessimistic,
 latency ones most of all.`,
   ];
-  if (r.sampling) parts.push(samplingSection(r.sampling));
+  if (r.sampling) parts.push(samplingSection(r.sampling, samplingBefore, samplingProfile));
   if (r.fanout) parts.push(fanoutSection(r.fanout));
   if (r.memory) parts.push(memorySection(r.memory));
   if (r.host) parts.push(hostSamplingSection(r.host));

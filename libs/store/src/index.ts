@@ -1,7 +1,7 @@
 // The shared Redis model: how both services connect, what they write, and how it is read back.
 export { parseRedisUrl, createRedis, closeRedis, type RedisRole } from './connection.js';
 export { redisTlsFromEnv, readRedisTls, REDIS_TLS_ENV, type RedisTls, type RedisTlsFiles } from './redis-tls.js';
-export { adapterChannel, broadcastFrame, positionInFrame, roomOfChannel, type BroadcastFrame } from './adapter-wire.js';
+export { adapterChannel, broadcastFrame, positionInFrame, positionMsInFrame, roomOfChannel, type BroadcastFrame, type FrameTemplate } from './adapter-wire.js';
 export { BatchWriter, type AppendOp, type Batch } from './batch-writer.js';
 export { ServerStore, isStale, type HistoryPage } from './server-store.js';
 /** The REST shape of a registry entry; its schema is @vigil/protocol's. */

@@ -8,15 +8,17 @@ import { createShardedAdapter } from '@socket.io/redis-adapter';
 import { io as connect, type Socket as ClientSocket } from 'socket.io-client';
 import { NAMESPACE, Keys, metricsRoom } from '@vigil/protocol';
 import { startRedis, waitFor, type RedisProcess } from '@vigil/testkit';
-import { BatchWriter, adapterChannel, broadcastFrame, closeRedis, createRedis, type AppendOp } from '../src/index.js';
+import { BatchWriter, adapterChannel, broadcastFrame, closeRedis, createRedis, positionInFrame, positionMsInFrame, type AppendOp } from '../src/index.js';
 
-type Node = { io: Server; port: number; sub: ReturnType<typeof createRedis>; perChannel: Map<string, number>; close(): Promise<void> };
+type Node = { io: Server; port: number; sub: ReturnType<typeof createRedis>; perChannel: Map<string, number>; frames: Buffer[]; close(): Promise<void> };
 
 async function startNode(redis: RedisProcess): Promise<Node> {
   const pub = createRedis(redis.url, 'publisher');
   const sub = createRedis(redis.url, 'subscriber');
   const perChannel = new Map<string, number>();
-  sub.on('smessageBuffer', (channel: Buffer) => {
+  const frames: Buffer[] = [];
+  sub.on('smessageBuffer', (channel: Buffer, message: Buffer) => {
+    frames.push(message);
     const c = channel.toString();
     perChannel.set(c, (perChannel.get(c) ?? 0) + 1);
   });
@@ -36,6 +38,7 @@ async function startNode(redis: RedisProcess): Promise<Node> {
     port: (http.address() as AddressInfo).port,
     sub,
     perChannel,
+    frames,
     async close() {
       await io.close();
       await Promise.all([closeRedis(pub), closeRedis(sub)]);
@@ -87,6 +90,12 @@ t.test('broadcasts written by BatchWriter reach every client in the room once, i
     t.same(got[i]!.map((p) => p.n), [...Array(N).keys()], `client ${i} got each broadcast once, in order`);
     t.same(got[i]!.map((p) => p.position), positions, `client ${i} saw the stream ids as positions`);
   }
+  t.same(a.frames.map(positionInFrame), positions, 'each raw frame gives its position without being parsed');
+  t.same(
+    a.frames.map(positionMsInFrame),
+    positions.map((p) => Number(p.split('-')[0])),
+    'and the milliseconds part of it',
+  );
   t.equal(got[2]!.length, 0, 'the client outside the room got nothing');
   t.equal(c.perChannel.get(adapterChannel(NAMESPACE, metricsRoom('S1'))) ?? 0, 0, 'the node with nobody in S1 received no Redis message for S1');
   t.equal(a.perChannel.get(adapterChannel(NAMESPACE, metricsRoom('S1'))), N, 'a node with a client in S1 received each message once');
@@ -116,4 +125,13 @@ t.test('a node starts receiving when its first client joins the room', async (t)
   await waitFor(() => got.length === 1);
   t.same(got, [1], 'only what was published after joining arrives');
   t.equal(node.perChannel.get(adapterChannel(NAMESPACE, metricsRoom('S3'))), 1);
+});
+
+t.test('frames without a position: none is read from them', async (t) => {
+  const frame = broadcastFrame('test-collector', NAMESPACE, metricsRoom('S4'), 'process:info');
+  const wrap = (payload: string) => Buffer.from(frame.prefix + payload + frame.suffix);
+  t.equal(positionInFrame(wrap('{"serverId":"S4"}')), null, 'no position');
+  t.equal(positionMsInFrame(wrap('{"serverId":"S4"}')), null, 'no milliseconds either');
+  t.equal(positionMsInFrame(wrap('{"position":"x-1"}')), null, 'a position that does not start with digits gives no milliseconds');
+  t.equal(positionMsInFrame(wrap('{"position":"17-3"}')), 17, 'digits up to the dash');
 });

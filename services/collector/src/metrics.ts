@@ -121,13 +121,14 @@ export class CollectorMetrics {
     for (const { server, sample } of reports) {
       const previous = this.#processes.get(server.serverId);
       if (sample) {
-        this.#processes.set(server.serverId, {
-          up: true,
-          restarts: server.restarts,
-          rssBytes: sample.rss,
-          startTimeSeconds: agentStart === null ? sample.startedAt / 1000 : Math.round((agentStart + sample.startKey / 1000) * 100) / 100,
-          ...(sample.cpuTimeMs === undefined ? {} : { cpuSeconds: sample.cpuTimeMs / 1000 }),
-        });
+        // Updated in place: this runs for every server on every tick.
+        const p = previous ?? { up: true, restarts: 0 };
+        p.up = true;
+        p.restarts = server.restarts;
+        p.rssBytes = sample.rss;
+        p.startTimeSeconds = agentStart === null ? sample.startedAt / 1000 : Math.round((agentStart + sample.startKey / 1000) * 100) / 100;
+        p.cpuSeconds = sample.cpuTimeMs === undefined ? undefined : sample.cpuTimeMs / 1000;
+        if (!previous) this.#processes.set(server.serverId, p);
       } else if (server.process === null || !previous) {
         // Gone (or not found yet): up 0; its last CPU, memory and start time would only mislead.
         this.#processes.set(server.serverId, { up: false, restarts: server.restarts });

@@ -9,15 +9,14 @@ import {
   NAMESPACE,
   ServerEvents,
   metricsRoom,
-  type ProcessInfoBody,
   type RegistryEntry,
   type StatusChangeBody,
 } from '@vigil/protocol';
 import { InOrder } from '@vigil/protocol/runtime';
 import { broadcastFrame, type AppendOp, type BroadcastFrame, type Batch } from '@vigil/store';
 import { COMMAND_MAX_LENGTH } from './proc.js';
-import { toProcessInfo } from './sampler.js';
-import type { ServerReport, ServerState, StatusChange } from './server-state.js';
+import { processInfoBodyJson } from './sampler.js';
+import type { ServerReport, ServerState, StatusChange, TrackedStatus } from './server-state.js';
 
 /** Longest an unchanged registry entry goes unwritten. */
 export const REGISTRY_REFRESH_MS = 15_000;
@@ -48,22 +47,25 @@ export type PublisherOptions = {
   minIntervalOf?: (targetId: string) => number | undefined;
 };
 
-type Frames = { info: BroadcastFrame; status: BroadcastFrame };
+/** What never changes for one server: its frames, keys and JSON-encoded id, built once. */
+type PerServer = { info: BroadcastFrame; status: BroadcastFrame; stream: string; latest: string; idJson: string };
 type Outage = { samplesDropped: number };
+/** The inputs of a registry entry as last written (everything else in it is fixed per server), and when. */
+type RegistryWritten = { pid: number | null; command: string | null; startedAt: number | null; status: TrackedStatus | null; restarts: number; at: number };
 
 export class Publisher {
   readonly #o: PublisherOptions;
   readonly #uid: string;
-  readonly #frames = new Map<string, Frames>();
+  readonly #servers = new Map<string, PerServer>();
   #pending: AppendOp[] = [];
   readonly #order = new InOrder();
   #outage: Outage | null = null;
   /** Events dropped since the last successful write (logged when it leaves 0). */
   #eventsDroppedSinceOk = 0;
-  /** What each server's registry entry was last written as (without updatedAt), and when. */
-  readonly #registryWritten = new Map<string, { entry: string; at: number }>();
+  /** What each server's registry entry was last written from, and when. */
+  readonly #registryWritten = new Map<string, RegistryWritten>();
   /** Every server this publisher has reported, for the `stopped` it says of them when the collector stops. */
-  readonly #servers = new Map<string, ServerState>();
+  readonly #reported = new Map<string, ServerState>();
 
   constructor(options: PublisherOptions) {
     this.#o = options;
@@ -93,29 +95,36 @@ export class Publisher {
    * a last heartbeat) in one write, behind any queued events. Never throws, like publish().
    */
   publishStopped(at: number): Promise<void> {
-    return this.#order.run(() => this.#publish([...this.#servers.values()].map((server) => ({ server, sample: null, change: server.stop() })), at));
+    return this.#order.run(() => this.#publish([...this.#reported.values()].map((server) => ({ server, sample: null, change: server.stop() })), at));
   }
 
   async #publish(reports: readonly ServerReport[], at: number): Promise<void> {
     this.#o.alerts?.observe(reports, at);
-    for (const r of reports) this.#servers.set(r.server.serverId, r.server);
+    for (const r of reports) this.#reported.set(r.server.serverId, r.server);
     const iso = new Date(at).toISOString();
-    for (const r of reports) if (r.change) this.#enqueue(this.#statusOp(r.server, r.change, iso));
-    const samples = reports.filter((r) => r.sample).map((r) => this.#sampleOp(r, iso));
-    const tick: Batch = {
-      appends: [...this.#pending, ...samples],
-      registry: this.#registryChanges(reports, at, iso),
-      heartbeats: reports.map((r) => ({ serverId: r.server.serverId, at })),
-    };
+    const appends: AppendOp[] = [];
+    const heartbeats: Batch['heartbeats'] = [];
+    let samples = 0;
+    for (const r of reports) {
+      if (r.change) this.#enqueue(this.#statusOp(r.server, r.change, iso));
+      heartbeats.push({ serverId: r.server.serverId, at });
+    }
+    for (const op of this.#pending) appends.push(op);
+    for (const r of reports) {
+      if (!r.sample) continue;
+      appends.push(this.#sampleOp(r, iso));
+      samples++;
+    }
+    const tick: Batch = { appends, registry: this.#registryChanges(reports, at, iso), heartbeats };
     try {
       // Mid-outage, waiting for ioredis to give up on each write would stall sampling.
       if (this.#outage && !this.#o.isConnected()) throw new Error('not connected');
       await this.#o.writer.write(tick);
     } catch (err) {
-      this.#failed(samples.length, err as Error);
+      this.#failed(samples, err as Error);
       return;
     }
-    this.#o.counters.samplesWritten += samples.length;
+    this.#o.counters.samplesWritten += samples;
     const flushed = this.#pending.length;
     this.#pending = [];
     if (this.#outage) {
@@ -131,17 +140,27 @@ export class Publisher {
    * Registry entries that need writing: new or changed ones, and each at least every
    * REGISTRY_REFRESH_MS (a restarted Redis starts empty; heartbeats carry staleness, so an
    * unchanged entry need not be rewritten every tick: that was a third of the per-tick cost).
+   * Whether it changed is read from the few server fields it is made of, without building it.
    */
   #registryChanges(reports: readonly ServerReport[], at: number, iso: string): Batch['registry'] {
     const out: Batch['registry'] = [];
     for (const r of reports) {
-      const id = r.server.serverId;
-      const { updatedAt: _updatedAt, ...stable } = this.registryEntry(r.server, iso);
-      const key = JSON.stringify(stable);
-      const last = this.#registryWritten.get(id);
-      if (last && last.entry === key && at - last.at < REGISTRY_REFRESH_MS) continue;
-      this.#registryWritten.set(id, { entry: key, at });
-      out.push({ serverId: id, entry: `${key.slice(0, -1)},"updatedAt":${JSON.stringify(iso)}}` });
+      const s = r.server;
+      const pid = s.process?.pid ?? s.lastPid;
+      const last = this.#registryWritten.get(s.serverId);
+      if (
+        last &&
+        at - last.at < REGISTRY_REFRESH_MS &&
+        last.pid === pid &&
+        last.command === s.command &&
+        last.startedAt === s.startedAt &&
+        last.status === s.status &&
+        last.restarts === s.restarts
+      ) {
+        continue;
+      }
+      this.#registryWritten.set(s.serverId, { pid, command: s.command, startedAt: s.startedAt, status: s.status, restarts: s.restarts, at });
+      out.push({ serverId: s.serverId, entry: JSON.stringify(this.registryEntry(s, iso)) });
     }
     return out;
   }
@@ -200,28 +219,30 @@ export class Publisher {
     }
   }
 
-  #framesOf(serverId: string): Frames {
-    let f = this.#frames.get(serverId);
+  #server(serverId: string): PerServer {
+    let f = this.#servers.get(serverId);
     if (!f) {
       const room = metricsRoom(serverId);
       f = {
         info: broadcastFrame(this.#uid, NAMESPACE, room, ServerEvents.processInfo),
         status: broadcastFrame(this.#uid, NAMESPACE, room, ServerEvents.serverStatusChanged),
+        stream: Keys.metrics(serverId),
+        latest: Keys.latest(serverId),
+        idJson: JSON.stringify(serverId),
       };
-      this.#frames.set(serverId, f);
+      this.#servers.set(serverId, f);
     }
     return f;
   }
 
   #sampleOp(r: ServerReport, iso: string): AppendOp {
-    const serverId = r.server.serverId;
-    const body: ProcessInfoBody = { serverId, processInfo: toProcessInfo(r.sample!), timestamp: iso };
+    const f = this.#server(r.server.serverId);
     return {
-      stream: Keys.metrics(serverId),
+      stream: f.stream,
       maxLen: this.#o.historyMaxLen,
-      latestKey: Keys.latest(serverId),
-      body: JSON.stringify(body),
-      frame: this.#framesOf(serverId).info,
+      latestKey: f.latest,
+      body: processInfoBodyJson(f.idJson, r.sample!, iso),
+      frame: f.info,
     };
   }
 
@@ -236,7 +257,7 @@ export class Publisher {
       maxLen: EVENTS_MAX_LEN,
       latestKey: null,
       body: JSON.stringify(body),
-      frame: this.#framesOf(s.serverId).status,
+      frame: this.#server(s.serverId).status,
     };
   }
 }

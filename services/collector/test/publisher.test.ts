@@ -4,7 +4,7 @@
 import t from 'tap';
 import { ErrorCodes, Keys, NAMESPACE, ServerEvents, VigilError, metricsRoom } from '@vigil/protocol';
 import { adapterChannel, type Batch } from '@vigil/store';
-import { PENDING_EVENTS_MAX, Publisher, type Counters } from '../src/publisher.js';
+import { PENDING_EVENTS_MAX, Publisher, REGISTRY_REFRESH_MS, type Counters } from '../src/publisher.js';
 import type { Observation } from '../src/sampler.js';
 import { ServerState, type ServerReport } from '../src/server-state.js';
 import { checkInfoBody, checkRegistry, checkStatusEvent, sinkLogger } from './fixtures.js';
@@ -149,4 +149,37 @@ t.test('stopping with queued events counts them as dropped', async (t) => {
   publisher.discardPending();
   t.equal(counters.eventsDropped, 1);
   t.ok(lines.some((l) => l.code === ErrorCodes.EVENTS_DROPPED));
+});
+
+t.test('a registry entry is written when what it says changes, and every REGISTRY_REFRESH_MS anyway', async (t) => {
+  const { publisher, written, fail } = setup();
+  const api = running('api', 10);
+  const entries = () => written[written.length - 1]!.registry.map((r) => JSON.parse(r.entry) as Record<string, unknown>);
+  const tick = async (report: ServerReport, at: number) => publisher.publish([report], at);
+  await tick(api, AT);
+  t.match(entries(), [{ serverId: 'api', pid: 10, status: 'running', command: null, updatedAt: new Date(AT).toISOString() }], 'first tick: written');
+  await tick({ ...api, change: null }, AT + 1000);
+  t.same(entries(), [], 'unchanged: not written again');
+  api.server.command = 'node api.js';
+  api.server.commandKey = api.sample!.key;
+  await tick({ ...api, change: null }, AT + 2000);
+  t.match(entries(), [{ command: 'node api.js', updatedAt: new Date(AT + 2000).toISOString() }], 'command read: written');
+  const next = obs(12);
+  next.key = '12@5000';
+  const restarted: ServerReport = { server: api.server, sample: next, change: api.server.adopt(next) };
+  await tick(restarted, AT + 3000);
+  t.match(entries(), [{ pid: 12, status: 'restarted', restarts: 1 }], 'restart: written');
+  await tick({ ...restarted, change: null }, AT + 3000 + REGISTRY_REFRESH_MS - 1);
+  t.same(entries(), [], 'not before the refresh period');
+  await tick({ ...restarted, change: null }, AT + 3000 + REGISTRY_REFRESH_MS);
+  t.match(entries(), [{ pid: 12, updatedAt: new Date(AT + 3000 + REGISTRY_REFRESH_MS).toISOString() }], 'refreshed');
+  await tick(exiting(restarted), AT + 20_000);
+  t.match(entries(), [{ pid: 12, status: 'exited', restarts: 1 }], 'exit: written');
+  fail(true);
+  await tick({ server: api.server, sample: null, change: null }, AT + 21_000);
+  fail(false);
+  await tick({ server: api.server, sample: null, change: null }, AT + 22_000);
+  t.match(entries(), [{ serverId: 'api', status: 'exited' }], 'after a failed write: written again (Redis may have lost it)');
+  const whole = entries()[0]!;
+  t.same(whole, publisher.registryEntry(api.server, new Date(AT + 22_000).toISOString()), 'the entry is registryEntry() as JSON');
 });

@@ -3,7 +3,7 @@
 // pidusage fd may still be cached left alone for a while.
 import t from 'tap';
 import { ErrorCodes, VigilError } from '@vigil/protocol';
-import { Sampler, toProcessInfo, type PidStat, type SampleFn } from '../src/sampler.js';
+import { Sampler, processInfoBodyJson, toProcessInfo, type Observation, type PidStat, type SampleFn } from '../src/sampler.js';
 
 const SELF = 4242;
 const AT = Date.UTC(2026, 10, 21, 12, 0, 0);
@@ -73,4 +73,22 @@ t.test('failures are SAMPLE_FAILED', async (t) => {
   await t.rejects(broken.sample([1]), new VigilError(ErrorCodes.SAMPLE_FAILED, 'pidusage failed: boom'));
   const noSelf = new Sampler({ sample: async () => ({}), now: () => AT, maxAgeMs: 3000, selfPid: SELF });
   await t.rejects(noSelf.sample([1]), { code: ErrorCodes.SAMPLE_FAILED });
+});
+
+t.test('processInfoBodyJson writes exactly what JSON.stringify writes of the body', async (t) => {
+  const base: Observation = { pid: 10, key: '10@0', startKey: 0, cpu: 55.56, rss: 2048, elapsedMs: 39_999.9, at: AT, startedAt: AT - 39_999.9 };
+  const cases: Array<[string, Partial<Observation>]> = [
+    ['api', {}],
+    ['web.2:x-1', { cpu: 0, rss: 0, elapsedMs: 0 }],
+    ['big', { pid: 4_194_304, cpu: 1234.5, rss: 2 ** 53 - 1, elapsedMs: 1e21 + 0.5, at: AT + 1 }],
+    ['tiny', { cpu: 1e-7, rss: 0.1 + 0.2, elapsedMs: 999.999 }],
+    ['odd', { cpu: Number.NaN, rss: Number.POSITIVE_INFINITY, elapsedMs: Number.NaN, at: Date.UTC(1970, 0, 1) }],
+    ['neg', { cpu: -0, rss: -0, elapsedMs: -1 }],
+  ];
+  for (const [serverId, patch] of cases) {
+    const o = { ...base, ...patch };
+    for (const timestamp of [new Date(AT).toISOString(), new Date(o.at + 7).toISOString()]) {
+      t.equal(processInfoBodyJson(JSON.stringify(serverId), o, timestamp), JSON.stringify({ serverId, processInfo: toProcessInfo(o), timestamp }), `${serverId} at ${timestamp}`);
+    }
+  }
 });

@@ -1,29 +1,32 @@
 // Prometheus metrics of one gateway, in a registry of its own (nothing process-global, so apps
 // can be built and closed any number of times). Counting is per Redis message, never per
-// client: deliveries are added as the size of the room a message was for.
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+// client: deliveries are added as the size of the room a message was for. What is counted per
+// message is plain numbers, handed to prom-client only when scraped.
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { Namespace } from 'socket.io';
 import { parseRoom } from '@vigil/protocol';
-import { positionInFrame, roomOfChannel } from '@vigil/store';
+import { positionMsInFrame, roomOfChannel } from '@vigil/store';
 import { registerBuildInfo } from './build-info.js';
+import { LagHistogram, type LagSeries } from './lag-histogram.js';
 import { DEFAULT_SILENT_SESSION_MS, countSilentSessions, watchDeliveries } from './sessions/silence.js';
+
+/** Per kind of room: Redis messages and the deliveries they made, totals since start. */
+type KindTally = { messages: number; deliveries: number };
 
 type ChannelMetrics = {
   room: string | null;
   received: number;
   /** When its last message arrived (ms). */
   heardAt: number;
-  messages: { inc(n?: number): void };
-  deliveries: { inc(n?: number): void };
-  lag: { observe(v: number): void };
+  tally: KindTally;
+  lag: LagSeries;
 };
 
 export class GatewayMetrics {
   readonly registry = new Registry();
   readonly #extra: Registry[];
-  readonly #messages: Counter<'kind'>;
-  readonly #deliveries: Counter<'kind'>;
-  readonly #lag: Histogram<'kind'>;
+  readonly #tallies = new Map<string, KindTally>();
+  readonly #lag: LagHistogram;
   readonly #failures: Counter<'op'>;
   readonly #rejected: Counter<'code'>;
   readonly #slowConsumers: Counter;
@@ -69,12 +72,30 @@ export class GatewayMetrics {
         this.set(nsp ? countSilentSessions(nsp, (room) => self.#rooms.get(room)?.heardAt, silentSessionMs) : 0);
       },
     });
-    this.#messages = new Counter({ name: 'vigil_gateway_redis_messages_total', help: 'Messages received from Redis pub/sub', labelNames: ['kind'], registers });
-    this.#deliveries = new Counter({ name: 'vigil_gateway_deliveries_total', help: 'Events delivered to clients from Redis messages', labelNames: ['kind'], registers });
-    this.#lag = new Histogram({
+    const tallies = this.#tallies;
+    new Counter({
+      name: 'vigil_gateway_redis_messages_total',
+      help: 'Messages received from Redis pub/sub',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [kind, t] of tallies) this.inc({ kind }, t.messages);
+      },
+    });
+    new Counter({
+      name: 'vigil_gateway_deliveries_total',
+      help: 'Events delivered to clients from Redis messages',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [kind, t] of tallies) this.inc({ kind }, t.deliveries);
+      },
+    });
+    this.#lag = new LagHistogram({
       name: 'vigil_gateway_delivery_lag_seconds',
       help: 'Time from an event being written to Redis (its position) to this gateway emitting it',
-      labelNames: ['kind'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     });
@@ -96,35 +117,28 @@ export class GatewayMetrics {
     watchDeliveries(nsp);
   }
 
-  /** Called for every message on the subscriber connection: keep it cheap. */
+  /** Called for every message on the subscriber connection: keep it cheap (plain numbers only). */
   onRedisMessage(channel: string, message: Buffer): void {
     const c = this.#channel(channel);
+    const now = Date.now();
     c.received++;
-    c.heardAt = Date.now();
-    c.messages.inc();
+    c.heardAt = now;
+    c.tally.messages++;
     if (!c.room || !this.#nsp) return;
-    c.deliveries.inc(this.#nsp.adapter.rooms.get(c.room)?.size ?? 0);
-    const position = positionInFrame(message);
-    if (position !== null) {
-      const ms = Number.parseInt(position, 10);
-      if (ms > 0) c.lag.observe(Math.max(0, c.heardAt - ms) / 1000);
-    }
+    c.tally.deliveries += this.#nsp.adapter.rooms.get(c.room)?.size ?? 0;
+    const ms = positionMsInFrame(message);
+    if (ms !== null && ms > 0) c.lag.observe(Math.max(0, now - ms) / 1000);
   }
 
-  /** Per channel: its room and the label-bound metrics, parsed once (channels are few and reused). */
+  /** Per channel: its room and its kind's tallies, parsed once (channels are few and reused). */
   #channel(channel: string): ChannelMetrics {
     let c = this.#channels.get(channel);
     if (c) return c;
     const room = roomOfChannel(channel);
     const kind = (room ? parseRoom(room)?.kind : undefined) ?? 'other';
-    c = {
-      room: kind === 'other' ? null : room,
-      received: 0,
-      heardAt: 0,
-      messages: this.#messages.labels({ kind }),
-      deliveries: this.#deliveries.labels({ kind }),
-      lag: this.#lag.labels({ kind }),
-    };
+    let tally = this.#tallies.get(kind);
+    if (!tally) this.#tallies.set(kind, (tally = { messages: 0, deliveries: 0 }));
+    c = { room: kind === 'other' ? null : room, received: 0, heardAt: 0, tally, lag: this.#lag.series(kind) };
     if (this.#channels.size > 100_000) {
       this.#channels.clear();
       this.#rooms.clear();

@@ -4,6 +4,8 @@
 // in its WebSocket's send buffer. A sweep measures each socket a few times a second (cheap: an
 // empty queue and a counter per socket; nothing on the fan-out path) and disconnects those past
 // the limit with a reason. Pagers (log replay) wait for a socket to drain before sending more.
+// Measuring a Socket.IO connection also notes when it last had nothing queued (`caughtUpAt`):
+// what silent-session counting (sessions/silence.ts) needs, without a listener on every flush.
 import type { Logger } from 'pino';
 import type { Socket } from 'socket.io';
 import { ErrorCodes } from '@vigil/protocol';
@@ -13,12 +15,29 @@ type Packet = { data?: unknown };
 type EngineConnection = Socket['conn'];
 type EngineInternals = { writeBuffer?: Packet[]; transport: { name: string; socket?: { bufferedAmount?: number; terminate?(): void } } };
 
-/** Unsent bytes of one connection: queued packets plus what its WebSocket has not written out. */
+const kCaughtUp = Symbol('vigil.caughtUpAt');
+type Measured = { [kCaughtUp]?: number };
+
+/** Whether the engine holds no packet for this connection: everything due has been handed to its transport. */
+export function nothingQueued(conn: EngineConnection): boolean {
+  return ((conn as unknown as EngineInternals).writeBuffer?.length ?? 0) === 0;
+}
+
+/** When a measure of this connection (unsentBytes) last found nothing queued (ms), if one has. */
+export function caughtUpAt(conn: EngineConnection): number | undefined {
+  return (conn as unknown as Measured)[kCaughtUp];
+}
+
+/**
+ * Unsent bytes of one connection: queued packets plus what its WebSocket has not written out.
+ * With nothing queued, notes the time (caughtUpAt).
+ */
 export function unsentBytes(conn: EngineConnection): number {
   const c = conn as unknown as EngineInternals;
   let bytes = 0;
   const queued = c.writeBuffer;
   if (queued) for (let i = 0; i < queued.length; i++) bytes += sizeOf(queued[i]!.data);
+  if (!queued || queued.length === 0) (conn as unknown as Measured)[kCaughtUp] = Date.now();
   if (c.transport.name === 'websocket') bytes += c.transport.socket?.bufferedAmount ?? 0;
   return bytes;
 }

@@ -146,7 +146,7 @@ export async function installWsEndpoint(app: FastifyInstance, o: WsEndpointOptio
     return undefined;
   };
 
-  // An upgrade, not a REST call: /api/openapi.json leaves it out (schema.hide); docs/protocol.md describes it.
+  // schema.hide: an upgrade to a WebSocket is not a REST operation; docs/protocol.md ("/ws") describes it.
   app.get(WS_PATH, { websocket: true, onRequest: checkUpgrade, config: { rateLimit: false }, schema: { hide: true } }, (ws, req) => {
     const who = admitted.get(req.raw);
     if (!who || closing) {

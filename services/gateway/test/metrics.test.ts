@@ -43,6 +43,13 @@ t.test('the numbers an operator watches', async (t) => {
   t.equal(value(text, 'vigil_gateway_redis_messages_total', 'kind="metrics"'), 5, 'five messages from Redis');
   t.equal(value(text, 'vigil_gateway_deliveries_total', 'kind="metrics"'), 10, 'each to two clients');
   t.equal(value(text, 'vigil_gateway_delivery_lag_seconds_count', 'kind="metrics"'), 5, 'lag observed per message');
+  const buckets = text.split('\n').filter((l) => l.startsWith('vigil_gateway_delivery_lag_seconds_bucket{') && l.includes('kind="metrics"'));
+  const counts = buckets.map((l) => Number(l.split(' ').pop()));
+  t.equal(buckets.length, 13, 'twelve buckets and +Inf');
+  t.ok(counts.every((c, i) => i === 0 || c >= counts[i - 1]!), `buckets are cumulative (${counts.join(', ')})`);
+  t.equal(value(text, 'vigil_gateway_delivery_lag_seconds_bucket', 'le="+Inf",kind="metrics"'), 5, 'every message falls under +Inf');
+  t.match(text, /vigil_gateway_delivery_lag_seconds_bucket\{le="\+Inf",kind="metrics",gateway="gw-metrics"\} 5\n/, 'labelled with the gateway like every other series');
+  t.ok(value(text, 'vigil_gateway_delivery_lag_seconds_sum', 'kind="metrics"') >= 0, 'and a sum');
   t.equal(value(text, 'vigil_gateway_events_rejected_total', 'code="VIGIL_ERR_INVALID_PAYLOAD"'), 1, 'the invalid event is counted');
 });
 
