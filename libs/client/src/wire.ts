@@ -19,6 +19,10 @@ import {
   type ReplyOf,
   type ServerRemoved,
   type StatusChangeEvent,
+  type AlertEvent,
+  type SubscribeAlerts,
+  type UnsubscribeAlerts,
+  ALERT_SEVERITIES,
   type SubscribeServerLogs,
   type SubscribeServerMetrics,
   type SubscribeSystemMetrics,
@@ -35,6 +39,8 @@ export type Payloads = {
   [ClientEvents.unsubscribeServerMetrics]: ByServer;
   [ClientEvents.unsubscribeServerLogs]: ByServer;
   [ClientEvents.refreshToken]: RefreshToken;
+  [ClientEvents.subscribeAlerts]: SubscribeAlerts;
+  [ClientEvents.unsubscribeAlerts]: UnsubscribeAlerts;
   [ClientEvents.subscribeSystemMetrics]: SubscribeSystemMetrics;
   [ClientEvents.unsubscribeSystemMetrics]: ByHost;
 };
@@ -145,6 +151,19 @@ export function isStatusChangeEvent(v: unknown): v is StatusChangeEvent {
     typeof v.serverId === 'string' &&
     typeof v.status === 'string' &&
     (v.position === undefined || v.position === null || isPosition(v.position))
+  );
+}
+
+const severities: readonly string[] = ALERT_SEVERITIES;
+
+export function isAlertEvent(v: unknown): v is AlertEvent {
+  return (
+    isObject(v) &&
+    typeof v.id === 'string' &&
+    typeof v.serverId === 'string' &&
+    isPosition(v.position) &&
+    (v.state === 'firing' || v.state === 'resolved') &&
+    severities.includes(v.severity as string)
   );
 }
 

@@ -1,7 +1,7 @@
 // What a client holds, read from its socket's rooms: one place that knows that a log
 // subscription is one room per level, and a client's logical rooms are what it named.
 import type { Socket } from 'socket.io';
-import { ErrorCodes, LOG_LEVELS, VigilError, logsRoom, metricsRoom, parseRoom, parseSystemMetricsRoom, type LogLevel } from '@vigil/protocol';
+import { ErrorCodes, LOG_LEVELS, VigilError, alertsRoom, logsRoom, metricsRoom, parseAlertRoom, parseRoom, parseSystemMetricsRoom, type LogLevel } from '@vigil/protocol';
 import type { MonitoringDeps } from './socket-context.js';
 import type { Client } from './client.js';
 
@@ -27,7 +27,13 @@ export function roomsOf(rooms: Iterable<string>): SessionRoom[] {
 /** The rooms a client holds as it named them: a log subscription is one `server-logs-<id>`; host rooms as they are. */
 export function logicalRooms(client: Client): string[] {
   const servers = roomsOf(client.rooms).map((r) => (r.kind === 'metrics' ? metricsRoom(r.serverId) : logsRoom(r.serverId)));
-  return [...servers, ...[...client.rooms].filter((r) => parseSystemMetricsRoom(r) !== null)];
+  // An alert subscription is one room per severity, named as the client named it (`alerts`, `alerts-<id>`).
+  const alerts = new Set<string>();
+  for (const room of client.rooms) {
+    const parsed = parseAlertRoom(room);
+    if (parsed?.severity) alerts.add(alertsRoom(parsed.serverId));
+  }
+  return [...servers, ...[...client.rooms].filter((r) => parseSystemMetricsRoom(r) !== null), ...alerts];
 }
 
 /** The vigil rooms a client is in, each level room counted: what the room limit bounds. */
