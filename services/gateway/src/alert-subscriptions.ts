@@ -23,7 +23,7 @@ import {
   type Permissions,
   type ReplyOf,
 } from '@vigil/protocol';
-import { checkSubscription, roomCount } from './client-rooms.js';
+import { checkSubscription, joinChecked, roomCount } from './client-rooms.js';
 import { requireSubscribe } from './auth/socket-auth.js';
 import type { Client } from './client.js';
 import type { SocketContext } from './socket-context.js';
@@ -78,7 +78,17 @@ async function subscribeAlerts(ctx: SocketContext, serverId: string | null, seve
   let sent = 0;
   let warning: AckWarning | undefined;
   try {
-    await client.join(want);
+    // Checked again with the join (client-rooms.ts joinChecked): the token or the rooms may have changed meanwhile.
+    await joinChecked(
+      client,
+      deps,
+      want,
+      () => {
+        if (serverId !== null) requireSubscribe(client, { kind: 'metrics', serverId });
+        else if (!client.permissions.seesAll) throw new VigilError(ErrorCodes.FORBIDDEN, 'the token was refreshed and may no longer see every server');
+      },
+      drop.length,
+    );
     for (const r of drop) await client.leave(r);
     try {
       await deps.syncSubscriptions();

@@ -72,11 +72,12 @@ export async function checkSubscription(
  * While a subscribe awaited Redis, other subscribes of the same client may have joined (a burst
  * would otherwise pass the room limit together) and `refresh-token` may have swapped its token
  * and left what the new one forbids (a room joined after that would be missed). `recheck` throws
- * if the client's current token no longer allows the subscription.
+ * if the client's current token no longer allows the subscription. `leavingAfter`: rooms the caller
+ * leaves right after joining (a replaced subscription), which count as freed.
  */
-export function joinChecked(client: Client, deps: Pick<MonitoringDeps, 'limits'>, rooms: string[], recheck: () => void): Promise<void> | void {
+export function joinChecked(client: Client, deps: Pick<MonitoringDeps, 'limits'>, rooms: string[], recheck: () => void, leavingAfter = 0): Promise<void> | void {
   recheck();
-  let adding = 0;
+  let adding = -leavingAfter;
   for (const room of rooms) if (!client.rooms.has(room)) adding++;
   if (adding > 0 && roomCount(client) + adding > deps.limits.maxRooms) {
     throw new VigilError(ErrorCodes.TOO_MANY_ROOMS, `a client may hold at most ${deps.limits.maxRooms} rooms (a log subscription takes one per level)`);
