@@ -50,7 +50,9 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
   else logger.info({ auth: auth.keys.describe, audience: auth.audience, issuer: auth.issuer }, 'tokens required');
   const verifier = createVerifier(auth);
   const app = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
+    // Request lines name the path, never the query: a token pasted into a URL (`?token=`, refused
+    // everywhere) must not reach the log on its way to being refused.
+    loggerInstance: logger.child({}, { serializers: { req: requestForLog } }) as FastifyBaseLogger,
     // request.ip: X-Forwarded-For only from trusted proxies (the same rule as the socket handshake).
     trustProxy: trust,
     // Every valid server id fits in a path segment, even percent-encoded (Fastify's default is 100).
@@ -108,4 +110,11 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
   await app.register(hostRoutes, { hosts, verifier, logger });
   await app.register(dashboardRoutes, { dir: settings.dashboardDir ?? DEFAULT_DASHBOARD_DIR });
   return app;
+}
+
+/** What a request line of the log says of a request: its path without the query string. */
+function requestForLog(req: { method?: string; url?: string; hostname?: string; ip?: string }): Record<string, unknown> {
+  const url = req.url ?? '';
+  const q = url.indexOf('?');
+  return { method: req.method, url: q === -1 ? url : `${url.slice(0, q)}?…`, host: req.hostname, remoteAddress: req.ip };
 }
