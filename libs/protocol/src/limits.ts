@@ -75,3 +75,9 @@ export const DEFAULT_MIN_INTERVAL_MS = 1000;
 export const INTEREST_REFRESH_MS = 1000;
 /** A gateway's recorded interest counts this long after its last write: a dead gateway stops counting after it. */
 export const INTEREST_TTL_MS = 5000;
+/**
+ * How long a host's keys outlive its last sample (its history, latest, collectors, and its entry
+ * in the host registry): a host no collector samples any more (a pod's name, on Kubernetes) is gone
+ * after this, like a server after the retention.
+ */
+export const HOST_RETENTION_MS = 24 * 3_600_000;
