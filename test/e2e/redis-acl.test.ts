@@ -63,6 +63,9 @@ t.test('the gateway and the collector work end to end as their own Redis users, 
   await waitFor(() => infos.filter((i) => i.serverId === 'talker').length >= 3, { timeoutMs: 15_000, message: 'live samples' });
   await waitFor(() => lines.some((l) => l.logData.message.includes('hello from the acl test')), { timeoutMs: 15_000, message: 'a live log line' });
   t.pass('samples and log lines reach a Socket.IO client');
+  // Alerts: what fires now is read (HSCAN of the firing hash, history by XREVRANGE) by the gateway's user.
+  t.match(await emitAck(socket, 'subscribe-alerts', {}), { ok: true }, 'subscribe-alerts reads what fires now');
+  t.equal((await apiGet(`${gw.url}/api/alerts?state=all`)).status, 200, 'the alert history reads');
   // Host metrics too: written by the collector's user, read back and delivered by the gateway's.
   const opsToken = await e2eToken({ sub: 'acl-ops', vigil: { servers: ['*'], hosts: ['acl-host'] } });
   await waitFor(async () => (await apiGet(`${gw.url}/api/hosts/acl-host`, opsToken)).status === 200, { timeoutMs: 15_000, message: 'the host registered' });

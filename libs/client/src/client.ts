@@ -10,6 +10,9 @@ import {
   NAMESPACE,
   HOST_ID_PATTERN,
   SERVER_ID_PATTERN,
+  alertsRoom,
+  parseAlertRoom,
+  ALERT_SEVERITIES,
   ServerEvents,
   isPosition,
   parseSystemMetricsRoom,
@@ -24,9 +27,10 @@ import { LogsChannel, type LogsOptions } from './logs-subscription.js';
 import { MetricsChannel, checkInterval, type MetricsOptions } from './metrics-subscription.js';
 import { backoffDelay, resolveOptions, tokenSource, type ClientLogger, type ResolvedClientOptions, type VigilClientOptions } from './options.js';
 import { SystemMetricsChannel, type SystemMetricsOptions, type SystemMetricsSubscription } from './system-metrics-subscription.js';
-import { invalidPayload, type Channel, type ChannelHost, type LogsSubscription, type MetricsSubscription } from './subscription.js';
+import { invalidPayload, type AlertsSubscription, type Channel, type ChannelHost, type LogsSubscription, type MetricsSubscription } from './subscription.js';
 import { TokenKeeper, forbiddenBy, type TokenSource } from './token.js';
-import { Requests, isProcessInfoEvent, isProcessLogsEvent, isServerRemoved, isStatusChangeEvent, isSystemMetricsEvent, type RequestName } from './wire.js';
+import { Requests, isAlertEvent, isProcessInfoEvent, isProcessLogsEvent, isServerRemoved, isStatusChangeEvent, isSystemMetricsEvent, type RequestName } from './wire.js';
+import { AlertsChannel, type AlertsOptions } from './alerts-subscription.js';
 
 export type VigilClientEvents = {
   /** Every change of the connection state. */
@@ -58,6 +62,7 @@ export class VigilClient {
   readonly #channels = new Set<Channel>();
   readonly #metrics = new Map<string, Set<MetricsChannel>>();
   readonly #logs = new Map<string, LogsChannel>();
+  readonly #alerts = new Set<AlertsChannel>();
   readonly #systems = new Map<string, Set<SystemMetricsChannel>>();
   readonly #host: ChannelHost;
   readonly #requests: Requests;
@@ -74,6 +79,7 @@ export class VigilClient {
         refresh: (token) => this.#requests.send(ClientEvents.refreshToken, { token }),
         forbid: (rooms) => this.#forbid(rooms),
         refreshed: (result) => {
+          this.#forbidAlerts(result.left);
           this.#forbidHosts(result.left);
           this.#events.emit('token-refreshed', result);
         },
@@ -171,6 +177,22 @@ export class VigilClient {
     });
   }
 
+  /**
+   * Alerts firing now, then each change, for every server the token sees (or `serverId`), at
+   * `severity` and above; re-joined (with a fresh snapshot of what fires) after every reconnect.
+   */
+  subscribeAlerts(options: AlertsOptions = {}): Promise<AlertsSubscription> {
+    return this.#start(() => {
+      if (options.serverId !== undefined) checkServerId(options.serverId);
+      if (options.severity !== undefined && !ALERT_SEVERITIES.includes(options.severity)) {
+        throw invalidPayload(`severity must be one of ${ALERT_SEVERITIES.join(', ')}`);
+      }
+      const channel = new AlertsChannel(this.#host, options);
+      this.#alerts.add(channel);
+      return channel;
+    });
+  }
+
   /** Releases everything: subscriptions (pending ones reject with VIGIL_ERR_CLIENT_CLOSED), socket, timers, listeners. */
   close(): void {
     if (this.#closed) return;
@@ -181,6 +203,7 @@ export class VigilClient {
     this.#channels.clear();
     this.#metrics.clear();
     this.#logs.clear();
+    this.#alerts.clear();
     this.#systems.clear();
     this.#monitor.close();
     this.#socket.removeAllListeners();
@@ -188,7 +211,7 @@ export class VigilClient {
     this.#events.clear();
   }
 
-  #start<C extends MetricsChannel | LogsChannel | SystemMetricsChannel>(create: () => C): Promise<C['view']> {
+  #start<C extends MetricsChannel | LogsChannel | SystemMetricsChannel | AlertsChannel>(create: () => C): Promise<C['view']> {
     if (this.#closed) return Promise.reject(new VigilClientError(ClientErrorCodes.CLOSED, 'the client is closed'));
     let channel: C;
     try {
@@ -233,6 +256,10 @@ export class VigilClient {
       if (!isProcessLogsEvent(event)) return malformed(logger, ServerEvents.processLogs);
       this.#logs.get(event.serverId)?.receive(event);
     });
+    socket.on(ServerEvents.alert, (event: unknown) => {
+      if (!isAlertEvent(event)) return malformed(logger, ServerEvents.alert);
+      for (const channel of this.#alerts) channel.receive(event);
+    });
     socket.on(ServerEvents.systemMetricsUpdate, (event: unknown) => {
       if (!isSystemMetricsEvent(event)) return malformed(logger, ServerEvents.systemMetricsUpdate);
       for (const channel of this.#systems.get(event.host) ?? []) channel.receive(event);
@@ -268,6 +295,19 @@ export class VigilClient {
     };
   }
 
+  /** Alert scopes the gateway left on a token refresh: those subscriptions end as refused. */
+  #forbidAlerts(left: readonly string[]): void {
+    for (const room of left) {
+      const parsed = parseAlertRoom(room);
+      if (!parsed) continue;
+      for (const channel of [...this.#alerts]) {
+        if (channel.scope === parsed.serverId) {
+          channel.refuse(new VigilClientError(ErrorCodes.FORBIDDEN, `the new token does not allow ${alertsRoom(parsed.serverId)}`));
+        }
+      }
+    }
+  }
+
   /** The gateway left these rooms on a token refresh: their subscriptions end as refused. */
   #forbid(rooms: ParsedRoom[]): void {
     for (const room of rooms) {
@@ -299,6 +339,16 @@ export class VigilClient {
   async #release(channel: Channel): Promise<void> {
     this.#channels.delete(channel);
     const { serverId } = channel;
+    if (channel instanceof AlertsChannel) {
+      this.#alerts.delete(channel);
+      if (this.#closed || !this.#socket.connected) return;
+      // Another subscription of the same scope still needs the rooms.
+      if ([...this.#alerts].some((c) => c.scope === channel.scope)) return;
+      await this.#requests
+        .send(ClientEvents.unsubscribeAlerts, channel.scope === null ? {} : { serverId: channel.scope })
+        .catch((err: unknown) => this.#options.logger.debug({ serverId: serverId, err }, 'unsubscribe-alerts not confirmed'));
+      return;
+    }
     if (channel instanceof SystemMetricsChannel) {
       const set = this.#systems.get(serverId);
       set?.delete(channel);

@@ -6,10 +6,11 @@ export type { VigilClientOptions, ReconnectionOptions, ClientLogger, IoFactory }
 export type { ConnectionState, ConnectionStateName, OfflineReason, GatewayRefusal } from './connection.js';
 export type { TokenSource } from './token.js';
 export type { NetworkStatus } from './network.js';
-export type { Subscription, MetricsSubscription, LogsSubscription } from './subscription.js';
+export type { Subscription, MetricsSubscription, LogsSubscription, AlertsSubscription } from './subscription.js';
+export type { AlertsOptions } from './alerts-subscription.js';
 export type { MetricsOptions } from './metrics-subscription.js';
 export type { SystemMetricsOptions, SystemMetricsSubscription } from './system-metrics-subscription.js';
 export { MAX_REPLAY_ROUNDS, type LogsOptions, type GapInfo } from './logs-subscription.js';
 export { ClientErrorCodes, VigilClientError, type ClientErrorCode, type VigilErrorCode } from './errors.js';
-export type { LogLevel, ProcessInfoEvent, ProcessLogsEvent, ServerRemoved, StatusChangeEvent, TokenRefreshed } from '@vigil/protocol';
+export type { AlertEvent, AlertSeverity, LogLevel, ProcessInfoEvent, ProcessLogsEvent, ServerRemoved, StatusChangeEvent, TokenRefreshed } from '@vigil/protocol';
 export type { HostMetrics, HostView, SystemMetricsEvent } from '@vigil/protocol';

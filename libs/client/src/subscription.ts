@@ -1,7 +1,7 @@
 // What a subscription is, and the join cycle every kind shares: join when connected, again after
 // every reconnect, retry what is transient, end on what is not. Each kind (metrics, logs) only
 // says what it sends and how it delivers what arrives.
-import { ErrorCodes, type LogLevel } from '@vigil/protocol';
+import { ErrorCodes, type AlertEvent, type AlertSeverity, type LogLevel } from '@vigil/protocol';
 import { ClientErrorCodes, VigilClientError, toClientError } from './errors.js';
 import type { ClientLogger } from './logger.js';
 import type { Payloads, Reply, RequestName } from './wire.js';
@@ -25,6 +25,19 @@ export interface MetricsSubscription extends Subscription {
   readonly interval: number | null;
   /** Asks for samples every `interval` ms (undefined: the configured interval); resolves with the confirmed interval. */
   setInterval(interval: number | undefined): Promise<number | null>;
+}
+
+/** `subscribeAlerts`: every server (serverId null) or one, at a severity and above. */
+export interface AlertsSubscription {
+  readonly kind: 'alerts';
+  readonly serverId: string | null;
+  readonly severity: AlertSeverity;
+  readonly active: boolean;
+  /** Position of the newest alert event delivered, or null. */
+  readonly lastPosition: string | null;
+  /** The alerts firing now, as far as this subscription knows (refreshed by every re-join). */
+  firing(): AlertEvent[];
+  unsubscribe(): Promise<void>;
 }
 
 export interface LogsSubscription extends Subscription {
@@ -60,7 +73,7 @@ type Timer = ReturnType<typeof setTimeout>;
 type Phase = 'pending' | 'active' | 'ended';
 
 export abstract class Channel {
-  abstract readonly kind: 'metrics' | 'logs' | 'system';
+  abstract readonly kind: 'metrics' | 'logs' | 'system' | 'alerts';
   readonly serverId: string;
   protected readonly host: ChannelHost;
   readonly #onError: ((err: VigilClientError) => void) | undefined;

@@ -19,10 +19,14 @@ import {
   type ReplyOf,
   type ServerRemoved,
   type StatusChangeEvent,
+  type AlertEvent,
+  type SubscribeAlerts,
+  type UnsubscribeAlerts,
+  ALERT_SEVERITIES,
   type SubscribeServerLogs,
   type SubscribeServerMetrics,
   type SubscribeSystemMetrics,
-  type SystemMetricsEvent,
+  SystemMetricsEvent,
   type Validator,
 } from '@vigil/protocol';
 import type { Socket } from 'socket.io-client';
@@ -35,6 +39,8 @@ export type Payloads = {
   [ClientEvents.unsubscribeServerMetrics]: ByServer;
   [ClientEvents.unsubscribeServerLogs]: ByServer;
   [ClientEvents.refreshToken]: RefreshToken;
+  [ClientEvents.subscribeAlerts]: SubscribeAlerts;
+  [ClientEvents.unsubscribeAlerts]: UnsubscribeAlerts;
   [ClientEvents.subscribeSystemMetrics]: SubscribeSystemMetrics;
   [ClientEvents.unsubscribeSystemMetrics]: ByHost;
 };
@@ -148,10 +154,26 @@ export function isStatusChangeEvent(v: unknown): v is StatusChangeEvent {
   );
 }
 
+const severities: readonly string[] = ALERT_SEVERITIES;
+
+export function isAlertEvent(v: unknown): v is AlertEvent {
+  return (
+    isObject(v) &&
+    typeof v.id === 'string' &&
+    typeof v.serverId === 'string' &&
+    isPosition(v.position) &&
+    (v.state === 'firing' || v.state === 'resolved') &&
+    severities.includes(v.severity as string)
+  );
+}
+
 export function isServerRemoved(v: unknown): v is ServerRemoved {
   return isObject(v) && typeof v.serverId === 'string' && typeof v.timestamp === 'string' && (SERVER_REMOVAL_REASONS as readonly unknown[]).includes(v.reason);
 }
 
+/** A host sample is read deep (charts index into cpu, memory, network): checked against its schema whole. */
+let systemMetricsCheck: ReturnType<typeof compile<typeof SystemMetricsEvent>> | undefined;
 export function isSystemMetricsEvent(v: unknown): v is SystemMetricsEvent {
-  return isObject(v) && typeof v.host === 'string' && isPosition(v.position) && isObject(v.data);
+  systemMetricsCheck ??= compile(SystemMetricsEvent, { codegen: false });
+  return systemMetricsCheck.check(v);
 }

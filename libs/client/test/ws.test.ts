@@ -2,7 +2,7 @@
 // order, and after its gateway goes away, re-subscribed by itself on another one (logs with
 // `since`, so no line is missed or repeated).
 import t from 'tap';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { ErrorCodes, comparePositions, type ProcessInfoEvent, type ProcessLogsEvent } from '@vigil/protocol';
 import { startRedis, startTcpBalancer, waitFor } from '@vigil/testkit';
 import { VigilWsClient, type WebSocketConstructor } from '../src/ws/index.js';
@@ -64,4 +64,24 @@ t.test('the /ws client: a refused connection rejects connect()', async (t) => {
   t.teardown(() => client.close());
   await t.rejects(client.connect(), /refused/, 'a bad token: refused at the upgrade');
   t.notOk(client.connected);
+});
+
+t.test('the /ws client: frames no gateway sends (null, a number, resync without data) are dropped, not thrown', async (t) => {
+  // A peer of its own that answers a request with such frames first, then the real ack.
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  server.on('connection', (peer) => {
+    peer.on('message', (raw) => {
+      const { id } = JSON.parse(String(raw)) as { id: number };
+      for (const junk of ['null', '3', '"text"', '[]', JSON.stringify({ event: 'resync-required', data: null }), JSON.stringify({ event: 'token-expiring', data: 7 })]) peer.send(junk);
+      peer.send(JSON.stringify({ id, ack: { ok: true, echo: 1, timestamp: new Date().toISOString() } }));
+    });
+  });
+  const port = (server.address() as { port: number }).port;
+  const client = new VigilWsClient({ url: `http://127.0.0.1:${port}`, token: ALL_ACCESS_TOKEN, WebSocket: WebSocket as unknown as WebSocketConstructor, reconnect: false });
+  t.teardown(() => client.close());
+  await client.connect();
+  t.match(await client.request('ping', { timestamp: 1 }), { ok: true }, 'the ack after the junk still arrives: nothing threw on the way');
+  t.ok(client.connected, 'still connected');
 });

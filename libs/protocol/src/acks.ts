@@ -4,6 +4,7 @@
 import { Type, type Static, type TLiteral, type TObject, type TProperties } from '@sinclair/typebox';
 import { ClientEvents } from './events.js';
 import { HostId, Interval, IsoTime, LogLevel, Position, ServerId } from './schemas.js';
+import { AlertSeverity } from './alerts.js';
 
 const Room = Type.String({ minLength: 1, maxLength: 200 });
 const Code = Type.String({ minLength: 1, maxLength: 64 });
@@ -86,6 +87,23 @@ export const TokenRefreshed = Type.Object(
 );
 export type TokenRefreshed = Static<typeof TokenRefreshed>;
 
+/** `subscribe-alerts`: the room (as named), the severity, and how many firing alerts were sent. */
+export const AlertsSubscribed = Type.Object(
+  {
+    room: Room,
+    serverId: Type.Union([ServerId, Type.Null()]),
+    severity: AlertSeverity,
+    timestamp: IsoTime,
+    /** Alerts firing now that were sent as `alert` events just before this ack. */
+    firing: Type.Integer({ minimum: 0 }),
+    /** The socket's `alerts` subscription already covers this server: no room was joined. */
+    covered: Type.Boolean(),
+    warning: Type.Optional(AckWarning),
+  },
+  { additionalProperties: false },
+);
+export type AlertsSubscribed = Static<typeof AlertsSubscribed>;
+
 /** `subscribe-system-metrics`: the room joined and whether a latest host sample was there to send. */
 export const SystemMetricsSubscribed = Type.Object(
   {
@@ -110,6 +128,8 @@ export const AckReplies = {
   [ClientEvents.getConnectionStatus]: ConnectionStatus,
   [ClientEvents.ping]: Pong,
   [ClientEvents.refreshToken]: TokenRefreshed,
+  [ClientEvents.subscribeAlerts]: AlertsSubscribed,
+  [ClientEvents.unsubscribeAlerts]: Unsubscribed,
   [ClientEvents.subscribeSystemMetrics]: SystemMetricsSubscribed,
   [ClientEvents.unsubscribeSystemMetrics]: Unsubscribed,
 } as const;

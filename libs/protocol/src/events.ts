@@ -11,6 +11,10 @@ export const ClientEvents = {
   ping: 'ping',
   /** `{ token }`: a fresh token before the current one expires; rooms it no longer allows are left. */
   refreshToken: 'refresh-token',
+  /** `{ serverId?, severity? }`: the alerts firing now, then each change as `alert` (alerts.ts). */
+  subscribeAlerts: 'subscribe-alerts',
+  /** `{ serverId? }`: leaves the alert rooms of that scope. */
+  unsubscribeAlerts: 'unsubscribe-alerts',
   /** `{ host, interval? }`: join `system-metrics-<host>`; the latest host sample is sent at once. */
   subscribeSystemMetrics: 'subscribe-system-metrics',
   unsubscribeSystemMetrics: 'unsubscribe-system-metrics',
@@ -35,6 +39,8 @@ export const ServerEvents = {
   tokenExpiring: 'token-expiring',
   /** `{ code, message }`: sent just before the gateway ends a connection for a reason of its own. */
   disconnectReason: 'disconnect-reason',
+  /** An alert firing or resolving (AlertEvent of alerts.ts). */
+  alert: 'alert',
   /** `{ serverId, reason, timestamp }`: the server was removed (admin delete or retention); sent to its metrics and log rooms. */
   serverRemoved: 'server-removed',
   /** `{ host, data, timestamp, position }`: one sample of a host (CPU, load, memory, network, mounts). */

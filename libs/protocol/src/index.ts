@@ -11,6 +11,7 @@ export * from './keys.js';
 export * from './errors.js';
 export * from './position.js';
 export * from './validate.js';
+export * from './alerts.js';
 export * from './interval.js';
 export * from './env.js';
 export * from './ws.js';

@@ -32,6 +32,17 @@ export const ADAPTER_CHANNEL_PREFIX = 'socket.io';
 /** Channel on which a gateway checks that its own pub/sub round trip works. */
 export const probeChannel = (gatewayId: string) => `${KEY_PREFIX}probe#${gatewayId}#`;
 
+/** Alert keys share the hash tag `{vigil-alerts}` (one slot under Redis Cluster). */
+export const AlertKeys = {
+  /** STREAM of AlertEvent bodies, every server, bounded by ALERTS_HISTORY_MAX_LEN; the entry id is the position. */
+  stream: `${KEY_PREFIX}{vigil-alerts}:stream`,
+  /** HASH alert id → JSON AlertEvent of each alert firing now. */
+  firing: `${KEY_PREFIX}{vigil-alerts}:firing`,
+} as const;
+
+/** Consumer group of the alerts stream through which gateways share webhook deliveries. */
+export const ALERT_WEBHOOK_GROUP = 'vigil-webhook';
+
 /**
  * Every key that holds one server's own data (the registry field and the heartbeat member aside).
  * Removing a server (libs/store server-removal.ts) deletes exactly these: a new per-server key

@@ -29,6 +29,20 @@ export const TOKEN_MAX_SERVER_GLOBS = 256;
 /** How long before its expiry a socket is sent `token-expiring`. */
 export const TOKEN_EXPIRY_WARNING_MS = 60_000;
 
+// ---- alerts (alerts.ts) ----
+/** Bound of the alerts stream (every firing and resolution, all servers). */
+export const ALERTS_HISTORY_MAX_LEN = 10_000;
+/** Most currently-firing alerts a subscriber or `GET /api/alerts?state=firing` is given. */
+export const ALERTS_FIRING_MAX = 10_000;
+/** Most alert rules per target (and as defaults). */
+export const ALERT_RULES_MAX = 32;
+/** Window and duration bounds of a rule, in ms. */
+export const ALERT_WINDOW_MIN_MS = 100;
+export const ALERT_WINDOW_MAX_MS = 86_400_000;
+/** Largest `moreThan` of a counting rule (the evaluator keeps that many timestamps). */
+export const ALERT_COUNT_MAX = 10_000;
+/** Longest alert message. */
+export const ALERT_MESSAGE_MAX_LENGTH = 500;
 /** How long a server that is exited, stopped or stale is kept before it is removed with all its keys. */
 export const DEFAULT_SERVER_RETENTION_MS = 24 * 3_600_000;
 /** Bounds of the retention a gateway may be given (VIGIL_SERVER_RETENTION_MS). */
@@ -61,3 +75,9 @@ export const DEFAULT_MIN_INTERVAL_MS = 1000;
 export const INTEREST_REFRESH_MS = 1000;
 /** A gateway's recorded interest counts this long after its last write: a dead gateway stops counting after it. */
 export const INTEREST_TTL_MS = 5000;
+/**
+ * How long a host's keys outlive its last sample (its history, latest, collectors, and its entry
+ * in the host registry): a host no collector samples any more (a pod's name, on Kubernetes) is gone
+ * after this, like a server after the retention.
+ */
+export const HOST_RETENTION_MS = 24 * 3_600_000;

@@ -33,6 +33,8 @@ export type Permissions = {
   /** Epoch ms at which the token stops being valid (Infinity without auth). */
   readonly expiresAt: number;
   canSee(serverId: string): boolean;
+  /** May see every server (its globs include `*`): what the `alerts` room of all servers needs. */
+  readonly seesAll?: boolean;
   /** May see the host metrics of `host` (the `hosts` globs, or admin). */
   canSeeHost(host: string): boolean;
 };
@@ -50,11 +52,11 @@ export function globMatcher(globs: readonly string[]): (id: string) => boolean {
 export function permissionsOf(subject: string, claim: VigilClaim, expiresAt: number): Permissions {
   const admin = claim.admin === true;
   const canSeeHost = admin ? () => true : globMatcher(claim.hosts ?? []);
-  return { subject, logs: claim.logs === true, admin, expiresAt, canSee: globMatcher(claim.servers), canSeeHost };
+  return { subject, logs: claim.logs === true, admin, expiresAt, canSee: globMatcher(claim.servers), seesAll: claim.servers.includes('*'), canSeeHost };
 }
 
 /** With auth off (`VIGIL_AUTH=none`): everything, never expiring. */
-export const ALLOW_ALL: Permissions = { subject: 'anonymous', logs: true, admin: true, expiresAt: Infinity, canSee: () => true, canSeeHost: () => true };
+export const ALLOW_ALL: Permissions = { subject: 'anonymous', logs: true, admin: true, expiresAt: Infinity, canSee: () => true, seesAll: true, canSeeHost: () => true };
 
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

@@ -294,6 +294,25 @@ export const HostView = Type.Object({
 });
 export type HostView = Static<typeof HostView>;
 
+/** `GET /api/hosts`: the hosts the token may see. */
+export const HostList = Type.Object({ hosts: Type.Array(HostView) }, { description: 'the hosts this token may see' });
+export type HostList = Static<typeof HostList>;
+
+/** `GET /api/hosts/:host`: the host and its latest sample. */
+export const HostDetail = Type.Intersect([HostView, Type.Object({ sample: Type.Union([SystemMetricsEvent, Type.Null()]) })], {
+  description: 'a host, its collectors and its latest sample',
+});
+export type HostDetail = Static<typeof HostDetail>;
+
+/** `GET /api/hosts/:host/metrics`: a page of a host's samples, oldest first; `next` goes on in the same direction. */
+export const HostMetricsPage = Type.Object(
+  { host: HostId, items: Type.Array(SystemMetricsEvent), next: Type.Union([Position, Type.Null()]) },
+  { description: 'a page of host samples, oldest first' },
+);
+export type HostMetricsPage = Static<typeof HostMetricsPage>;
+
+export const HostParams = Type.Object({ host: HostId });
+
 export function hostSummary(event: SystemMetricsEvent): HostSummary {
   const d = event.data;
   return {

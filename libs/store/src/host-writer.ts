@@ -2,7 +2,7 @@
 // `system-metrics-<host>` in BatchWriter's one Lua call (so a sample is stored and broadcast once,
 // with its stream id as the position), then the host registry (who sampled the host, and when).
 import type { Redis } from 'ioredis';
-import { ErrorCodes, HostKeys, NAMESPACE, ServerEvents, VigilError, systemMetricsRoom, type SystemMetricsBody } from '@vigil/protocol';
+import { ErrorCodes, HOST_RETENTION_MS, HostKeys, NAMESPACE, ServerEvents, VigilError, systemMetricsRoom, type SystemMetricsBody } from '@vigil/protocol';
 import { broadcastFrame, type BroadcastFrame } from './adapter-wire.js';
 import { BatchWriter } from './batch-writer.js';
 
@@ -35,7 +35,17 @@ export class HostWriter {
     });
     let results: [Error | null, unknown][] | null;
     try {
-      results = await this.#redis.pipeline().zadd(HostKeys.registry, at, host).hset(HostKeys.collectors(host), collectorId, at).exec();
+      // Every key of a host lives HOST_RETENTION_MS past its last sample, and hosts not sampled for
+      // that long leave the registry: a fleet whose host names change does not grow Redis forever.
+      results = await this.#redis
+        .pipeline()
+        .zadd(HostKeys.registry, at, host)
+        .zremrangebyscore(HostKeys.registry, '-inf', `(${at - HOST_RETENTION_MS}`)
+        .hset(HostKeys.collectors(host), collectorId, at)
+        .pexpire(HostKeys.collectors(host), HOST_RETENTION_MS)
+        .pexpire(HostKeys.latest(host), HOST_RETENTION_MS)
+        .pexpire(HostKeys.metrics(host), HOST_RETENTION_MS)
+        .exec();
     } catch (err) {
       throw new VigilError(ErrorCodes.REDIS_WRITE_FAILED, `host registry write failed: ${(err as Error).message}`, { cause: err });
     }

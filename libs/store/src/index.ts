@@ -7,6 +7,8 @@ export { ServerStore, isStale, type HistoryPage } from './server-store.js';
 /** The REST shape of a registry entry; its schema is @vigil/protocol's. */
 export type { ServerView } from '@vigil/protocol';
 export { LogStore, type LogPage, type LogQuery } from './log-store.js';
+export { AlertWriter, type AlertChange } from './alert-writer.js';
+export { AlertStore, type AlertFilter, type AlertPage } from './alert-store.js';
 export { ServerRemover, type ServerTrace } from './server-removal.js';
 export { HostWriter, type HostWriterOptions } from './host-writer.js';
 export { HostStore, type HostPage } from './host-store.js';

@@ -7,7 +7,10 @@
 import type { Logger } from 'pino';
 import { DEFAULT_HOST_INTERVAL_MS, ErrorCodes, HOST_ID_PATTERN, STOP_STATUS_DEADLINE_MS } from '@vigil/protocol';
 import { InOrder, withTimeout } from '@vigil/protocol/runtime';
-import { BatchWriter, HostWriter, InterestStore, closeRedis, createRedis, type RedisTls } from '@vigil/store';
+import { AlertStore, AlertWriter, BatchWriter, HostWriter, InterestStore, closeRedis, createRedis, type RedisTls } from '@vigil/store';
+import type { AlertRule } from '@vigil/protocol';
+import { AlertEvaluator } from './alerts/evaluator.js';
+import { ruleTable } from './alerts/rule-table.js';
 import {
   DEFAULT_HISTORY_MAX_LEN,
   DEFAULT_LOG_BUFFER_BYTES,
@@ -88,6 +91,8 @@ export type CollectorOptions = {
   now?: () => number;
   /** Batched sampler with pidusage's signature; default pidusage itself. */
   sample?: SampleFn;
+  /** Alert rules of every target (a target's own rule with the same id replaces one). Default none. */
+  alertDefaults?: AlertRule[];
 };
 
 export type CollectorStats = Counters &
@@ -115,6 +120,7 @@ export function createCollector(options: CollectorOptions): Collector {
   const targets = resolveTargets(options.targets, options.self ?? false, undefined, logRateLimit);
   if (targets.length === 0) throw invalid('targets: nothing to watch (no target and self is off)');
   checkSettings(options);
+  const rules = ruleTable(targets, options.targets, options.alertDefaults ?? []);
   const redactor = Redactor.fromConfig(options.redact);
   const historyMaxLen = options.historyMaxLen ?? DEFAULT_HISTORY_MAX_LEN;
   const logHistoryMaxLen = options.logHistoryMaxLen ?? DEFAULT_LOG_HISTORY_MAX_LEN;
@@ -170,6 +176,18 @@ export function createCollector(options: CollectorOptions): Collector {
     });
     const isConnected = () => redis.status === 'ready';
     const writer = new SerialWriter(new BatchWriter(redis));
+    const alerts = rules.empty
+      ? null
+      : new AlertEvaluator({
+          host: o.host,
+          rulesOf: rules.rulesOf,
+          owns: rules.owns,
+          sink: { write: (changes) => alertWriter.write(changes), firing: (filter) => alertStore.firing(filter) },
+          logger,
+          now,
+        });
+    const alertWriter = new AlertWriter(redis, uid);
+    const alertStore = new AlertStore(redis, { onCorrupt: (what) => logger.warn({ code: ErrorCodes.REDIS_CORRUPT, what }, 'skipped a malformed alert in redis') });
     const minIntervals = new Map(targets.map((t) => [t.id, t.minIntervalMs]));
     const publisher = new Publisher({
       writer,
@@ -179,6 +197,7 @@ export function createCollector(options: CollectorOptions): Collector {
       historyMaxLen,
       logger,
       counters,
+      alerts,
       minIntervalOf: (targetId) => minIntervals.get(targetId),
     });
     const logs = new Logs({
@@ -194,6 +213,7 @@ export function createCollector(options: CollectorOptions): Collector {
       logger,
       counters,
       redactor,
+      onLine: (serverId) => (rules.hasLogRules(serverId) ? (level, message, at) => alerts!.onLine(serverId, level, message, at) : undefined),
     });
     redis.on('ready', () => logs.wake());
     const longest = Math.max(...targets.map((t) => t.intervalMs));
@@ -300,6 +320,8 @@ export function createCollector(options: CollectorOptions): Collector {
       }
       logger.info({ metrics: `http://${metricsServer.address.host}:${metricsServer.address.port}/metrics` }, 'metrics served');
     }
+    // What fired before this start is taken over, not raised again (alerts/evaluator.ts).
+    await alerts?.load();
     for (const s of supervisors) s.start();
     const hostLoop = hostMetrics
       ? new HostMetricsLoop({
@@ -342,6 +364,7 @@ export function createCollector(options: CollectorOptions): Collector {
         await publisher.settled();
         await sayStopped(publisher, isConnected, now());
         publisher.discardPending();
+        await alerts?.settled();
         await closeRedis(redis);
         logger.info('collector stopped');
       },

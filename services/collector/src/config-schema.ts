@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import {
+  ALERT_RULES_MAX,
   ErrorCodes,
   HOST_MAX_MOUNTS,
   HOST_MOUNT_PATH_MAX_LENGTH,
@@ -14,6 +15,7 @@ import {
   ServerId,
   VigilError,
   compile,
+  type AlertRule,
 } from '@vigil/protocol';
 import { parseRedisUrl, type RedisTls } from '@vigil/store';
 import type { RateLimit } from './rate-limit.js';
@@ -33,6 +35,8 @@ export const DEFAULT_K8S_METRICS_PORT = 9464;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 const Path = Type.String({ minLength: 1, maxLength: 4096 });
+/** Alert rules (AlertRule of libs/protocol): each checked by its `kind` in alerts/rules.ts, for a message better than "Expected union value". */
+const AlertRules = Type.Array(Type.Unknown(), { maxItems: ALERT_RULES_MAX });
 const Ms = (maximum: number) => Type.Integer({ minimum: 0, maximum });
 
 const RateLimitSchema = Type.Object(
@@ -82,6 +86,8 @@ export const TargetSchema = Type.Object(
     minIntervalMs: Type.Optional(Interval),
     logFiles: Type.Optional(Type.Array(Path, { maxItems: 64 })),
     logRateLimit: Type.Optional(RateLimitSchema),
+    /** Alert rules of this target (libs/protocol alerts.ts); a rule with the id of a default replaces it. */
+    alerts: Type.Optional(AlertRules),
   },
   { additionalProperties: false },
 );
@@ -142,6 +148,8 @@ export const FileSchema = Type.Object(
           historyMaxLen: Type.Optional(StreamLength),
           logHistoryMaxLen: Type.Optional(StreamLength),
           logRateLimit: Type.Optional(RateLimitSchema),
+          /** Alert rules of every target (and self). */
+          alerts: Type.Optional(AlertRules),
         },
         { additionalProperties: false },
       ),
@@ -160,6 +168,7 @@ export type TargetConfig = {
   minIntervalMs?: number;
   logFiles?: string[];
   logRateLimit?: Partial<RateLimit>;
+  alerts?: AlertRule[];
 } & (
   | { pid: number }
   | { pidfile: string }
@@ -201,6 +210,7 @@ export const OptionsSchema = Type.Object(
     redact: Type.Optional(RedactSchema),
     metricsPort: Type.Optional(MetricsPort),
     metricsHost: Type.Optional(MetricsHost),
+    alertDefaults: Type.Optional(AlertRules),
     hostMetrics: Type.Optional(HostMetricsSchema),
   },
   { additionalProperties: false },
@@ -228,6 +238,8 @@ export type CollectorConfig = {
   /** Host sampling as the file set it (defaults applied by createCollector). */
   hostMetrics?: HostMetricsConfig;
   logLevel: (typeof LOG_LEVELS)[number];
+  /** `defaults.alerts`: rules of every target. */
+  alertDefaults?: AlertRule[];
 };
 
 export function invalid(message: string): VigilError {

@@ -29,6 +29,8 @@ import { jsonErrorOffset, lineAndColumn } from './json-offset.js';
 import { DEFAULT_LOG_RATE_LIMIT } from './rate-limit.js';
 import { Redactor } from './redact.js';
 import { resolveTargets } from './targets.js';
+import { ruleTable } from './alerts/rule-table.js';
+import type { AlertRule } from '@vigil/protocol';
 
 const checkFile = compile(FileSchema);
 
@@ -110,7 +112,9 @@ function mergeConfig(file: FileConfig, env: LoadOptions['env'], flags: Flags): C
   const logRateLimit = { ...DEFAULT_LOG_RATE_LIMIT, ...file.defaults?.logRateLimit };
   // Resolving checks everything; the plain config keeps the user's shapes with intervals filled in.
   const minIntervalMs = file.defaults?.minIntervalMs;
-  resolveTargets(raw, self, intervalMs, logRateLimit, minIntervalMs);
+  const resolved = resolveTargets(raw, self, intervalMs, logRateLimit, minIntervalMs);
+  // Alert rules are checked by kind (alerts/rules.ts), as createCollector checks them.
+  ruleTable(resolved, raw as TargetConfig[], file.defaults?.alerts ?? [], 'defaults.alerts');
   // The default minimum is capped at each target's own interval, as resolveTargets does.
   const withMin = <T extends { intervalMs: number; minIntervalMs?: number }>(t: T): T =>
     minIntervalMs === undefined || t.minIntervalMs !== undefined ? t : { ...t, minIntervalMs: Math.min(minIntervalMs, t.intervalMs) };
@@ -132,6 +136,7 @@ function mergeConfig(file: FileConfig, env: LoadOptions['env'], flags: Flags): C
   if (redisTls !== undefined) config.redisTls = redisTls;
   if (metricsPort !== undefined) config.metricsPort = metricsPort;
   if (file.stateDir !== undefined) config.stateDir = file.stateDir;
+  if (file.defaults?.alerts !== undefined) config.alertDefaults = file.defaults.alerts as AlertRule[];
   if (file.hostMetrics !== undefined) config.hostMetrics = file.hostMetrics;
   if (file.redact !== undefined) {
     Redactor.fromConfig(file.redact);

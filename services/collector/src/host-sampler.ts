@@ -46,6 +46,13 @@ export class HostSampler {
   readonly #fds = new Map<ProcFile, number>();
   readonly #buffer = Buffer.allocUnsafe(BUFFER_BYTES);
   readonly #excluded: Set<string>;
+  /**
+   * A mount whose statfs has not answered yet. The timeout only stops waiting: the call keeps its
+   * libuv thread (a hung NFS mount never answers), so no second one is started for that mount
+   * until it does, or a few samples would take every thread of the pool from the collector's
+   * file and /proc reads.
+   */
+  readonly #statfsPending = new Set<string>();
   #previousCpu: CpuTimes[] | null = null;
   #previousNet: { at: number; counters: NetCounters } | null = null;
 
@@ -146,8 +153,15 @@ export class HostSampler {
 
   async #mounts(): Promise<HostMetrics['mounts']> {
     const results = await Promise.all(
-      this.#o.mounts.map((path) =>
-        withTimeout(this.#o.statfs(path), this.#o.statfsTimeoutMs, `statfs ${path}`).then(
+      this.#o.mounts.map((path) => {
+        if (this.#statfsPending.has(path)) return null;
+        this.#statfsPending.add(path);
+        const call = this.#o.statfs(path);
+        void call.then(
+          () => this.#statfsPending.delete(path),
+          () => this.#statfsPending.delete(path),
+        );
+        return withTimeout(call, this.#o.statfsTimeoutMs, `statfs ${path}`).then(
           (s) => ({
             path: path.slice(0, HOST_MOUNT_PATH_MAX_LENGTH),
             total: s.blocks * s.bsize,
@@ -155,8 +169,8 @@ export class HostSampler {
             available: s.bavail * s.bsize,
           }),
           () => null,
-        ),
-      ),
+        );
+      }),
     );
     return results.filter((m) => m !== null);
   }

@@ -39,6 +39,8 @@ export type LogChannelOptions = {
   logger?: Logger;
   /** Secrets out of captured lines before they are cut to size and written. */
   redactor?: Redactor;
+  /** Told each captured line's level and (redacted) message: the server's log alert rules. */
+  onLine?: (level: LogLevel, message: string, at: number) => void;
 };
 
 type Origin = { stream: LineStream; file?: string; fallback: LogLevel; metadata: string };
@@ -125,6 +127,7 @@ export class LogChannel {
       message = redactor.logText(message);
       if (fields !== null) fields = redactor.logFields(fields);
     }
+    this.#o.onLine?.(level ?? origin.fallback, message, at);
     let truncated = cut;
     // A UTF-16 unit is at most 3 UTF-8 bytes: most lines need no byte count at all.
     if (message.length * 3 > MAX_LOG_MESSAGE_BYTES) {

@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { Target } from './config-schema.js';
 import { FileFollower } from './follower-file.js';
-import { LogChannel } from './log-channel.js';
+import { LogChannel, type LogChannelOptions } from './log-channel.js';
 import { LogShipper, type LogCounters } from './log-shipper.js';
 import { PositionStore, type Positions } from './positions.js';
 import { DEFAULT_LOG_RATE_LIMIT } from './rate-limit.js';
@@ -29,6 +29,8 @@ export type LogsOptions = {
   counters: LogCounters;
   /** Applied to every captured line, as `redact.logs` says. */
   redactor: Redactor;
+  /** Where a server's captured lines are told to its log alert rules; undefined for a server without any. */
+  onLine?: (serverId: string) => LogChannelOptions['onLine'];
 };
 
 type Followed = { targetId: string; follower: FileFollower };
@@ -65,6 +67,7 @@ export class Logs {
           counters: options.counters,
           logger: options.logger,
           redactor: options.redactor,
+          onLine: options.onLine?.(t.id),
         }),
       );
     }

@@ -44,6 +44,8 @@ export type PublisherOptions = {
   historyMaxLen: number;
   logger: Logger;
   counters: Counters;
+  /** Told every published batch of reports (alerts/evaluator.ts); absent when no rule is configured. */
+  alerts?: { observe(reports: readonly ServerReport[], at: number): void } | null;
   /** A target's fastest interval for viewers, published in its servers' registry entries (absent: none published). */
   minIntervalOf?: (targetId: string) => number | undefined;
 };
@@ -100,6 +102,7 @@ export class Publisher {
   }
 
   async #publish(reports: readonly ServerReport[], at: number): Promise<void> {
+    this.#o.alerts?.observe(reports, at);
     for (const r of reports) this.#reported.set(r.server.serverId, r.server);
     const iso = new Date(at).toISOString();
     const appends: AppendOp[] = [];

@@ -12,7 +12,8 @@
 import { checkSync, type Diagnostics } from 'recheck';
 import { invalid } from './config-schema.js';
 
-export type RegexUse = 'match' | 'redact';
+/** `alert`: a log rule's pattern, run on every line like `redact`, so held to the same bound. */
+export type RegexUse = 'match' | 'redact' | 'alert';
 
 /**
  * Compiles a pattern from the config; a CONFIG_INVALID error for `field` if it does not compile.

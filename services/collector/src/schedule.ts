@@ -48,6 +48,8 @@ export class Schedule<T extends { intervalMs: number }> {
     if (!slot || slot.intervalMs === intervalMs) return false;
     slot.intervalMs = intervalMs;
     if (slot.last === null) return false; // not sampled yet: it is due at the start anyway
+    // Due now (its sample may be in the tick running): advance() counts the new interval from it.
+    if (slot.next <= now) return false;
     const next = Math.max(now, slot.last + intervalMs);
     if (next === slot.next) return false;
     slot.next = next;

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import {
   ErrorCodes,
+  HOST_RETENTION_MS,
   HostKeys,
   NAMESPACE,
   ServerEvents,
@@ -66,6 +67,14 @@ t.test('host samples: history, latest, broadcast with position, registry; again 
   const seen = Number(await r.zscore(HostKeys.registry, 'box-1'));
   t.ok(Date.now() - seen < 60_000, 'the host registry saw the host just now');
   t.ok(Number(await r.hget(HostKeys.collectors('box-1'), 'agent-a')) > 0, 'and which collector sampled it');
+  for (const key of [HostKeys.latest('box-1'), HostKeys.metrics('box-1'), HostKeys.collectors('box-1')]) {
+    const ttl = await r.pttl(key);
+    t.ok(ttl > 0 && ttl <= HOST_RETENTION_MS, `${key} expires a retention after the last sample (${ttl} ms)`);
+  }
+  // A host nobody has sampled for longer than the retention leaves the registry at the next write.
+  await r.zadd(HostKeys.registry, Date.now() - HOST_RETENTION_MS - 60_000, 'gone-host');
+  await waitFor(async () => (await r.zscore(HostKeys.registry, 'gone-host')) === null, { message: 'a host not sampled for a retention is dropped from the registry' });
+  t.ok((await r.zscore(HostKeys.registry, 'box-1')) !== null, 'a host sampled now stays');
 
   await collector.stop();
   const stoppedAt = await r.xlen(HostKeys.metrics('box-1'));
@@ -110,6 +119,10 @@ t.test('a sample missed while Redis was away is taken as soon as it is back, not
   await collector.start();
   await waitFor(() => collector.stats().hostSamplesDropped >= 1, { message: 'the first sample dropped: no Redis' });
   await redis.start();
-  await waitFor(async () => (await r.exists(HostKeys.latest('box-3'))) === 1, { timeoutMs: 20_000, message: 'a host sample once Redis is back (the interval is an hour)' });
-  t.equal(collector.stats().hostSamplesWritten, 1);
+  // Counted once its whole write (sample, then registry and expiries) is done: the key shows first.
+  await waitFor(async () => collector.stats().hostSamplesWritten >= 1 && (await r.exists(HostKeys.latest('box-3'))) === 1, {
+    timeoutMs: 20_000,
+    message: 'a host sample once Redis is back (the interval is an hour)',
+  });
+  t.equal(collector.stats().hostSamplesWritten, 1, 'one sample: the one retaken at once, not another an hour later');
 });

@@ -98,6 +98,8 @@ t.test('figures from a procfs of its own: deltas, memory, load, network rates, m
     ]),
   });
   const second = await sampler.sample();
+  t.same(statfsCalls, ['/', '/data', '/hung', '/', '/data'], 'the hung mount is not asked again while its first statfs still holds a thread');
+  t.same(second.mounts.map((m) => m.path), ['/', '/data'], 'and stays out of the sample');
   t.same(second.cpu, { total: 37.5, cores: [75, 0], count: 2 }, 'percent of the jiffies since the previous sample');
   t.same(second.network.interfaces, [
     { name: 'eth0', rxBytesPerSec: 2000, txBytesPerSec: 50 },

@@ -81,3 +81,14 @@ t.test('before the first sample a new interval only changes what follows it', as
   s.advance(s.due(0), 0);
   t.equal(s.nextAt(), 1000);
 });
+
+t.test('going slower while its sample is being taken counts from that sample', async (t) => {
+  const a = { id: 'a', intervalMs: 1000 };
+  const s = new Schedule([a], 0);
+  drive(s, 0, 9000); // sampled every second up to 9000; due again at 10000
+  const due = s.due(10_000); // the tick at 10000 takes a's sample…
+  t.same(ids(due), ['a']);
+  t.notOk(s.setInterval(a, 5000, 10_100), '…while the viewers slow it down: nothing moves before the tick ends');
+  s.advance(due, 10_200);
+  t.equal(s.nextAt(), 15_000, 'five seconds after the sample taken at 10000, not after the one before it');
+});

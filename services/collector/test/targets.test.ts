@@ -82,7 +82,8 @@ t.test('pid, pidfile, match and self targets: registry, latest, history, broadca
   for (const [id, pid] of Object.entries(expected)) {
     const entry = await registryEntry(r, id);
     t.ok(checkRegistry.check(entry), checkRegistry.explain(entry) ?? `${id}: registry entry valid`);
-    t.match(entry, { serverId: id, targetId: id, pid, status: 'running', collectorId: 'test-host', host: 'test-host', intervalMs: 200, staleAfterMs: 1000 }, `${id}: registry`);
+    // Read after collector.stop(): a cleanly stopped collector leaves its servers `stopped`.
+    t.match(entry, { serverId: id, targetId: id, pid, status: 'stopped', collectorId: 'test-host', host: 'test-host', intervalMs: 200, staleAfterMs: 1000 }, `${id}: registry`);
     t.ok((await r.zscore(Keys.heartbeats, id)) !== null, `${id}: heartbeat`);
 
     const last = await latest(r, id);

@@ -2,11 +2,9 @@
 // Any gateway answers from Redis alone, so these work behind the balancer like the socket does.
 // The token goes in the Authorization header, never in a URL; a 401 ends the sign-in.
 // Shapes are the gateway's response schemas, from @vigil/protocol.
-import { ErrorCodes, type HostView, type LogLevel, type LogsPage, type MetricsPage, type ServerList, type ServerView, type SystemMetricsEvent } from '@vigil/protocol';
+import { ErrorCodes, type HostDetail, type HostMetricsPage, type LogLevel, type LogsPage, type MetricsPage, type ServerList, type ServerView } from '@vigil/protocol';
 
-export type { LogsPage, MetricsPage, ServerView } from '@vigil/protocol';
-export type HostDetail = HostView & { sample: SystemMetricsEvent | null };
-export type HostMetricsPage = { host: string; items: SystemMetricsEvent[]; next: string | null };
+export type { HostDetail, HostMetricsPage, LogsPage, MetricsPage, ServerView } from '@vigil/protocol';
 
 export class ApiError extends Error {
   readonly status: number;

@@ -1,10 +1,11 @@
 // Hash routes, so the gateway serves one index.html and needs no fallback route:
-// `#/` the servers, `#/servers/<id>` one server, `#/hosts/<host>` one host's metrics.
+// `#/` the servers, `#/servers/<id>` one server, `#/hosts/<host>` one host's metrics, `#/alerts` the alerts.
 import { useEffect, useState } from 'preact/hooks';
 
-export type Route = { name: 'servers' } | { name: 'server'; id: string } | { name: 'host'; host: string };
+export type Route = { name: 'servers' } | { name: 'server'; id: string } | { name: 'host'; host: string } | { name: 'alerts' };
 
 export function parseHash(hash: string): Route {
+  if (/^#\/alerts\/?$/.test(hash)) return { name: 'alerts' };
   const match = /^#\/(servers|hosts)\/([^/?#]+)\/?$/.exec(hash);
   if (match) {
     try {
@@ -26,6 +27,8 @@ export function hostHref(host: string): string {
 }
 
 export const serversHref = '#/';
+
+export const alertsHref = '#/alerts';
 
 export function useHashRoute(): Route {
   const [route, setRoute] = useState(() => parseHash(location.hash));

@@ -14,10 +14,12 @@ import { FactList, type Fact } from './fact-list.js';
 import { HostLink } from './host-link.js';
 import { StatusPill } from './status-pill.js';
 import { TimeChart } from './time-chart.js';
+import type { AlertFeed } from './alert-feed.js';
+import { AlertDot } from './alerts-badge.js';
 
-type Props = { client: VigilClient; api: RestApi; serverId: string };
+type Props = { client: VigilClient; api: RestApi; serverId: string; feed: AlertFeed };
 
-export function ServerPage({ client, api, serverId }: Props) {
+export function ServerPage({ client, api, serverId, feed }: Props) {
   const monitor = useMemo(() => new ServerMonitor(client, api, serverId), [client, api, serverId]);
   const tail = useMemo(() => new LogTail(client, api, serverId), [client, api, serverId]);
   useEffect(() => {
@@ -29,6 +31,8 @@ export function ServerPage({ client, api, serverId }: Props) {
     };
   }, [monitor, tail]);
   useObservable(monitor);
+  useObservable(feed);
+  const alerts = feed.firingFor(serverId);
   useTitle(`${serverId} · vigil`);
   const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => heading.current?.focus(), [serverId]);
@@ -49,6 +53,7 @@ export function ServerPage({ client, api, serverId }: Props) {
           {serverId}
         </h1>
         <StatusPill status={monitor.status} />
+        <AlertDot alerts={alerts} />
       </div>
       {monitor.forbidden && (
         <p class="notice not-allowed" role="status" data-testid="not-allowed">
@@ -75,8 +80,17 @@ export function ServerPage({ client, api, serverId }: Props) {
       {!monitor.forbidden && (
         <>
           <Facts monitor={monitor} />
+          {alerts.length > 0 && (
+            <ul class="alert-band" data-testid="alert-band" role="status">
+              {alerts.map((a) => (
+                <li key={a.id} class={`severity-${a.severity}`}>
+                  {a.message}
+                </li>
+              ))}
+            </ul>
+          )}
           <IntervalChoice monitor={monitor} />
-          <div class="charts">
+          <div class={alerts.length > 0 ? 'charts alerting' : 'charts'} data-alerting={alerts.length > 0 ? 'true' : undefined}>
             <TimeChart
               title="CPU"
               series={series}

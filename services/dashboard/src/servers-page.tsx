@@ -9,6 +9,8 @@ import { serverHref } from './router.js';
 import type { ServerDirectory, ServerRow } from './server-directory.js';
 import { Sparkline } from './sparkline.js';
 import { StatusPill } from './status-pill.js';
+import type { AlertFeed } from './alert-feed.js';
+import { AlertDot } from './alerts-badge.js';
 
 type SortKey = 'id' | 'host' | 'pid' | 'status' | 'cpu' | 'rss';
 type Sort = { key: SortKey; dir: 'asc' | 'desc' };
@@ -53,8 +55,9 @@ function matches(row: ServerRow, query: string): boolean {
   return row.id.toLowerCase().includes(q) || row.host.toLowerCase().includes(q) || (row.command ?? '').toLowerCase().includes(q);
 }
 
-export function ServersPage({ directory }: { directory: ServerDirectory }) {
+export function ServersPage({ directory, feed }: { directory: ServerDirectory; feed: AlertFeed }) {
   useObservable(directory);
+  useObservable(feed);
   useTitle('Servers · vigil');
   const [query, setQuery] = useState('');
   const [sort, setSort] = useState<Sort>({ key: 'id', dir: 'asc' });
@@ -132,7 +135,7 @@ export function ServersPage({ directory }: { directory: ServerDirectory }) {
         </thead>
         <tbody>
           {rows.map((row) => (
-            <ServerRowView key={row.id} row={row} />
+            <ServerRowView key={row.id} row={row} alerts={feed.firingFor(row.id)} />
           ))}
         </tbody>
       </table>
@@ -142,12 +145,13 @@ export function ServersPage({ directory }: { directory: ServerDirectory }) {
   );
 }
 
-function ServerRowView({ row }: { row: ServerRow }) {
+function ServerRowView({ row, alerts }: { row: ServerRow; alerts: readonly { severity: string; message: string }[] }) {
   const live = isLive(row);
   return (
-    <tr data-server-id={row.id} data-status={row.status}>
+    <tr data-server-id={row.id} data-status={row.status} data-alerting={alerts.length > 0 ? 'true' : undefined}>
       <td data-label="Server" class="cell-id">
         <a href={serverHref(row.id)}>{row.id}</a>
+        <AlertDot alerts={alerts} />
         {row.command && (
           <span class="command" title={row.command}>
             {row.command}

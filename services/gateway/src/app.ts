@@ -5,13 +5,14 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import pino from 'pino';
 import type { AddressInfo } from 'node:net';
 import { ErrorCodes, NAMESPACE, SERVER_ID_MAX_LENGTH } from '@vigil/protocol';
-import { HostStore, LogStore, ServerRemover, ServerStore } from '@vigil/store';
+import { AlertStore, AlertWriter, HostStore, LogStore, ServerRemover, ServerStore } from '@vigil/store';
 import { resolveOptions, type GatewayOptions } from './options.js';
 import { openRedisClients } from './redis-clients.js';
 import { Readiness } from './readiness.js';
 import socketPlugin from './socket-plugin.js';
 import { serverRoutes } from './routes/servers.js';
 import { healthRoutes } from './routes/health.js';
+import { alertRoutes } from './routes/alerts.js';
 import { hostRoutes } from './routes/hosts.js';
 import { resolveAuth } from './auth/auth-config.js';
 import { createVerifier } from './auth/verifier.js';
@@ -24,6 +25,7 @@ import { PublicOrigins } from './public-origins.js';
 import { installHttpEdge } from './edge-http.js';
 import { installMetricsServer } from './metrics-server.js';
 import { ServerRemoval } from './server-removal.js';
+import { RemovedServerAlerts } from './removed-alerts.js';
 import { RetentionSweeper } from './retention-sweeper.js';
 import { serverAdminRoutes } from './routes/server-admin.js';
 
@@ -48,7 +50,9 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
   else logger.info({ auth: auth.keys.describe, audience: auth.audience, issuer: auth.issuer }, 'tokens required');
   const verifier = createVerifier(auth);
   const app = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
+    // Request lines name the path, never the query: a token pasted into a URL (`?token=`, refused
+    // everywhere) must not reach the log on its way to being refused.
+    loggerInstance: logger.child({}, { serializers: { req: requestForLog } }) as FastifyBaseLogger,
     // request.ip: X-Forwarded-For only from trusted proxies (the same rule as the socket handshake).
     trustProxy: trust,
     // Every valid server id fits in a path segment, even percent-encoded (Fastify's default is 100).
@@ -91,8 +95,14 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
   await app.register(healthRoutes, { readiness, gatewayId: settings.gatewayId });
   await app.register(openApiRoutes);
   await app.register(serverRoutes, { store, logs, verifier, logger });
-  // Servers that left: removed at once by an admin, or after the retention by whichever gateway sweeps first.
-  const removal = new ServerRemoval(app.io.of(NAMESPACE), new ServerRemover(redis.command), logger, metrics.registry);
+  const alerts = new AlertStore(redis.command, { onCorrupt });
+  await app.register(alertRoutes, { alerts, verifier, logger });
+  // Servers that left: removed at once by an admin, or after the retention by whichever gateway
+  // sweeps first; then what still fires for them is resolved.
+  const removedAlerts = new RemovedServerAlerts(alerts, new AlertWriter(redis.command, `vigil-gateway:${settings.gatewayId}`), logger);
+  const removal = new ServerRemoval(app.io.of(NAMESPACE), new ServerRemover(redis.command), logger, metrics.registry, (serverId, reason) =>
+    removedAlerts.resolve(serverId, reason),
+  );
   await app.register(serverAdminRoutes, { removal, verifier, logger });
   const retention = new RetentionSweeper(removal, settings.serverRetentionMs, logger);
   retention.start();
@@ -100,4 +110,11 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
   await app.register(hostRoutes, { hosts, verifier, logger });
   await app.register(dashboardRoutes, { dir: settings.dashboardDir ?? DEFAULT_DASHBOARD_DIR });
   return app;
+}
+
+/** What a request line of the log says of a request: its path without the query string. */
+function requestForLog(req: { method?: string; url?: string; hostname?: string; ip?: string }): Record<string, unknown> {
+  const url = req.url ?? '';
+  const q = url.indexOf('?');
+  return { method: req.method, url: q === -1 ? url : `${url.slice(0, q)}?…`, host: req.hostname, remoteAddress: req.ip };
 }

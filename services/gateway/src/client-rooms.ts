@@ -1,7 +1,7 @@
 // What a client holds, read from its socket's rooms: one place that knows that a log
 // subscription is one room per level, and a client's logical rooms are what it named.
 import type { Socket } from 'socket.io';
-import { ErrorCodes, LOG_LEVELS, VigilError, logsRoom, metricsRoom, parseRoom, parseSystemMetricsRoom, type LogLevel } from '@vigil/protocol';
+import { ErrorCodes, LOG_LEVELS, VigilError, alertsRoom, logsRoom, metricsRoom, parseAlertRoom, parseRoom, parseSystemMetricsRoom, type LogLevel } from '@vigil/protocol';
 import type { MonitoringDeps } from './socket-context.js';
 import type { Client } from './client.js';
 
@@ -27,7 +27,13 @@ export function roomsOf(rooms: Iterable<string>): SessionRoom[] {
 /** The rooms a client holds as it named them: a log subscription is one `server-logs-<id>`; host rooms as they are. */
 export function logicalRooms(client: Client): string[] {
   const servers = roomsOf(client.rooms).map((r) => (r.kind === 'metrics' ? metricsRoom(r.serverId) : logsRoom(r.serverId)));
-  return [...servers, ...[...client.rooms].filter((r) => parseSystemMetricsRoom(r) !== null)];
+  // An alert subscription is one room per severity, named as the client named it (`alerts`, `alerts-<id>`).
+  const alerts = new Set<string>();
+  for (const room of client.rooms) {
+    const parsed = parseAlertRoom(room);
+    if (parsed?.severity) alerts.add(alertsRoom(parsed.serverId));
+  }
+  return [...servers, ...[...client.rooms].filter((r) => parseSystemMetricsRoom(r) !== null), ...alerts];
 }
 
 /** The vigil rooms a client is in, each level room counted: what the room limit bounds. */
@@ -59,6 +65,24 @@ export async function checkSubscription(
   if (adding > 0 && roomCount(client) + adding > deps.limits.maxRooms) {
     throw new VigilError(ErrorCodes.TOO_MANY_ROOMS, `a client may hold at most ${deps.limits.maxRooms} rooms (a log subscription takes one per level)`);
   }
+}
+
+/**
+ * Joins `rooms` if the client may still hold them, checked and joined in one synchronous step.
+ * While a subscribe awaited Redis, other subscribes of the same client may have joined (a burst
+ * would otherwise pass the room limit together) and `refresh-token` may have swapped its token
+ * and left what the new one forbids (a room joined after that would be missed). `recheck` throws
+ * if the client's current token no longer allows the subscription. `leavingAfter`: rooms the caller
+ * leaves right after joining (a replaced subscription), which count as freed.
+ */
+export function joinChecked(client: Client, deps: Pick<MonitoringDeps, 'limits'>, rooms: string[], recheck: () => void, leavingAfter = 0): Promise<void> | void {
+  recheck();
+  let adding = -leavingAfter;
+  for (const room of rooms) if (!client.rooms.has(room)) adding++;
+  if (adding > 0 && roomCount(client) + adding > deps.limits.maxRooms) {
+    throw new VigilError(ErrorCodes.TOO_MANY_ROOMS, `a client may hold at most ${deps.limits.maxRooms} rooms (a log subscription takes one per level)`);
+  }
+  return client.join(rooms);
 }
 
 /** The level rooms a client holds for one server's logs. */

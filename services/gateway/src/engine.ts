@@ -9,6 +9,9 @@ import type { Readiness } from './readiness.js';
 import type { ConnectionGuard } from './connection-guard.js';
 import type { PublicOrigins } from './public-origins.js';
 
+/** Where Socket.IO's engine takes its requests and upgrades (socket.io-client's default path). */
+export const ENGINE_PATH = '/socket.io/';
+
 export function createEngine(app: FastifyInstance, settings: ResolvedOptions, readiness: Readiness, edge: { guard: ConnectionGuard; origins: PublicOrigins }): Engine {
   const engine = new Engine({
     perMessageDeflate: false,
@@ -23,7 +26,7 @@ export function createEngine(app: FastifyInstance, settings: ResolvedOptions, re
   engine.use(edge.guard.middleware);
   engine.on('connection', edge.guard.track);
   // Other upgrade handlers may share the HTTP server; do not destroy their upgrades.
-  engine.attach(app.server, { path: '/socket.io/', destroyUpgrade: false });
+  engine.attach(app.server, { path: ENGINE_PATH, destroyUpgrade: false });
   return engine;
 }
 

@@ -60,6 +60,12 @@ const SETTINGS_ENV: Partial<Record<keyof GatewaySettings, Source>> = {
   restRateLimit: { names: ['VIGIL_REST_RATE_LIMIT'], parse: 'integer' },
   maxRoomsPerSocket: { names: ['VIGIL_MAX_ROOMS_PER_SOCKET'], parse: 'integer' },
   staleSweepMs: { names: ['VIGIL_STALE_SWEEP_MS'], parse: 'integer' },
+  alertWebhookUrl: { names: ['VIGIL_ALERT_WEBHOOK_URL'], secret: true },
+  alertWebhookTimeoutMs: { names: ['VIGIL_ALERT_WEBHOOK_TIMEOUT_MS'], parse: 'integer' },
+  alertWebhookAttempts: { names: ['VIGIL_ALERT_WEBHOOK_ATTEMPTS'], parse: 'integer' },
+  alertWebhookBackoffMs: { names: ['VIGIL_ALERT_WEBHOOK_BACKOFF_MS'], parse: 'integer' },
+  alertWebhookConcurrency: { names: ['VIGIL_ALERT_WEBHOOK_CONCURRENCY'], parse: 'integer' },
+  alertWebhookClaimIdleMs: { names: ['VIGIL_ALERT_WEBHOOK_CLAIM_IDLE_MS'], parse: 'integer' },
   serverRetentionMs: { names: ['VIGIL_SERVER_RETENTION_MS', 'VIGIL_SERVER_RETENTION'], parse: 'integer' },
 };
 

@@ -88,7 +88,11 @@ export class GatewayInterest {
       if (s[kAsks]?.delete(serverId)) this.#drop(serverId, client.id);
       return;
     }
-    (s[kAsks] ??= new Map()).set(serverId, intervalMs);
+    const asks = (s[kAsks] ??= new Map());
+    // The leave of a /ws client is heard by #drop, which finds Socket.IO sockets only: forget here
+    // what it no longer holds, so its record stays as small as its rooms.
+    for (const id of asks.keys()) if (!client.rooms.has(metricsRoom(id))) asks.delete(id);
+    asks.set(serverId, intervalMs);
     let bySocket = this.#asks.get(serverId);
     if (!bySocket) this.#asks.set(serverId, (bySocket = new Map()));
     if (bySocket.get(client.id) === intervalMs) return;

@@ -24,7 +24,7 @@ import {
   type SubscribeServerLogs as SubscribeLogsPayload,
 } from '@vigil/protocol';
 import { OutgoingWatch } from './outgoing-watch.js';
-import { checkSubscription, heldLogRooms } from './client-rooms.js';
+import { checkSubscription, heldLogRooms, joinChecked } from './client-rooms.js';
 import { replayLogs, type ReplayResult } from './log-replay.js';
 import { requireSubscribe } from './auth/socket-auth.js';
 import type { SocketContext } from './socket-context.js';
@@ -62,7 +62,7 @@ export async function subscribeLogs(ctx: SocketContext, p: SubscribeLogsPayload,
   let head: string | null = null;
   try {
     for (const room of held) if (!wanted.includes(room)) await client.leave(room);
-    await client.join(wanted);
+    await joinChecked(client, deps, wanted, () => requireSubscribe(client, { kind: 'logs', serverId: p.serverId }));
     if (replaying && watch) {
       let until: string | null;
       try {

@@ -17,7 +17,7 @@ import {
   type SubscribeServerMetrics as SubscribeMetricsPayload,
 } from '@vigil/protocol';
 import { OutgoingWatch } from './outgoing-watch.js';
-import { checkSubscription } from './client-rooms.js';
+import { checkSubscription, joinChecked } from './client-rooms.js';
 import { requireSubscribe } from './auth/socket-auth.js';
 import type { SocketContext } from './socket-context.js';
 import type { TargetInfo } from './interest.js';
@@ -51,7 +51,7 @@ export async function subscribeMetrics(ctx: SocketContext, p: SubscribeMetricsPa
   let target: TargetInfo | null = null;
   let warning: AckWarning | undefined;
   try {
-    await client.join(room);
+    await joinChecked(client, deps, [room], () => requireSubscribe(client, { kind: 'metrics', serverId: p.serverId }));
     try {
       const view = await deps.store.get(p.serverId);
       target = view;

@@ -1,6 +1,6 @@
 // The `/monitoring` namespace and the `/ws` endpoint. Data reaches rooms from collectors through
 // the Redis adapter; this module wires each client's handlers, whatever its transport (client.ts):
-// subscriptions (metrics-, log-subscriptions.ts), unsubscribe by room, connection status and
+// subscriptions (metrics-, log-, system-metrics-, alert-subscriptions.ts), unsubscribe by room, connection status and
 // ping, and hands the client to its session.
 import type { Namespace } from 'socket.io';
 import {
@@ -14,6 +14,7 @@ import {
   compile,
   errorAck,
   logsRoom,
+  parseAlertRoom,
   parseRoom,
   parseSystemMetricsRoom,
   type ReplyOf,
@@ -22,6 +23,7 @@ import { ClientActivity } from './client-activity.js';
 import { registerLogSubscriptions } from './log-subscriptions.js';
 import { heldLogRooms, logicalRooms } from './client-rooms.js';
 import { registerMetricsSubscriptions } from './metrics-subscriptions.js';
+import { leaveAlerts, registerAlertSubscriptions } from './alert-subscriptions.js';
 import { socketContext, type MonitoringDeps, type SocketContext } from './socket-context.js';
 import { registerTokenLifecycle } from './auth/socket-token.js';
 import { registerSystemMetricsSubscriptions } from './system-metrics-subscriptions.js';
@@ -47,6 +49,7 @@ export function serveClient(client: Client, deps: MonitoringDeps, activity = new
   registerMetricsSubscriptions(ctx, leave);
   registerLogSubscriptions(ctx, leave);
   registerSystemMetricsSubscriptions(ctx, leave);
+  registerAlertSubscriptions(ctx);
   registerTokenLifecycle(ctx, leave, deps.auth);
 
   // Events outside the protocol: answer an ack so a client waiting on one is not left hanging.
@@ -62,6 +65,8 @@ export function serveClient(client: Client, deps: MonitoringDeps, activity = new
   });
 
   ctx.on(ClientEvents.unsubscribe, unsubscribeV, async (p) => {
+    const alerts = parseAlertRoom(p.room);
+    if (alerts && alerts.severity === undefined) return leaveAlerts(ctx, alerts.serverId);
     if (!parseRoom(p.room) && parseSystemMetricsRoom(p.room) === null) throw new VigilError(ErrorCodes.UNKNOWN_ROOM, `not a vigil room: ${JSON.stringify(p.room.slice(0, 80))}`);
     return leave(p.room);
   });

@@ -69,6 +69,18 @@ export const GatewaySettings = Type.Object(
     tokenExpiryWarningMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 86_400_000 })),
     /** A client holding rooms with traffic but sent nothing for this long counts in vigil_gateway_silent_sessions. */
     silentSessionMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 3_600_000 })),
+    /** POST each alert as JSON here (alert-webhook.ts); none by default. Its query and credentials are never logged. */
+    alertWebhookUrl: Type.Optional(Type.String({ minLength: 8, maxLength: 2048, pattern: '^https?://' })),
+    /** Per request. */
+    alertWebhookTimeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 60_000 })),
+    /** Tries per alert before it counts as failed. */
+    alertWebhookAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
+    /** Wait before the second try; doubled for each next one (at most 60 s). */
+    alertWebhookBackoffMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 600_000 })),
+    /** Deliveries in flight per gateway. */
+    alertWebhookConcurrency: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+    /** A delivery left pending this long (its gateway died) is taken over by another gateway. */
+    alertWebhookClaimIdleMs: Type.Optional(Type.Integer({ minimum: 1000, maximum: 3_600_000 })),
     /**
      * A server exited, stopped or stale with no sign of life for this long (ms) is removed with
      * all its keys (every gateway sweeps; each server is removed once). Default 24 h.
@@ -94,7 +106,9 @@ export type GatewayOptions = GatewaySettings & {
   redisTls?: RedisTls;
 };
 
-export type ResolvedOptions = Required<Omit<GatewaySettings, 'publicOrigins' | 'corsOrigins'>> & {
+export type ResolvedOptions = Required<Omit<GatewaySettings, 'publicOrigins' | 'corsOrigins' | 'alertWebhookUrl'>> & {
+  /** undefined: no webhook. */
+  alertWebhookUrl: string | undefined;
   /** undefined: the loopback origins of the listening port. */
   publicOrigins: string[] | undefined;
   logger: Logger | undefined;
@@ -124,9 +138,14 @@ const GATEWAY_DEFAULTS = {
   sessionTtlMs: 120_000,
   tokenExpiryWarningMs: TOKEN_EXPIRY_WARNING_MS,
   silentSessionMs: DEFAULT_SILENT_SESSION_MS,
+  alertWebhookTimeoutMs: 5000,
+  alertWebhookAttempts: 5,
+  alertWebhookBackoffMs: 1000,
+  alertWebhookConcurrency: 4,
+  alertWebhookClaimIdleMs: 30_000,
   serverRetentionMs: DEFAULT_SERVER_RETENTION_MS,
   wsHeartbeatMs: WS_HEARTBEAT_MS,
-} satisfies Omit<Required<GatewaySettings>, 'redisUrl' | 'gatewayId' | 'publicOrigins' | 'corsOrigins' | 'auth'>;
+} satisfies Omit<Required<GatewaySettings>, 'redisUrl' | 'gatewayId' | 'publicOrigins' | 'corsOrigins' | 'auth' | 'alertWebhookUrl'>;
 
 export const checkSettings = compile(GatewaySettings);
 
@@ -140,6 +159,10 @@ export function resolveOptions(options: GatewayOptions): ResolvedOptions {
   }
   const badProxy = Array.isArray(settings.trustProxy) ? settings.trustProxy.find((e) => !isAddressOrRange(e)) : undefined;
   if (badProxy !== undefined) throw new VigilError(ErrorCodes.CONFIG_INVALID, `vigil gateway: invalid option trustProxy: "${badProxy}" is not an IP address or CIDR range`);
+  if (settings.alertWebhookUrl !== undefined && !URL.canParse(settings.alertWebhookUrl)) {
+    // Never echoed: the URL may carry a secret.
+    throw new VigilError(ErrorCodes.CONFIG_INVALID, 'vigil gateway: invalid option alertWebhookUrl: not a URL');
+  }
   const { publicOrigins, corsOrigins, ...rest } = settings;
   const given = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as Omit<GatewaySettings, 'publicOrigins' | 'corsOrigins'>;
   return {
@@ -147,6 +170,7 @@ export function resolveOptions(options: GatewayOptions): ResolvedOptions {
     ...given,
     auth,
     publicOrigins: publicOrigins ?? corsOrigins,
+    alertWebhookUrl: settings.alertWebhookUrl,
     gatewayId: settings.gatewayId ?? `gw-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     logger,
     metricsRegistries: metricsRegistries ?? [],

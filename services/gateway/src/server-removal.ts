@@ -2,7 +2,8 @@
 // @vigil/store server-removal.ts) and, only if that removed something, its watchers are told with
 // `server-removed`, once, through the adapter: one broadcast to its metrics room and its log
 // rooms reaches every gateway's clients, each client once whatever rooms of it it holds.
-// Used by DELETE /api/servers/:id (routes/server-admin.ts) and the retention sweep.
+// Used by DELETE /api/servers/:id (routes/server-admin.ts) and the retention sweep. Then its
+// alerts still firing are resolved (removed-alerts.ts).
 import type { Namespace } from 'socket.io';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
@@ -19,9 +20,12 @@ export class ServerRemoval {
   readonly #remover: ServerRemover;
   readonly #logger: Logger;
   readonly #removed: Counter<'reason'>;
+  readonly #after: ((serverId: string, reason: ServerRemovalReason) => Promise<void>) | undefined;
 
-  constructor(nsp: Namespace, remover: ServerRemover, logger: Logger, registry: Registry) {
+  /** `after`: run once a removal is announced (its alerts resolved, removed-alerts.ts); it must not throw. */
+  constructor(nsp: Namespace, remover: ServerRemover, logger: Logger, registry: Registry, after?: (serverId: string, reason: ServerRemovalReason) => Promise<void>) {
     this.#nsp = nsp;
+    this.#after = after;
     this.#remover = remover;
     this.#logger = logger;
     this.#removed = new Counter({
@@ -39,13 +43,16 @@ export class ServerRemoval {
   /** An admin's delete: false when there was nothing of the server to remove. */
   async delete(serverId: string, by: string): Promise<ServerRemoved | null> {
     if (!(await this.#remover.remove(serverId))) return null;
-    return this.#announce(serverId, 'deleted', { by });
+    const event = this.#announce(serverId, 'deleted', { by });
+    await this.#after?.(serverId, 'deleted');
+    return event;
   }
 
   /** The retention sweep: false when the server showed life or another gateway removed it first. */
   async expire(trace: ServerTrace, cutoffMs: number): Promise<boolean> {
     if (!(await this.#remover.removeIfExpired(trace, cutoffMs))) return false;
     this.#announce(trace.serverId, 'retention', { lastHeartbeatAt: trace.heartbeatAt });
+    await this.#after?.(trace.serverId, 'retention');
     return true;
   }
 

@@ -3,7 +3,7 @@ import type { TSchema } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { AckEvent, Validator } from '@vigil/protocol';
 import type { InOrder } from '@vigil/protocol/runtime';
-import type { HostStore, LogStore, ServerStore } from '@vigil/store';
+import type { AlertStore, HostStore, LogStore, ServerStore } from '@vigil/store';
 import type { ClientActivity } from './client-activity.js';
 import type { Client } from './client.js';
 import { handleEvent, type Handler } from './event-handler.js';
@@ -38,6 +38,8 @@ export type MonitoringDeps = {
   isRegistered?(serverId: string): Promise<boolean>;
   /** Log replays take turns through this, one page at a time gateway-wide. */
   replays: InOrder;
+  /** What fires now, for `subscribe-alerts` (alert-subscriptions.ts). */
+  alerts?: AlertStore;
   /** Records the sampling interval each client asks (interest.ts); absent: asks are only answered. */
   interest?: Pick<GatewayInterest, 'ask'>;
 };

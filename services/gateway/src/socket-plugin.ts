@@ -10,7 +10,9 @@ import { Server } from 'socket.io';
 import { createShardedAdapter } from '@socket.io/redis-adapter';
 import { ErrorCodes, Keys, NAMESPACE } from '@vigil/protocol';
 import { InOrder, withTimeout } from '@vigil/protocol/runtime';
-import { InterestStore, type HostStore, type LogStore, type ServerStore } from '@vigil/store';
+import { AlertStore, AlertWriter, InterestStore, type HostStore, type LogStore, type ServerStore } from '@vigil/store';
+import { StaleAlerts } from './stale-alerts.js';
+import { AlertWebhook } from './alert-webhook.js';
 import type { ResolvedOptions } from './options.js';
 import type { RedisClients } from './redis-clients.js';
 import { createEngine } from './engine.js';
@@ -89,6 +91,8 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
   const syncSubscriptions = subscriptionSync(redis.sub);
   // Before the session middleware: a client without a valid token never reaches Redis.
   nsp.use(handshakeAuth(verifier, logger));
+  const onCorrupt = (what: string) => logger.warn({ code: ErrorCodes.REDIS_CORRUPT, what }, 'skipped a malformed entry in redis');
+  const alerts = new AlertStore(redis.command, { onCorrupt });
   const sessions = new ClientSessions(nsp, new SessionStore(redis.command, settings.gatewayId, settings.sessionTtlMs, logger), logger);
   const interest = new GatewayInterest({
     nsp,
@@ -109,6 +113,7 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
     onReject: (code) => metrics.rejected(code),
     ...(settings.refuseUnknownServers ? { isRegistered: (serverId: string) => collectorWroteFor(redis.command, serverId) } : {}),
     replays: new InOrder(),
+    alerts,
     limits: { maxRooms: settings.maxRoomsPerSocket, perSecond: settings.eventsPerSecond, burst: settings.eventBurst },
   };
   registerMonitoring(nsp, deps);
@@ -128,13 +133,32 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
   const listener = listenToRedis(redis.sub, { clients: () => [...socketIoClients(), ...ws.clients.values()], logs, logger, metrics, sync: syncSubscriptions });
   sessions.start();
   interest.start();
-  const sweeper = new StaleSweeper(nsp, store, logger, settings.staleSweepMs);
+  const staleAlerts = new StaleAlerts({ redis: redis.command, store, alerts, writer: new AlertWriter(redis.command, `vigil-gateway:${settings.gatewayId}`), logger });
+  const sweeper = new StaleSweeper(nsp, store, logger, settings.staleSweepMs, () => staleAlerts.sweep());
   sweeper.start();
+  const webhook =
+    settings.alertWebhookUrl === undefined
+      ? null
+      : new AlertWebhook({
+          url: settings.alertWebhookUrl,
+          timeoutMs: settings.alertWebhookTimeoutMs,
+          attempts: settings.alertWebhookAttempts,
+          backoffMs: settings.alertWebhookBackoffMs,
+          concurrency: settings.alertWebhookConcurrency,
+          claimIdleMs: settings.alertWebhookClaimIdleMs,
+          pollMs: Math.min(settings.staleSweepMs, 1000),
+          redis: redis.command,
+          consumer: settings.gatewayId,
+          logger,
+          registry: metrics.registry,
+        });
+  webhook?.start();
   app.decorate('io', io);
   installDrain(app, () => [...socketIoClients(), ...[...ws.clients.values()].filter((c) => c.connected)], readiness, logger);
 
   app.addHook('preClose', async () => {
     sweeper.stop();
+    await webhook?.stop();
     slowConsumers.stop();
     sessions.stop();
     listener.close();

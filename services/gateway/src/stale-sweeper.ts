@@ -13,12 +13,15 @@ export class StaleSweeper {
   readonly #logger: Logger;
   readonly #stale = new Set<string>();
   readonly #loop: Periodic;
+  readonly #also: (() => Promise<void>) | undefined;
 
-  constructor(nsp: Namespace, store: ServerStore, logger: Logger, everyMs: number) {
+  /** `also`: another sweep on the same beat (stale alerts, stale-alerts.ts). */
+  constructor(nsp: Namespace, store: ServerStore, logger: Logger, everyMs: number, also?: () => Promise<void>) {
     this.#nsp = nsp;
     this.#store = store;
     this.#logger = logger;
-    this.#loop = new Periodic(everyMs, () => this.#sweep(), (err) => this.#logger.debug({ err: err.message }, 'stale sweep skipped'));
+    this.#also = also;
+    this.#loop = new Periodic(everyMs, () => this.#beat(), (err) => this.#logger.debug({ err: err.message }, 'stale sweep skipped'));
   }
 
   start(): void {
@@ -27,6 +30,13 @@ export class StaleSweeper {
 
   stop(): void {
     this.#loop.stop();
+  }
+
+  /** Both sweeps of one beat, each to its end (so no run of either overlaps the next beat). */
+  async #beat(): Promise<void> {
+    const [own, also] = await Promise.allSettled([this.#sweep(), this.#also?.()]);
+    if (own.status === 'rejected') throw own.reason;
+    if (also.status === 'rejected') throw also.reason;
   }
 
   /** One pass over the servers this gateway's clients watch. */

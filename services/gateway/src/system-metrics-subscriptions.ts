@@ -19,7 +19,7 @@ import {
   type ReplyOf,
   type SystemMetricsEvent,
 } from '@vigil/protocol';
-import { roomCount } from './client-rooms.js';
+import { joinChecked, roomCount } from './client-rooms.js';
 import type { Client } from './client.js';
 import type { SocketContext } from './socket-context.js';
 
@@ -49,7 +49,9 @@ async function subscribeSystemMetrics(ctx: SocketContext, host: string, interval
   let latest: SystemMetricsEvent | null = null;
   let warning: AckWarning | undefined;
   try {
-    await client.join(room);
+    await joinChecked(client, deps, [room], () => {
+      if (!client.permissions.canSeeHost(host)) throw new VigilError(ErrorCodes.FORBIDDEN, `this token may not see host "${host}"`);
+    });
     try {
       latest = await deps.hosts.latest(host);
       if (latest && (watch.newest === null || comparePositions(latest.position, watch.newest) > 0)) {

@@ -92,9 +92,15 @@ export class WsClient implements Client, WsMember {
     this.#send(JSON.stringify({ event, data }));
   }
 
-  deliver(frame: Buffer, event: string, data: unknown): void {
+  deliver(wire: Buffer, payload: Buffer, event: string, data: unknown): void {
     this.#notify(event, data);
-    this.#send(frame);
+    if (this.#ws.readyState !== this.#ws.OPEN) return;
+    // Without compression, ws writes every frame synchronously and whole (its sender queues only
+    // while deflating, which is off), so a complete frame written between two of its own lands on
+    // a frame boundary. Its bufferedAmount counts the socket's queue: the slow-consumer cap holds.
+    const socket = (this.#ws as unknown as { _socket?: { writable: boolean; write(b: Buffer): boolean } })._socket;
+    if (socket?.writable) socket.write(wire);
+    else this.#ws.send(payload, TEXT);
   }
 
   on(event: string, listener: EventListener): void {

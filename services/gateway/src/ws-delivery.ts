@@ -23,9 +23,35 @@ const EVENT = 2;
 /** What the delivery needs of a /ws client. */
 export type WsMember = {
   readonly id: string;
-  /** Sends a pre-encoded `{ event, data }` text frame (and tells its outgoing watchers). */
-  deliver(frame: Buffer, event: string, data: unknown): void;
+  /**
+   * Sends a pre-encoded `{ event, data }` message (and tells its outgoing watchers): `wire` is the
+   * whole WebSocket frame, header included, to write to its socket as is; `payload` the JSON alone.
+   */
+  deliver(wire: Buffer, payload: Buffer, event: string, data: unknown): void;
 };
+
+/**
+ * A complete server-to-client text frame around `payload` (RFC 6455 section 5.2: FIN, opcode 1,
+ * unmasked, with the 7-, 16- or 64-bit length). Built once per message and written as it is to
+ * every member's socket: one buffer, one write, no per-client framing.
+ */
+export function textFrame(payload: Buffer): Buffer {
+  const n = payload.length;
+  const head = n < 126 ? 2 : n <= 0xffff ? 4 : 10;
+  const frame = Buffer.allocUnsafe(head + n);
+  frame[0] = 0x81;
+  if (head === 2) {
+    frame[1] = n;
+  } else if (head === 4) {
+    frame[1] = 126;
+    frame.writeUInt16BE(n, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeBigUInt64BE(BigInt(n), 2);
+  }
+  payload.copy(frame, head);
+  return frame;
+}
 
 export class WsDelivery<M extends WsMember> {
   readonly #members = new Map<string, M>();
@@ -73,12 +99,16 @@ export class WsDelivery<M extends WsMember> {
     const except = this.#except(opts.except);
     const many = opts.rooms.size > 1;
     const sent = many ? new Set<string>() : null;
-    let frame: Buffer | null = null;
+    let payload: Buffer | null = null;
+    let wire: Buffer | null = null;
     const send = (member: M) => {
       if (except?.has(member.id) || sent?.has(member.id)) return;
       sent?.add(member.id);
-      frame ??= Buffer.from(JSON.stringify({ event, data }));
-      member.deliver(frame, event, data);
+      if (payload === null) {
+        payload = Buffer.from(JSON.stringify({ event, data }));
+        wire = textFrame(payload);
+      }
+      member.deliver(wire!, payload, event, data);
     };
     if (opts.rooms.size === 0) {
       for (const member of this.#members.values()) send(member);

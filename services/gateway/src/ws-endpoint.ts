@@ -25,6 +25,7 @@ import { serveClient } from './monitoring.js';
 import { SlowConsumerSweep } from './slow-consumers.js';
 import { WsClient } from './ws-client.js';
 import { WsDelivery } from './ws-delivery.js';
+import { ENGINE_PATH } from './engine.js';
 
 export type WsEndpointOptions = {
   nsp: Namespace;
@@ -56,6 +57,13 @@ function refuse(reply: FastifyReply, status: number, code: ErrorCode, message: s
   return reply.code(status).header('connection', 'close').send({ error: { code, message } });
 }
 
+/** An upgrade to a path nothing serves: 404 in vigil's error shape, then the socket is closed. */
+function refuseStrayUpgrade(socket: Duplex, path: string): void {
+  const body = JSON.stringify({ error: { code: ErrorCodes.NOT_FOUND, message: `no WebSocket at ${path.slice(0, 200)}; use ${WS_PATH} or Socket.IO` } });
+  socket.on('error', () => undefined);
+  socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`, () => socket.destroy());
+}
+
 /** The bearer token of an upgrade request; undefined when none, null when the header is not `Bearer <token>`. */
 function bearerOf(req: IncomingMessage): string | undefined | null {
   const header = req.headers.authorization;
@@ -73,7 +81,13 @@ export async function installWsEndpoint(app: FastifyInstance, o: WsEndpointOptio
   const upgrades = new EventEmitter();
   const upgradeRequests = new WeakSet<IncomingMessage>();
   const forward = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    if ((req.url ?? '').split('?', 1)[0] !== WS_PATH) return;
+    const path = (req.url ?? '').split('?', 1)[0]!;
+    if (path.startsWith(ENGINE_PATH)) return; // engine.io's (Socket.IO's websocket transport)
+    if (path !== WS_PATH) {
+      // Nobody else takes upgrades: answer, or the socket would hang open with no timeout.
+      refuseStrayUpgrade(socket, path);
+      return;
+    }
     upgradeRequests.add(req);
     upgrades.emit('upgrade', req, socket, head);
   };
@@ -146,7 +160,8 @@ export async function installWsEndpoint(app: FastifyInstance, o: WsEndpointOptio
     return undefined;
   };
 
-  app.get(WS_PATH, { websocket: true, onRequest: checkUpgrade, config: { rateLimit: false } }, (ws, req) => {
+  // schema.hide: an upgrade to a WebSocket is not a REST operation; docs/protocol.md ("/ws") describes it.
+  app.get(WS_PATH, { websocket: true, onRequest: checkUpgrade, config: { rateLimit: false }, schema: { hide: true } }, (ws, req) => {
     const who = admitted.get(req.raw);
     if (!who || closing) {
       ws.close(1001, 'gateway going away');

@@ -76,6 +76,7 @@ t.test('every client event, ok and refused, answers the ack its schema describes
       { name: 'a metrics room', args: [{ room: metricsRoom('api') }], ok: true },
       { name: 'a logs room not held', args: [{ room: logsRoom('api') }], ok: true },
       { name: 'not a vigil room', args: [{ room: 'lobby' }], ok: false, code: ErrorCodes.UNKNOWN_ROOM },
+      { name: 'the alerts room, not held', args: [{ room: 'alerts' }], ok: true },
     ],
     [ClientEvents.getConnectionStatus]: [
       { name: 'no payload', args: [], ok: true },
@@ -91,6 +92,16 @@ t.test('every client event, ok and refused, answers the ack its schema describes
       { name: 'an expired token', args: [{ token: expired }], ok: false, code: ErrorCodes.TOKEN_EXPIRED },
       { name: 'not a token', args: [{ token: 'nope' }], ok: false, code: ErrorCodes.UNAUTHORIZED },
       { name: 'an invalid payload', args: [{}], ok: false, code: ErrorCodes.INVALID_PAYLOAD },
+    ],
+    [ClientEvents.subscribeAlerts]: [
+      { name: 'every server', args: [{}], ok: true },
+      { name: 'one server, covered by every server', args: [{ serverId: 'api', severity: 'critical' }], ok: true },
+      { name: 'an unknown severity', args: [{ severity: 'huge' }], ok: false, code: ErrorCodes.INVALID_PAYLOAD },
+    ],
+    [ClientEvents.unsubscribeAlerts]: [
+      { name: 'every server', args: [{}], ok: true },
+      { name: 'no payload', args: [], ok: true },
+      { name: 'an invalid payload', args: [{ serverId: 5 }], ok: false, code: ErrorCodes.INVALID_PAYLOAD },
     ],
     [ClientEvents.subscribeSystemMetrics]: [
       { name: 'a sampled host', args: [{ host: 'box', interval: 1000 }], ok: true },

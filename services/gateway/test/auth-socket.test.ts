@@ -201,3 +201,26 @@ t.test('rooms restored on another gateway are checked against the token presente
   await waitFor(() => infos.some((i) => i.serverId === 'web-1' && i.processInfo.uptime === 5), { message: 'web-1 flows on b' });
   t.notOk(infos.some((i) => i.serverId === 'db-1'), 'db-1 does not');
 });
+
+t.test('a subscribe racing a refresh to a narrower token does not keep the room the new token forbids', async (t) => {
+  const { gw, collector } = await startStack(t);
+  await collector.sample('secret-1', 1);
+  await collector.sample('public-1', 1);
+  const narrower = await testToken({ sub: 'alice', vigil: { servers: ['public-*'] }, ttlSeconds: 1800 });
+  for (const transport of TRANSPORTS) {
+    const c = client(gw.url, transport, await testToken({ sub: 'alice' }));
+    t.teardown(() => c.close());
+    await waitFor(() => c.connected);
+    // Sent back to back: the subscribe awaits Redis (is secret-1 registered?) while the refresh swaps the token.
+    const [subscribed, refreshed] = await Promise.all([
+      emitAck(c, 'subscribe-server-metrics', { serverId: 'secret-1' }),
+      emitAck<{ ok: boolean; left?: string[] }>(c, 'refresh-token', { token: narrower }),
+    ]);
+    t.ok(refreshed.ok, `${transport}: the refresh is taken`);
+    const status = await emitAck<{ subscribedRooms: string[] }>(c, 'get-connection-status');
+    t.notOk(status.subscribedRooms.includes('server-metrics-secret-1'), `${transport}: the room the new token forbids is not held`);
+    if (subscribed.ok) t.same(refreshed.left, ['server-metrics-secret-1'], `${transport}: joined first, then left by the refresh`);
+    else t.equal(subscribed.error?.code, ErrorCodes.FORBIDDEN, `${transport}: or refused as the new token says`);
+    t.match(await emitAck(c, 'subscribe-server-metrics', { serverId: 'public-1' }), { ok: true }, `${transport}: what it allows still works`);
+  }
+});

@@ -18,6 +18,7 @@ const LEFT_OUT: Record<string, string> = {
   'OPTIONS *': 'CORS preflight, answered by @fastify/cors with headers and no body',
   'GET /': 'the dashboard page (or, without a build, a pointer to this document)',
   'GET /*': 'the dashboard build, files for a browser',
+  'GET /ws': 'the WebSocket upgrade: frames, not REST; docs/protocol.md describes it',
 };
 
 /** `/api/servers/:id` → `/api/servers/{id}` */

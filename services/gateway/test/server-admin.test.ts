@@ -78,7 +78,7 @@ t.test('only an admin may delete; a server the admin cannot see is not found', a
   t.equal((await del(admin, 'no-such-server')).statusCode, 404, 'unknown server: 404');
   const bad = await del(admin, 'bad id!');
   t.equal(bad.statusCode, 400, 'an invalid id: 400');
-  t.match(bad.json(), { error: { code: ErrorCodes.INVALID_QUERY } });
+  t.match(bad.json(), { error: { code: ErrorCodes.INVALID_PARAMS } });
   t.equal(await stack.collector.redis.hexists(Keys.registry, 'web-1'), 1, 'nothing was removed by the refusals');
   t.equal((await del(admin)).statusCode, 200, 'the admin may');
 });

@@ -210,3 +210,24 @@ t.test('too many rooms for one client; every room a subscription takes counts', 
   t.match(await logs('info'), { ok: false, error: { code: ErrorCodes.TOO_MANY_ROOMS } }, 'info would take 4 + 4');
   t.match(await emitAck(client, 'subscribe-server-metrics', { serverId: 'a' }), { ok: true }, 're-subscribing to a held room is fine');
 });
+
+t.test('a burst of subscribes sent at once cannot pass the room limit together', async (t) => {
+  const redis = await startRedis();
+  const gw = await startGateway(redis.url, { maxRoomsPerSocket: 5 });
+  const collector = new FakeCollector(redis.url);
+  const client = await connectClient(gw.url);
+  t.teardown(async () => {
+    client.close();
+    await collector.close();
+    await gw.close();
+    await redis.close();
+  });
+  const ids = Array.from({ length: 30 }, (_, i) => `burst-${i}`);
+  await collector.register(ids);
+  // All sent before any is answered: each awaits Redis (is it registered?) before joining.
+  const acks = await Promise.all(ids.map((serverId) => emitAck(client, 'subscribe-server-metrics', { serverId })));
+  t.equal(acks.filter((a) => a.ok).length, 5, 'exactly the limit accepted');
+  t.ok(acks.filter((a) => !a.ok).every((a) => a.error?.code === ErrorCodes.TOO_MANY_ROOMS), 'the rest: TOO_MANY_ROOMS');
+  const status = await emitAck<{ subscribedRooms: string[] }>(client, 'get-connection-status');
+  t.equal(status.subscribedRooms.length, 5, 'the client holds 5 rooms');
+});

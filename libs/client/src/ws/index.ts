@@ -182,6 +182,12 @@ export class VigilWsClient {
         reject(new Error('vigil /ws: the connection failed or was refused'));
       });
     }).catch((err: unknown) => {
+      // A socket that opens after we gave up on it would stay open, signed in, and unheard.
+      try {
+        ws.close();
+      } catch {
+        // not open yet or already closed: nothing to end
+      }
       if (this.#ws === ws) this.#ws = null;
       this.#ready = null;
       throw err;
@@ -200,6 +206,8 @@ export class VigilWsClient {
     } catch {
       return;
     }
+    // Valid JSON is not always an object (`null`, `3`): nothing a gateway sends, dropped unread.
+    if (typeof frame !== 'object' || frame === null) return;
     if ('ack' in frame) {
       const waiting = typeof frame.id === 'number' ? this.#waiting.get(frame.id) : undefined;
       if (waiting) {
@@ -217,7 +225,7 @@ export class VigilWsClient {
     const e = data as { serverId?: string; position?: string };
     if (typeof e?.serverId !== 'string' || typeof e.position !== 'string') {
       if (event === ServerEvents.tokenExpiring && typeof this.#options.token === 'function') void this.#refresh();
-      if (event === ServerEvents.resyncRequired) this.#resync((data as { serverIds?: unknown }).serverIds);
+      if (event === ServerEvents.resyncRequired) this.#resync((data as { serverIds?: unknown } | null)?.serverIds);
       return;
     }
     const kind = event === ServerEvents.processInfo ? 'metrics' : event === ServerEvents.processLogs ? 'logs' : null;

@@ -13,6 +13,7 @@ import {
   type Permissions,
 } from '@vigil/protocol';
 import { roomsOf } from '../client-rooms.js';
+import { leaveForbiddenAlerts } from '../alert-subscriptions.js';
 import type { SocketContext } from '../socket-context.js';
 import { mayHold } from './socket-auth.js';
 import { TokenExpiry } from './token-expiry.js';
@@ -42,7 +43,11 @@ export function registerTokenLifecycle(
     }
     client.permissions = next;
     expiry.arm(next.expiresAt);
-    const left = [...(await leaveForbidden(ctx, next, leave)), ...(await leaveForbiddenHosts(client, next, leave))];
+    const left = [
+      ...(await leaveForbidden(ctx, next, leave)),
+      ...(await leaveForbiddenHosts(client, next, leave)),
+      ...(await leaveForbiddenAlerts(ctx, next)),
+    ];
     ctx.log.debug({ subject: next.subject, left: left.length }, 'token refreshed');
     return { expiresAt: Number.isFinite(next.expiresAt) ? new Date(next.expiresAt).toISOString() : NEVER, left };
   });

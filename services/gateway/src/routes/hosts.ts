@@ -1,29 +1,40 @@
 // REST view of host metrics: the host registry, one host, and a host's paged history, to a bearer
 // token, about the hosts that token may see (its `hosts` globs, or admin); the others answer as
-// hosts that do not exist.
-import { Type, type Static } from '@sinclair/typebox';
+// hosts that do not exist. Written as routes/servers.ts says.
+import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { ErrorCodes, HostId, HostView, Position, SystemMetricsEvent, VigilError, type Permissions } from '@vigil/protocol';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import {
+  DEFAULT_PAGE_LIMIT,
+  ErrorCodes,
+  HostDetail,
+  HostList,
+  HostMetricsPage,
+  HostParams,
+  MAX_PAGE_LIMIT,
+  Position,
+  VigilError,
+  type Permissions,
+} from '@vigil/protocol';
 import type { HostStore } from '@vigil/store';
 import type { Logger } from 'pino';
 import type { Verifier } from '../auth/verifier.js';
 import { requestPermissions, requireBearer } from '../auth/rest-auth.js';
+import { errorResponses } from '../http-errors.js';
 
 type HostRoutesOptions = { hosts: HostStore; verifier: Verifier; logger: Logger };
 
-const Params = Type.Object({ host: HostId });
+const tags = ['hosts'];
 const HistoryQuery = Type.Object(
   {
-    limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_LIMIT, default: DEFAULT_PAGE_LIMIT })),
     before: Type.Optional(Position),
     after: Type.Optional(Position),
   },
   { additionalProperties: false },
 );
-const ErrorBody = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }) });
-const HostList = Type.Object({ hosts: Type.Array(HostView) });
-const HostDetail = Type.Intersect([HostView, Type.Object({ sample: Type.Union([SystemMetricsEvent, Type.Null()]) })]);
-const HostHistory = Type.Object({ host: HostId, items: Type.Array(SystemMetricsEvent), next: Type.Union([Position, Type.Null()]) });
+const badRequest = { 400: 'a malformed host name (VIGIL_ERR_INVALID_PARAMS) or query (VIGIL_ERR_INVALID_QUERY)' };
+const noHost = { 404: 'no host of that name that this token may see (VIGIL_ERR_HOST_NOT_FOUND)' };
 
 /** Who may not see a host is told it does not exist: the same code and message as a missing one. */
 function hostNotFound(host: string): VigilError {
@@ -36,15 +47,16 @@ function requireHost(permissions: Permissions, host: string): void {
 
 export async function hostRoutes(app: FastifyInstance, { hosts, verifier, logger }: HostRoutesOptions): Promise<void> {
   requireBearer(app, verifier, logger);
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
 
-  app.get('/api/hosts', { schema: { response: { 200: HostList, 401: ErrorBody } } }, async (req) => {
+  api.get('/api/hosts', { schema: { tags, summary: 'the hosts this token may see', response: { 200: HostList } } }, async (req) => {
     const permissions = requestPermissions(req);
     return { hosts: (await hosts.list()).filter((h) => permissions.canSeeHost(h.host)) };
   });
 
-  app.get<{ Params: Static<typeof Params> }>(
+  api.get(
     '/api/hosts/:host',
-    { schema: { params: Params, response: { 200: HostDetail, 404: ErrorBody } } },
+    { schema: { tags, summary: 'one host and its latest sample', params: HostParams, response: { 200: HostDetail, ...errorResponses({ ...badRequest, ...noHost }) } } },
     async (req) => {
       const { host } = req.params;
       requireHost(requestPermissions(req), host);
@@ -56,13 +68,21 @@ export async function hostRoutes(app: FastifyInstance, { hosts, verifier, logger
 
   // History, oldest first: `before` pages back in time from a position, `after` resumes forward
   // from one; neither gives the newest page. `next` continues in the same direction.
-  app.get<{ Params: Static<typeof Params>; Querystring: Static<typeof HistoryQuery> }>(
+  api.get(
     '/api/hosts/:host/metrics',
-    { schema: { params: Params, querystring: HistoryQuery, response: { 200: HostHistory, 404: ErrorBody } } },
+    {
+      schema: {
+        tags,
+        summary: "a page of a host's samples",
+        params: HostParams,
+        querystring: HistoryQuery,
+        response: { 200: HostMetricsPage, ...errorResponses({ ...badRequest, ...noHost }) },
+      },
+    },
     async (req) => {
       const { host } = req.params;
       requireHost(requestPermissions(req), host);
-      const { limit, before, after } = req.query;
+      const { limit = DEFAULT_PAGE_LIMIT, before, after } = req.query;
       if (before !== undefined && after !== undefined) {
         throw new VigilError(ErrorCodes.INVALID_QUERY, 'give either "before" or "after", not both');
       }

@@ -2,29 +2,37 @@
 // at once and tells its watchers (`server-removed`). Only a token whose claim says `admin` may:
 // any other gets 403, whatever the server; an admin gets 404 for a server it cannot see or that
 // does not exist.
-import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from 'pino';
-import { ErrorCodes, ServerId, ServerRemoved, VigilError } from '@vigil/protocol';
+import { ErrorCodes, ServerIdParams, ServerRemoved, VigilError } from '@vigil/protocol';
 import type { Verifier } from '../auth/verifier.js';
 import { notFound, requestPermissions, requireBearer, requireVisible } from '../auth/rest-auth.js';
 import type { ServerRemoval } from '../server-removal.js';
+import { errorResponses } from '../http-errors.js';
 
 type ServerAdminOptions = { removal: ServerRemoval; verifier: Verifier; logger: Logger };
 
-const Params = Type.Object({ id: ServerId }, { additionalProperties: false });
-/** vigil's error shape (http-errors.ts). */
-const ErrorReply = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }) });
 
 export async function serverAdminRoutes(app: FastifyInstance, { removal, verifier, logger }: ServerAdminOptions): Promise<void> {
   requireBearer(app, verifier, logger);
+  const api = app.withTypeProvider<TypeBoxTypeProvider>();
 
-  app.delete<{ Params: Static<typeof Params> }>(
+  api.delete(
     '/api/servers/:id',
     {
       schema: {
-        params: Params,
-        response: { 200: ServerRemoved, 400: ErrorReply, 401: ErrorReply, 403: ErrorReply, 404: ErrorReply, 503: ErrorReply },
+        tags: ['servers'],
+        summary: 'remove a server with everything stored for it (admin)',
+        params: ServerIdParams,
+        response: {
+          200: ServerRemoved,
+          ...errorResponses({
+            400: 'a malformed server id (VIGIL_ERR_INVALID_PARAMS)',
+            403: 'the token is not an admin (VIGIL_ERR_FORBIDDEN), or a foreign origin',
+            404: 'no server of that id that this token may see (VIGIL_ERR_SERVER_NOT_FOUND)',
+          }),
+        },
       },
     },
     async (req) => {
