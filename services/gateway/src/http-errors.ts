@@ -89,7 +89,8 @@ function errorBody(code: ErrorCode, message: string): ErrorBody {
   return { error: { code, message } };
 }
 
-function statusOf(code: ErrorCode): number {
+/** The HTTP status of an error code (500 for a code with none of its own). */
+export function statusOf(code: ErrorCode): number {
   return STATUS[code] ?? 500;
 }
 

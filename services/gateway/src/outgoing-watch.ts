@@ -3,7 +3,7 @@
 import type { Client } from './client.js';
 import { comparePositions, isPosition } from '@vigil/protocol';
 
-type Watched = { serverId?: unknown; position?: unknown; logData?: { level?: unknown } };
+type Watched = { serverId?: unknown; host?: unknown; position?: unknown; logData?: { level?: unknown } };
 
 export class OutgoingWatch {
   newest: string | null = null;
@@ -14,10 +14,11 @@ export class OutgoingWatch {
   readonly oldestByLevel = new Map<string, string>();
   readonly #stop: () => void;
 
-  constructor(client: Client, event: string, serverId: string) {
+  /** Watches `event` for one server (its `serverId`), or with `key: 'host'` for one host. */
+  constructor(client: Client, event: string, id: string, key: 'serverId' | 'host' = 'serverId') {
     this.#stop = client.watchOutgoing((name, sent) => {
       const data = sent as Watched | undefined;
-      if (name !== event || data?.serverId !== serverId || !isPosition(data.position)) return;
+      if (name !== event || data?.[key] !== id || !isPosition(data.position)) return;
       if (this.newest === null || comparePositions(data.position, this.newest) > 0) this.newest = data.position;
       const level = data.logData?.level;
       if (typeof level === 'string') {

@@ -11,7 +11,6 @@ import {
   VigilError,
   comparePositions,
   compile,
-  isPosition,
   parseSystemMetricsRoom,
   systemMetricsRoom,
   type AckWarning,
@@ -21,6 +20,7 @@ import {
 } from '@vigil/protocol';
 import { joinChecked, roomCount } from './client-rooms.js';
 import type { Client } from './client.js';
+import { OutgoingWatch } from './outgoing-watch.js';
 import type { SocketContext } from './socket-context.js';
 
 const subscribeV = compile(SubscribeSystemMetrics);
@@ -45,7 +45,7 @@ async function subscribeSystemMetrics(ctx: SocketContext, host: string, interval
   }
   // A live sample may arrive between joining and reading the latest one: send the latest only if
   // it is newer than anything already sent (never a duplicate, never backwards).
-  const watch = watchNewest(client, host);
+  const watch = new OutgoingWatch(client, ServerEvents.systemMetricsUpdate, host, 'host');
   let latest: SystemMetricsEvent | null = null;
   let warning: AckWarning | undefined;
   try {
@@ -67,22 +67,6 @@ async function subscribeSystemMetrics(ctx: SocketContext, host: string, interval
   const confirmation = { room, host, interval: interval ?? DEFAULT_HOST_INTERVAL_MS, timestamp: new Date().toISOString() };
   client.emit(ServerEvents.subscriptionConfirmed, confirmation);
   return { ...confirmation, latest: latest !== null, ...(warning ? { warning } : {}) };
-}
-
-/** The newest position of `system-metrics-update` for `host` sent to the client while watched. */
-function watchNewest(client: Client, host: string): { readonly newest: string | null; stop(): void } {
-  let newest: string | null = null;
-  const stop = client.watchOutgoing((event, sent) => {
-    const data = sent as { host?: unknown; position?: unknown } | undefined;
-    if (event !== ServerEvents.systemMetricsUpdate || data?.host !== host || !isPosition(data.position)) return;
-    if (newest === null || comparePositions(data.position, newest) > 0) newest = data.position;
-  });
-  return {
-    get newest() {
-      return newest;
-    },
-    stop,
-  };
 }
 
 /** Leaves the host rooms `permissions` does not allow (after a token refresh); the rooms left, as named. */

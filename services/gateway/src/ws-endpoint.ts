@@ -19,6 +19,8 @@ import type { Readiness } from './readiness.js';
 import type { ConnectionGuard } from './connection-guard.js';
 import type { Verifier } from './auth/verifier.js';
 import { refusalOf } from './auth/socket-auth.js';
+import { bearerToken } from './auth/rest-auth.js';
+import { statusOf } from './http-errors.js';
 import type { MonitoringDeps } from './socket-context.js';
 import { ClientActivity } from './client-activity.js';
 import { serveClient } from './monitoring.js';
@@ -47,12 +49,6 @@ export type WsEndpoint = {
   readonly clients: WsDelivery<WsClient>;
 };
 
-const STATUS: Partial<Record<ErrorCode, number>> = {
-  [ErrorCodes.UNAUTHORIZED]: 401,
-  [ErrorCodes.TOKEN_EXPIRED]: 401,
-  [ErrorCodes.SHUTTING_DOWN]: 503,
-};
-
 function refuse(reply: FastifyReply, status: number, code: ErrorCode, message: string): FastifyReply {
   return reply.code(status).header('connection', 'close').send({ error: { code, message } });
 }
@@ -62,14 +58,6 @@ function refuseStrayUpgrade(socket: Duplex, path: string): void {
   const body = JSON.stringify({ error: { code: ErrorCodes.NOT_FOUND, message: `no WebSocket at ${path.slice(0, 200)}; use ${WS_PATH} or Socket.IO` } });
   socket.on('error', () => undefined);
   socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`, () => socket.destroy());
-}
-
-/** The bearer token of an upgrade request; undefined when none, null when the header is not `Bearer <token>`. */
-function bearerOf(req: IncomingMessage): string | undefined | null {
-  const header = req.headers.authorization;
-  if (header === undefined) return undefined;
-  const m = /^Bearer +(\S+) *$/i.exec(header);
-  return m ? m[1]! : null;
 }
 
 export async function installWsEndpoint(app: FastifyInstance, o: WsEndpointOptions): Promise<WsEndpoint> {
@@ -143,7 +131,7 @@ export async function installWsEndpoint(app: FastifyInstance, o: WsEndpointOptio
     if (closing || o.readiness.draining) return refuse(reply, 503, ErrorCodes.SHUTTING_DOWN, 'gateway is shutting down; connect to another');
     const refusal = o.guard.check(req.raw);
     if (refusal) return refuse(reply, refusal.status, refusal.code, refusal.message);
-    const token = bearerOf(req.raw);
+    const token = bearerToken(req.headers.authorization);
     let permissions: Permissions;
     try {
       if (token === null) throw new VigilError(ErrorCodes.UNAUTHORIZED, 'the Authorization header must be "Bearer <token>"');
@@ -154,7 +142,7 @@ export async function installWsEndpoint(app: FastifyInstance, o: WsEndpointOptio
     } catch (err) {
       const reason = refusalOf(err, o.logger);
       o.logger.debug({ code: reason.code, reason: reason.message, address: o.guard.addressOf(req.raw) }, 'ws upgrade refused');
-      return refuse(reply, STATUS[reason.code as ErrorCode] ?? 401, reason.code as ErrorCode, reason.message);
+      return refuse(reply, statusOf(reason.code as ErrorCode), reason.code as ErrorCode, reason.message);
     }
     admitted.set(req.raw, { permissions, address: o.guard.addressOf(req.raw) });
     return undefined;

@@ -21,6 +21,15 @@ declare module 'fastify' {
 const BEARER = /^Bearer +([^\s]+) *$/i;
 
 /**
+ * The token of an `Authorization: Bearer <token>` header (REST and the /ws upgrade alike):
+ * undefined when there is no header, null when there is one of another form.
+ */
+export function bearerToken(header: string | undefined): string | undefined | null {
+  if (header === undefined) return undefined;
+  return BEARER.exec(header)?.[1] ?? null;
+}
+
+/**
  * Adds the bearer check to every route of `app` registered after it (call it first inside the
  * /api routes' plugin), and says so in their schemas: the security requirement and the 401.
  */
@@ -32,12 +41,12 @@ export function requireBearer(app: FastifyInstance, verifier: Verifier, logger: 
   });
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     const header = req.headers.authorization;
-    const token = header === undefined ? undefined : BEARER.exec(header)?.[1];
+    const token = bearerToken(header);
     try {
-      if (header !== undefined && token === undefined && verifier.enabled) {
+      if (token === null && verifier.enabled) {
         throw new VigilError(ErrorCodes.UNAUTHORIZED, 'expected "Authorization: Bearer <token>"');
       }
-      req.vigilPermissions = await verifier.verify(token);
+      req.vigilPermissions = await verifier.verify(token ?? undefined);
     } catch (err) {
       const { code, message } = refusalOf(err, logger);
       // RFC 6750: no error attribute when no credentials were sent at all.

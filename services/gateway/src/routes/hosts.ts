@@ -1,7 +1,6 @@
 // REST view of host metrics: the host registry, one host, and a host's paged history, to a bearer
 // token, about the hosts that token may see (its `hosts` globs, or admin); the others answer as
 // hosts that do not exist. Written as routes/servers.ts says.
-import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
@@ -11,8 +10,7 @@ import {
   HostList,
   HostMetricsPage,
   HostParams,
-  MAX_PAGE_LIMIT,
-  Position,
+  MetricsQuery,
   VigilError,
   type Permissions,
 } from '@vigil/protocol';
@@ -21,18 +19,11 @@ import type { Logger } from 'pino';
 import type { Verifier } from '../auth/verifier.js';
 import { requestPermissions, requireBearer } from '../auth/rest-auth.js';
 import { errorResponses } from '../http-errors.js';
+import { requireOneDirection } from './servers.js';
 
 type HostRoutesOptions = { hosts: HostStore; verifier: Verifier; logger: Logger };
 
 const tags = ['hosts'];
-const HistoryQuery = Type.Object(
-  {
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_LIMIT, default: DEFAULT_PAGE_LIMIT })),
-    before: Type.Optional(Position),
-    after: Type.Optional(Position),
-  },
-  { additionalProperties: false },
-);
 const badRequest = { 400: 'a malformed host name (VIGIL_ERR_INVALID_PARAMS) or query (VIGIL_ERR_INVALID_QUERY)' };
 const noHost = { 404: 'no host of that name that this token may see (VIGIL_ERR_HOST_NOT_FOUND)' };
 
@@ -75,7 +66,7 @@ export async function hostRoutes(app: FastifyInstance, { hosts, verifier, logger
         tags,
         summary: "a page of a host's samples",
         params: HostParams,
-        querystring: HistoryQuery,
+        querystring: MetricsQuery,
         response: { 200: HostMetricsPage, ...errorResponses({ ...badRequest, ...noHost }) },
       },
     },
@@ -83,9 +74,7 @@ export async function hostRoutes(app: FastifyInstance, { hosts, verifier, logger
       const { host } = req.params;
       requireHost(requestPermissions(req), host);
       const { limit = DEFAULT_PAGE_LIMIT, before, after } = req.query;
-      if (before !== undefined && after !== undefined) {
-        throw new VigilError(ErrorCodes.INVALID_QUERY, 'give either "before" or "after", not both');
-      }
+      requireOneDirection(before, after);
       if (!(await hosts.known(host))) throw hostNotFound(host);
       const page = await hosts.metrics(host, { limit, ...(before !== undefined ? { before } : {}), ...(after !== undefined ? { after } : {}) });
       return { host, ...page };

@@ -72,9 +72,7 @@ export async function serverRoutes(app: FastifyInstance, { store, logs, verifier
     async (req) => {
       requireVisible(requestPermissions(req), req.params.id);
       const { limit = DEFAULT_PAGE_LIMIT, before, after } = req.query;
-      if (before !== undefined && after !== undefined) {
-        throw new VigilError(ErrorCodes.INVALID_QUERY, 'give either "before" or "after", not both');
-      }
+      requireOneDirection(before, after);
       const page = await store.metrics(req.params.id, {
         limit,
         ...(before !== undefined ? { before } : {}),
@@ -119,4 +117,9 @@ export async function serverRoutes(app: FastifyInstance, { store, logs, verifier
       return { serverId: req.params.id, level, ...page };
     },
   );
+}
+
+/** A history page goes one way from a position: `before` or `after`, not both (hosts.ts pages the same way). */
+export function requireOneDirection(before: string | undefined, after: string | undefined): void {
+  if (before !== undefined && after !== undefined) throw new VigilError(ErrorCodes.INVALID_QUERY, 'give either "before" or "after", not both');
 }
