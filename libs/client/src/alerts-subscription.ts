@@ -20,7 +20,7 @@ export type AlertsOptions = {
 };
 
 /** Alert ids remembered for de-duplication; past this the oldest are forgotten. */
-const SEEN_MAX = 20_000;
+export const ALERT_IDS_REMEMBERED = 20_000;
 
 export class AlertsChannel extends Channel {
   readonly kind = 'alerts' as const;
@@ -96,7 +96,7 @@ export class AlertsChannel extends Channel {
     if (seen !== undefined && comparePositions(event.position, seen) <= 0) return;
     this.#seen.delete(event.id);
     this.#seen.set(event.id, event.position);
-    if (this.#seen.size > SEEN_MAX) this.#seen.delete(this.#seen.keys().next().value!);
+    if (this.#seen.size > ALERT_IDS_REMEMBERED) this.#seen.delete(this.#seen.keys().next().value!);
     if (this.#last === null || comparePositions(event.position, this.#last) > 0) this.#last = event.position;
     if (event.state === 'firing') this.#firing.set(event.id, event);
     else this.#firing.delete(event.id);

@@ -2,15 +2,11 @@
 // gateway a re-join whose snapshot brings the firing set up to date (an alert resolved while the
 // client was away drops out) without delivering anything twice.
 import t from 'tap';
-import { alertId, type AlertBody, type AlertEvent } from '@vigil/protocol';
+import type { AlertEvent } from '@vigil/protocol';
 import { AlertWriter } from '@vigil/store';
 import { waitFor } from '@vigil/testkit';
-import { startBalancedPair } from './fixtures/cluster.js';
+import { alert, startBalancedPair } from './fixtures/cluster.js';
 
-function alert(serverId: string, rule: string, state: AlertBody['state'], severity: AlertBody['severity'] = 'warning'): AlertBody {
-  const now = new Date().toISOString();
-  return { id: alertId(serverId, rule), rule, severity, serverId, host: 'h', state, message: `${rule} ${state}`, value: null, since: now, timestamp: now };
-}
 
 t.test('alerts survive a reconnect to the other gateway: re-joined, firing set refreshed, nothing twice', async (t) => {
   const { publisher, client, split } = await startBalancedPair(t);

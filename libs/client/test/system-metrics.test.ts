@@ -2,22 +2,11 @@
 // ones in order, re-joined after the connection drops (nothing twice, nothing backwards), a host
 // outside the token refused with FORBIDDEN, unsubscribe stops delivery.
 import t from 'tap';
-import { NAMESPACE, type HostMetrics, type SystemMetricsEvent } from '@vigil/protocol';
+import { NAMESPACE, type SystemMetricsEvent } from '@vigil/protocol';
 import { HostWriter, closeRedis, createRedis } from '@vigil/store';
 import { waitFor } from '@vigil/testkit';
-import { startCluster, testToken } from './fixtures/cluster.js';
+import { hostData, startCluster, testToken } from './fixtures/cluster.js';
 
-function hostData(n: number): HostMetrics {
-  return {
-    cpu: { total: n, cores: [n], count: 1 },
-    load: { one: 1, five: 1, fifteen: 1 },
-    memory: { total: 100, available: 50, used: 50, swapTotal: 0, swapUsed: 0 },
-    uptime: n,
-    network: { rxBytesPerSec: 0, txBytesPerSec: 0, interfaces: [], count: 0 },
-    mounts: [],
-    timestamp: new Date().toISOString(),
-  };
-}
 
 t.test('samples in order, re-joined after a reconnect, refused outside the token, unsubscribe stops them', async (t) => {
   const token = await testToken({ sub: 'ops', vigil: { servers: ['*'], hosts: ['box-*'] } });

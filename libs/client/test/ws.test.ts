@@ -3,10 +3,22 @@
 // `since`, so no line is missed or repeated).
 import t from 'tap';
 import WebSocket, { WebSocketServer } from 'ws';
-import { ErrorCodes, comparePositions, type ProcessInfoEvent, type ProcessLogsEvent } from '@vigil/protocol';
+import { ErrorCodes, comparePositions, type AlertEvent, type ProcessInfoEvent, type ProcessLogsEvent, type SystemMetricsEvent } from '@vigil/protocol';
+import { AlertWriter, HostWriter, closeRedis, createRedis } from '@vigil/store';
 import { startRedis, startTcpBalancer, waitFor } from '@vigil/testkit';
 import { VigilWsClient, type WebSocketConstructor } from '../src/ws/index.js';
-import { ALL_ACCESS_TOKEN, Publisher, startGateway } from './fixtures/cluster.js';
+import { ALL_ACCESS_TOKEN, Publisher, alert, hostData, startGateway, testToken, type Teardown } from './fixtures/cluster.js';
+
+/** Two gateways on one Redis behind a balancer whose first connection goes to a (b is there when a goes). */
+async function gatewaysBehindBalancer(t: Teardown, redisUrl: string) {
+  const a = await startGateway(redisUrl);
+  t.teardown(() => a.close());
+  const b = await startGateway(redisUrl);
+  t.teardown(() => b.close());
+  const lb = await startTcpBalancer([a.port, b.port]);
+  t.teardown(() => lb.close());
+  return { a, b, lb };
+}
 
 const increasing = (positions: string[]) => positions.every((p, i) => i === 0 || comparePositions(positions[i - 1]!, p) < 0);
 
@@ -15,12 +27,7 @@ t.test('the /ws client: acks, every line once in order across a gateway going aw
   t.teardown(() => redis.close());
   const publisher = new Publisher(redis.url);
   t.teardown(() => publisher.close());
-  const a = await startGateway(redis.url);
-  t.teardown(() => a.close());
-  const b = await startGateway(redis.url);
-  t.teardown(() => b.close());
-  const lb = await startTcpBalancer([a.port, b.port]);
-  t.teardown(() => lb.close());
+  const { a, lb } = await gatewaysBehindBalancer(t, redis.url);
   // The first connection through the balancer goes to a; b is there when a goes.
   const client = new VigilWsClient({ url: lb.url, token: ALL_ACCESS_TOKEN, WebSocket: WebSocket as unknown as WebSocketConstructor, reconnect: { minMs: 50, maxMs: 300 } });
   t.teardown(() => client.close());
@@ -84,4 +91,100 @@ t.test('the /ws client: frames no gateway sends (null, a number, resync without 
   await client.connect();
   t.match(await client.request('ping', { timestamp: 1 }), { ok: true }, 'the ack after the junk still arrives: nothing threw on the way');
   t.ok(client.connected, 'still connected');
+});
+
+
+
+t.test('the /ws client: host samples and alerts, each once, and brought up to date after its gateway goes away', async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.close());
+  const writerRedis = createRedis(redis.url, 'command');
+  t.teardown(() => closeRedis(writerRedis));
+  const hosts = new HostWriter(writerRedis, { uid: 'ws-client-tests', maxLen: 100 });
+  const alerts = new AlertWriter(writerRedis, 'ws-client-tests');
+  const sample = (host: string, n: number) => hosts.write({ host, collectorId: 'c', data: hostData(n), timestamp: new Date().toISOString() }, Date.now());
+  const { a, lb } = await gatewaysBehindBalancer(t, redis.url);
+  const token = await testToken({ sub: 'ws-ops', vigil: { servers: ['*'], hosts: ['box-*'] } });
+  const client = new VigilWsClient({ url: lb.url, token, WebSocket: WebSocket as unknown as WebSocketConstructor, reconnect: { minMs: 50, maxMs: 300 } });
+  t.teardown(() => client.close());
+  await client.connect();
+
+  await sample('box-1', 1);
+  await alerts.write([{ body: alert('api', 'cpu', 'firing') }, { body: alert('api', 'chatter', 'firing', 'info') }]);
+  const got: SystemMetricsEvent[] = [];
+  const delivered: AlertEvent[] = [];
+  let firing: AlertEvent[] = [];
+  t.match(await client.subscribeSystemMetrics('box-1', (e) => got.push(e), { interval: 1000 }), { ok: true, host: 'box-1', latest: true });
+  t.match(await client.subscribeAlerts((e) => delivered.push(e), { severity: 'warning', onChange: (f) => (firing = f) }), { ok: true, firing: 1 });
+  await waitFor(() => got.length === 1, { message: 'the latest host sample on subscribe' });
+  t.same(delivered.map((e) => e.id), ['api/cpu'], 'what fires now at warning and above, on subscribe');
+  t.match(await client.request('subscribe-system-metrics', { host: 'bad host' }), { ok: false, error: { code: ErrorCodes.INVALID_PAYLOAD } }, 'an invalid host name: an error ack');
+  t.match(await client.subscribeSystemMetrics('db-1', () => undefined), { ok: false, error: { code: ErrorCodes.FORBIDDEN } }, 'a host outside the token: refused');
+
+  await a.close();
+  // While the client moves to b: a host sample, cpu resolves, mem fires.
+  await sample('box-1', 2);
+  await alerts.write([{ body: alert('api', 'cpu', 'resolved') }, { body: alert('api', 'mem', 'firing', 'critical') }]);
+  await waitFor(() => client.connected && firing.length === 1 && firing[0]!.id === 'api/mem', { timeoutMs: 20_000, message: 'the firing set brought up to date by the re-subscribe' });
+  t.same(client.firingAlerts().map((e) => e.id), ['api/mem']);
+  await sample('box-1', 3);
+  await alerts.write([{ body: alert('api', 'disk', 'firing', 'critical') }]);
+  await waitFor(() => got.at(-1)?.data.uptime === 3 && delivered.some((e) => e.id === 'api/disk'), { message: 'live again after the reconnect' });
+  t.same(got.map((e) => e.data.uptime), [1, 2, 3], 'host samples: the one written while away came as the latest on re-subscribe, nothing twice, nothing backwards');
+  t.equal(new Set(delivered.map((e) => e.position)).size, delivered.length, 'no alert delivered twice');
+  t.notOk(delivered.some((e) => e.id === 'api/chatter'), 'nothing below warning');
+
+  t.match(await client.unsubscribeSystemMetrics('box-1'), { ok: true });
+  t.match(await client.unsubscribeAlerts(), { ok: true });
+  const before = delivered.length;
+  await sample('box-1', 4);
+  await alerts.write([{ body: alert('api', 'disk', 'resolved', 'critical') }]);
+  // A ping's ack comes after anything the gateway would have pushed before it.
+  t.match(await client.request('ping', { timestamp: 1 }), { ok: true });
+  t.equal(got.length, 3, 'no host sample after unsubscribe');
+  t.equal(delivered.length, before, 'no alert after unsubscribe');
+});
+
+t.test('the /ws client: a resync during a log subscribe waits for it, then resumes from the last line (one subscribe on the wire at a time)', async (t) => {
+  // A peer of its own that plays the gateway: it answers the first subscribe late, after asking for a resync.
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  const line = (n: number) => ({ event: 'process:logs', data: { serverId: 'api', level: 'info', message: `line ${n}`, timestamp: new Date().toISOString(), position: `${n}-0` } });
+  const subscribes: { since: string | undefined; outstanding: number }[] = [];
+  let outstanding = 0;
+  server.on('connection', (peer) => {
+    peer.on('message', (raw) => {
+      const { id, event, data } = JSON.parse(String(raw)) as { id: number; event: string; data: { since?: string } };
+      if (event !== 'subscribe-server-logs') return peer.send(JSON.stringify({ id, ack: { ok: true } }));
+      outstanding++;
+      subscribes.push({ since: data.since, outstanding });
+      const ack = () => {
+        outstanding--;
+        peer.send(JSON.stringify({ id, ack: { ok: true, serverId: 'api', room: 'server-logs-api', level: 'info', timestamp: new Date().toISOString() } }));
+      };
+      if (subscribes.length === 1) {
+        // Live line 3 crosses the replay of 1 and 2; the gateway's pub/sub blinked: resync.
+        peer.send(JSON.stringify(line(3)));
+        peer.send(JSON.stringify({ event: 'resync-required', data: { serverIds: ['api'], reason: 'test', timestamp: new Date().toISOString() } }));
+        peer.send(JSON.stringify(line(1)));
+        peer.send(JSON.stringify(line(2)));
+        setTimeout(ack, 100);
+      } else {
+        // The resync's replay: what came after `since` (lines 4 and 5 were missed live).
+        for (const n of [4, 5]) if (!data.since || Number.parseInt(data.since, 10) < n) peer.send(JSON.stringify(line(n)));
+        ack();
+      }
+    });
+  });
+  const port = (server.address() as { port: number }).port;
+  const client = new VigilWsClient({ url: `http://127.0.0.1:${port}`, token: ALL_ACCESS_TOKEN, WebSocket: WebSocket as unknown as WebSocketConstructor, reconnect: false });
+  t.teardown(() => client.close());
+  await client.connect();
+  const lines: string[] = [];
+  t.match(await client.subscribeLogs('api', (e) => lines.push(e.position)), { ok: true });
+  await waitFor(() => subscribes.length === 2 && lines.length === 5, { message: 'the resync subscribe and its replay' });
+  t.same(lines, ['1-0', '2-0', '3-0', '4-0', '5-0'], 'every line once, in order');
+  t.same(subscribes.map((s) => s.outstanding), [1, 1], 'the resync subscribe was sent only after the first was answered');
+  t.equal(subscribes[1]!.since, '3-0', 'and it resumed from the last line delivered');
 });

@@ -3,7 +3,8 @@
 // token travels in `Authorization: Bearer` on the upgrade (never in the URL), which browsers
 // cannot set: in a browser, use the Socket.IO client (`@vigil/client`). It re-subscribes after
 // every reconnect (a /ws connection has no session on the gateway): metrics from their latest
-// sample, logs from the last line it delivered (`since`), so nothing is missed or delivered twice.
+// sample, logs from the last line it delivered (`since`), so nothing is missed or delivered twice;
+// host metrics and alerts the same way (alerts: what fires now replaces the firing set).
 //
 // Node 22 has a global WebSocket (undici, which takes `headers`); on Node 20 pass the `ws`
 // package: `new VigilWsClient({ url, token, WebSocket: (await import('ws')).default })`.
@@ -13,12 +14,17 @@ import {
   WS_PATH,
   WsCloseCodes,
   comparePositions,
+  meetsSeverity,
   type AckEvent,
+  type AlertEvent,
+  type AlertSeverity,
   type LogLevel,
   type ProcessInfoEvent,
   type ProcessLogsEvent,
   type ReplyOf,
+  type SystemMetricsEvent,
 } from '@vigil/protocol';
+import { ALERT_IDS_REMEMBERED } from '../alerts-subscription.js';
 
 /** What the client needs of a WebSocket: the WHATWG API (browsers, Node 22, `ws`) with `headers` in its init. */
 export type WebSocketLike = {
@@ -44,17 +50,47 @@ export type VigilWsOptions = {
   reconnect?: { minMs: number; maxMs: number } | false;
 };
 
-type Subscription =
-  | { kind: 'metrics'; serverId: string; last: string | null; onSample(e: ProcessInfoEvent): void }
-  | {
-      kind: 'logs';
-      serverId: string;
-      level: LogLevel | undefined;
-      last: string | null;
-      onLine(e: ProcessLogsEvent): void;
-      /** Lines held while a subscribe is answered: a replay and live lines may cross; sorted at the ack. */
-      held: ProcessLogsEvent[] | null;
-    };
+/**
+ * One subscribe of a subscription is on the wire at a time: a re-subscribe asked for while one is
+ * answered (a resync during a subscribe, a reconnect) waits for it, and asks made meanwhile share
+ * one. Two in flight would share one `held` buffer and could deliver a replay after newer lines.
+ */
+type Serial = { inflight: Promise<unknown> | null; queued: Promise<unknown> | null };
+
+type Subscription = Serial &
+  (
+    | { kind: 'metrics'; serverId: string; last: string | null; onSample(e: ProcessInfoEvent): void }
+    | {
+        kind: 'logs';
+        serverId: string;
+        level: LogLevel | undefined;
+        last: string | null;
+        onLine(e: ProcessLogsEvent): void;
+        /** Lines held while a subscribe is answered: a replay and live lines may cross; sorted at the ack. */
+        held: ProcessLogsEvent[] | null;
+      }
+    | { kind: 'host'; host: string; interval: number | undefined; last: string | null; onSample(e: SystemMetricsEvent): void }
+    | {
+        kind: 'alerts';
+        serverId: string | null;
+        severity: AlertSeverity | undefined;
+        /** Last position delivered per alert id (bounded: the oldest ids are forgotten). */
+        seen: Map<string, string>;
+        /** What fires now; each (re)subscribe's answer replaces it (an alert resolved while away drops out). */
+        firing: Map<string, AlertEvent>;
+        /** While a subscribe is answered: the firing alerts it brought. */
+        snapshot: Map<string, AlertEvent> | null;
+        onAlert(e: AlertEvent): void;
+        onChange: ((firing: AlertEvent[]) => void) | undefined;
+      }
+  );
+
+type AckOf<K extends Subscription['kind']> = Ack<
+  K extends 'metrics' ? 'subscribe-server-metrics' : K extends 'logs' ? 'subscribe-server-logs' : K extends 'host' ? 'subscribe-system-metrics' : 'subscribe-alerts'
+>;
+
+const keyOf = (sub: Subscription): string =>
+  sub.kind === 'host' ? `host:${sub.host}` : sub.kind === 'alerts' ? `alerts:${sub.serverId ?? '*'}` : `${sub.kind}:${sub.serverId}`;
 
 const OPEN = 1;
 const OPEN_TIMEOUT_MS = 10_000;
@@ -121,21 +157,50 @@ export class VigilWsClient {
 
   /** Samples of a server, in order, each once, across reconnects. */
   async subscribeMetrics(serverId: string, onSample: (e: ProcessInfoEvent) => void): Promise<Ack<'subscribe-server-metrics'>> {
-    const sub: Subscription = { kind: 'metrics', serverId, last: null, onSample };
-    this.#subs.set(`metrics:${serverId}`, sub);
-    return this.#subscribe(sub) as Promise<Ack<'subscribe-server-metrics'>>;
+    return this.#add({ kind: 'metrics', serverId, last: null, onSample, inflight: null, queued: null });
   }
 
   /** Log lines of a server at `level` and above, in order, each once, across reconnects. */
   async subscribeLogs(serverId: string, onLine: (e: ProcessLogsEvent) => void, options: { level?: LogLevel; since?: string } = {}): Promise<Ack<'subscribe-server-logs'>> {
-    const sub: Subscription = { kind: 'logs', serverId, level: options.level, last: options.since ?? null, onLine, held: null };
-    this.#subs.set(`logs:${serverId}`, sub);
-    return this.#subscribe(sub) as Promise<Ack<'subscribe-server-logs'>>;
+    return this.#add({ kind: 'logs', serverId, level: options.level, last: options.since ?? null, onLine, held: null, inflight: null, queued: null });
+  }
+
+  /** Samples of a host (`system-metrics-update`), in order, each once, across reconnects; `interval` asks its collector to sample that often. */
+  async subscribeSystemMetrics(host: string, onSample: (e: SystemMetricsEvent) => void, options: { interval?: number } = {}): Promise<Ack<'subscribe-system-metrics'>> {
+    return this.#add({ kind: 'host', host, interval: options.interval, last: null, onSample, inflight: null, queued: null });
+  }
+
+  /**
+   * Alerts of every server the token sees (or of `serverId`) at `severity` and above: those firing
+   * now at once, then each firing and resolving, once each across reconnects.
+   */
+  async subscribeAlerts(
+    onAlert: (e: AlertEvent) => void,
+    options: { serverId?: string; severity?: AlertSeverity; onChange?: (firing: AlertEvent[]) => void } = {},
+  ): Promise<Ack<'subscribe-alerts'>> {
+    const sub = { kind: 'alerts' as const, serverId: options.serverId ?? null, severity: options.severity, seen: new Map(), firing: new Map(), snapshot: null, onAlert, onChange: options.onChange, inflight: null, queued: null };
+    return this.#add(sub);
+  }
+
+  /** The alerts firing now for an alerts subscription (`serverId` as subscribed; none: every server). */
+  firingAlerts(serverId?: string): AlertEvent[] {
+    const sub = this.#subs.get(`alerts:${serverId ?? '*'}`);
+    return sub?.kind === 'alerts' ? [...sub.firing.values()] : [];
   }
 
   async unsubscribe(kind: 'metrics' | 'logs', serverId: string): Promise<Ack<'unsubscribe-server-metrics'> | Ack<'unsubscribe-server-logs'>> {
     this.#subs.delete(`${kind}:${serverId}`);
     return this.request(kind === 'metrics' ? ClientEvents.unsubscribeServerMetrics : ClientEvents.unsubscribeServerLogs, { serverId });
+  }
+
+  async unsubscribeSystemMetrics(host: string): Promise<Ack<'unsubscribe-system-metrics'>> {
+    this.#subs.delete(`host:${host}`);
+    return this.request(ClientEvents.unsubscribeSystemMetrics, { host });
+  }
+
+  async unsubscribeAlerts(serverId?: string): Promise<Ack<'unsubscribe-alerts'>> {
+    this.#subs.delete(`alerts:${serverId ?? '*'}`);
+    return this.request(ClientEvents.unsubscribeAlerts, serverId === undefined ? {} : { serverId });
   }
 
   /** Closes for good (no reconnect). */
@@ -148,15 +213,65 @@ export class VigilWsClient {
     this.#ready = null;
   }
 
-  #subscribe(sub: Subscription): Promise<Ack<'subscribe-server-metrics'> | Ack<'subscribe-server-logs'>> {
-    if (sub.kind === 'metrics') return this.request(ClientEvents.subscribeServerMetrics, { serverId: sub.serverId });
-    const data = { serverId: sub.serverId, ...(sub.level ? { level: sub.level } : {}), ...(sub.last ? { since: sub.last } : {}) };
-    sub.held = [];
-    return this.request(ClientEvents.subscribeServerLogs, data).finally(() => {
-      const held = (sub.held ?? []).sort((a, b) => comparePositions(a.position, b.position));
-      sub.held = null;
-      for (const line of held) this.#deliverOnce(sub, line);
+  /** Keeps the subscription (sent again after each reconnect) unless the gateway refuses it. */
+  async #add<S extends Subscription>(sub: S): Promise<AckOf<S['kind']>> {
+    const key = keyOf(sub);
+    this.#subs.set(key, sub);
+    const ack = (await this.#subscribe(sub)) as AckOf<S['kind']>;
+    if (!ack.ok && this.#subs.get(key) === sub) this.#subs.delete(key);
+    return ack;
+  }
+
+  /** Sends the subscription's subscribe after the one in flight, if any (see `Serial`). */
+  #subscribe(sub: Subscription): Promise<unknown> {
+    if (sub.queued) return sub.queued;
+    const before = sub.inflight ? sub.inflight.catch(() => undefined) : Promise.resolve();
+    const queued: Promise<unknown> = before.then(() => {
+      if (sub.queued === queued) sub.queued = null;
+      // Unsubscribed while it waited: nothing to ask for.
+      if (this.#subs.get(keyOf(sub)) !== sub) return undefined;
+      const sent = this.#send(sub);
+      sub.inflight = sent;
+      return sent.finally(() => {
+        if (sub.inflight === sent) sub.inflight = null;
+      });
     });
+    sub.queued = queued;
+    return queued;
+  }
+
+  #send(sub: Subscription): Promise<unknown> {
+    switch (sub.kind) {
+      case 'metrics':
+        return this.request(ClientEvents.subscribeServerMetrics, { serverId: sub.serverId });
+      case 'host':
+        return this.request(ClientEvents.subscribeSystemMetrics, { host: sub.host, ...(sub.interval === undefined ? {} : { interval: sub.interval }) });
+      case 'alerts': {
+        const snapshot = new Map<string, AlertEvent>();
+        sub.snapshot = snapshot;
+        const data = { ...(sub.serverId === null ? {} : { serverId: sub.serverId }), ...(sub.severity ? { severity: sub.severity } : {}) };
+        return this.request(ClientEvents.subscribeAlerts, data).then((ack) => {
+          sub.snapshot = null;
+          if (!ack.ok || ack.covered) return ack;
+          let changed = false;
+          for (const id of [...sub.firing.keys()]) if (!snapshot.has(id)) changed = sub.firing.delete(id) || changed;
+          if (changed) sub.onChange?.([...sub.firing.values()]);
+          return ack;
+        }, (err: unknown) => {
+          sub.snapshot = null;
+          throw err;
+        });
+      }
+      case 'logs': {
+        const data = { serverId: sub.serverId, ...(sub.level ? { level: sub.level } : {}), ...(sub.last ? { since: sub.last } : {}) };
+        sub.held = [];
+        return this.request(ClientEvents.subscribeServerLogs, data).finally(() => {
+          const held = (sub.held ?? []).sort((a, b) => comparePositions(a.position, b.position));
+          sub.held = null;
+          for (const line of held) this.#deliverOnce(sub, line);
+        });
+      }
+    }
   }
 
   async #token(): Promise<string | undefined> {
@@ -222,25 +337,53 @@ export class VigilWsClient {
   }
 
   #deliver(event: string, data: unknown): void {
-    const e = data as { serverId?: string; position?: string };
-    if (typeof e?.serverId !== 'string' || typeof e.position !== 'string') {
-      if (event === ServerEvents.tokenExpiring && typeof this.#options.token === 'function') void this.#refresh();
-      if (event === ServerEvents.resyncRequired) this.#resync((data as { serverIds?: unknown } | null)?.serverIds);
+    if (event === ServerEvents.tokenExpiring) {
+      if (typeof this.#options.token === 'function') void this.#refresh();
       return;
     }
-    const kind = event === ServerEvents.processInfo ? 'metrics' : event === ServerEvents.processLogs ? 'logs' : null;
-    const sub = kind ? this.#subs.get(`${kind}:${e.serverId}`) : undefined;
-    if (!sub) return;
+    if (event === ServerEvents.resyncRequired) return this.#resync((data as { serverIds?: unknown } | null)?.serverIds);
+    const e = data as { serverId?: unknown; host?: unknown; position?: unknown; id?: unknown; severity?: unknown } | null;
+    if (typeof e?.position !== 'string') return;
+    if (event === ServerEvents.alert) {
+      if (typeof e.id !== 'string' || typeof e.serverId !== 'string' || typeof e.severity !== 'string') return;
+      for (const sub of this.#subs.values()) if (sub.kind === 'alerts') this.#deliverAlert(sub, data as AlertEvent);
+      return;
+    }
+    const key =
+      event === ServerEvents.processInfo ? `metrics:${String(e.serverId)}`
+      : event === ServerEvents.processLogs ? `logs:${String(e.serverId)}`
+      : event === ServerEvents.systemMetricsUpdate ? `host:${String(e.host)}`
+      : null;
+    const sub = key === null ? undefined : this.#subs.get(key);
+    if (!sub || sub.kind === 'alerts') return;
     if (sub.kind === 'logs' && sub.held) sub.held.push(data as ProcessLogsEvent);
-    else this.#deliverOnce(sub, data as ProcessInfoEvent & ProcessLogsEvent);
+    else this.#deliverOnce(sub, data as ProcessInfoEvent & ProcessLogsEvent & SystemMetricsEvent);
   }
 
   /** Each event once, in order: a re-subscribe sends the latest sample again. */
-  #deliverOnce(sub: Subscription, e: ProcessInfoEvent | ProcessLogsEvent): void {
+  #deliverOnce(sub: Exclude<Subscription, { kind: 'alerts' }>, e: ProcessInfoEvent | ProcessLogsEvent | SystemMetricsEvent): void {
     if (sub.last !== null && comparePositions(e.position, sub.last) <= 0) return;
     sub.last = e.position;
     if (sub.kind === 'metrics') sub.onSample(e as ProcessInfoEvent);
+    else if (sub.kind === 'host') sub.onSample(e as SystemMetricsEvent);
     else sub.onLine(e as ProcessLogsEvent);
+  }
+
+  /** An alert for this subscription once per change: a re-subscribe sends what fires now again. */
+  #deliverAlert(sub: Extract<Subscription, { kind: 'alerts' }>, e: AlertEvent): void {
+    if (sub.serverId !== null && e.serverId !== sub.serverId) return;
+    if (sub.severity && !meetsSeverity(e.severity, sub.severity)) return;
+    if (e.state === 'firing') sub.snapshot?.set(e.id, e);
+    else sub.snapshot?.delete(e.id);
+    const seen = sub.seen.get(e.id);
+    if (seen !== undefined && comparePositions(e.position, seen) <= 0) return;
+    sub.seen.delete(e.id);
+    sub.seen.set(e.id, e.position);
+    if (sub.seen.size > ALERT_IDS_REMEMBERED) sub.seen.delete(sub.seen.keys().next().value!);
+    if (e.state === 'firing') sub.firing.set(e.id, e);
+    else sub.firing.delete(e.id);
+    sub.onAlert(e);
+    sub.onChange?.([...sub.firing.values()]);
   }
 
   /** The gateway lost Redis for a moment: lines may have missed us live; subscribe again from the last one. */
