@@ -86,6 +86,8 @@ export async function startRedisCluster(options: StartClusterOptions = {}): Prom
             '--cluster-node-timeout', String(nodeTimeout),
             // A replica may take over however long it was cut off: tests kill masters on purpose.
             '--cluster-replica-validity-factor', '0',
+            // Replicas sync at once (the default waits 5 s for more replicas to share a transfer).
+            '--repl-diskless-sync-delay', '0',
           ],
         });
         return Object.assign(node, { address: `127.0.0.1:${node.port}` });
