@@ -73,6 +73,13 @@ export function parseClusterNodes(text: string): RedisClusterNode[] {
   });
 }
 
+/** Checks a cluster target as createRedis will read it (the seed list; the URL's database is 0); throws with a code. */
+export function checkClusterTarget(url: string, clusterNodes: string): void {
+  parseClusterNodes(clusterNodes);
+  const { db } = parseRedisUrl(url);
+  if (db !== 0) throw new VigilError(ErrorCodes.REDIS_CLUSTER_NODES_INVALID, `a Redis Cluster has only database 0; the Redis URL names database ${db}`);
+}
+
 /** Whether a client is an ioredis Cluster (a Cluster is handed around typed as a Redis: see createRedis). */
 export function isCluster(redis: Redis | Cluster): boolean {
   return redis.isCluster;

@@ -1,5 +1,5 @@
 // The shared Redis model: how both services connect, what they write, and how it is read back.
-export { parseRedisUrl, parseClusterNodes, createRedis, closeRedis, isCluster, type RedisRole, type RedisClusterNode, type CreateRedisHooks } from './connection.js';
+export { parseRedisUrl, parseClusterNodes, checkClusterTarget, createRedis, closeRedis, isCluster, type RedisRole, type RedisClusterNode, type CreateRedisHooks } from './connection.js';
 export { redisTlsFromEnv, readRedisTls, REDIS_TLS_ENV, type RedisTls, type RedisTlsFiles } from './redis-tls.js';
 export { adapterChannel, broadcastFrame, positionInFrame, positionMsInFrame, roomOfChannel, type BroadcastFrame, type FrameTemplate } from './adapter-wire.js';
 export { BatchWriter, type AppendOp, type Batch, type WriteOptions } from './batch-writer.js';
