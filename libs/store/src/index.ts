@@ -13,3 +13,5 @@ export { ServerRemover, type ServerTrace } from './server-removal.js';
 export { HostWriter, type HostWriterOptions } from './host-writer.js';
 export { HostStore, type HostPage } from './host-store.js';
 export { InterestStore, type InterestWrite } from './interest-store.js';
+export { keySlot, hashTagOf } from './key-slot.js';
+export { ShardPublisher, publishGuardKey, PUBLISH_GUARD_TTL_MS, PENDING_BROADCASTS_MAX, type ShardMessage } from './shard-publisher.js';
