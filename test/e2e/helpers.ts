@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { io as connect, type Socket } from 'socket.io-client';
 import { mintToken, secretKey, type TokenClaims } from '@vigil/gateway';
 import { Keys, NAMESPACE } from '@vigil/protocol';
-import { freePort, stopProcess, waitFor } from '@vigil/testkit';
+import { freePort, reapOnExit, stopProcess, waitFor } from '@vigil/testkit';
 
 type Teardown = { teardown(fn: () => unknown): void };
 
@@ -51,7 +51,7 @@ type ExitStatus = { code: number | null; signal: NodeJS.Signals | null };
 
 /** `node <args>` with stdout and stderr collected into one text, and its exit status once it has one. */
 function spawnNode(args: string[], options: { cwd?: string; env: NodeJS.ProcessEnv }) {
-  const child = spawn(process.execPath, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = reapOnExit(spawn(process.execPath, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] }), 'SIGTERM');
   let out = '';
   const append = (d: Buffer) => (out += d.toString());
   child.stdout!.on('data', append);
@@ -101,6 +101,7 @@ export function spawnTarget(t: Teardown, label: string): ChildProcess {
     ['-e', `process.title = ${JSON.stringify(label)}; setInterval(() => { const end = Date.now() + 20; while (Date.now() < end); }, 100);`],
     { stdio: 'ignore' },
   );
+  reapOnExit(child);
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });

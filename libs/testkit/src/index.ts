@@ -4,7 +4,7 @@ export { startRedis, type RedisProcess, type StartRedisOptions } from './redis-p
 // Ports and waiting have one implementation, the plain JS that `npm start` also runs (typed by its .d.mts).
 export { freePort } from '../../../scripts/lib/ports.mjs';
 export { waitFor, eventually, once, type WaitOptions } from '../../../scripts/lib/wait.mjs';
-export { stopProcess, hasExited } from './process.js';
+export { stopProcess, hasExited, reapOnExit } from './process.js';
 export { countOpenFds, activeHandleCount } from './resources.js';
 export { startTcpBalancer, type TcpBalancer } from './tcp-balancer.js';
 export { selfSignedCertificate } from './tls-cert.js';

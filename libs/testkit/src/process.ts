@@ -15,3 +15,34 @@ export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 
   await exited;
   clearTimeout(timer);
 }
+
+const reaped = new Map<ChildProcess, NodeJS.Signals>();
+let reaperInstalled = false;
+
+/**
+ * Ends `child` with `signal` if this process ends first: a test file killed on its timeout never
+ * runs its teardowns, and a collector or redis-server left behind loads the machine for every
+ * test after it. Services get SIGTERM (a collector then ends the processes it runs); a signal
+ * handler cannot wait, so whatever ignores it outlives us.
+ */
+export function reapOnExit(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): ChildProcess {
+  if (hasExited(child)) return child;
+  reaped.set(child, signal);
+  child.once('exit', () => reaped.delete(child));
+  if (!reaperInstalled) {
+    reaperInstalled = true;
+    const reap = () => {
+      for (const [c, sig] of reaped) c.kill(sig);
+      reaped.clear();
+    };
+    process.once('exit', reap);
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+      process.once(sig, () => {
+        reap();
+        // Die of the same signal, as without this handler.
+        process.kill(process.pid, sig);
+      });
+    }
+  }
+  return child;
+}

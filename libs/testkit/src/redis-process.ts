@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../../scripts/lib/ports.mjs';
 import { waitFor } from '../../../scripts/lib/wait.mjs';
-import { stopProcess } from './process.js';
+import { reapOnExit, stopProcess } from './process.js';
 
 export type StartRedisOptions = {
   /** Default: a free port. With `tls`, the TLS port (plain TCP is then off). */
@@ -46,23 +46,7 @@ export type RedisProcess = {
 const REDIS_BIN = process.env.VIGIL_REDIS_SERVER ?? 'redis-server';
 
 // A test process killed by its runner (a timeout sends SIGTERM) must not leave redis-servers
-// behind: kill every live one on exit, and turn the signals into an exit.
-const live = new Set<ChildProcess>();
-let reaperInstalled = false;
-function installReaper(): void {
-  if (reaperInstalled) return;
-  reaperInstalled = true;
-  process.once('exit', () => {
-    for (const child of live) child.kill('SIGKILL');
-  });
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      for (const child of live) child.kill('SIGKILL');
-      process.kill(process.pid, signal);
-    });
-  }
-}
-
+// behind: each is killed when this process ends (process.ts reapOnExit).
 export async function startRedis(options: StartRedisOptions = {}): Promise<RedisProcess> {
   const port = options.port ?? (await freePort());
   const { tls } = options;
@@ -93,15 +77,13 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child = proc;
-    installReaper();
-    live.add(proc);
+    reapOnExit(proc);
     // Its log (stdout) says why it refused to start, e.g. a bad ACL file; keep the end of it.
     let output = '';
     const keep = (d: Buffer) => (output = (output + d.toString()).slice(-4000));
     proc.stdout?.on('data', keep);
     proc.stderr?.on('data', keep);
     proc.on('exit', () => {
-      live.delete(proc);
       if (child === proc) child = null;
     });
     // Stop polling as soon as it is gone (stdio closed, so its complaint has been read).

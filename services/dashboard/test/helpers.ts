@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { buildApp, mintToken, secretKey, type GatewayOptions, type TokenClaims } from '@vigil/gateway';
-import { freePort, startRedis, waitFor, type RedisProcess } from '@vigil/testkit';
+import { freePort, reapOnExit, startRedis, waitFor, type RedisProcess } from '@vigil/testkit';
 
 type Teardown = { teardown(fn: () => unknown): void; comment(...args: unknown[]): void };
 
@@ -90,6 +90,7 @@ export function startCollector(t: Teardown, redisUrl: string, id: string, args: 
     ['--import', 'tsx', '--conditions=vigil:source', COLLECTOR_CLI, '--redis-url', redisUrl, '--collector-id', id, '--host', `${id}-host`, '--interval', '500', ...args],
     { env: { ...process.env, VIGIL_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
+  reapOnExit(child, 'SIGTERM');
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
   child.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-20_000)));
@@ -107,7 +108,7 @@ export function startCollector(t: Teardown, redisUrl: string, id: string, args: 
 
 /** A plain process that idles until killed (for `pid` targets). */
 export function spawnIdler(t: Teardown): ChildProcess {
-  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  const child = reapOnExit(spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' }));
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
