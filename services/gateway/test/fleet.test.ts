@@ -229,6 +229,7 @@ t.test('a token limited to some servers sees only those: snapshot, deltas, REST,
   const web = await collector.sample('web-us-1', 2, { staleAfterMs: HOUR });
   await waitFor(() => updates.slice(mark).some((u) => u.rows.some((r) => r.position === web)), { message: 'the web delta' });
   t.ok(updates.every((u) => u.rows.every((r) => r.id !== 'db-1')), 'db-1 never sent');
+  t.ok(updates.slice(mark).every((u) => !u.snapshot), 'deltas, not snapshots, while the token stays the same');
 
   const page = await gw.inject({ url: '/api/servers', headers: { authorization: `Bearer ${token}` } });
   t.same((page.json() as ServerPage).servers.map((s) => s.serverId), ['web-eu-1', 'web-us-1'], 'REST: only the allowed servers');
