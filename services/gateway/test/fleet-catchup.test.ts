@@ -6,7 +6,7 @@ import t from 'tap';
 import pino from 'pino';
 import { ALLOW_ALL, ServerEvents, permissionsOf, type FleetUpdate, type Permissions } from '@vigil/protocol';
 import { FleetStore, ServerRemover, closeRedis, createRedis } from '@vigil/store';
-import { startRedis } from '@vigil/testkit';
+import { startRedis, waitFor } from '@vigil/testkit';
 import type { Client } from '../src/client.js';
 import { FleetView } from '../src/fleet-view.js';
 import { FleetSubscriber } from '../src/fleet-subscriber.js';
@@ -14,8 +14,8 @@ import { FakeCollector } from './helpers.js';
 
 const HOUR = 3_600_000;
 
-/** A connected client that records what it is sent and says it has `unsent` bytes unread. */
-function standIn(): Client & { sent: FleetUpdate[]; unsent: number } {
+/** A connected client that records what it is sent and says it has `unsent` bytes unread (or a lot, once it was sent `blockAfter` messages). */
+function standIn(): Client & { sent: FleetUpdate[]; unsent: number; blockAfter: number } {
   const sent: FleetUpdate[] = [];
   return {
     id: 'stand-in',
@@ -26,6 +26,7 @@ function standIn(): Client & { sent: FleetUpdate[]; unsent: number } {
     permissions: ALLOW_ALL as Permissions,
     sent,
     unsent: 0,
+    blockAfter: Infinity,
     join: () => undefined,
     leave: () => undefined,
     emit(event: string, data: unknown) {
@@ -36,7 +37,7 @@ function standIn(): Client & { sent: FleetUpdate[]; unsent: number } {
     onClose: () => undefined,
     watchOutgoing: () => () => undefined,
     unsentBytes() {
-      return this.unsent;
+      return sent.length >= this.blockAfter ? 1_000_000 : this.unsent;
     },
     end: () => undefined,
     release: () => undefined,
@@ -111,4 +112,50 @@ t.test('a subscriber that stops reading catches up in one delta, or with a snaps
   subscriber.update(view);
   t.equal(client.sent.length, before + 1);
   t.match(client.sent.at(-1), { snapshot: true, complete: true, total: 2 }, 'a snapshot');
+});
+
+t.test('a subscribe during a snapshot in parts: the old one is closed, the new one sent, deltas follow', async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.close());
+  const collector = new FakeCollector(redis.url);
+  t.teardown(() => collector.close());
+  const connection = createRedis(redis.url, 'command');
+  t.teardown(() => closeRedis(connection));
+  const view = new FleetView(new FleetStore(connection), pino({ level: 'silent' }));
+  await collector.register(Array.from({ length: 1500 }, (_, i) => `m-${i}`), { staleAfterMs: HOUR });
+  await collector.sample('a', 1, { staleAfterMs: HOUR });
+  await view.read();
+
+  const client = standIn();
+  const subscriber = new FleetSubscriber(client);
+  // Not reading: the two-part snapshot waits before its first part.
+  client.unsent = 1_000_000;
+  const first = subscriber.subscribe(view, undefined);
+  t.equal(client.sent.length, 0, 'the snapshot in parts waits for the client to read');
+  t.equal(await subscriber.subscribe(view, { id: 'a' }), 1, 'the new filter');
+  t.match(client.sent, [{ snapshot: true, complete: true, total: 1 }]);
+  client.unsent = 0;
+  await first;
+  t.equal(client.sent.length, 1, 'no part of the replaced snapshot after the new one');
+
+  await collector.sample('a', 2, { staleAfterMs: HOUR });
+  await view.read();
+  subscriber.update(view);
+  t.match(client.sent.at(-1), { snapshot: false, total: 1, rows: [{ id: 'a', uptime: 2 }] }, 'deltas follow');
+
+  // Interrupted after its first part: the old snapshot is closed (an empty complete part) before the new one.
+  const other = standIn();
+  const second = new FleetSubscriber(other);
+  other.blockAfter = 1;
+  const interrupted = second.subscribe(view, undefined);
+  await waitFor(() => other.sent.length === 1, { message: 'the first part' });
+  t.match(other.sent[0], { snapshot: true, complete: false });
+  other.blockAfter = Infinity;
+  t.equal(await second.subscribe(view, { id: 'a' }), 1);
+  await interrupted;
+  t.same(other.sent.map((u) => [u.snapshot, u.complete, u.rows.length]), [
+    [true, false, 1000],
+    [true, true, 0],
+    [true, true, 1],
+  ]);
 });
