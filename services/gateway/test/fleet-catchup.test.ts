@@ -44,14 +44,19 @@ function standIn(): Client & { sent: FleetUpdate[]; unsent: number; blockAfter: 
   };
 }
 
-t.test('a subscriber that stops reading catches up in one delta, or with a snapshot when too far behind', async (t) => {
+/** A private Redis, a stand-in collector, and a fleet view on its own connection, closed with the test. */
+async function startView(t: { teardown(fn: () => unknown): void }) {
   const redis = await startRedis();
   t.teardown(() => redis.close());
   const collector = new FakeCollector(redis.url);
   t.teardown(() => collector.close());
   const connection = createRedis(redis.url, 'command');
   t.teardown(() => closeRedis(connection));
-  const view = new FleetView(new FleetStore(connection), pino({ level: 'silent' }));
+  return { collector, connection, view: new FleetView(new FleetStore(connection), pino({ level: 'silent' })) };
+}
+
+t.test('a subscriber that stops reading catches up in one delta, or with a snapshot when too far behind', async (t) => {
+  const { collector, connection, view } = await startView(t);
   for (const id of ['a', 'b', 'c', 'd']) await collector.sample(id, 1, { staleAfterMs: HOUR });
 
   const client = standIn();
@@ -115,13 +120,7 @@ t.test('a subscriber that stops reading catches up in one delta, or with a snaps
 });
 
 t.test('a subscribe during a snapshot in parts: the old one is closed, the new one sent, deltas follow', async (t) => {
-  const redis = await startRedis();
-  t.teardown(() => redis.close());
-  const collector = new FakeCollector(redis.url);
-  t.teardown(() => collector.close());
-  const connection = createRedis(redis.url, 'command');
-  t.teardown(() => closeRedis(connection));
-  const view = new FleetView(new FleetStore(connection), pino({ level: 'silent' }));
+  const { collector, view } = await startView(t);
   await collector.register(Array.from({ length: 1500 }, (_, i) => `m-${i}`), { staleAfterMs: HOUR });
   await collector.sample('a', 1, { staleAfterMs: HOUR });
   await view.read();
