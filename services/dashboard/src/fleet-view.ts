@@ -1,7 +1,7 @@
 // How the fleet list orders and narrows its rows: the sort (any column, either way, ties by id),
-// the filter form turned into the FleetFilter the gateway applies, and the same filter applied in
-// the page, so the list narrows at once while the gateway's new snapshot is on its way.
-import { SERVER_STATUSES, type ServerStatus } from '@vigil/protocol';
+// and the filter form turned into the FleetFilter the gateway applies (checked here against the
+// protocol's schema, so a typo is told at the field instead of refused by the gateway).
+import { FLEET_FILTER_TEXT_MAX, FleetFilter as FleetFilterSchema, SERVER_STATUSES, compile, type ServerStatus, type Validator } from '@vigil/protocol';
 import type { FleetFilter, FleetRow } from './fleet-types.js';
 
 export type SortKey = 'id' | 'host' | 'collector' | 'status' | 'cpu' | 'rss' | 'uptime' | 'lastSeen';
@@ -72,18 +72,15 @@ export type FilterForm = { status: '' | ServerStatus; host: string; collector: s
 
 export const EMPTY_FORM: FilterForm = { status: '', host: '', collector: '', id: '' };
 
-/** Longest text a filter field sends (the gateway refuses longer ones). */
-export const FILTER_TEXT_MAX = 200;
-
 export function isServerStatus(value: string): value is ServerStatus {
   return (SERVER_STATUSES as readonly string[]).includes(value);
 }
 
-/** The form as the gateway's filter: blank fields left out, text trimmed and cut to FILTER_TEXT_MAX. */
+/** The form as the gateway's filter: blank fields left out, text trimmed and cut to what the gateway takes. */
 export function filterFromForm(form: FilterForm): FleetFilter {
   const filter: FleetFilter = {};
   if (form.status && isServerStatus(form.status)) filter.status = [form.status];
-  const text = (value: string) => value.trim().slice(0, FILTER_TEXT_MAX);
+  const text = (value: string) => value.trim().slice(0, FLEET_FILTER_TEXT_MAX);
   const host = text(form.host);
   const collector = text(form.collector);
   const id = text(form.id);
@@ -93,6 +90,21 @@ export function filterFromForm(form: FilterForm): FleetFilter {
   return filter;
 }
 
+// Interpreted, not compiled: the page's Content-Security-Policy allows no eval.
+let filterCheck: Validator<typeof FleetFilterSchema> | undefined;
+
+/** Why the gateway would refuse this filter (the field named), or null when it is fine. */
+export function filterProblem(filter: FleetFilter): { field: keyof FleetFilter; message: string } | null {
+  filterCheck ??= compile(FleetFilterSchema, { codegen: false });
+  if (filterCheck.check(filter)) return null;
+  for (const field of ['id', 'host', 'collector', 'status'] as const) {
+    if (filter[field] !== undefined && !filterCheck.check({ [field]: filter[field] })) {
+      return { field, message: field === 'status' ? 'not a status' : 'use letters, digits, . _ : - and * (any run of characters)' };
+    }
+  }
+  return { field: 'id', message: filterCheck.explain(filter) ?? 'invalid filter' };
+}
+
 export function sameFilter(a: FleetFilter, b: FleetFilter): boolean {
   return (
     (a.status ?? []).join(',') === (b.status ?? []).join(',') &&
@@ -100,40 +112,4 @@ export function sameFilter(a: FleetFilter, b: FleetFilter): boolean {
     (a.collector ?? '') === (b.collector ?? '') &&
     (a.id ?? '') === (b.id ?? '')
   );
-}
-
-export function isEmptyFilter(filter: FleetFilter): boolean {
-  return sameFilter(filter, {});
-}
-
-/** An id pattern as a test: a prefix, or a glob (whole id) when it holds `*`, the only special character. */
-export function idMatcher(pattern: string): (id: string) => boolean {
-  if (!pattern.includes('*')) return (id) => id.startsWith(pattern);
-  const parts = pattern.split('*');
-  const head = parts[0]!;
-  const tail = parts[parts.length - 1]!;
-  const middle = parts.slice(1, -1).filter((p) => p.length > 0);
-  return (id) => {
-    if (id.length < head.length + tail.length || !id.startsWith(head) || !id.endsWith(tail)) return false;
-    // Each middle part, leftmost first, between the head and the tail: greedy is exact for `*` alone.
-    let at = head.length;
-    const stop = id.length - tail.length;
-    for (const part of middle) {
-      const found = id.indexOf(part, at);
-      if (found < 0 || found + part.length > stop) return false;
-      at = found + part.length;
-    }
-    return true;
-  };
-}
-
-/** The filter as the page applies it (the gateway's rules: every given field must hold, host and collector exactly). */
-export function fleetMatcher(filter: FleetFilter): (row: FleetRow) => boolean {
-  const statuses = filter.status && filter.status.length > 0 ? new Set<string>(filter.status) : null;
-  const id = filter.id ? idMatcher(filter.id) : null;
-  return (row) =>
-    (statuses === null || statuses.has(row.status)) &&
-    (filter.host === undefined || row.host === filter.host) &&
-    (filter.collector === undefined || row.collector === filter.collector) &&
-    (id === null || id(row.id));
 }

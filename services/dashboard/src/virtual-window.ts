@@ -18,7 +18,7 @@ export type WindowInput = {
 export type RowWindow = {
   /** First row drawn (inclusive). */
   start: number;
-  /** Past the last row drawn (exclusive); end - start ≤ slots. */
+  /** Past the last row drawn (exclusive); end - start = slots, wherever the viewport is. */
   end: number;
   /** Height of the spacer that gives the viewport the full list's scroll height. */
   totalHeight: number;
