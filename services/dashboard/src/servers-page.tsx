@@ -170,8 +170,8 @@ function FilterBar({ directory }: { directory: FleetDirectory }) {
           ))}
         </select>
       </label>
-      {text('host', 'Host', 'exact name', 'Filter servers by host')}
-      {text('collector', 'Collector', 'exact id', 'Filter servers by collector')}
+      {text('host', 'Host', 'name, or a glob: rack-*', 'Filter servers by host')}
+      {text('collector', 'Collector', 'id, or a glob', 'Filter servers by collector')}
       <label class="field narrow-only">
         <span>Sort by</span>
         <select
