@@ -76,7 +76,7 @@ export type FleetRow = Static<typeof FleetRow>;
 
 /**
  * `fleet:update`. After each subscribe: the snapshot, `snapshot: true` in parts of at most
- * FLEET_SNAPSHOT_PART rows, the last one `complete: true`; it replaces every row the client held.
+ * FLEET_SNAPSHOT_PART rows (and removed ids), the last one `complete: true`; it replaces every row the client held.
  * Then deltas (`snapshot: false`): rows that changed, ids that left the view (removed, no longer
  * matching, no longer allowed); at most one per gateway second, none when nothing changed. A delta
  * larger than a part is split the same way (`complete: false` until its last part).
@@ -86,7 +86,7 @@ export const FleetUpdate = Type.Object(
     snapshot: Type.Boolean(),
     complete: Type.Boolean(),
     rows: Type.Array(FleetRow, { maxItems: FLEET_SNAPSHOT_PART }),
-    removed: Type.Array(ServerId),
+    removed: Type.Array(ServerId, { maxItems: FLEET_SNAPSHOT_PART }),
     /** Servers matching the filter that the token may see, as of this message. */
     total: Type.Integer({ minimum: 0 }),
     /** Epoch ms at which the gateway read the fleet. */

@@ -13,3 +13,4 @@ export { ServerRemover, type ServerTrace } from './server-removal.js';
 export { HostWriter, type HostWriterOptions } from './host-writer.js';
 export { HostStore, type HostPage } from './host-store.js';
 export { InterestStore, type InterestWrite } from './interest-store.js';
+export { FleetStore, FLEET_READ_BATCH, type FleetRecord, type LatestFigures } from './fleet-store.js';
