@@ -58,7 +58,8 @@ t.test('a #token= link signs in: the token moves to sessionStorage, leaves the a
   t.notMatch(await page.locator('.account').innerHTML(), '<img', 'and never as markup');
   t.match(await page.locator('.account-scope').textContent(), 'chatty, web-* · no logs', 'its server globs and logs permission are shown');
 
-  await page.locator('.fleet-row[data-server-id="chatty"]').waitFor();
+  // The list comes over the socket; the server page reads REST.
+  await page.locator('.fleet-row[data-server-id="chatty"] .cell-id a').click();
   await waitFor(() => bearers.length > 0, { message: 'a REST call' });
   t.ok(bearers.every((b) => b === `Bearer ${token}`), `every REST call sent the token as a bearer (${bearers.length} calls)`);
   await waitFor(() => sentFrames.some((f) => f.startsWith('40/monitoring,')), { message: 'the socket handshake' });
