@@ -11,6 +11,8 @@ import { assertQuietConsole, cell, launchBrowser, listedIds, openPage, redis, sc
 import { SyntheticFleet } from './synthetic-fleet.js';
 
 const FLEET = 10_000;
+/** Longest the fleet is kept sampling for a measurement. */
+const LIVE_MAX_MS = 60_000;
 /** Every 100th server has exited: 100 of them. */
 const exitedAt = (i: number) => i % 100 === 42;
 
@@ -67,6 +69,44 @@ async function heapMb(page: Page): Promise<number> {
   }
 }
 
+/**
+ * Runs `measure` while every server of the fleet gets a new sample, round after round (as fast as
+ * Redis takes them, bounded to LIVE_MAX_MS), and counts the fleet messages the page receives.
+ */
+async function whileFleetIsLive<T>(page: Page, measure: () => Promise<T>) {
+  let stop = false;
+  let rounds = 0;
+  let messages = 0;
+  let bytes = 0;
+  // Frames the page's socket receives, as Chromium's network layer reports them.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  cdp.on('Network.webSocketFrameReceived', (e: { response: { payloadData: string } }) => {
+    if (!e.response.payloadData.startsWith('42/monitoring,["fleet:update"')) return;
+    messages++;
+    bytes += e.response.payloadData.length;
+  });
+  const started = Date.now();
+  const deadline = started + LIVE_MAX_MS;
+  const writing = (async () => {
+    for (let round = 1; !stop && Date.now() < deadline; round++) {
+      for (let from = 0; from < FLEET && !stop; from += 1000) {
+        const batch = Array.from({ length: Math.min(1000, FLEET - from) }, (_, k) => ({ index: from + k, status: exitedAt(from + k) ? ('exited' as const) : ('running' as const), cpu: (from + k + round * 7) % 100 }));
+        await fleet.write(batch);
+      }
+      rounds = round;
+    }
+  })();
+  try {
+    const result = await measure();
+    return { result, rounds, messages, kilobytes: Math.round(bytes / 1024), seconds: Math.round((Date.now() - started) / 100) / 10 };
+  } finally {
+    stop = true;
+    await writing;
+    await cdp.detach();
+  }
+}
+
 t.test(`${FLEET} servers: a screen of rows in the DOM, the last one reached by scrolling, filters, live rows, removals`, async (t) => {
   const opened = Date.now();
   const { page, console } = await openPage(t, browser, `${gateway.url}/#/`);
@@ -100,6 +140,13 @@ t.test(`${FLEET} servers: a screen of rows in the DOM, the last one reached by s
   t.comment(`frame intervals at ${FLEET} rows — a random jump every frame: ${fmt(jump)} (p95 ${(jump.p95 / idle.p95).toFixed(2)}x at rest)`);
   t.comment(`JS heap after the scrolls (after GC): ${heap} MB`);
   t.ok(steady.frames > 0 && jump.frames > 0, 'frames were measured');
+
+  // The same while every server sends samples: the page takes the gateway's deltas as it scrolls.
+  const live = await whileFleetIsLive(page, async () => ({ idle: await scrollFrames(page, 'idle', 180), steady: await scrollFrames(page, 'steady', 600) }));
+  t.comment(
+    `while all ${FLEET} servers sample (${live.rounds} rounds in ${live.seconds} s; the page got ${live.messages} fleet:update messages, ${live.kilobytes} KB) — at rest: ${fmt(live.result.idle)}; scrolling: ${fmt(live.result.steady)}`,
+  );
+  t.comment(`JS heap after the live scroll (after GC): ${await heapMb(page)} MB`);
 
   // Filters: the id (prefix, then glob), then the status; the gateway applies them.
   const byId = page.getByRole('searchbox', { name: /Filter servers by id/ });
