@@ -9,7 +9,7 @@ import { slotOf, visibleWindow } from './virtual-window.js';
 export const OVERSCAN = 6;
 const FALLBACK_ROW_HEIGHT = 44;
 
-type Metrics = { rowHeight: number; viewportHeight: number };
+type Metrics = { rowHeight: number; viewportHeight: number; rowsTop: number };
 
 type Props = {
   count: number;
@@ -31,26 +31,27 @@ function readRowHeight(el: HTMLElement): number {
 export function VirtualRows({ count, header, renderRow, class: className, label, resetKey }: Props) {
   const viewport = useRef<HTMLDivElement>(null);
   const spacer = useRef<HTMLDivElement>(null);
-  const [metrics, setMetrics] = useState<Metrics>({ rowHeight: FALLBACK_ROW_HEIGHT, viewportHeight: 800 });
+  // Measured on mount and on resize only (`rowsTop`: the header's height above the rows), and the
+  // scroll offset kept from the scroll event: rendering reads no layout, so forces none.
+  const [metrics, setMetrics] = useState<Metrics>({ rowHeight: FALLBACK_ROW_HEIGHT, viewportHeight: 800, rowsTop: 0 });
+  const scrollTop = useRef(0);
   const latest = useRef({ count, metrics });
   latest.current = { count, metrics };
   // Renders on scroll only when the first row drawn changes, not for every pixel.
   const [, setStart] = useState(0);
 
-  /** The viewport's scroll offset within the rows (the header above them excluded). */
-  const rowsScrollTop = () => Math.max(0, (viewport.current?.scrollTop ?? 0) - (spacer.current?.offsetTop ?? 0));
-
   const onScroll = useCallback(() => {
+    scrollTop.current = viewport.current?.scrollTop ?? 0;
     const { count, metrics } = latest.current;
-    setStart(visibleWindow({ count, scrollTop: rowsScrollTop(), overscan: OVERSCAN, ...metrics }).start);
+    setStart(visibleWindow({ count, scrollTop: scrollTop.current - metrics.rowsTop, overscan: OVERSCAN, ...metrics }).start);
   }, []);
 
   useLayoutEffect(() => {
     const el = viewport.current;
     if (!el) return;
     const measure = () => {
-      const next = { rowHeight: readRowHeight(el), viewportHeight: el.clientHeight };
-      setMetrics((m) => (m.rowHeight === next.rowHeight && m.viewportHeight === next.viewportHeight ? m : next));
+      const next = { rowHeight: readRowHeight(el), viewportHeight: el.clientHeight, rowsTop: spacer.current?.offsetTop ?? 0 };
+      setMetrics((m) => (m.rowHeight === next.rowHeight && m.viewportHeight === next.viewportHeight && m.rowsTop === next.rowsTop ? m : next));
     };
     measure();
     // A resize, or crossing the phone breakpoint (another row height).
@@ -60,10 +61,12 @@ export function VirtualRows({ count, header, renderRow, class: className, label,
   }, []);
 
   useLayoutEffect(() => {
-    if (viewport.current && viewport.current.scrollTop > 0) viewport.current.scrollTop = 0;
+    const el = viewport.current;
+    if (el && el.scrollTop > 0) el.scrollTop = 0;
+    scrollTop.current = 0;
   }, [resetKey]);
 
-  const w = visibleWindow({ count, scrollTop: rowsScrollTop(), overscan: OVERSCAN, ...metrics });
+  const w = visibleWindow({ count, scrollTop: scrollTop.current - metrics.rowsTop, overscan: OVERSCAN, ...metrics });
   // Children in slot order, not row order: as the window slides, each element keeps its place
   // among its siblings and only its content and offset change (no DOM moves). A window always
   // fills its slots (virtual-window.ts), so slot order is a permutation of the rows drawn.

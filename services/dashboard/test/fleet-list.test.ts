@@ -16,6 +16,8 @@ const LIVE_MAX_MS = 60_000;
 /** Every 100th server has exited: 100 of them. */
 const exitedAt = (i: number) => i % 100 === 42;
 
+// Writing the fleet and the measured scrolls take close to tap's default of 120 s on a busy machine.
+t.setTimeout(240_000);
 const r = await redis(t);
 const gateway = await startGateway(r.url);
 t.teardown(() => gateway.close());
