@@ -139,7 +139,7 @@ export function parseFanoutFlags(argv: readonly string[], defaults: FanoutOption
 }
 
 export type RunFlags = {
-  only: 'sampling' | 'fanout' | 'memory' | 'host' | 'interval' | null;
+  only: 'sampling' | 'fanout' | 'memory' | 'host' | 'interval' | 'fleet' | null;
   write: boolean;
   /** Rewrites README.md from results/latest.json without measuring anything. */
   renderOnly: boolean;
@@ -151,8 +151,8 @@ export type RunFlags = {
 export function parseRunFlags(argv: readonly string[], defaults: { sampling: SamplingOptions; fanout: FanoutOptions; interval: IntervalOptions }): RunFlags {
   const values = parse(argv);
   const only = raw(values, 'only');
-  if (only !== undefined && only !== 'sampling' && only !== 'fanout' && only !== 'memory' && only !== 'host' && only !== 'interval') {
-    throw new Error(`--only: expected sampling, fanout, memory, host or interval, got "${only}"`);
+  if (only !== undefined && only !== 'sampling' && only !== 'fanout' && only !== 'memory' && only !== 'host' && only !== 'interval' && only !== 'fleet') {
+    throw new Error(`--only: expected sampling, fanout, memory, host, interval or fleet, got "${only}"`);
   }
   return {
     only: only ?? null,
