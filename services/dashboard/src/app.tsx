@@ -7,7 +7,7 @@ import { AccountBar, ExpiryNotice } from './account.js';
 import type { RestApi } from './api.js';
 import { ConnectionBadge } from './connection-badge.js';
 import { useObservable } from './observable.js';
-import { ServerDirectory } from './server-directory.js';
+import { FleetDirectory } from './fleet-directory.js';
 import { HostPage } from './host-page.js';
 import { ServerPage } from './server-page.js';
 import { ServersPage } from './servers-page.js';
@@ -52,11 +52,8 @@ export function App({ client, api, access }: Props) {
 /** Mounted while signed in (or while no sign-in is needed): unmounting ends every subscription. */
 function Views({ client, api, access, feed }: Props & { feed: AlertFeed }) {
   const route = useHashRoute();
-  const directory = useMemo(() => new ServerDirectory(client, api), [client, api]);
-  useEffect(() => {
-    directory.start();
-    return () => directory.stop();
-  }, [directory]);
+  // Kept across views (its filter, sort and trends); subscribed only while the list is shown.
+  const directory = useMemo(() => new FleetDirectory(client), [client]);
   return (
     <>
       <ExpiryNotice access={access} />

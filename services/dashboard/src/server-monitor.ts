@@ -5,8 +5,9 @@ import { isForbidden } from './access.js';
 import type { RestApi, ServerView } from './api.js';
 import { Observable } from './observable.js';
 import { SampleSeries } from './sample-series.js';
-import { POLL_MS } from './server-directory.js';
 
+/** The registry facts are read again this often. */
+export const POLL_MS = 10_000;
 /** Points kept per chart: 20 minutes at one sample a second. */
 export const CHART_POINTS = 1200;
 /** Samples read from history when the page opens. */

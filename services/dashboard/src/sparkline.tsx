@@ -1,12 +1,13 @@
 // A tiny SVG line of recent CPU samples: cheap enough for one per row of a long list.
-import type { SampleSeries } from './sample-series.js';
 import { formatPercent } from './format.js';
 
 const W = 100;
 const H = 24;
 
-export function Sparkline({ series, label }: { series: SampleSeries; label: string }) {
-  const points = series.points;
+/** Time in any unit that grows with the samples; cpu in percent. */
+export type TrendPoint = { time: number; cpu: number };
+
+export function Sparkline({ points, label }: { points: readonly TrendPoint[]; label: string }) {
   if (points.length < 2) {
     return (
       <svg class="sparkline" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`${label}: not enough samples yet`} data-points={points.length}>
@@ -14,13 +15,16 @@ export function Sparkline({ series, label }: { series: SampleSeries; label: stri
       </svg>
     );
   }
-  const peak = Math.max(...points.map((p) => p.cpu));
+  let peak = 0;
+  for (const p of points) if (p.cpu > peak) peak = p.cpu;
   const max = Math.max(1, peak);
   const t0 = points[0]!.time;
   const span = Math.max(1e-9, points[points.length - 1]!.time - t0);
-  const path = points
-    .map((p, i) => `${i === 0 ? 'M' : 'L'}${(((p.time - t0) / span) * W).toFixed(2)},${(H - 1 - (p.cpu / max) * (H - 2)).toFixed(2)}`)
-    .join('');
+  let path = '';
+  for (let i = 0; i < points.length; i++) {
+    const p = points[i]!;
+    path += `${i === 0 ? 'M' : 'L'}${(((p.time - t0) / span) * W).toFixed(2)},${(H - 1 - (p.cpu / max) * (H - 2)).toFixed(2)}`;
+  }
   const first = points[0]!.cpu;
   const last = points[points.length - 1]!.cpu;
   return (

@@ -36,8 +36,8 @@ t.test('the badge counts firing alerts, the list shows them, rows and charts are
   const count = async () => Number(await badge.getAttribute('data-count'));
   await waitFor(async () => (await count()) === 1, { timeoutMs: 20_000, message: 'the collector-raised alert in the badge' });
   t.equal((await badge.textContent())?.trim().endsWith('1'), true, 'the badge shows 1');
-  await page.locator('tr[data-server-id="idler"] [data-testid="alert-dot"]').waitFor();
-  t.equal(await page.locator('tr[data-server-id="idler"]').getAttribute('data-alerting'), 'true', 'the row is marked');
+  await page.locator('.fleet-row[data-server-id="idler"] [data-testid="alert-dot"]').waitFor();
+  t.equal(await page.locator('.fleet-row[data-server-id="idler"]').getAttribute('data-alerting'), 'true', 'the row is marked');
 
   await writer.write([{ body: manual('firing') }]);
   await waitFor(async () => (await count()) === 2, { message: 'a second alert in the badge' });

@@ -9,7 +9,9 @@ import {
   PHONE,
   assertQuietConsole,
   cell,
+  durationSeconds,
   getJson,
+  listedIds,
   launchBrowser,
   median,
   namedControls,
@@ -48,11 +50,11 @@ t.test('the servers list fills from the registry and follows status and CPU live
   page.on('console', (m) => {
     if (/Content Security Policy|unsafe-eval/i.test(m.text())) violations.push(m.text());
   });
-  await page.locator('tr[data-server-id="chatty"]').waitFor();
-  await page.locator('tr[data-server-id="idler"]').waitFor();
+  await page.locator('.fleet-row[data-server-id="chatty"]').waitFor();
+  await page.locator('.fleet-row[data-server-id="idler"]').waitFor();
   t.equal(await cell(page, 'chatty', 'status'), 'running', 'chatty shows as running');
   t.equal(await cell(page, 'idler', 'status'), 'running', 'idler shows as running');
-  t.match(await page.locator('tr[data-server-id="chatty"]').textContent(), /dash-host/, 'the host is shown');
+  t.match(await page.locator('.fleet-row[data-server-id="chatty"]').textContent(), /dash-host/, 'the host is shown');
   t.match(await page.locator('.connection').textContent(), /Connected/, 'the connection badge says connected');
 
   // A server that registers after the page opened shows up by itself (registry re-read).
@@ -75,40 +77,47 @@ t.test('the servers list fills from the registry and follows status and CPU live
     { timeoutMs: 20_000, message: 'CPU of chatty on screen to rise' },
   );
   t.ok(after > before, `CPU on screen went from ${before} % to ${after} %`);
-  await waitFor(async () => Number(await page.locator('tr[data-server-id="chatty"] svg.sparkline').getAttribute('data-points')) >= 5, {
+  await waitFor(async () => Number(await page.locator('.fleet-row[data-server-id="chatty"] svg.sparkline').getAttribute('data-points')) >= 5, {
     message: 'the sparkline to have points',
   });
   await screenshot(t, page, 'servers-desktop');
 
-  // Status: chatty crashes (exit 1), the collector restarts it: `restarted`, with a new pid.
-  const pidBefore = await cell(page, 'chatty', 'pid');
+  // Status: chatty crashes (exit 1), the collector restarts it: `restarted`, and its uptime starts again.
+  const uptimeBefore = durationSeconds(await cell(page, 'chatty', 'uptime'));
+  t.ok(uptimeBefore >= 1, `chatty's uptime is shown (${uptimeBefore} s)`);
   await chatty.cpu(0);
   await chatty.exit(1);
   await waitFor(async () => (await cell(page, 'chatty', 'status')) === 'restarted', { timeoutMs: 20_000, message: 'status restarted on screen' });
-  await waitFor(async () => (await cell(page, 'chatty', 'pid')) !== pidBefore, { message: 'a new pid on screen' });
-  t.pass(`chatty shows as restarted, pid ${pidBefore} → ${await cell(page, 'chatty', 'pid')}`);
+  await waitFor(async () => durationSeconds(await cell(page, 'chatty', 'uptime')) < uptimeBefore, { timeoutMs: 20_000, message: 'the uptime of the new process on screen' });
+  t.pass(`chatty shows as restarted, uptime ${uptimeBefore} s → ${await cell(page, 'chatty', 'uptime')}`);
   await chatty.ready();
 
-  await page.locator('tr[data-server-id="late-agent"]').waitFor({ timeout: 25_000 });
+  await page.locator('.fleet-row[data-server-id="late-agent"]').waitFor({ timeout: 25_000 });
   t.pass('a server registered after the page opened appeared without a reload');
   await late.stop();
 
-  // Filter by id/host/command, and sort.
-  const filter = page.getByRole('searchbox', { name: /Filter servers/ });
-  await filter.fill('idl');
-  await waitFor(async () => (await page.locator('tbody tr').count()) === 1, { message: 'the filter to leave one row' });
-  t.equal(await page.locator('tbody tr').getAttribute('data-server-id'), 'idler', 'filtering by "idl" leaves idler');
-  await filter.fill('chatty.mjs');
-  await waitFor(async () => (await page.locator('tbody tr').getAttribute('data-server-id')) === 'chatty', { message: 'filter by command' });
-  t.equal(await page.locator('tbody tr').count(), 1, 'filtering by a word of the command finds chatty');
-  await filter.fill('');
-  const ids = () => page.locator('tbody tr').evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset['serverId']));
+  // Filter (the gateway applies it) by id prefix and by host, and sort.
+  const byId = page.getByRole('searchbox', { name: /Filter servers by id/ });
+  await byId.fill('idl');
+  await waitFor(async () => (await listedIds(page)).join() === 'idler', { message: 'the id filter to leave idler' });
+  t.match(await page.getByTestId('fleet-count').textContent(), /^1 server match/, 'the count says one server matches');
+  await byId.fill('');
+  const byHost = page.getByRole('searchbox', { name: 'Filter servers by host' });
+  await byHost.fill('late-host');
+  await waitFor(async () => (await listedIds(page)).join() === 'late-agent', { message: 'the host filter to leave late-agent' });
+  t.pass('filtering by host leaves the server of that host');
+  await byHost.fill('dash host');
+  await page.getByRole('alert').filter({ hasText: 'Host:' }).waitFor();
+  t.equal(await byHost.getAttribute('aria-invalid'), 'true', 'a host with a space is refused at the field, not sent');
+  await byHost.fill('');
+  await waitFor(async () => (await listedIds(page)).length === 3, { message: 'all three servers back' });
+  const ids = () => listedIds(page);
   t.same(await ids(), [...(await ids())].sort(), 'sorted by server id at first');
   await page.getByRole('button', { name: 'Server', exact: true }).click();
-  t.equal(await page.locator('th[aria-sort="descending"]').count(), 1, 'clicking the header sorts descending');
+  t.equal(await page.locator('[role="columnheader"][aria-sort="descending"]').count(), 1, 'clicking the header sorts descending');
   t.same(await ids(), [...(await ids())].sort().reverse(), 'rows in descending id order');
-  await page.getByRole('button', { name: 'PID', exact: true }).click();
-  t.equal(await page.locator('th[aria-sort="ascending"] button').textContent(), 'PID▲', 'sorted by PID');
+  await page.getByRole('button', { name: 'CPU', exact: true }).click();
+  t.equal(await page.locator('[aria-sort="descending"] button').textContent(), 'CPU▼', 'sorted by CPU, highest first');
 
   t.same(await unnamedControls(context, page), [], 'every control has an accessible name');
   t.same(violations, [], 'no Content-Security-Policy violation while the page ran');
@@ -224,7 +233,7 @@ t.test('log lines appear in the tail live; the level filter, pause and older lin
 
 t.test('phone-sized screen: no horizontal overflow, every control named', async (t) => {
   const { page, context, console } = await openPage(t, browser, `${base}/#/`, PHONE);
-  await page.locator('tr[data-server-id="chatty"]').waitFor();
+  await page.locator('.fleet-row[data-server-id="chatty"]').waitFor();
   const overflow = () =>
     page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, body: document.body.scrollWidth, viewport: window.innerWidth }));
   let o = await overflow();
@@ -234,7 +243,7 @@ t.test('phone-sized screen: no horizontal overflow, every control named', async 
   t.ok(await page.getByRole('combobox', { name: 'Sort by' }).isVisible(), 'the sort select stands in for column headers');
   await screenshot(t, page, 'servers-phone');
 
-  await page.locator('tr[data-server-id="chatty"] .cell-id a').click();
+  await page.locator('.fleet-row[data-server-id="chatty"] .cell-id a').click();
   await page.locator('.tail-status .live').waitFor();
   await waitFor(async () => Number(await page.locator('figure.chart[data-field="cpu"]').getAttribute('data-points')) > 2, { message: 'chart' });
   o = await overflow();
@@ -254,7 +263,7 @@ t.test('phone-sized screen: no horizontal overflow, every control named', async 
 
 t.test('a watched process that stops shows as exited', async (t) => {
   const { page, console } = await openPage(t, browser, `${base}/#/`);
-  await page.locator('tr[data-server-id="chatty"]').waitFor();
+  await page.locator('.fleet-row[data-server-id="chatty"]').waitFor();
   t.not(await cell(page, 'chatty', 'status'), 'exited');
   await chatty.exit(0); // a clean exit is not restarted
   idler.kill('SIGKILL');
@@ -264,7 +273,7 @@ t.test('a watched process that stops shows as exited', async (t) => {
   t.pass('idler (a pid target that was killed) shows as exited');
   t.equal(await cell(page, 'chatty', 'cpu'), '—', 'no live CPU figure for an exited process');
   await screenshot(t, page, 'servers-exited');
-  await page.locator('tr[data-server-id="chatty"] .cell-id a').click();
+  await page.locator('.fleet-row[data-server-id="chatty"] .cell-id a').click();
   await page.locator('.server .status[data-status="exited"]').waitFor();
   t.equal(await page.locator('[data-fact="uptime"] dd').textContent(), '—', 'the server page says exited, with no uptime');
   assertQuietConsole(t, console);

@@ -281,8 +281,26 @@ export async function namedControls(context: BrowserContext, page: Page): Promis
 }
 
 /** Text of one cell of a server's row in the servers view. */
-export async function cell(page: Page, serverId: string, field: 'pid' | 'status' | 'cpu' | 'rss'): Promise<string> {
-  return ((await page.locator(`tr[data-server-id="${serverId}"] [data-field="${field}"]`).textContent({ timeout: 5000 })) ?? '').trim();
+export async function cell(page: Page, serverId: string, field: 'host' | 'collector' | 'status' | 'cpu' | 'rss' | 'uptime'): Promise<string> {
+  return ((await page.locator(`.fleet-row[data-server-id="${serverId}"] [data-field="${field}"]`).textContent({ timeout: 5000 })) ?? '').trim();
+}
+
+/** Ids of the rows the servers view has in the DOM, in display order (elements are reused, so DOM order is not it). */
+export function listedIds(page: Page): Promise<string[]> {
+  return page.locator('.fleet-row').evaluateAll((rows) =>
+    rows
+      .map((r) => ({ at: Number(r.getAttribute('aria-rowindex')), id: (r as HTMLElement).dataset['serverId'] ?? '' }))
+      .sort((a, b) => a.at - b.at)
+      .map((r) => r.id),
+  );
+}
+
+/** Seconds in a duration as the dashboard writes it (`42s`, `3m 05s`, `2h 07m`, `1d 4h`); NaN for `—`. */
+export function durationSeconds(text: string): number {
+  const m = /^(?:(\d+)d )?(?:(\d+)h ?)?(?:(\d+)m ?)?(?:(\d+)s)?$/.exec(text.trim());
+  if (!m || text.trim() === '') return Number.NaN;
+  const [, d, h, min, s] = m.map((v) => Number(v ?? 0));
+  return d! * 86_400 + h! * 3600 + min! * 60 + s!;
 }
 
 /**

@@ -28,7 +28,7 @@ const points = async (page: import('playwright-core').Page, field: string) =>
 
 t.test('from the servers list to the host view, with live figures of this machine', async (t) => {
   const { page, console } = await openPage(t, browser, `${base}/#/`, undefined, opsToken);
-  const link = page.locator('tr[data-server-id="hv-agent"] a[data-host-link="hv-host"]');
+  const link = page.locator('.fleet-row[data-server-id="hv-agent"] a[data-host-link="hv-host"]');
   await link.waitFor({ timeout: 30_000 });
   await link.click();
   await page.waitForURL(/#\/hosts\/hv-host$/);

@@ -117,8 +117,8 @@ t.test('the servers view carries on through the other gateway when its own dies'
   lb.setBackends(alive.map((g) => g.port));
   t.equal(alive.length, 2, 'two gateways behind the balancer');
   const { page, console } = await openPage(t, browser, `${lb.url}/#/`);
-  await page.locator('tr[data-server-id="chatty"]').waitFor();
-  const cpu = async () => Number.parseFloat((await page.locator('tr[data-server-id="chatty"] [data-field="cpu"]').textContent()) ?? '');
+  await page.locator('.fleet-row[data-server-id="chatty"]').waitFor();
+  const cpu = async () => Number.parseFloat((await page.locator('.fleet-row[data-server-id="chatty"] [data-field="cpu"]').textContent()) ?? '');
   await waitFor(async () => (await cpu()) < 10, { timeoutMs: 20_000, message: 'chatty to idle' });
   const holder = await waitFor(() => alive.find((g) => g.clients() > 0), { message: 'the page to be connected' });
   await holder.close();

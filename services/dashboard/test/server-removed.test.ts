@@ -13,7 +13,7 @@ t.test('stopped, then deleted: the list drops the server and its page says it wa
   const collector = startCollector(t, r.url, 'leaving', ['--pid', `pod-7=${idler.pid}`, '--pid', `pod-8=${idler.pid}`]);
   const browser = await launchBrowser(t);
   const list = await openPage(t, browser, `${gateway.url}/#/`);
-  await waitFor(async () => (await list.page.locator('tr[data-server-id="pod-7"]').count()) === 1, { timeoutMs: 30_000, message: 'pod-7 listed' });
+  await waitFor(async () => (await list.page.locator('.fleet-row[data-server-id="pod-7"]').count()) === 1, { timeoutMs: 30_000, message: 'pod-7 listed' });
   const server = await openPage(t, browser, `${gateway.url}/#/servers/pod-7`);
   await server.page.locator('.server .status[data-status="running"]').waitFor({ timeout: 30_000 });
 
@@ -28,8 +28,8 @@ t.test('stopped, then deleted: the list drops the server and its page says it wa
   t.equal(res.statusCode, 200);
   await server.page.locator('[data-testid="server-removed"]').waitFor({ timeout: 20_000 });
   t.match(await server.page.locator('[data-testid="server-removed"]').textContent(), /removed by an administrator/);
-  await waitFor(async () => (await list.page.locator('tr[data-server-id="pod-7"]').count()) === 0, { timeoutMs: 20_000, message: 'pod-7 dropped from the list' });
-  t.equal(await list.page.locator('tr[data-server-id="pod-8"]').count(), 1, 'the other server stays listed');
+  await waitFor(async () => (await list.page.locator('.fleet-row[data-server-id="pod-7"]').count()) === 0, { timeoutMs: 20_000, message: 'pod-7 dropped from the list' });
+  t.equal(await list.page.locator('.fleet-row[data-server-id="pod-8"]').count(), 1, 'the other server stays listed');
   assertQuietConsole(t, list.console);
   // The page keeps asking for the server (it comes back if its collector registers it again): the
   // browser logs each 404 answer, the one expected message.
