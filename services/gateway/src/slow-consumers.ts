@@ -29,6 +29,12 @@ export function caughtUpAt(conn: EngineConnection): number | undefined {
 }
 
 /**
+ * The clock of the sweep in progress: every connection it measures reads the same time (one
+ * clock read per sweep, not one per connection: a sweep of thousands takes well under its period).
+ */
+let sweepNow: number | null = null;
+
+/**
  * Unsent bytes of one connection: queued packets plus what its WebSocket has not written out.
  * With nothing queued, notes the time (caughtUpAt).
  */
@@ -37,7 +43,7 @@ export function unsentBytes(conn: EngineConnection): number {
   let bytes = 0;
   const queued = c.writeBuffer;
   if (queued) for (let i = 0; i < queued.length; i++) bytes += sizeOf(queued[i]!.data);
-  if (!queued || queued.length === 0) (conn as unknown as Measured)[kCaughtUp] = Date.now();
+  if (!queued || queued.length === 0) (conn as unknown as Measured)[kCaughtUp] = sweepNow ?? Date.now();
   if (c.transport.name === 'websocket') bytes += c.transport.socket?.bufferedAmount ?? 0;
   return bytes;
 }
@@ -106,10 +112,17 @@ export class SlowConsumerSweep {
   sweep(): void {
     const started = performance.now();
     const max = this.#options.maxBufferedBytes;
-    for (const client of this.#clients()) {
-      const bytes = client.unsentBytes();
-      if (bytes > max) this.#disconnect(client, bytes);
+    const over: Array<[Client, number]> = [];
+    sweepNow = Date.now();
+    try {
+      for (const client of this.#clients()) {
+        const bytes = client.unsentBytes();
+        if (bytes > max) over.push([client, bytes]);
+      }
+    } finally {
+      sweepNow = null;
     }
+    for (const [client, bytes] of over) this.#disconnect(client, bytes);
     this.longestSweepMs = Math.max(this.longestSweepMs, performance.now() - started);
   }
 

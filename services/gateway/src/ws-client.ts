@@ -26,6 +26,10 @@ const NO_ROOMS: ReadonlySet<string> = new Set();
 /** A close reason is at most 123 bytes (RFC 6455); messages are ASCII. */
 const MAX_CLOSE_REASON = 120;
 const TEXT = { binary: false } as const;
+/** WebSocket.OPEN (the readyState of an open connection). */
+const OPEN = 1;
+
+type RawSocket = { writable: boolean; write(b: Buffer): boolean };
 
 export type WsClientOptions = {
   adapter: Adapter;
@@ -46,6 +50,7 @@ export class WsClient implements Client, WsMember {
   /** Answered the last heartbeat ping (ws-endpoint.ts). */
   alive = true;
   readonly #ws: WebSocket;
+  readonly #socket: RawSocket | null;
   readonly #adapter: Adapter;
   readonly #options: WsClientOptions;
   readonly #handlers = new Map<string, EventListener>();
@@ -55,6 +60,8 @@ export class WsClient implements Client, WsMember {
 
   constructor(ws: WebSocket, options: WsClientOptions) {
     this.#ws = ws;
+    // Set by ws before the connection is handed over (the upgrade is done): the TCP socket.
+    this.#socket = (ws as unknown as { _socket?: RawSocket })._socket ?? null;
     this.#adapter = options.adapter;
     this.#options = options;
     this.address = options.address;
@@ -93,12 +100,12 @@ export class WsClient implements Client, WsMember {
   }
 
   deliver(wire: Buffer, payload: Buffer, event: string, data: unknown): void {
-    this.#notify(event, data);
-    if (this.#ws.readyState !== this.#ws.OPEN) return;
+    if (this.#outgoing.length > 0) this.#notify(event, data);
+    if (this.#ws.readyState !== OPEN) return;
     // Without compression, ws writes every frame synchronously and whole (its sender queues only
     // while deflating, which is off), so a complete frame written between two of its own lands on
     // a frame boundary. Its bufferedAmount counts the socket's queue: the slow-consumer cap holds.
-    const socket = (this.#ws as unknown as { _socket?: { writable: boolean; write(b: Buffer): boolean } })._socket;
+    const socket = this.#socket;
     if (socket?.writable) socket.write(wire);
     else this.#ws.send(payload, TEXT);
   }

@@ -5,7 +5,9 @@
 // goes through its `_encode` and then its `apply`, synchronously; Socket.IO skips ids that are
 // not its sockets, and this hook sends the same event to the /ws members of the rooms: encoded
 // once per message, the same buffer written to each, each member once even when it is in
-// several of the rooms (as Socket.IO does).
+// several of the rooms (as Socket.IO does). Socket.IO's own encoding (its packet string and
+// pre-built WebSocket frame) is made when the first Socket.IO socket of the rooms is reached, so
+// a message whose rooms hold only /ws clients is never encoded for Socket.IO.
 import type { Namespace } from 'socket.io';
 
 type Room = string;
@@ -13,9 +15,12 @@ type BroadcastOptions = { rooms: Set<Room>; except?: Set<Room> };
 type Packet = { type: number; data?: unknown };
 type AdapterInternals = {
   rooms: Map<Room, Set<string>>;
-  _encode(packet: Packet, packetOpts: unknown): unknown;
+  _encode(packet: Packet, packetOpts: unknown): unknown[];
   apply(opts: BroadcastOptions, callback: (socket: unknown) => void): void;
 };
+
+/** A message being delivered: its event, and its JSON and frame once the first member needs them. */
+type Message = { event: string; data: unknown; payload: Buffer | null; wire: Buffer | null };
 
 /** socket.io-parser's EVENT packet type. */
 const EVENT = 2;
@@ -62,17 +67,29 @@ export class WsDelivery<M extends WsMember> {
     this.#adapter = adapter;
     const encode = adapter._encode.bind(adapter);
     const apply = adapter.apply.bind(adapter);
-    let broadcasting: Packet | null = null;
+    // Both callers of _encode (broadcast, broadcastWithAck) call apply right after it, with a
+    // callback that hands the encoded packets to each Socket.IO socket: the array _encode returns
+    // is filled before that callback first runs, and stays empty when no Socket.IO socket does.
+    let broadcasting: { packet: Packet; packetOpts: unknown; encoded: unknown[] } | null = null;
     adapter._encode = (packet, packetOpts) => {
-      const encoded = encode(packet, packetOpts);
-      broadcasting = packet;
+      const encoded: unknown[] = [];
+      broadcasting = { packet, packetOpts, encoded };
       return encoded;
     };
     adapter.apply = (opts, callback) => {
-      const packet = broadcasting;
+      const b = broadcasting;
       broadcasting = null;
-      apply(opts, callback);
-      if (packet && this.#members.size > 0) this.#deliver(packet, opts);
+      if (b === null) return apply(opts, callback);
+      let ready = false;
+      apply(opts, (socket) => {
+        if (!ready) {
+          ready = true;
+          const packets = encode(b.packet, b.packetOpts);
+          for (const p of Array.isArray(packets) ? packets : [packets]) b.encoded.push(p);
+        }
+        callback(socket);
+      });
+      if (this.#members.size > 0) this.#deliver(b.packet, opts);
     };
   }
 
@@ -94,34 +111,32 @@ export class WsDelivery<M extends WsMember> {
 
   #deliver(packet: Packet, opts: BroadcastOptions): void {
     if (packet.type !== EVENT || !Array.isArray(packet.data) || typeof packet.data[0] !== 'string') return;
-    const event = packet.data[0] as string;
-    const data: unknown = packet.data[1];
     const except = this.#except(opts.except);
-    const many = opts.rooms.size > 1;
-    const sent = many ? new Set<string>() : null;
-    let payload: Buffer | null = null;
-    let wire: Buffer | null = null;
-    const send = (member: M) => {
-      if (except?.has(member.id) || sent?.has(member.id)) return;
-      sent?.add(member.id);
-      if (payload === null) {
-        payload = Buffer.from(JSON.stringify({ event, data }));
-        wire = textFrame(payload);
-      }
-      member.deliver(wire!, payload, event, data);
-    };
+    const sent = opts.rooms.size > 1 ? new Set<string>() : null;
+    const message: Message = { event: packet.data[0] as string, data: packet.data[1], payload: null, wire: null };
     if (opts.rooms.size === 0) {
-      for (const member of this.#members.values()) send(member);
-    } else {
-      for (const room of opts.rooms) {
-        const ids = this.#adapter.rooms.get(room);
-        if (!ids) continue;
-        for (const id of ids) {
-          const member = this.#members.get(id);
-          if (member) send(member);
-        }
+      for (const member of this.#members.values()) this.#send(member, message, except, sent);
+      return;
+    }
+    for (const room of opts.rooms) {
+      const ids = this.#adapter.rooms.get(room);
+      if (!ids) continue;
+      for (const id of ids) {
+        const member = this.#members.get(id);
+        if (member) this.#send(member, message, except, sent);
       }
     }
+  }
+
+  /** One member, once per message; the message is encoded for the first member it reaches. */
+  #send(member: M, m: Message, except: Set<string> | null, sent: Set<string> | null): void {
+    if (except?.has(member.id) || sent?.has(member.id)) return;
+    sent?.add(member.id);
+    if (m.wire === null) {
+      m.payload = Buffer.from(JSON.stringify({ event: m.event, data: m.data }));
+      m.wire = textFrame(m.payload);
+    }
+    member.deliver(m.wire, m.payload!, m.event, m.data);
   }
 
   #except(rooms: Set<Room> | undefined): Set<string> | null {
