@@ -12,7 +12,8 @@ import type { BroadcastFrame, FrameTemplate } from './adapter-wire.js';
 // tail, prefix head and tail, suffix), then ONE argument holding every event as three lines (its
 // kind, its frame's fill, its body), each ended by a newline: neither a fill (a room JSON does not
 // escape) nor a one-line JSON body holds one. One big argument instead of three per event is what
-// makes a tick cheap to encode on the way out. KEYS: stream and latest slot per event.
+// makes a tick cheap to encode on the way out; it is written as bytes (EventLines), never as one big
+// string. KEYS: stream and latest slot per event.
 // Returns the positions, in order, when asked; otherwise the number of events.
 const APPEND_AND_PUBLISH = `
 local kinds = tonumber(ARGV[1])
@@ -43,6 +44,38 @@ if wantIds then return ids end
 return n
 `;
 
+// KEYS[1]: the heartbeat set. ARGV: pairs of a score and the members that share it, each member
+// ended by a newline (a server id holds none). One argument per heartbeat time instead of two per
+// server: a tick's heartbeats all share one time, and thousands of ZADD arguments were a tenth of
+// what a tick cost to encode. ZADD is called per 500 members (Lua's unpack has a stack limit).
+// Returns the number of members added.
+const HEARTBEATS = `
+local find = string.find
+local sub = string.sub
+local added = 0
+for a = 1, #ARGV, 2 do
+  local score = ARGV[a]
+  local members = ARGV[a + 1]
+  local args = {}
+  local n = 0
+  local at = 1
+  while true do
+    local e = find(members, '\\n', at, true)
+    if not e then break end
+    args[n + 1] = score
+    args[n + 2] = sub(members, at, e - 1)
+    n = n + 2
+    at = e + 1
+    if n == 1000 then
+      added = added + redis.call('ZADD', KEYS[1], unpack(args, 1, n))
+      n = 0
+    end
+  end
+  if n > 0 then added = added + redis.call('ZADD', KEYS[1], unpack(args, 1, n)) end
+end
+return added
+`;
+
 /** Whether write() reads back the position Redis gave each append (a writer that ignores them saves the reply). */
 export type WriteOptions = { positions?: boolean };
 
@@ -66,7 +99,10 @@ export type Batch = {
 };
 
 /** ioredis flattens array arguments once, into the command: no copies of a tick's thousands of arguments on the way. */
-type WithAppend = { vigilAppend(numKeys: number, keys: string[], counts: string[], kinds: string[], events: string): Promise<string[] | number> };
+type WithAppend = {
+  vigilAppend(numKeys: number, keys: string[], counts: string[], kinds: string[], events: Buffer): Promise<string[] | number>;
+  vigilHeartbeats(numKeys: 1, key: string, scoresAndMembers: string[]): Promise<number>;
+};
 
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
@@ -92,9 +128,9 @@ class NumberText {
  */
 class Kinds {
   readonly args: string[] = [];
-  readonly #byTemplate = new Map<FrameTemplate, Array<{ maxLen: number; latest: boolean; index: string }>>();
+  readonly #byTemplate = new Map<FrameTemplate, Kind[]>();
   #count = 0;
-  #last: { template: FrameTemplate; maxLen: number; latest: boolean; index: string } | null = null;
+  #last: Kind | null = null;
 
   get count(): number {
     return this.#count;
@@ -109,12 +145,48 @@ class Kinds {
     if (!same) this.#byTemplate.set(template, (same = []));
     let kind = same.find((k) => k.maxLen === op.maxLen && k.latest === latest);
     if (!kind) {
-      kind = { maxLen: op.maxLen, latest, index: String(this.#count++) };
+      kind = { template, maxLen: op.maxLen, latest, index: String(this.#count++) };
       same.push(kind);
       this.args.push(String(op.maxLen), latest ? '1' : '0', template.channelHead, template.channelTail, template.prefixHead, template.prefixTail, template.suffix);
     }
-    this.#last = { template, ...kind };
+    this.#last = kind;
     return kind.index;
+  }
+}
+
+type Kind = { template: FrameTemplate; maxLen: number; latest: boolean; index: string };
+
+/**
+ * The events argument, written line by line into one Buffer. Joined into one string instead, a
+ * tick's few hundred KB became a string of their own, then part of the bigger one ioredis makes of
+ * the whole command, each on fresh pages, copied and UTF-8-encoded again on the way to the socket:
+ * that was the largest part of a tick's cost. As bytes, ioredis copies them as they are.
+ */
+class EventLines {
+  #buf: Buffer;
+  #at = 0;
+
+  /** `chars`: the length of every line together (the size when all is ASCII; it grows otherwise). */
+  constructor(chars: number) {
+    this.#buf = Buffer.allocUnsafe(Math.max(chars, 64));
+  }
+
+  add(line: string): void {
+    const room = this.#buf.length - this.#at;
+    // A UTF-16 unit takes at most 3 bytes; measured exactly only near the end.
+    if (room < line.length * 3) {
+      const bytes = Buffer.byteLength(line);
+      if (room < bytes) {
+        const bigger = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#at + bytes));
+        this.#buf.copy(bigger, 0, 0, this.#at);
+        this.#buf = bigger;
+      }
+    }
+    this.#at += this.#buf.write(line, this.#at);
+  }
+
+  bytes(): Buffer {
+    return this.#buf.subarray(0, this.#at);
   }
 }
 
@@ -125,6 +197,9 @@ export class BatchWriter {
     this.#redis = redis;
     if (!(redis as unknown as Partial<WithAppend>).vigilAppend) {
       redis.defineCommand('vigilAppend', { lua: APPEND_AND_PUBLISH });
+    }
+    if (!(redis as unknown as Partial<WithAppend>).vigilHeartbeats) {
+      redis.defineCommand('vigilHeartbeats', { lua: HEARTBEATS });
     }
   }
 
@@ -139,7 +214,9 @@ export class BatchWriter {
     if (batch.appends.length > 0) {
       const keys: string[] = [];
       const kinds = new Kinds();
-      const events: string[] = [];
+      let chars = 0;
+      for (const op of batch.appends) chars += op.body.length + op.frame.fill.length + 6;
+      const events = new EventLines(chars);
       for (const op of batch.appends) {
         const body = op.body;
         if (body.charCodeAt(0) !== OPEN_BRACE || body.charCodeAt(body.length - 1) !== CLOSE_BRACE) {
@@ -150,12 +227,10 @@ export class BatchWriter {
         }
         // A key is always passed for the latest slot so that KEYS stays positional.
         keys.push(op.stream, op.latestKey ?? op.stream);
-        events.push(kinds.indexOf(op), op.frame.fill, body);
+        events.add(kinds.indexOf(op) + '\n' + op.frame.fill + '\n' + body + '\n');
       }
-      // The last event's body needs its newline too.
-      events.push('');
       const counts = [String(kinds.count), String(batch.appends.length), positions ? '1' : '0'];
-      (pipeline as unknown as WithAppend).vigilAppend(keys.length, keys, counts, kinds.args, events.join('\n'));
+      (pipeline as unknown as WithAppend).vigilAppend(keys.length, keys, counts, kinds.args, events.bytes());
     }
     if (batch.registry.length > 0) {
       const flat: string[] = [];
@@ -163,9 +238,7 @@ export class BatchWriter {
       pipeline.hset(Keys.registry, ...flat);
     }
     if (batch.heartbeats.length > 0) {
-      const flat: string[] = [];
-      for (const h of batch.heartbeats) flat.push(text.of(h.at), h.serverId);
-      pipeline.zadd(Keys.heartbeats, ...flat);
+      (pipeline as unknown as WithAppend).vigilHeartbeats(1, Keys.heartbeats, heartbeatArgs(batch.heartbeats, text));
     }
     if (pipeline.length === 0) return [];
     let results: [Error | null, unknown][] | null;
@@ -182,4 +255,22 @@ export class BatchWriter {
     const ids = results[0]?.[1];
     return Array.isArray(ids) ? ids.map(String) : [];
   }
+}
+
+/** HEARTBEATS' arguments: each run of one time, its members packed into one newline-ended argument. */
+function heartbeatArgs(heartbeats: Batch['heartbeats'], text: NumberText): string[] {
+  const args: string[] = [];
+  let at = heartbeats[0]!.at;
+  let members = '';
+  for (const h of heartbeats) {
+    if (h.serverId.indexOf('\n') >= 0) throw new VigilError(ErrorCodes.INTERNAL, 'a heartbeat member must be on one line');
+    if (h.at !== at) {
+      args.push(text.of(at), members);
+      at = h.at;
+      members = '';
+    }
+    members += h.serverId + '\n';
+  }
+  args.push(text.of(at), members);
+  return args;
 }
