@@ -209,8 +209,9 @@ export class BatchWriter {
    */
   async write(batch: Batch, options: WriteOptions = {}): Promise<string[]> {
     const positions = options.positions !== false;
-    const pipeline = this.#redis.pipeline();
     const text = new NumberText();
+    // Every argument is built (and checked) before anything is sent: a refused batch writes nothing.
+    let append: Parameters<WithAppend['vigilAppend']> | null = null;
     if (batch.appends.length > 0) {
       const keys: string[] = [];
       const kinds = new Kinds();
@@ -230,31 +231,32 @@ export class BatchWriter {
         events.add(kinds.indexOf(op) + '\n' + op.frame.fill + '\n' + body + '\n');
       }
       const counts = [String(kinds.count), String(batch.appends.length), positions ? '1' : '0'];
-      (pipeline as unknown as WithAppend).vigilAppend(keys.length, keys, counts, kinds.args, events.bytes());
+      append = [keys.length, keys, counts, kinds.args, events.bytes()];
     }
-    if (batch.registry.length > 0) {
-      const flat: string[] = [];
-      for (const r of batch.registry) flat.push(r.serverId, r.entry);
-      pipeline.hset(Keys.registry, ...flat);
+    const registry: string[] = [];
+    for (const r of batch.registry) registry.push(r.serverId, r.entry);
+    const heartbeats = batch.heartbeats.length > 0 ? heartbeatArgs(batch.heartbeats, text) : null;
+
+    // Sent back to back on the one connection, replies awaited together: still one round trip, in
+    // order. Not through ioredis's Pipeline, which copies the whole tick once more into one buffer.
+    const redis = this.#redis as Redis & WithAppend;
+    const calls: Array<Promise<unknown>> = [];
+    if (append) calls.push(redis.vigilAppend(...append));
+    if (registry.length > 0) calls.push(redis.hset(Keys.registry, ...registry));
+    if (heartbeats) calls.push(redis.vigilHeartbeats(1, Keys.heartbeats, heartbeats));
+    if (calls.length === 0) return [];
+    const results = await Promise.allSettled(calls);
+    for (const r of results) {
+      if (r.status === 'rejected') {
+        const err = r.reason as Error;
+        throw new VigilError(ErrorCodes.REDIS_WRITE_FAILED, `batch write failed: ${err.message}`, { cause: err });
+      }
     }
-    if (batch.heartbeats.length > 0) {
-      (pipeline as unknown as WithAppend).vigilHeartbeats(1, Keys.heartbeats, heartbeatArgs(batch.heartbeats, text));
-    }
-    if (pipeline.length === 0) return [];
-    let results: [Error | null, unknown][] | null;
-    try {
-      results = await pipeline.exec();
-    } catch (err) {
-      throw new VigilError(ErrorCodes.REDIS_WRITE_FAILED, `batch write failed: ${(err as Error).message}`, { cause: err });
-    }
-    if (!results) throw new VigilError(ErrorCodes.REDIS_WRITE_FAILED, 'batch write failed: no reply');
-    for (const [err] of results) {
-      if (err) throw new VigilError(ErrorCodes.REDIS_WRITE_FAILED, `batch write failed: ${err.message}`, { cause: err });
-    }
-    if (batch.appends.length === 0 || !positions) return [];
-    const ids = results[0]?.[1];
+    if (!append || !positions) return [];
+    const ids = (results[0] as PromiseFulfilledResult<unknown>).value;
     return Array.isArray(ids) ? ids.map(String) : [];
   }
+
 }
 
 /** HEARTBEATS' arguments: each run of one time, its members packed into one newline-ended argument. */
