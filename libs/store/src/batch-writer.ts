@@ -256,7 +256,6 @@ export class BatchWriter {
     const ids = (results[0] as PromiseFulfilledResult<unknown>).value;
     return Array.isArray(ids) ? ids.map(String) : [];
   }
-
 }
 
 /** HEARTBEATS' arguments: each run of one time, its members packed into one newline-ended argument. */
