@@ -14,7 +14,8 @@ import { isCluster } from './connection.js';
 // tail, prefix head and tail, suffix), then ONE argument holding every event as three lines (its
 // kind, its frame's fill, its body), each ended by a newline: neither a fill (a room JSON does not
 // escape) nor a one-line JSON body holds one. One big argument instead of three per event is what
-// makes a tick cheap to encode on the way out. KEYS: stream and latest slot per event.
+// makes a tick cheap to encode on the way out; it is written as bytes (EventLines), never as one big
+// string. KEYS: stream and latest slot per event.
 // ARGV[3] is '1' (positions back), '0' (none) or '2' (positions back, no SPUBLISH: on a cluster,
 // where cluster-writer.ts broadcasts in the channels' slots).
 // Returns the positions, in order, when asked; otherwise the number of events.
@@ -50,6 +51,38 @@ if wantIds then return ids end
 return n
 `;
 
+// KEYS[1]: the heartbeat set. ARGV: pairs of a score and the members that share it, each member
+// ended by a newline (a server id holds none). One argument per heartbeat time instead of two per
+// server: a tick's heartbeats all share one time, and thousands of ZADD arguments were a tenth of
+// what a tick cost to encode. ZADD is called per 500 members (Lua's unpack has a stack limit).
+// Returns the number of members added.
+const HEARTBEATS = `
+local find = string.find
+local sub = string.sub
+local added = 0
+for a = 1, #ARGV, 2 do
+  local score = ARGV[a]
+  local members = ARGV[a + 1]
+  local args = {}
+  local n = 0
+  local at = 1
+  while true do
+    local e = find(members, '\\n', at, true)
+    if not e then break end
+    args[n + 1] = score
+    args[n + 2] = sub(members, at, e - 1)
+    n = n + 2
+    at = e + 1
+    if n == 1000 then
+      added = added + redis.call('ZADD', KEYS[1], unpack(args, 1, n))
+      n = 0
+    end
+  end
+  if n > 0 then added = added + redis.call('ZADD', KEYS[1], unpack(args, 1, n)) end
+end
+return added
+`;
+
 /** Whether write() reads back the position Redis gave each append (a writer that ignores them saves the reply). */
 export type WriteOptions = { positions?: boolean };
 
@@ -73,13 +106,18 @@ export type Batch = {
 };
 
 /** ioredis flattens array arguments once, into the command: no copies of a tick's thousands of arguments on the way. */
-export type WithAppend = { vigilAppend(numKeys: number, keys: string[], counts: string[], kinds: string[], events: string): Promise<string[] | number> };
+export type WithAppend = {
+  vigilAppend(numKeys: number, keys: string[], counts: string[], kinds: string[], events: Buffer): Promise<string[] | number>;
+  vigilHeartbeats(numKeys: 1, key: string, scoresAndMembers: string[]): Promise<number>;
+};
 
-/** The arguments of one APPEND_AND_PUBLISH call for `appends`; `mode` is its ARGV[3]. */
+/** The arguments of one APPEND_AND_PUBLISH call for `appends` (checked first: a refused batch writes nothing); `mode` is its ARGV[3]. */
 export function encodeAppends(appends: readonly AppendOp[], mode: '0' | '1' | '2'): Parameters<WithAppend['vigilAppend']> {
   const keys: string[] = [];
   const kinds = new Kinds();
-  const events: string[] = [];
+  let chars = 0;
+  for (const op of appends) chars += op.body.length + op.frame.fill.length + 6;
+  const events = new EventLines(chars);
   for (const op of appends) {
     const body = op.body;
     if (body.charCodeAt(0) !== OPEN_BRACE || body.charCodeAt(body.length - 1) !== CLOSE_BRACE) {
@@ -90,12 +128,10 @@ export function encodeAppends(appends: readonly AppendOp[], mode: '0' | '1' | '2
     }
     // A key is always passed for the latest slot so that KEYS stays positional.
     keys.push(op.stream, op.latestKey ?? op.stream);
-    events.push(kinds.indexOf(op), op.frame.fill, body);
+    events.add(kinds.indexOf(op) + '\n' + op.frame.fill + '\n' + body + '\n');
   }
-  // The last event's body needs its newline too.
-  events.push('');
   const counts = [String(kinds.count), String(appends.length), mode];
-  return [keys.length, keys, counts, kinds.args, events.join('\n')];
+  return [keys.length, keys, counts, kinds.args, events.bytes()];
 }
 
 const OPEN_BRACE = 0x7b;
@@ -122,9 +158,9 @@ class NumberText {
  */
 class Kinds {
   readonly args: string[] = [];
-  readonly #byTemplate = new Map<FrameTemplate, Array<{ maxLen: number; latest: boolean; index: string }>>();
+  readonly #byTemplate = new Map<FrameTemplate, Kind[]>();
   #count = 0;
-  #last: { template: FrameTemplate; maxLen: number; latest: boolean; index: string } | null = null;
+  #last: Kind | null = null;
 
   get count(): number {
     return this.#count;
@@ -139,12 +175,48 @@ class Kinds {
     if (!same) this.#byTemplate.set(template, (same = []));
     let kind = same.find((k) => k.maxLen === op.maxLen && k.latest === latest);
     if (!kind) {
-      kind = { maxLen: op.maxLen, latest, index: String(this.#count++) };
+      kind = { template, maxLen: op.maxLen, latest, index: String(this.#count++) };
       same.push(kind);
       this.args.push(String(op.maxLen), latest ? '1' : '0', template.channelHead, template.channelTail, template.prefixHead, template.prefixTail, template.suffix);
     }
-    this.#last = { template, ...kind };
+    this.#last = kind;
     return kind.index;
+  }
+}
+
+type Kind = { template: FrameTemplate; maxLen: number; latest: boolean; index: string };
+
+/**
+ * The events argument, written line by line into one Buffer. Joined into one string instead, a
+ * tick's few hundred KB became a string of their own, then part of the bigger one ioredis makes of
+ * the whole command, each on fresh pages, copied and UTF-8-encoded again on the way to the socket:
+ * that was the largest part of a tick's cost. As bytes, ioredis copies them as they are.
+ */
+class EventLines {
+  #buf: Buffer;
+  #at = 0;
+
+  /** `chars`: the length of every line together (the size when all is ASCII; it grows otherwise). */
+  constructor(chars: number) {
+    this.#buf = Buffer.allocUnsafe(Math.max(chars, 64));
+  }
+
+  add(line: string): void {
+    const room = this.#buf.length - this.#at;
+    // A UTF-16 unit takes at most 3 bytes; measured exactly only near the end.
+    if (room < line.length * 3) {
+      const bytes = Buffer.byteLength(line);
+      if (room < bytes) {
+        const bigger = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#at + bytes));
+        this.#buf.copy(bigger, 0, 0, this.#at);
+        this.#buf = bigger;
+      }
+    }
+    this.#at += this.#buf.write(line, this.#at);
+  }
+
+  bytes(): Buffer {
+    return this.#buf.subarray(0, this.#at);
   }
 }
 
@@ -157,6 +229,9 @@ export class BatchWriter {
     this.#redis = redis;
     if (!(redis as unknown as Partial<WithAppend>).vigilAppend) {
       redis.defineCommand('vigilAppend', { lua: APPEND_AND_PUBLISH });
+    }
+    if (!(redis as unknown as Partial<WithAppend>).vigilHeartbeats) {
+      redis.defineCommand('vigilHeartbeats', { lua: HEARTBEATS });
     }
     this.#cluster = isCluster(redis) ? new ClusterWriter(redis) : null;
   }
@@ -173,34 +248,51 @@ export class BatchWriter {
   async write(batch: Batch, options: WriteOptions = {}): Promise<string[]> {
     const positions = options.positions !== false;
     if (this.#cluster) return this.#cluster.write(batch, positions);
-    const pipeline = this.#redis.pipeline();
     const text = new NumberText();
+    // Every argument is built (and checked) before anything is sent: a refused batch writes nothing.
+    let append: Parameters<WithAppend['vigilAppend']> | null = null;
     if (batch.appends.length > 0) {
-      (pipeline as unknown as WithAppend).vigilAppend(...encodeAppends(batch.appends, positions ? '1' : '0'));
+      append = encodeAppends(batch.appends, positions ? '1' : '0');
     }
-    if (batch.registry.length > 0) {
-      const flat: string[] = [];
-      for (const r of batch.registry) flat.push(r.serverId, r.entry);
-      pipeline.hset(Keys.registry, ...flat);
+    const registry: string[] = [];
+    for (const r of batch.registry) registry.push(r.serverId, r.entry);
+    const heartbeats = batch.heartbeats.length > 0 ? heartbeatArgs(batch.heartbeats, text) : null;
+
+    // Sent back to back on the one connection, replies awaited together: still one round trip, in
+    // order. Not through ioredis's Pipeline, which copies the whole tick once more into one buffer.
+    const redis = this.#redis as Redis & WithAppend;
+    const calls: Array<Promise<unknown>> = [];
+    if (append) calls.push(redis.vigilAppend(...append));
+    if (registry.length > 0) calls.push(redis.hset(Keys.registry, ...registry));
+    if (heartbeats) calls.push(redis.vigilHeartbeats(1, Keys.heartbeats, heartbeats));
+    if (calls.length === 0) return [];
+    const results = await Promise.allSettled(calls);
+    for (const r of results) {
+      if (r.status === 'rejected') {
+        const err = r.reason as Error;
+        throw new VigilError(ErrorCodes.REDIS_WRITE_FAILED, `batch write failed: ${err.message}`, { cause: err });
+      }
     }
-    if (batch.heartbeats.length > 0) {
-      const flat: string[] = [];
-      for (const h of batch.heartbeats) flat.push(text.of(h.at), h.serverId);
-      pipeline.zadd(Keys.heartbeats, ...flat);
-    }
-    if (pipeline.length === 0) return [];
-    let results: [Error | null, unknown][] | null;
-    try {
-      results = await pipeline.exec();
-    } catch (err) {
-      throw new VigilError(ErrorCodes.REDIS_WRITE_FAILED, `batch write failed: ${(err as Error).message}`, { cause: err });
-    }
-    if (!results) throw new VigilError(ErrorCodes.REDIS_WRITE_FAILED, 'batch write failed: no reply');
-    for (const [err] of results) {
-      if (err) throw new VigilError(ErrorCodes.REDIS_WRITE_FAILED, `batch write failed: ${err.message}`, { cause: err });
-    }
-    if (batch.appends.length === 0 || !positions) return [];
-    const ids = results[0]?.[1];
+    if (!append || !positions) return [];
+    const ids = (results[0] as PromiseFulfilledResult<unknown>).value;
     return Array.isArray(ids) ? ids.map(String) : [];
   }
+}
+
+/** HEARTBEATS' arguments: each run of one time, its members packed into one newline-ended argument. */
+function heartbeatArgs(heartbeats: Batch['heartbeats'], text: NumberText): string[] {
+  const args: string[] = [];
+  let at = heartbeats[0]!.at;
+  let members = '';
+  for (const h of heartbeats) {
+    if (h.serverId.indexOf('\n') >= 0) throw new VigilError(ErrorCodes.INTERNAL, 'a heartbeat member must be on one line');
+    if (h.at !== at) {
+      args.push(text.of(at), members);
+      at = h.at;
+      members = '';
+    }
+    members += h.serverId + '\n';
+  }
+  args.push(text.of(at), members);
+  return args;
 }

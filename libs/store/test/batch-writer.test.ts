@@ -97,3 +97,42 @@ t.test('a body spread over lines is refused before anything is written', async (
   await t.rejects(new BatchWriter(r).write({ appends: [op('a', 0), { ...op('b', 1), body: '{\n"n": 1\n}' }], registry: [], heartbeats: [] }), /one line/);
   t.equal(await r.exists(Keys.metrics('a')), 0);
 });
+
+t.test('heartbeats: every server gets its own time, across runs of one time and more members than one ZADD takes', async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.close());
+  const r = createRedis(redis.url, 'command');
+  t.teardown(() => closeRedis(r));
+  // 1,200 at one time (more than one ZADD call of the script), then 3 at another, then 1 at the first again.
+  const heartbeats = [
+    ...Array.from({ length: 1200 }, (_, i) => ({ serverId: `s${i}`, at: 1_764_579_600_000 })),
+    { serverId: 'late-a', at: 1_764_579_600_200 },
+    { serverId: 'late-b', at: 1_764_579_600_200 },
+    { serverId: 'spaced id é', at: 1_764_579_600_200 },
+    { serverId: 's0', at: 1_764_579_600_400 },
+  ];
+  t.same(await new BatchWriter(r).write({ appends: [], registry: [], heartbeats }), []);
+  t.equal(await r.zcard(Keys.heartbeats), 1203, 'one member per server');
+  t.equal(await r.zscore(Keys.heartbeats, 's1'), '1764579600000');
+  t.equal(await r.zscore(Keys.heartbeats, 's1199'), '1764579600000', 'the members past the first ZADD too');
+  t.equal(await r.zscore(Keys.heartbeats, 'late-b'), '1764579600200');
+  t.equal(await r.zscore(Keys.heartbeats, 'spaced id é'), '1764579600200');
+  t.equal(await r.zscore(Keys.heartbeats, 's0'), '1764579600400', 'a later heartbeat of the same server wins, as with ZADD');
+  await t.rejects(new BatchWriter(r).write({ appends: [], registry: [], heartbeats: [{ serverId: 'a\nb', at: 1 }] }), /one line/);
+});
+
+t.test('events whose text is not ASCII are stored and broadcast byte for byte, however many there are', async (t) => {
+  const redis = await startRedis();
+  t.teardown(() => redis.close());
+  const r = createRedis(redis.url, 'command');
+  t.teardown(() => closeRedis(r));
+  // Multi-byte text late in a large batch: the bytes outgrow a buffer sized by characters.
+  const ops = Array.from({ length: 300 }, (_, i) => ({ ...op(`m${i % 3}`, i), body: JSON.stringify({ serverId: `m${i % 3}`, n: i, text: i < 200 ? 'ascii' : '日本語 ✓ 😀'.repeat(20) }) }));
+  const positions = await new BatchWriter(r).write({ appends: ops, registry: [], heartbeats: [] });
+  t.equal(positions.length, ops.length);
+  for (const [i, o] of ops.entries()) {
+    const entries = (await r.xrange(o.stream, positions[i]!, positions[i]!)) as Array<[string, string[]]>;
+    if (entries[0]?.[1][1] !== o.body) t.fail(`event ${i} stored as sent`);
+  }
+  t.equal(await r.get(Keys.latest('m2')), `${ops[299]!.body.slice(0, -1)},"position":"${positions[299]}"}`);
+});
