@@ -6,6 +6,8 @@
 import type { Redis } from 'ioredis';
 import { ErrorCodes, Keys, STREAM_FIELD, VigilError } from '@vigil/protocol';
 import type { BroadcastFrame, FrameTemplate } from './adapter-wire.js';
+import { ClusterWriter } from './cluster-writer.js';
+import { isCluster } from './connection.js';
 
 // ARGV: the number of kinds, the number of events, '1' when the positions are wanted back, then 7
 // per kind (bound, '1' when the latest slot is written, then the frame template: channel head and
@@ -13,11 +15,14 @@ import type { BroadcastFrame, FrameTemplate } from './adapter-wire.js';
 // kind, its frame's fill, its body), each ended by a newline: neither a fill (a room JSON does not
 // escape) nor a one-line JSON body holds one. One big argument instead of three per event is what
 // makes a tick cheap to encode on the way out. KEYS: stream and latest slot per event.
+// ARGV[3] is '1' (positions back), '0' (none) or '2' (positions back, no SPUBLISH: on a cluster,
+// where cluster-writer.ts broadcasts in the channels' slots).
 // Returns the positions, in order, when asked; otherwise the number of events.
 const APPEND_AND_PUBLISH = `
 local kinds = tonumber(ARGV[1])
 local n = tonumber(ARGV[2])
-local wantIds = ARGV[3] == '1'
+local wantIds = ARGV[3] ~= '0'
+local publish = ARGV[3] ~= '2'
 local events = ARGV[4 + kinds * 7]
 local find = string.find
 local sub = string.sub
@@ -36,7 +41,9 @@ for i = 0, n - 1 do
   if ARGV[k + 1] == '1' then
     redis.call('SET', KEYS[i * 2 + 2], withPosition)
   end
-  redis.call('SPUBLISH', ARGV[k + 2] .. fill .. ARGV[k + 3], ARGV[k + 4] .. fill .. ARGV[k + 5] .. withPosition .. ARGV[k + 6])
+  if publish then
+    redis.call('SPUBLISH', ARGV[k + 2] .. fill .. ARGV[k + 3], ARGV[k + 4] .. fill .. ARGV[k + 5] .. withPosition .. ARGV[k + 6])
+  end
   if wantIds then ids[i + 1] = id end
 end
 if wantIds then return ids end
@@ -66,7 +73,30 @@ export type Batch = {
 };
 
 /** ioredis flattens array arguments once, into the command: no copies of a tick's thousands of arguments on the way. */
-type WithAppend = { vigilAppend(numKeys: number, keys: string[], counts: string[], kinds: string[], events: string): Promise<string[] | number> };
+export type WithAppend = { vigilAppend(numKeys: number, keys: string[], counts: string[], kinds: string[], events: string): Promise<string[] | number> };
+
+/** The arguments of one APPEND_AND_PUBLISH call for `appends`; `mode` is its ARGV[3]. */
+export function encodeAppends(appends: readonly AppendOp[], mode: '0' | '1' | '2'): Parameters<WithAppend['vigilAppend']> {
+  const keys: string[] = [];
+  const kinds = new Kinds();
+  const events: string[] = [];
+  for (const op of appends) {
+    const body = op.body;
+    if (body.charCodeAt(0) !== OPEN_BRACE || body.charCodeAt(body.length - 1) !== CLOSE_BRACE) {
+      throw new VigilError(ErrorCodes.INTERNAL, 'append body must be a JSON object');
+    }
+    if (body.indexOf('\n') >= 0 || op.frame.fill.indexOf('\n') >= 0) {
+      throw new VigilError(ErrorCodes.INTERNAL, 'append body and room must be on one line');
+    }
+    // A key is always passed for the latest slot so that KEYS stays positional.
+    keys.push(op.stream, op.latestKey ?? op.stream);
+    events.push(kinds.indexOf(op), op.frame.fill, body);
+  }
+  // The last event's body needs its newline too.
+  events.push('');
+  const counts = [String(kinds.count), String(appends.length), mode];
+  return [keys.length, keys, counts, kinds.args, events.join('\n')];
+}
 
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
@@ -120,12 +150,20 @@ class Kinds {
 
 export class BatchWriter {
   readonly #redis: Redis;
+  /** On a Redis Cluster, the write grouped by slot (cluster-writer.ts); null on one node. */
+  readonly #cluster: ClusterWriter | null;
 
   constructor(redis: Redis) {
     this.#redis = redis;
     if (!(redis as unknown as Partial<WithAppend>).vigilAppend) {
       redis.defineCommand('vigilAppend', { lua: APPEND_AND_PUBLISH });
     }
+    this.#cluster = isCluster(redis) ? new ClusterWriter(redis) : null;
+  }
+
+  /** Broadcasts stored but not yet sent (a cluster node away), and those given up; always 0 on one node. */
+  get broadcasts(): { pending: number; dropped: number } {
+    return this.#cluster ? this.#cluster.broadcasts : { pending: 0, dropped: 0 };
   }
 
   /**
@@ -134,28 +172,11 @@ export class BatchWriter {
    */
   async write(batch: Batch, options: WriteOptions = {}): Promise<string[]> {
     const positions = options.positions !== false;
+    if (this.#cluster) return this.#cluster.write(batch, positions);
     const pipeline = this.#redis.pipeline();
     const text = new NumberText();
     if (batch.appends.length > 0) {
-      const keys: string[] = [];
-      const kinds = new Kinds();
-      const events: string[] = [];
-      for (const op of batch.appends) {
-        const body = op.body;
-        if (body.charCodeAt(0) !== OPEN_BRACE || body.charCodeAt(body.length - 1) !== CLOSE_BRACE) {
-          throw new VigilError(ErrorCodes.INTERNAL, 'append body must be a JSON object');
-        }
-        if (body.indexOf('\n') >= 0 || op.frame.fill.indexOf('\n') >= 0) {
-          throw new VigilError(ErrorCodes.INTERNAL, 'append body and room must be on one line');
-        }
-        // A key is always passed for the latest slot so that KEYS stays positional.
-        keys.push(op.stream, op.latestKey ?? op.stream);
-        events.push(kinds.indexOf(op), op.frame.fill, body);
-      }
-      // The last event's body needs its newline too.
-      events.push('');
-      const counts = [String(kinds.count), String(batch.appends.length), positions ? '1' : '0'];
-      (pipeline as unknown as WithAppend).vigilAppend(keys.length, keys, counts, kinds.args, events.join('\n'));
+      (pipeline as unknown as WithAppend).vigilAppend(...encodeAppends(batch.appends, positions ? '1' : '0'));
     }
     if (batch.registry.length > 0) {
       const flat: string[] = [];

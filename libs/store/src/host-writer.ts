@@ -33,24 +33,32 @@ export class HostWriter {
       registry: [],
       heartbeats: [],
     });
-    let results: [Error | null, unknown][] | null;
+    let results: Array<[Error | null, unknown]>;
     try {
       // Every key of a host lives HOST_RETENTION_MS past its last sample, and hosts not sampled for
       // that long leave the registry: a fleet whose host names change does not grow Redis forever.
-      results = await this.#redis
-        .pipeline()
-        .zadd(HostKeys.registry, at, host)
-        .zremrangebyscore(HostKeys.registry, '-inf', `(${at - HOST_RETENTION_MS}`)
-        .hset(HostKeys.collectors(host), collectorId, at)
-        .pexpire(HostKeys.collectors(host), HOST_RETENTION_MS)
-        .pexpire(HostKeys.latest(host), HOST_RETENTION_MS)
-        .pexpire(HostKeys.metrics(host), HOST_RETENTION_MS)
-        .exec();
+      // Two pipelines, each within one slot (the registry; the host's own keys), sent together.
+      const [registry, own] = await Promise.all([
+        this.#redis
+          .pipeline()
+          .zadd(HostKeys.registry, at, host)
+          .zremrangebyscore(HostKeys.registry, '-inf', `(${at - HOST_RETENTION_MS}`)
+          .exec(),
+        this.#redis
+          .pipeline()
+          .hset(HostKeys.collectors(host), collectorId, at)
+          .pexpire(HostKeys.collectors(host), HOST_RETENTION_MS)
+          .pexpire(HostKeys.latest(host), HOST_RETENTION_MS)
+          .pexpire(HostKeys.metrics(host), HOST_RETENTION_MS)
+          .exec(),
+      ]);
+      if (!registry || !own) throw new Error('no reply');
+      results = [...registry, ...own];
     } catch (err) {
       throw new VigilError(ErrorCodes.REDIS_WRITE_FAILED, `host registry write failed: ${(err as Error).message}`, { cause: err });
     }
-    const failed = results?.find(([err]) => err)?.[0];
-    if (!results || failed) throw new VigilError(ErrorCodes.REDIS_WRITE_FAILED, `host registry write failed: ${failed?.message ?? 'no reply'}`);
+    const failed = results.find(([err]) => err)?.[0];
+    if (failed) throw new VigilError(ErrorCodes.REDIS_WRITE_FAILED, `host registry write failed: ${failed.message}`);
     if (position === undefined) throw new VigilError(ErrorCodes.REDIS_WRITE_FAILED, 'host sample write returned no position');
     return position;
   }

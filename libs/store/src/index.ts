@@ -1,5 +1,5 @@
 // The shared Redis model: how both services connect, what they write, and how it is read back.
-export { parseRedisUrl, createRedis, closeRedis, type RedisRole } from './connection.js';
+export { parseRedisUrl, parseClusterNodes, checkClusterTarget, createRedis, closeRedis, isCluster, type RedisRole, type RedisClusterNode, type CreateRedisHooks } from './connection.js';
 export { redisTlsFromEnv, readRedisTls, REDIS_TLS_ENV, type RedisTls, type RedisTlsFiles } from './redis-tls.js';
 export { adapterChannel, broadcastFrame, positionInFrame, positionMsInFrame, roomOfChannel, type BroadcastFrame, type FrameTemplate } from './adapter-wire.js';
 export { BatchWriter, type AppendOp, type Batch, type WriteOptions } from './batch-writer.js';
@@ -13,3 +13,5 @@ export { ServerRemover, type ServerTrace } from './server-removal.js';
 export { HostWriter, type HostWriterOptions } from './host-writer.js';
 export { HostStore, type HostPage } from './host-store.js';
 export { InterestStore, type InterestWrite } from './interest-store.js';
+export { keySlot, hashTagOf } from './key-slot.js';
+export { ShardPublisher, publishGuardKey, PUBLISH_GUARD_TTL_MS, PENDING_BROADCASTS_MAX, type ShardMessage } from './shard-publisher.js';

@@ -6,6 +6,7 @@
 // drops what has expired.
 import type { Redis } from 'ioredis';
 import { INTERVAL_MAX_MS, INTERVAL_MIN_MS, SERVER_ID_PATTERN, interestField, interestKey } from '@vigil/protocol';
+import { isCluster } from './connection.js';
 
 const NOW = `local t = redis.call('TIME') local now = t[1] * 1000 + math.floor(t[2] / 1000)`;
 
@@ -81,12 +82,19 @@ export class InterestStore {
    */
   async write(gatewayId: string, byCollector: ReadonlyMap<string, readonly InterestWrite[]>, ttlMs: number, keyTtlMs: number): Promise<void> {
     if (byCollector.size === 0) return;
-    const pipeline = this.#redis.pipeline() as unknown as WithScripts & { exec(): Promise<[Error | null, unknown][] | null> };
-    for (const [collectorId, wishes] of byCollector) {
+    const argsOf = (wishes: readonly InterestWrite[]) => {
       const args: (string | number)[] = [ttlMs, keyTtlMs];
       for (const w of wishes) args.push(interestField(w.serverId, gatewayId), w.intervalMs ?? 0);
-      void pipeline.vigilInterestWrite(interestKey(collectorId), ...args);
+      return args;
+    };
+    if (isCluster(this.#redis)) {
+      // One key per collector, each in its own slot: the calls go out together, one per node's share.
+      const r = this.#redis as unknown as WithScripts;
+      await Promise.all([...byCollector].map(([collectorId, wishes]) => r.vigilInterestWrite(interestKey(collectorId), ...argsOf(wishes))));
+      return;
     }
+    const pipeline = this.#redis.pipeline() as unknown as WithScripts & { exec(): Promise<[Error | null, unknown][] | null> };
+    for (const [collectorId, wishes] of byCollector) void pipeline.vigilInterestWrite(interestKey(collectorId), ...argsOf(wishes));
     const results = await pipeline.exec();
     const failed = results?.find(([err]) => err)?.[0];
     if (!results || failed) throw failed ?? new Error('interest write: no reply');

@@ -13,6 +13,7 @@ import {
   type ServerStatus,
   type ServerView,
 } from '@vigil/protocol';
+import { getMany } from './slot-calls.js';
 import { pageStream } from './stream-page.js';
 
 const checkEntry = compile(RegistryEntry);
@@ -58,7 +59,7 @@ export class ServerStore {
     const heartbeat = new Map<string, number>();
     for (let i = 0; i + 1 < beats.length; i += 2) heartbeat.set(beats[i]!, Number(beats[i + 1]));
     const ids = Object.keys(entries).sort();
-    const latest = ids.length === 0 ? [] : await this.#redis.mget(ids.map((id) => Keys.latest(id)));
+    const latest = await getMany(this.#redis, ids.map((id) => Keys.latest(id)));
     const out: ServerView[] = [];
     ids.forEach((id, i) => {
       const view = this.#view(id, entries[id]!, heartbeat.get(id), latest[i] ?? null);
@@ -81,12 +82,11 @@ export class ServerStore {
   async heartbeats(serverIds: string[]): Promise<Map<string, { at: number | null; staleAfterMs: number | null; status: ServerStatus | null }>> {
     const out = new Map<string, { at: number | null; staleAfterMs: number | null; status: ServerStatus | null }>();
     if (serverIds.length === 0) return out;
-    const pipeline = this.#redis.pipeline();
-    pipeline.zmscore(Keys.heartbeats, ...serverIds);
-    pipeline.hmget(Keys.registry, ...serverIds);
-    const res = await pipeline.exec();
-    const scores = (res?.[0]?.[1] ?? []) as (string | null)[];
-    const entries = (res?.[1]?.[1] ?? []) as (string | null)[];
+    // Two keys, two slots on a Redis Cluster: two commands sent together, not one pipeline.
+    const [scores, entries] = (await Promise.all([this.#redis.zmscore(Keys.heartbeats, ...serverIds), this.#redis.hmget(Keys.registry, ...serverIds)])) as [
+      (string | null)[],
+      (string | null)[],
+    ];
     serverIds.forEach((id, i) => {
       const score = scores[i];
       const entry = entries[i] == null ? null : this.#parseEntry(entries[i]!, id);

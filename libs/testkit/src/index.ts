@@ -8,3 +8,5 @@ export { stopProcess, hasExited } from './process.js';
 export { countOpenFds, activeHandleCount } from './resources.js';
 export { startTcpBalancer, type TcpBalancer } from './tcp-balancer.js';
 export { selfSignedCertificate } from './tls-cert.js';
+export { startRedisCluster, type RedisCluster, type ClusterNode, type StartClusterOptions } from './redis-cluster.js';
+export { startTestRedis, REDIS_KINDS, type RedisKind, type TestRedis } from './test-redis.js';

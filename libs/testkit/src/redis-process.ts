@@ -33,6 +33,8 @@ export type RedisProcess = {
   readonly pid: number | null;
   /** Stops the server (SIGTERM, then SIGKILL) and waits for it to exit. */
   stop(): Promise<void>;
+  /** Kills the server at once (SIGKILL: no shutdown work, as a crashed host) and waits for it to exit. */
+  kill(): Promise<void>;
   /** Starts it again on the same port. */
   start(): Promise<void>;
   /** Sends a raw inline command and returns the raw reply (for checks like PUBSUB). */
@@ -140,6 +142,9 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
       return child?.pid ?? null;
     },
     stop,
+    kill: async () => {
+      if (child) await stopProcess(child, 'SIGKILL', 3000);
+    },
     start: () => {
       if (closed) return Promise.reject(new Error('redis process closed'));
       return start();

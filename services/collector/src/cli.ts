@@ -22,7 +22,7 @@ function baseLogger(level: string, host = hostname()): Logger {
 }
 
 function isConfigError(err: unknown): err is VigilError {
-  const codes: string[] = [ErrorCodes.CONFIG_INVALID, ErrorCodes.CONFIG_UNREADABLE, ErrorCodes.REDIS_TLS_INVALID];
+  const codes: string[] = [ErrorCodes.CONFIG_INVALID, ErrorCodes.CONFIG_UNREADABLE, ErrorCodes.REDIS_TLS_INVALID, ErrorCodes.REDIS_CLUSTER_NODES_INVALID];
   return err instanceof VigilError && codes.includes(err.code);
 }
 

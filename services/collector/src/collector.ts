@@ -59,6 +59,8 @@ export type CollectorOptions = {
   redisUrl: string;
   /** CA, client certificate and key for a rediss:// URL (readRedisTls of @vigil/store). Default: Node's built-in CAs. */
   redisTls?: RedisTls;
+  /** A Redis Cluster's seed nodes (`host:port,…`); `redisUrl` then gives only credentials and scheme. */
+  redisClusterNodes?: string;
   collectorId: string;
   host: string;
   targets: readonly TargetConfig[];
@@ -171,6 +173,7 @@ export function createCollector(options: CollectorOptions): Collector {
     const redis = createRedis(o.redisUrl, 'command', {
       name: uid,
       tls: o.redisTls,
+      clusterNodes: o.redisClusterNodes,
       // ioredis reports each failed reconnect; the publisher reports the outage once.
       onError: (err) => logger.debug({ err: err.message }, 'redis connection error'),
     });

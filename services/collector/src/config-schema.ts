@@ -17,7 +17,7 @@ import {
   compile,
   type AlertRule,
 } from '@vigil/protocol';
-import { parseRedisUrl, type RedisTls } from '@vigil/store';
+import { checkClusterTarget, parseRedisUrl, type RedisTls } from '@vigil/store';
 import type { RateLimit } from './rate-limit.js';
 import type { CommandSpec, RestartPolicy } from './supervisor.js';
 
@@ -120,6 +120,8 @@ export const DEFAULT_EXCLUDED_INTERFACES: readonly string[] = ['lo'];
 
 // Each collector-wide setting once: the file and createCollector's options check the same rules.
 const RedisUrl = Type.String({ minLength: 1, maxLength: 2048 });
+/** `host:port,host:port,…`: a Redis Cluster's seed nodes (parseClusterNodes of @vigil/store checks the items). */
+const RedisClusterNodes = Type.String({ minLength: 1, maxLength: 8192 });
 const Name = Type.String({ minLength: 1, maxLength: 255 });
 const StreamLength = Type.Integer({ minimum: 1, maximum: 1_000_000 });
 const LogBufferLines = Type.Integer({ minimum: 1, maximum: 10_000_000 });
@@ -131,6 +133,7 @@ const MetricsHost = Type.String({ minLength: 1, maxLength: 255 });
 export const FileSchema = Type.Object(
   {
     redisUrl: Type.Optional(RedisUrl),
+    redisClusterNodes: Type.Optional(RedisClusterNodes),
     collectorId: Type.Optional(Name),
     host: Type.Optional(Name),
     stateDir: Type.Optional(Path),
@@ -198,6 +201,7 @@ export type FileConfig = Static<typeof FileSchema>;
 export const OptionsSchema = Type.Object(
   {
     redisUrl: RedisUrl,
+    redisClusterNodes: Type.Optional(RedisClusterNodes),
     collectorId: Name,
     host: Name,
     historyMaxLen: Type.Optional(StreamLength),
@@ -218,6 +222,8 @@ export const OptionsSchema = Type.Object(
 
 export type CollectorConfig = {
   redisUrl: string;
+  /** A Redis Cluster's seed nodes; absent: one Redis at `redisUrl`. */
+  redisClusterNodes?: string;
   /** From VIGIL_REDIS_TLS_CA_FILE / _CERT_FILE / _KEY_FILE, read and checked at load. */
   redisTls?: RedisTls;
   collectorId: string;
@@ -266,6 +272,17 @@ export function checkSettings(options: Record<string, unknown>): void {
   const why = checkOptions.explain(settings);
   if (why) throw invalid(withFieldPath('', why));
   checkRedisUrl(settings.redisUrl as string);
+  if (settings.redisClusterNodes !== undefined) checkRedisClusterNodes(settings.redisUrl as string, settings.redisClusterNodes as string);
+}
+
+/** Checks a Redis Cluster's seed list (and that the URL names database 0); VIGIL_ERR_REDIS_CLUSTER_NODES_INVALID naming the field. */
+export function checkRedisClusterNodes(url: string, nodes: string, field = 'redisClusterNodes'): void {
+  try {
+    checkClusterTarget(url, nodes);
+  } catch (err) {
+    if (err instanceof VigilError && err.code === ErrorCodes.REDIS_CLUSTER_NODES_INVALID) throw new VigilError(err.code, `${field}: ${err.message}`);
+    throw err;
+  }
 }
 
 /** Checks a Redis URL the way the connection will read it. */

@@ -16,6 +16,7 @@ import {
   FileSchema,
   LOG_LEVELS,
   checkRedisUrl,
+  checkRedisClusterNodes,
   checkSettings,
   invalid,
   withFieldPath,
@@ -80,6 +81,10 @@ function mergeConfig(file: FileConfig, env: LoadOptions['env'], flags: Flags): C
   const redis = pick('redisUrl', flags.redisUrl, 'redis-url', 'VIGIL_REDIS_URL', file.redisUrl);
   const redisUrl = redis.value ?? DEFAULT_REDIS_URL;
   checkRedisUrl(redisUrl, redis.from === 'redisUrl' ? 'redisUrl' : `redisUrl (${redis.from})`);
+  const cluster = pick('redisClusterNodes', flags.redisClusterNodes, 'redis-cluster-nodes', 'VIGIL_REDIS_CLUSTER_NODES', file.redisClusterNodes);
+  if (cluster.value !== undefined) {
+    checkRedisClusterNodes(redisUrl, cluster.value, cluster.from === 'redisClusterNodes' ? 'redisClusterNodes' : `redisClusterNodes (${cluster.from})`);
+  }
   const redisTls = redisTlsFromEnv(env);
   const host = pick('host', flags.host, 'host', 'VIGIL_HOST', file.host).value ?? hostname();
   const collectorId = pick('collectorId', flags.collectorId, 'collector-id', 'VIGIL_COLLECTOR_ID', file.collectorId).value ?? host;
@@ -134,6 +139,7 @@ function mergeConfig(file: FileConfig, env: LoadOptions['env'], flags: Flags): C
     logLevel: logLevel as CollectorConfig['logLevel'],
   };
   if (redisTls !== undefined) config.redisTls = redisTls;
+  if (cluster.value !== undefined) config.redisClusterNodes = cluster.value;
   if (metricsPort !== undefined) config.metricsPort = metricsPort;
   if (file.stateDir !== undefined) config.stateDir = file.stateDir;
   if (file.defaults?.alerts !== undefined) config.alertDefaults = file.defaults.alerts as AlertRule[];

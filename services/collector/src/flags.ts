@@ -10,6 +10,8 @@ export type Flags = {
   version: boolean;
   config?: string;
   redisUrl?: string;
+  /** `host:port,…` of a Redis Cluster's seed nodes. */
+  redisClusterNodes?: string;
   collectorId?: string;
   host?: string;
   self?: string;
@@ -26,6 +28,9 @@ export type Flags = {
 export const USAGE = `usage: vigil-collector [options]
   --config <path>          JSON config file (env VIGIL_CONFIG)
   --redis-url <url>        redis:// or rediss:// URL (env VIGIL_REDIS_URL, else REDIS_URL)
+  --redis-cluster-nodes <host:port,...>
+                           run on a Redis Cluster from these seed nodes (env VIGIL_REDIS_CLUSTER_NODES);
+                           the URL then gives only credentials and scheme (rediss:// for TLS)
   --collector-id <id>      this agent's id (env VIGIL_COLLECTOR_ID; default: host)
   --host <name>            host name reported (env VIGIL_HOST; default: os.hostname())
   --pid <id>=<pid>         watch a process by pid (repeatable)
@@ -88,6 +93,7 @@ export function parseFlags(argv: readonly string[]): Flags {
     metricsHost: values['metrics-host'],
     config: values.config,
     redisUrl: values['redis-url'],
+    redisClusterNodes: values['redis-cluster-nodes'],
     collectorId: values['collector-id'],
     host: values.host,
     self: values.self,
@@ -105,6 +111,7 @@ function parse(argv: readonly string[]) {
     options: {
       config: { type: 'string' },
       'redis-url': { type: 'string' },
+      'redis-cluster-nodes': { type: 'string' },
       'collector-id': { type: 'string' },
       host: { type: 'string' },
       pid: { type: 'string', multiple: true },

@@ -68,7 +68,7 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
     ajv: { customOptions: { removeAdditional: false } },
   });
   const metrics = new GatewayMetrics(settings.gatewayId, settings.metricsRegistries, settings.silentSessionMs);
-  const redis = openRedisClients(settings.redisUrl, settings.gatewayId, logger, (op) => metrics.redisFailure(op), settings.redisTls);
+  const redis = openRedisClients(settings.redisUrl, settings.gatewayId, logger, (op) => metrics.redisFailure(op), settings.redisTls, settings.redisClusterNodes);
   const onCorrupt = (what: string) => logger.warn({ code: ErrorCodes.REDIS_CORRUPT, what }, 'skipped a malformed entry in redis');
   const store = new ServerStore(redis.command, { onCorrupt });
   const logs = new LogStore(redis.command, { onCorrupt });

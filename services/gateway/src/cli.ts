@@ -17,7 +17,7 @@ function baseLogger(level: string): Logger {
   return pino({ level, base: { service: 'vigil-gateway', pid: process.pid, hostname: hostname() } });
 }
 
-const CONFIG_ERRORS = new Set<string>([ErrorCodes.CONFIG_INVALID, ErrorCodes.AUTH_CONFIG_INVALID, ErrorCodes.REDIS_TLS_INVALID, ErrorCodes.REDIS_URL_INVALID]);
+const CONFIG_ERRORS = new Set<string>([ErrorCodes.CONFIG_INVALID, ErrorCodes.AUTH_CONFIG_INVALID, ErrorCodes.REDIS_TLS_INVALID, ErrorCodes.REDIS_URL_INVALID, ErrorCodes.REDIS_CLUSTER_NODES_INVALID]);
 
 /** Configuration errors an operator fixes: one fatal line with the code, no stack. */
 function isConfigError(err: unknown): err is VigilError {

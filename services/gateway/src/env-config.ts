@@ -48,6 +48,7 @@ const PROCESS_ENV: Record<keyof typeof PROCESS_DEFAULTS, Source> = {
 };
 const SETTINGS_ENV: Partial<Record<keyof GatewaySettings, Source>> = {
   redisUrl: { names: envNames('VIGIL_REDIS_URL'), secret: true },
+  redisClusterNodes: { names: ['VIGIL_REDIS_CLUSTER_NODES'] },
   gatewayId: { names: ['VIGIL_GATEWAY_ID'] },
   // VIGIL_CORS_ORIGINS and CORS_ORIGINS are older names of VIGIL_PUBLIC_ORIGINS (the generic one last).
   publicOrigins: { names: ['VIGIL_PUBLIC_ORIGINS', 'VIGIL_CORS_ORIGINS', 'CORS_ORIGINS'], parse: 'list' },

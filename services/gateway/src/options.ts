@@ -3,7 +3,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { RedisTls } from '@vigil/store';
+import { checkClusterTarget, type RedisTls } from '@vigil/store';
 import {
   DEFAULT_SERVER_RETENTION_MS,
   ErrorCodes,
@@ -25,6 +25,11 @@ export const GatewaySettings = Type.Object(
   {
     /** `redis://` or `rediss://` (TLS), with optional user, password and database. */
     redisUrl: Type.String({ minLength: 1, maxLength: 2048, pattern: '^rediss?://' }),
+    /**
+     * A Redis Cluster's seed nodes, `host:port,host:port,…`: the gateway then runs on the cluster,
+     * and `redisUrl` gives only the credentials and the scheme (`rediss://` for TLS), database 0.
+     */
+    redisClusterNodes: Type.Optional(Type.String({ minLength: 1, maxLength: 8192 })),
     gatewayId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._:-]{1,128}$' })),
     /**
      * The public origins browsers may use (Socket.IO, REST CORS). Requests with no Origin (scripts)
@@ -106,7 +111,9 @@ export type GatewayOptions = GatewaySettings & {
   redisTls?: RedisTls;
 };
 
-export type ResolvedOptions = Required<Omit<GatewaySettings, 'publicOrigins' | 'corsOrigins' | 'alertWebhookUrl'>> & {
+export type ResolvedOptions = Required<Omit<GatewaySettings, 'publicOrigins' | 'corsOrigins' | 'alertWebhookUrl' | 'redisClusterNodes'>> & {
+  /** undefined: one Redis, at `redisUrl`. */
+  redisClusterNodes: string | undefined;
   /** undefined: no webhook. */
   alertWebhookUrl: string | undefined;
   /** undefined: the loopback origins of the listening port. */
@@ -145,7 +152,7 @@ const GATEWAY_DEFAULTS = {
   alertWebhookClaimIdleMs: 30_000,
   serverRetentionMs: DEFAULT_SERVER_RETENTION_MS,
   wsHeartbeatMs: WS_HEARTBEAT_MS,
-} satisfies Omit<Required<GatewaySettings>, 'redisUrl' | 'gatewayId' | 'publicOrigins' | 'corsOrigins' | 'auth' | 'alertWebhookUrl'>;
+} satisfies Omit<Required<GatewaySettings>, 'redisUrl' | 'redisClusterNodes' | 'gatewayId' | 'publicOrigins' | 'corsOrigins' | 'auth' | 'alertWebhookUrl'>;
 
 export const checkSettings = compile(GatewaySettings);
 
@@ -163,6 +170,8 @@ export function resolveOptions(options: GatewayOptions): ResolvedOptions {
     // Never echoed: the URL may carry a secret.
     throw new VigilError(ErrorCodes.CONFIG_INVALID, 'vigil gateway: invalid option alertWebhookUrl: not a URL');
   }
+  // Checked now, so a bad list is a start-up error with its own code (REDIS_CLUSTER_NODES_INVALID), not a connection that never comes.
+  if (settings.redisClusterNodes !== undefined) checkClusterTarget(settings.redisUrl, settings.redisClusterNodes);
   const { publicOrigins, corsOrigins, ...rest } = settings;
   const given = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as Omit<GatewaySettings, 'publicOrigins' | 'corsOrigins'>;
   return {
@@ -171,6 +180,7 @@ export function resolveOptions(options: GatewayOptions): ResolvedOptions {
     auth,
     publicOrigins: publicOrigins ?? corsOrigins,
     alertWebhookUrl: settings.alertWebhookUrl,
+    redisClusterNodes: settings.redisClusterNodes,
     gatewayId: settings.gatewayId ?? `gw-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     logger,
     metricsRegistries: metricsRegistries ?? [],

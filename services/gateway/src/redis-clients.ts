@@ -1,6 +1,7 @@
 // The gateway's three Redis connections, owned by one app instance and closed with it:
 // the adapter's publisher and subscriber (which wait through outages) and a command client
-// (which fails fast so requests can answer "unavailable").
+// (which fails fast so requests can answer "unavailable"). On a Redis Cluster, the same three as
+// ioredis Clusters: the adapter's SSUBSCRIBEs and SPUBLISHes each go to the node of their channel.
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { ErrorCodes } from '@vigil/protocol';
@@ -47,6 +48,7 @@ export function openRedisClients(
   logger: Logger,
   onFailure: (op: string) => void = () => {},
   tls?: RedisTls,
+  clusterNodes?: string,
 ): RedisClients {
   // Log a connection problem once per outage per client, not once per retry.
   const failing = new Set<string>();
@@ -56,7 +58,8 @@ export function openRedisClients(
     logger.warn({ code: ErrorCodes.REDIS_UNAVAILABLE, client: name, err: err.message }, 'redis connection lost; retrying');
   };
   const make = (role: 'publisher' | 'subscriber' | 'command') => {
-    const client = createRedis(url, role, { name: `vigil-gw:${gatewayId}:${role}`, onError: onError(role), tls });
+    // With cluster nodes, each is an ioredis Cluster (the subscriber with a sharded subscriber per master).
+    const client = createRedis(url, role, { name: `vigil-gw:${gatewayId}:${role}`, onError: onError(role), tls, clusterNodes });
     client.on('ready', () => {
       if (failing.delete(role)) logger.info({ client: role }, 'redis connection restored');
     });

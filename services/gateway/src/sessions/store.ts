@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { INTERVAL_MAX_MS, INTERVAL_MIN_MS, LOG_LEVELS, gatewayAliveKey, logsRoom, metricsRoom, parseRoom, sessionKey, type LogLevel } from '@vigil/protocol';
+import { isCluster } from '@vigil/store';
 import type { SessionRoom } from '../client-rooms.js';
 import { ROOMS_PER_SOCKET_CEILING } from '../options.js';
 
@@ -145,6 +146,11 @@ export class SessionStore {
 
   #rewrite(sessions: LiveSession[]): void {
     if (sessions.length === 0) return;
+    if (isCluster(this.#redis)) {
+      // Each session is its own slot on a Redis Cluster: one call each, sent together.
+      for (const s of sessions) this.#redis.vigilSessionSave(sessionKey(s.id), this.#gatewayId, JSON.stringify(s.rooms), this.#ttlMs).catch(() => undefined);
+      return;
+    }
     const pipeline = this.#redis.pipeline() as unknown as WithScripts & { exec(): Promise<unknown> };
     for (const s of sessions) pipeline.vigilSessionSave(sessionKey(s.id), this.#gatewayId, JSON.stringify(s.rooms), this.#ttlMs);
     pipeline.exec().catch(() => undefined);
