@@ -16,6 +16,7 @@ import {
   ServerEvents,
   isPosition,
   parseSystemMetricsRoom,
+  type FleetFilter,
   type ParsedRoom,
   type ServerRemoved,
   type TokenRefreshed,
@@ -29,8 +30,9 @@ import { backoffDelay, resolveOptions, tokenSource, type ClientLogger, type Reso
 import { SystemMetricsChannel, type SystemMetricsOptions, type SystemMetricsSubscription } from './system-metrics-subscription.js';
 import { invalidPayload, type AlertsSubscription, type Channel, type ChannelHost, type LogsSubscription, type MetricsSubscription } from './subscription.js';
 import { TokenKeeper, forbiddenBy, type TokenSource } from './token.js';
-import { Requests, isAlertEvent, isProcessInfoEvent, isProcessLogsEvent, isServerRemoved, isStatusChangeEvent, isSystemMetricsEvent, type RequestName } from './wire.js';
+import { Requests, isAlertEvent, isProcessInfoEvent, isProcessLogsEvent, isServerRemoved, isStatusChangeEvent, isSystemMetricsEvent, isFleetUpdate, type RequestName } from './wire.js';
 import { AlertsChannel, type AlertsOptions } from './alerts-subscription.js';
+import { FleetChannel, checkFleetFilter, type FleetOptions, type FleetSubscription } from './fleet-subscription.js';
 
 export type VigilClientEvents = {
   /** Every change of the connection state. */
@@ -64,6 +66,8 @@ export class VigilClient {
   readonly #logs = new Map<string, LogsChannel>();
   readonly #alerts = new Set<AlertsChannel>();
   readonly #systems = new Map<string, Set<SystemMetricsChannel>>();
+  /** The fleet summary: one per connection (the gateway keeps one filter per connection). */
+  #fleet: FleetChannel | null = null;
   readonly #host: ChannelHost;
   readonly #requests: Requests;
   readonly #token: TokenKeeper;
@@ -193,6 +197,22 @@ export class VigilClient {
     });
   }
 
+  /**
+   * The fleet summary: every server the token may see that matches `filter`, one row each, kept
+   * current (a snapshot, then deltas at most once a second). Resolves when the gateway confirmed
+   * and the first snapshot is in `rows`; re-subscribed after every reconnect and `resync-required`.
+   * One per client (DUPLICATE_SUBSCRIPTION otherwise): change its filter with setFilter().
+   */
+  subscribeFleet(filter?: FleetFilter, options: FleetOptions = {}): Promise<FleetSubscription> {
+    return this.#start(() => {
+      checkFleetFilter(filter);
+      if (this.#fleet && !this.#fleet.ended) {
+        throw new VigilClientError(ClientErrorCodes.DUPLICATE_SUBSCRIPTION, 'this client already has a fleet subscription; use setFilter() on it or close() it first');
+      }
+      return (this.#fleet = new FleetChannel(this.#host, filter, options));
+    });
+  }
+
   /** Releases everything: subscriptions (pending ones reject with VIGIL_ERR_CLIENT_CLOSED), socket, timers, listeners. */
   close(): void {
     if (this.#closed) return;
@@ -205,13 +225,14 @@ export class VigilClient {
     this.#logs.clear();
     this.#alerts.clear();
     this.#systems.clear();
+    this.#fleet = null;
     this.#monitor.close();
     this.#socket.removeAllListeners();
     this.#socket.disconnect();
     this.#events.clear();
   }
 
-  #start<C extends MetricsChannel | LogsChannel | SystemMetricsChannel | AlertsChannel>(create: () => C): Promise<C['view']> {
+  #start<C extends MetricsChannel | LogsChannel | SystemMetricsChannel | AlertsChannel | FleetChannel>(create: () => C): Promise<C['view']> {
     if (this.#closed) return Promise.reject(new VigilClientError(ClientErrorCodes.CLOSED, 'the client is closed'));
     let channel: C;
     try {
@@ -251,6 +272,12 @@ export class VigilClient {
       const ids = (event as { serverIds?: unknown } | null)?.serverIds;
       if (!Array.isArray(ids)) return malformed(logger, ServerEvents.resyncRequired);
       for (const id of ids) if (typeof id === 'string') void this.#logs.get(id)?.join();
+      // The fleet view is read from Redis, not pub/sub; a fresh snapshot costs little and settles any doubt.
+      void this.#fleet?.join();
+    });
+    socket.on(ServerEvents.fleetUpdate, (event: unknown) => {
+      if (!isFleetUpdate(event)) return malformed(logger, ServerEvents.fleetUpdate);
+      this.#fleet?.receive(event);
     });
     socket.on(ServerEvents.processLogs, (event: unknown) => {
       if (!isProcessLogsEvent(event)) return malformed(logger, ServerEvents.processLogs);
@@ -347,6 +374,14 @@ export class VigilClient {
       await this.#requests
         .send(ClientEvents.unsubscribeAlerts, channel.scope === null ? {} : { serverId: channel.scope })
         .catch((err: unknown) => this.#options.logger.debug({ serverId: serverId, err }, 'unsubscribe-alerts not confirmed'));
+      return;
+    }
+    if (channel instanceof FleetChannel) {
+      if (this.#fleet === channel) this.#fleet = null;
+      if (this.#closed || !this.#socket.connected || this.#fleet) return;
+      await this.#requests.send(ClientEvents.unsubscribeFleet, {}).catch((err: unknown) => {
+        this.#options.logger.debug({ err }, 'unsubscribe-fleet not confirmed');
+      });
       return;
     }
     if (channel instanceof SystemMetricsChannel) {

@@ -10,7 +10,9 @@ export type { Subscription, MetricsSubscription, LogsSubscription, AlertsSubscri
 export type { AlertsOptions } from './alerts-subscription.js';
 export type { MetricsOptions } from './metrics-subscription.js';
 export type { SystemMetricsOptions, SystemMetricsSubscription } from './system-metrics-subscription.js';
+export type { FleetChange, FleetOptions, FleetSubscription } from './fleet-subscription.js';
 export { MAX_REPLAY_ROUNDS, type LogsOptions, type GapInfo } from './logs-subscription.js';
 export { ClientErrorCodes, VigilClientError, type ClientErrorCode, type VigilErrorCode } from './errors.js';
 export type { AlertEvent, AlertSeverity, LogLevel, ProcessInfoEvent, ProcessLogsEvent, ServerRemoved, StatusChangeEvent, TokenRefreshed } from '@vigil/protocol';
 export type { HostMetrics, HostView, SystemMetricsEvent } from '@vigil/protocol';
+export type { FleetFilter, FleetRow, FleetUpdate, ServerPage, ServerSort, SortOrder } from '@vigil/protocol';

@@ -73,7 +73,7 @@ type Timer = ReturnType<typeof setTimeout>;
 type Phase = 'pending' | 'active' | 'ended';
 
 export abstract class Channel {
-  abstract readonly kind: 'metrics' | 'logs' | 'system' | 'alerts';
+  abstract readonly kind: 'metrics' | 'logs' | 'system' | 'alerts' | 'fleet';
   readonly serverId: string;
   protected readonly host: ChannelHost;
   readonly #onError: ((err: VigilClientError) => void) | undefined;

@@ -13,6 +13,8 @@ import {
   type AckEvent,
   type ByHost,
   type ByServer,
+  type FleetFilter,
+  type FleetUpdate,
   type ProcessInfoEvent,
   type ProcessLogsEvent,
   type RefreshToken,
@@ -43,6 +45,8 @@ export type Payloads = {
   [ClientEvents.unsubscribeAlerts]: UnsubscribeAlerts;
   [ClientEvents.subscribeSystemMetrics]: SubscribeSystemMetrics;
   [ClientEvents.unsubscribeSystemMetrics]: ByHost;
+  [ClientEvents.subscribeFleet]: { filter?: FleetFilter };
+  [ClientEvents.unsubscribeFleet]: Record<string, never>;
 };
 export type RequestName = keyof Payloads & AckEvent;
 export type Reply<E extends RequestName> = ReplyOf<E>;
@@ -176,4 +180,18 @@ let systemMetricsCheck: ReturnType<typeof compile<typeof SystemMetricsEvent>> | 
 export function isSystemMetricsEvent(v: unknown): v is SystemMetricsEvent {
   systemMetricsCheck ??= compile(SystemMetricsEvent, { codegen: false });
   return systemMetricsCheck.check(v);
+}
+
+/** A fleet update is checked for its frame (rows are applied as they are: the gateway built them). */
+export function isFleetUpdate(v: unknown): v is FleetUpdate {
+  return (
+    isObject(v) &&
+    typeof v.snapshot === 'boolean' &&
+    typeof v.complete === 'boolean' &&
+    typeof v.total === 'number' &&
+    Array.isArray(v.rows) &&
+    Array.isArray(v.removed) &&
+    v.rows.every((row) => isObject(row) && typeof row.id === 'string') &&
+    v.removed.every((id) => typeof id === 'string')
+  );
 }

@@ -5,6 +5,7 @@ import { Type, type Static, type TLiteral, type TObject, type TProperties } from
 import { ClientEvents } from './events.js';
 import { HostId, Interval, IsoTime, LogLevel, Position, ServerId } from './schemas.js';
 import { AlertSeverity } from './alerts.js';
+import { FleetSubscribed, FleetUnsubscribed } from './fleet.js';
 
 const Room = Type.String({ minLength: 1, maxLength: 200 });
 const Code = Type.String({ minLength: 1, maxLength: 64 });
@@ -132,6 +133,8 @@ export const AckReplies = {
   [ClientEvents.unsubscribeAlerts]: Unsubscribed,
   [ClientEvents.subscribeSystemMetrics]: SystemMetricsSubscribed,
   [ClientEvents.unsubscribeSystemMetrics]: Unsubscribed,
+  [ClientEvents.subscribeFleet]: FleetSubscribed,
+  [ClientEvents.unsubscribeFleet]: FleetUnsubscribed,
 } as const;
 export type AckReplies = typeof AckReplies;
 export type AckEvent = keyof AckReplies;

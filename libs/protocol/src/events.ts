@@ -18,6 +18,9 @@ export const ClientEvents = {
   /** `{ host, interval? }`: join `system-metrics-<host>`; the latest host sample is sent at once. */
   subscribeSystemMetrics: 'subscribe-system-metrics',
   unsubscribeSystemMetrics: 'unsubscribe-system-metrics',
+  /** `{ filter? }`: the fleet summary, a snapshot then deltas as `fleet:update` (fleet.ts). */
+  subscribeFleet: 'subscribe-fleet',
+  unsubscribeFleet: 'unsubscribe-fleet',
 } as const;
 
 export const ServerEvents = {
@@ -45,4 +48,6 @@ export const ServerEvents = {
   serverRemoved: 'server-removed',
   /** `{ host, data, timestamp, position }`: one sample of a host (CPU, load, memory, network, mounts). */
   systemMetricsUpdate: 'system-metrics-update',
+  /** `{ snapshot, complete, rows, removed, total, timestamp }`: fleet summary rows (fleet.ts). */
+  fleetUpdate: 'fleet:update',
 } as const;

@@ -15,3 +15,4 @@ export * from './alerts.js';
 export * from './interval.js';
 export * from './env.js';
 export * from './ws.js';
+export * from './fleet.js';

@@ -5,7 +5,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import pino from 'pino';
 import type { AddressInfo } from 'node:net';
 import { ErrorCodes, NAMESPACE, SERVER_ID_MAX_LENGTH } from '@vigil/protocol';
-import { AlertStore, AlertWriter, HostStore, LogStore, ServerRemover, ServerStore } from '@vigil/store';
+import { AlertStore, AlertWriter, FleetStore, HostStore, LogStore, ServerRemover, ServerStore } from '@vigil/store';
 import { resolveOptions, type GatewayOptions } from './options.js';
 import { openRedisClients } from './redis-clients.js';
 import { Readiness } from './readiness.js';
@@ -28,6 +28,7 @@ import { ServerRemoval } from './server-removal.js';
 import { RemovedServerAlerts } from './removed-alerts.js';
 import { RetentionSweeper } from './retention-sweeper.js';
 import { serverAdminRoutes } from './routes/server-admin.js';
+import { FleetView } from './fleet-view.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -73,6 +74,8 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
   const store = new ServerStore(redis.command, { onCorrupt });
   const logs = new LogStore(redis.command, { onCorrupt });
   const hosts = new HostStore(redis.command, { onCorrupt });
+  // The fleet summary's rows: read only while a subscriber or a REST page wants them.
+  const fleet = new FleetView(new FleetStore(redis.command, { onCorrupt }), logger);
   const readiness = new Readiness(redis, settings.gatewayId, settings.readinessTimeoutMs);
   app.decorate('gatewayId', settings.gatewayId);
   app.decorate('redisReceived', (channel: string) => metrics.received(channel));
@@ -91,10 +94,10 @@ export async function buildApp(options: GatewayOptions): Promise<FastifyInstance
   installMetricsServer(app, { port: settings.metricsPort, host: settings.metricsHost, metrics });
   await installHttpEdge(app, { origins, rateLimit: settings.restRateLimit > 0 ? { max: settings.restRateLimit, windowMs: 60_000 } : false });
   // Socket.IO: the handshake guard (origin, per-address caps), then the token, then the session.
-  await app.register(socketPlugin, { settings, redis, store, logs, hosts, logger, metrics, readiness, origins, trust, verifier });
+  await app.register(socketPlugin, { settings, redis, store, logs, hosts, logger, metrics, readiness, origins, trust, verifier, fleet });
   await app.register(healthRoutes, { readiness, gatewayId: settings.gatewayId });
   await app.register(openApiRoutes);
-  await app.register(serverRoutes, { store, logs, verifier, logger });
+  await app.register(serverRoutes, { store, logs, fleet, verifier, logger });
   const alerts = new AlertStore(redis.command, { onCorrupt });
   await app.register(alertRoutes, { alerts, verifier, logger });
   // Servers that left: removed at once by an admin, or after the retention by whichever gateway

@@ -1,6 +1,6 @@
 // The `/monitoring` namespace and the `/ws` endpoint. Data reaches rooms from collectors through
 // the Redis adapter; this module wires each client's handlers, whatever its transport (client.ts):
-// subscriptions (metrics-, log-, system-metrics-, alert-subscriptions.ts), unsubscribe by room, connection status and
+// subscriptions (metrics-, log-, system-metrics-, alert-, fleet-subscriptions.ts), unsubscribe by room, connection status and
 // ping, and hands the client to its session.
 import type { Namespace } from 'socket.io';
 import {
@@ -27,6 +27,7 @@ import { leaveAlerts, registerAlertSubscriptions } from './alert-subscriptions.j
 import { socketContext, type MonitoringDeps, type SocketContext } from './socket-context.js';
 import { registerTokenLifecycle } from './auth/socket-token.js';
 import { registerSystemMetricsSubscriptions } from './system-metrics-subscriptions.js';
+import { registerFleetSubscriptions } from './fleet-subscriptions.js';
 import type { Client } from './client.js';
 import { clientOf } from './socketio-client.js';
 
@@ -50,6 +51,7 @@ export function serveClient(client: Client, deps: MonitoringDeps, activity = new
   registerLogSubscriptions(ctx, leave);
   registerSystemMetricsSubscriptions(ctx, leave);
   registerAlertSubscriptions(ctx);
+  if (deps.fleet) registerFleetSubscriptions(ctx, deps.fleet);
   registerTokenLifecycle(ctx, leave, deps.auth);
 
   // Events outside the protocol: answer an ack so a client waiting on one is not left hanging.

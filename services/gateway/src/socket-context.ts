@@ -9,6 +9,7 @@ import type { Client } from './client.js';
 import { handleEvent, type Handler } from './event-handler.js';
 import type { Verifier } from './auth/verifier.js';
 import type { GatewayInterest } from './interest.js';
+import type { FleetHub } from './fleet-subscriptions.js';
 
 /** What a client's handlers need of the sessions module (sessions/client-sessions.ts). */
 export type SessionKeeper = {
@@ -42,6 +43,8 @@ export type MonitoringDeps = {
   alerts?: AlertStore;
   /** Records the sampling interval each client asks (interest.ts); absent: asks are only answered. */
   interest?: Pick<GatewayInterest, 'ask'>;
+  /** The fleet summary's subscribers (fleet-subscriptions.ts); absent: `subscribe-fleet` is unknown. */
+  fleet?: FleetHub;
 };
 
 export type SocketContext = {

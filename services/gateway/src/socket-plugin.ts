@@ -34,6 +34,8 @@ import type { Verifier } from './auth/verifier.js';
 import { handshakeAuth } from './auth/socket-auth.js';
 import { GatewayInterest } from './interest.js';
 import type { MonitoringDeps, SessionKeeper } from './socket-context.js';
+import { FleetHub } from './fleet-subscriptions.js';
+import type { FleetView } from './fleet-view.js';
 import { clientOf, socketOf } from './socketio-client.js';
 import { installWsEndpoint } from './ws-endpoint.js';
 
@@ -49,6 +51,8 @@ type SocketPluginOptions = {
   origins: PublicOrigins;
   trust: TrustFunction;
   verifier: Verifier;
+  /** The fleet view, shared with REST (app.ts). */
+  fleet: FleetView;
 };
 
 declare module 'fastify' {
@@ -62,7 +66,7 @@ const CLOSE_TIMEOUT_MS = 2000;
 /** How often unsent bytes are measured: a paused reader gains at most this long of traffic past the limit. */
 const SLOW_CONSUMER_SWEEP_MS = 250;
 
-async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs, hosts, logger, metrics, readiness, origins, trust, verifier }: SocketPluginOptions): Promise<void> {
+async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs, hosts, logger, metrics, readiness, origins, trust, verifier, fleet: fleetView }: SocketPluginOptions): Promise<void> {
   const guard = new ConnectionGuard({
     origins,
     trust,
@@ -101,8 +105,10 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
     gatewayId: settings.gatewayId,
     logger,
   });
+  const fleet = new FleetHub(fleetView, logger);
   const deps: MonitoringDeps = {
     interest,
+    fleet,
     store,
     logs,
     hosts,
@@ -158,6 +164,7 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
 
   app.addHook('preClose', async () => {
     sweeper.stop();
+    fleet.close();
     await webhook?.stop();
     slowConsumers.stop();
     sessions.stop();

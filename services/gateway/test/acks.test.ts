@@ -112,6 +112,15 @@ t.test('every client event, ok and refused, answers the ack its schema describes
       { name: 'a held room', args: [{ host: 'box' }], ok: true },
       { name: 'an invalid payload', args: [{}], ok: false, code: ErrorCodes.INVALID_PAYLOAD },
     ],
+    [ClientEvents.subscribeFleet]: [
+      { name: 'every server', args: [{}], ok: true },
+      { name: 'a filter, replacing', args: [{ filter: { id: 'a*', status: ['running'] } }], ok: true },
+      { name: 'an invalid filter', args: [{ filter: { id: 'a b' } }], ok: false, code: ErrorCodes.INVALID_PAYLOAD },
+    ],
+    [ClientEvents.unsubscribeFleet]: [
+      { name: 'subscribed', args: [{}], ok: true },
+      { name: 'an invalid payload', args: [{ filter: {} }], ok: false, code: ErrorCodes.INVALID_PAYLOAD },
+    ],
   };
   t.same(Object.keys(cases).sort(), Object.values(ClientEvents).sort(), 'every client event is covered');
   // In this order: the subscribes fill the room limit (api metrics, quiet metrics, api logs at trace).

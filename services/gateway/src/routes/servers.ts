@@ -17,13 +17,16 @@ import {
   DEFAULT_LOG_LEVEL,
   DEFAULT_PAGE_LIMIT,
   ErrorCodes,
+  FLEET_REFRESH_MS,
   LogsPage,
   LogsQuery,
   MetricsPage,
   MetricsQuery,
   ServerIdParams,
-  ServerList,
+  ServerPage,
   ServerView,
+  ServersQuery,
+  filterOfQuery,
   VigilError,
 } from '@vigil/protocol';
 import type { LogStore, ServerStore } from '@vigil/store';
@@ -31,21 +34,40 @@ import type { Logger } from 'pino';
 import type { Verifier } from '../auth/verifier.js';
 import { notFound, requestPermissions, requireBearer, requireLogs, requireVisible } from '../auth/rest-auth.js';
 import { errorResponses } from '../http-errors.js';
+import type { FleetView } from '../fleet-view.js';
+import { fleetPage } from '../fleet-page.js';
 
-type ServerRoutesOptions = { store: ServerStore; logs: LogStore; verifier: Verifier; logger: Logger };
+type ServerRoutesOptions = { store: ServerStore; logs: LogStore; fleet: FleetView; verifier: Verifier; logger: Logger };
 
 const tags = ['servers'];
 const badRequest = { 400: 'a malformed server id (VIGIL_ERR_INVALID_PARAMS) or query (VIGIL_ERR_INVALID_QUERY)' };
 const noServer = { 404: 'no server of that id that this token may see (VIGIL_ERR_SERVER_NOT_FOUND)' };
 
-export async function serverRoutes(app: FastifyInstance, { store, logs, verifier, logger }: ServerRoutesOptions): Promise<void> {
+export async function serverRoutes(app: FastifyInstance, { store, logs, fleet, verifier, logger }: ServerRoutesOptions): Promise<void> {
   requireBearer(app, verifier, logger);
   const api = app.withTypeProvider<TypeBoxTypeProvider>();
 
-  api.get('/api/servers', { schema: { tags, summary: 'the servers this token may see', response: { 200: ServerList } } }, async (req) => {
-    const permissions = requestPermissions(req);
-    return { servers: (await store.list()).filter((s) => permissions.canSee(s.serverId)) };
-  });
+  // A page of the fleet, from the gateway's fleet view (fleet-view.ts: a read is incremental, and
+  // while fleet subscribers keep the view fresh, a page is as of its last read, within a second).
+  api.get(
+    '/api/servers',
+    {
+      schema: {
+        tags,
+        summary: 'the servers this token may see: filtered, sorted, in pages',
+        querystring: ServersQuery,
+        response: { 200: ServerPage, ...errorResponses({ 400: 'a malformed query or cursor (VIGIL_ERR_INVALID_QUERY)' }) },
+      },
+    },
+    async (req) => {
+      const { limit = DEFAULT_PAGE_LIMIT, sort = 'id', order = 'asc', cursor } = req.query;
+      const query = { filter: filterOfQuery(req.query), sort, order, limit, cursor };
+      await fleet.current(FLEET_REFRESH_MS);
+      const page = fleetPage(fleet, requestPermissions(req), query);
+      const servers = (await Promise.all(page.ids.map((id) => store.get(id)))).filter((s): s is ServerView => s !== null);
+      return { servers, next: page.next, total: page.total };
+    },
+  );
 
   api.get(
     '/api/servers/:id',

@@ -1,0 +1,194 @@
+// One client's fleet subscription: its filter and token, the generation of the view it has been
+// sent up to, and how many rows it sees. That is all it keeps: the rows themselves are the
+// view's (fleet-view.ts), so a client costs the same few fields whatever the fleet's size. Each
+// read of the view, a client that is one generation behind gets what changed filtered for it;
+// one further behind (it was busy, or not reading) gets everything that changed since, found by
+// generation; one whose token changed gets a new snapshot. Messages of more than a part's rows
+// are sent one part at a time as the client reads them.
+import {
+  FLEET_SNAPSHOT_PART,
+  ServerEvents,
+  fleetMatcher,
+  isEmptyFleetFilter,
+  type FleetFilter,
+  type FleetRow,
+  type FleetUpdate,
+  type Permissions,
+} from '@vigil/protocol';
+import type { Client } from './client.js';
+import type { FleetView } from './fleet-view.js';
+import { drained } from './slow-consumers.js';
+
+/** A part is sent once the client has at most this many bytes unsent; a delta waits for a later read above it. */
+export const FLEET_DRAIN_BELOW = 128 * 1024;
+
+export class FleetSubscriber {
+  readonly client: Client;
+  #filter: FleetFilter | undefined;
+  #visible: (row: FleetRow) => boolean = () => true;
+  #permissions: Permissions;
+  /** The view's generation this client has everything of; -1: no snapshot yet. */
+  #sentGen = -1;
+  #total = 0;
+  /** Sending parts (a snapshot, or a large delta): reads skip this client until done. */
+  #busy = false;
+  /** A snapshot's first part went out and its last did not yet. */
+  #snapshotOpen = false;
+  /** Each subscribe (and stop) starts a new epoch: parts of an older one are not sent. */
+  #epoch = 0;
+
+  constructor(client: Client) {
+    this.client = client;
+    this.#permissions = client.permissions;
+  }
+
+  get total(): number {
+    return this.#total;
+  }
+
+  /** Takes the filter and sends the snapshot; resolves with the total once the last part is out. */
+  async subscribe(view: FleetView, filter: FleetFilter | undefined): Promise<number> {
+    const epoch = ++this.#epoch;
+    // An interrupted snapshot is closed first, so that its parts never mix with the new one's.
+    if (this.#snapshotOpen) this.#emit({ snapshot: true, complete: true, rows: [], removed: [], total: this.#total, timestamp: view.readAt });
+    this.#snapshotOpen = false;
+    this.#filter = filter;
+    this.#permissions = this.client.permissions;
+    this.#visible = visibility(filter, this.#permissions);
+    await this.#snapshot(view, epoch);
+    return this.#total;
+  }
+
+  /** Stops sending (unsubscribe, or the client went). */
+  stop(): void {
+    this.#epoch++;
+  }
+
+  /** After a read of the view: sends this client what changed for it, if anything. */
+  update(view: FleetView): void {
+    if (this.#busy || this.#sentGen < 0 || !this.client.connected) return;
+    if (this.client.permissions !== this.#permissions) {
+      // A refreshed token: what it sees may differ; a new snapshot replaces what the client holds.
+      this.#permissions = this.client.permissions;
+      this.#visible = visibility(this.#filter, this.#permissions);
+      void this.#snapshot(view, this.#epoch);
+      return;
+    }
+    const gen = view.generation;
+    if (this.#sentGen === gen) return;
+    // Not reading: nothing is built for it now; it catches up by generation once it reads again.
+    if (this.client.unsentBytes() > FLEET_DRAIN_BELOW) return;
+    const delta = this.#sentGen === gen - 1 ? this.#next(view) : this.#since(view);
+    if (!delta) {
+      void this.#snapshot(view, this.#epoch);
+      return;
+    }
+    this.#sentGen = gen;
+    if (delta.rows.length === 0 && delta.removed.length === 0) return;
+    void this.#send(partsOf(delta.rows, delta.removed, false, this.#total, view.readAt), this.#epoch);
+  }
+
+  /** One generation on: only the rows that changed in it, compared with what they were. */
+  #next(view: FleetView): { rows: FleetRow[]; removed: string[] } {
+    const rows: FleetRow[] = [];
+    const removed: string[] = [];
+    const visible = this.#visible;
+    for (const id of view.changedNow()) {
+      const s = view.server(id);
+      if (!s) continue;
+      const was = s.prev !== null && visible(s.prev);
+      if (visible(s.row)) {
+        rows.push(s.row);
+        if (!was) this.#total++;
+      } else if (was) {
+        removed.push(id);
+        this.#total--;
+      }
+    }
+    for (const r of view.removedNow()) {
+      if (!visible(r.row)) continue;
+      removed.push(r.id);
+      this.#total--;
+    }
+    return { rows, removed };
+  }
+
+  /** Further behind: every row changed since the generation it has, and every id gone; the total counted again. */
+  #since(view: FleetView): { rows: FleetRow[]; removed: string[] } | null {
+    const gone = view.removedSince(this.#sentGen);
+    if (gone === null) return null;
+    const rows: FleetRow[] = [];
+    const removed: string[] = [];
+    const visible = this.#visible;
+    let total = 0;
+    for (const s of view.servers()) {
+      const shown = visible(s.row);
+      if (shown) total++;
+      if (s.gen <= this.#sentGen) continue;
+      // A row that changed out of view may or may not have been in it: say it left, to be sure.
+      if (shown) rows.push(s.row);
+      else removed.push(s.row.id);
+    }
+    for (const r of gone) if (!view.server(r.id) && visible(r.row)) removed.push(r.id);
+    this.#total = total;
+    return { rows, removed };
+  }
+
+  async #snapshot(view: FleetView, epoch: number): Promise<void> {
+    const rows: FleetRow[] = [];
+    const visible = this.#visible;
+    for (const s of view.servers()) if (visible(s.row)) rows.push(s.row);
+    this.#total = rows.length;
+    this.#sentGen = view.generation;
+    this.#snapshotOpen = true;
+    await this.#send(partsOf(rows, [], true, rows.length, view.readAt), epoch);
+  }
+
+  /** Sends parts in order, each once the client has read most of the one before. */
+  async #send(parts: FleetUpdate[], epoch: number): Promise<void> {
+    if (parts.length === 1) {
+      this.#emit(parts[0]!);
+      return;
+    }
+    this.#busy = true;
+    try {
+      for (const part of parts) {
+        if (epoch !== this.#epoch || !(await drained(this.client, FLEET_DRAIN_BELOW)) || epoch !== this.#epoch) return;
+        this.#emit(part);
+      }
+    } finally {
+      if (epoch === this.#epoch) this.#busy = false;
+    }
+  }
+
+  #emit(part: FleetUpdate): void {
+    if (part.snapshot && part.complete) this.#snapshotOpen = false;
+    this.client.emit(ServerEvents.fleetUpdate, part);
+  }
+
+}
+
+/** Who sees a row: the token and the filter in one predicate (no check at all for a token that sees all, unfiltered). */
+export function visibility(filter: FleetFilter | undefined, permissions: Permissions): (row: FleetRow) => boolean {
+  const match = fleetMatcher(filter);
+  if (permissions.seesAll) return isEmptyFleetFilter(filter) ? () => true : match;
+  return (row) => permissions.canSee(row.id) && match(row);
+}
+
+/** A message's rows and removed ids in parts of at most FLEET_SNAPSHOT_PART each; the last part says complete. */
+function partsOf(rows: FleetRow[], removed: string[], snapshot: boolean, total: number, timestamp: number): FleetUpdate[] {
+  const count = Math.max(1, Math.ceil(rows.length / FLEET_SNAPSHOT_PART), Math.ceil(removed.length / FLEET_SNAPSHOT_PART));
+  const parts: FleetUpdate[] = [];
+  for (let i = 0; i < count; i++) {
+    const at = i * FLEET_SNAPSHOT_PART;
+    parts.push({
+      snapshot,
+      complete: i === count - 1,
+      rows: rows.slice(at, at + FLEET_SNAPSHOT_PART),
+      removed: removed.slice(at, at + FLEET_SNAPSHOT_PART),
+      total,
+      timestamp,
+    });
+  }
+  return parts;
+}
