@@ -4,6 +4,8 @@
 // one cross-slot MGET: under Redis Cluster a batch is regrouped by slot here, and only here.
 import type { Redis } from 'ioredis';
 import { Keys, ProcessInfoEvent, RegistryEntry, compile, parseJson } from '@vigil/protocol';
+import { isCluster } from './connection.js';
+import { getMany } from './slot-calls.js';
 
 const checkEntry = compile(RegistryEntry);
 const checkLatest = compile(ProcessInfoEvent);
@@ -28,15 +30,17 @@ export class FleetStore {
 
   /** Every heartbeat (server id → epoch ms) and the number of registry entries, in one round trip. */
   async heartbeats(): Promise<{ beats: Map<string, number>; registered: number }> {
+    if (isCluster(this.#redis)) {
+      // Two keys, two slots: two calls sent together (a cluster pipeline stays on one node).
+      const [flat, registered] = await Promise.all([this.#redis.zrange(Keys.heartbeats, '0', '-1', 'WITHSCORES'), this.#redis.hlen(Keys.registry)]);
+      return { beats: beatsOf(flat), registered };
+    }
     const res = await this.#redis.pipeline().zrange(Keys.heartbeats, '0', '-1', 'WITHSCORES').hlen(Keys.registry).exec();
     const [beatsErr, flat] = res?.[0] ?? [new Error('no reply'), null];
     const [lenErr, registered] = res?.[1] ?? [new Error('no reply'), null];
     if (beatsErr) throw beatsErr;
     if (lenErr) throw lenErr;
-    const beats = new Map<string, number>();
-    const list = flat as string[];
-    for (let i = 0; i + 1 < list.length; i += 2) beats.set(list[i]!, Number(list[i + 1]));
-    return { beats, registered: registered as number };
+    return { beats: beatsOf(flat as string[]), registered: registered as number };
   }
 
   /** The id of every registry entry (read when the registry's size says it gained or lost one). */
@@ -72,6 +76,10 @@ export class FleetStore {
   }
 
   async #readBatch(ids: string[]): Promise<FleetRecord[]> {
+    if (isCluster(this.#redis)) {
+      const [entries, latest] = await Promise.all([this.#redis.hmget(Keys.registry, ...ids), getMany(this.#redis, ids.map((id) => Keys.latest(id)))]);
+      return ids.map((id, i) => ({ id, entry: entries[i] ?? null, latest: latest[i] ?? null }));
+    }
     const pipeline = this.#redis.pipeline();
     pipeline.hmget(Keys.registry, ...ids);
     for (const id of ids) pipeline.get(Keys.latest(id));
@@ -85,4 +93,11 @@ export class FleetStore {
       return { id, entry: (entries as (string | null)[])[i] ?? null, latest: (latest as string | null) ?? null };
     });
   }
+}
+
+/** ZRANGE … WITHSCORES (member, score, member, score, …) as member → score. */
+function beatsOf(list: readonly string[]): Map<string, number> {
+  const beats = new Map<string, number>();
+  for (let i = 0; i + 1 < list.length; i += 2) beats.set(list[i]!, Number(list[i + 1]));
+  return beats;
 }
