@@ -256,7 +256,11 @@ async function runKind(kind: RedisKind, o: CapacityOptions, log: (l: string) => 
 
 export async function runCapacity(o: CapacityOptions, log: (l: string) => void = () => {}): Promise<CapacityReport> {
   const runs: KindResult[] = [];
-  for (const kind of o.kinds) runs.push(await runKind(kind, o, log));
+  for (const kind of o.kinds) {
+    runs.push(await runKind(kind, o, log));
+    // In the log too: a run stopped later still leaves this stack's figures behind.
+    log(`capacity[${kind}] result: ${JSON.stringify(runs[runs.length - 1])}`);
+  }
   return { options: o, runs };
 }
 
