@@ -1,5 +1,6 @@
 // Runs the benchmarks and writes bench/results/latest.json and bench/README.md.
-//   node --import tsx --conditions=vigil:source bench/run.ts [--only=sampling|fanout|memory|host|interval|capacity] [--render-only] [size flags]
+//   node --import tsx --conditions=vigil:source bench/run.ts [--only=sampling|fanout|memory|host|interval|fleet|capacity] [--render-only] [size flags]
+// `--only=fleet` (bench/fleet.ts) writes bench/results/fleet.json and leaves README.md as it is.
 // Before each benchmark it waits (at most a minute) for other work on the machine to calm down, and
 // records how busy the machine was, since it is shared.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { DEFAULT_MEMORY, parseMemoryFlags, runRedisMemory } from './redis-memory
 import { DEFAULT_HOST_SAMPLING, runHostSampling } from './host-sampling.js';
 import { DEFAULT_INTERVAL, runCollectorInterval } from './collector-interval.js';
 import { DEFAULT_CAPACITY, runCapacity } from './capacity.js';
+import { parseFleetFlags, runFleet } from './fleet.js';
 import { killAll } from './lib/children.js';
 import { waitForQuiet } from './lib/cpu.js';
 import { parseRunFlags } from './lib/flags.js';
@@ -18,6 +20,7 @@ import { describeMachine } from './lib/machine.js';
 import { renderReadme, type Results, type SamplingBefore, type SamplingProfile, type Section } from './lib/report.js';
 
 const RESULTS = fileURLToPath(new URL('./results/latest.json', import.meta.url));
+const FLEET_RESULTS = fileURLToPath(new URL('./results/fleet.json', import.meta.url));
 const README = fileURLToPath(new URL('./README.md', import.meta.url));
 /** Optional: a sampling run of an earlier collector, shown beside the current one. */
 const SAMPLING_BEFORE = fileURLToPath(new URL('./results/sampling-before.json', import.meta.url));
@@ -37,12 +40,13 @@ async function section<T>(command: string, run: () => Promise<T>): Promise<Secti
   return { command, startedAt, finishedAt: new Date().toISOString(), otherCoresBefore, loadAvgAfter: loadavg().map((l) => Math.round(l * 100) / 100), report };
 }
 
-const USAGE = `usage: npm run bench -- [--only=sampling|fanout|memory|host|interval|capacity] [--render-only] [--no-write] [size flags]
+const USAGE = `usage: npm run bench -- [--only=sampling|fanout|memory|host|interval|fleet|capacity] [--render-only] [--no-write] [size flags]
   collector sampling: --sizes=100,1000 --interval=200 --warmup-ticks=5 --ticks=50 --per-pid-ticks=15 --repeats=2
   fan-out:            --clients=1000 --servers=100 --gateways=2 --client-procs=2 --collectors=10
                       --rates=10,20,30,40,50,60 --warmup=2 --window=4 --p99-limit=50 --stop-p99=1000
                       --retry-above=0.5 --quiet-budget=60 --stacks=vigil,baseline,ws
   redis memory:       --memory-servers=20 --memory-seconds=3600
+  fleet summary:      --only=fleet --servers=10000 --clients=10 --window=10 (results/fleet.json)
   collector interval: --interval-targets=200 --interval-configured=1000 --interval-fast=100
                       --interval-warmup=3 --interval-window=20 --interval-repeats=2
   capacity:           --capacity-servers=10000 --capacity-collectors=100 --capacity-clients=1000
@@ -69,6 +73,15 @@ async function main(): Promise<void> {
     if (!previous.machine) throw new Error(`--render-only: no results in ${RESULTS}`);
     writeFileSync(README, renderReadme(previous as Results, before, profile));
     log(`wrote ${README} from ${RESULTS}`);
+    return;
+  }
+  if (flags.only === 'fleet') {
+    // Its own results file: the fleet summary is not (yet) part of README.md.
+    const fleet = { machine: describeMachine(), ...(await section(`${COMMAND} -- ${argv.join(' ')}`, () => runFleet(parseFleetFlags(argv), log))) };
+    if (flags.write) {
+      writeFileSync(FLEET_RESULTS, JSON.stringify(fleet, null, 2) + '\n');
+      log(`wrote ${FLEET_RESULTS}`);
+    } else console.log(JSON.stringify(fleet, null, 2));
     return;
   }
   const machine = describeMachine();

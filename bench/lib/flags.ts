@@ -187,7 +187,7 @@ export function parseFanoutFlags(argv: readonly string[], defaults: FanoutOption
 }
 
 export type RunFlags = {
-  only: 'sampling' | 'fanout' | 'memory' | 'host' | 'interval' | 'capacity' | null;
+  only: 'sampling' | 'fanout' | 'memory' | 'host' | 'interval' | 'fleet' | 'capacity' | null;
   write: boolean;
   /** Rewrites README.md from results/latest.json without measuring anything. */
   renderOnly: boolean;
@@ -203,8 +203,8 @@ export function parseRunFlags(
 ): RunFlags {
   const values = parse(argv);
   const only = raw(values, 'only');
-  if (only !== undefined && only !== 'sampling' && only !== 'fanout' && only !== 'memory' && only !== 'host' && only !== 'interval' && only !== 'capacity') {
-    throw new Error(`--only: expected sampling, fanout, memory, host, interval or capacity, got "${only}"`);
+  if (only !== undefined && only !== 'sampling' && only !== 'fanout' && only !== 'memory' && only !== 'host' && only !== 'interval' && only !== 'fleet' && only !== 'capacity') {
+    throw new Error(`--only: expected sampling, fanout, memory, host, interval, fleet or capacity, got "${only}"`);
   }
   return {
     only: only ?? null,

@@ -49,6 +49,8 @@ export class FleetSubscriber {
   /** Takes the filter and sends the snapshot; resolves with the total once the last part is out. */
   async subscribe(view: FleetView, filter: FleetFilter | undefined): Promise<number> {
     const epoch = ++this.#epoch;
+    // Parts of an older epoch stop at their next turn: this one sends from now on.
+    this.#busy = false;
     // An interrupted snapshot is closed first, so that its parts never mix with the new one's.
     if (this.#snapshotOpen) this.#emit({ snapshot: true, complete: true, rows: [], removed: [], total: this.#total, timestamp: view.readAt });
     this.#snapshotOpen = false;
@@ -140,7 +142,6 @@ export class FleetSubscriber {
     for (const s of view.servers()) if (visible(s.row)) rows.push(s.row);
     this.#total = rows.length;
     this.#sentGen = view.generation;
-    this.#snapshotOpen = true;
     await this.#send(partsOf(rows, [], true, rows.length, view.readAt), epoch);
   }
 
@@ -162,7 +163,7 @@ export class FleetSubscriber {
   }
 
   #emit(part: FleetUpdate): void {
-    if (part.snapshot && part.complete) this.#snapshotOpen = false;
+    if (part.snapshot) this.#snapshotOpen = !part.complete;
     this.client.emit(ServerEvents.fleetUpdate, part);
   }
 

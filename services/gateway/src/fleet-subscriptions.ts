@@ -20,6 +20,8 @@ export class FleetHub {
   readonly #logger: Logger;
   readonly #refreshMs: number;
   readonly #subscribers = new Map<Client, FleetSubscriber>();
+  /** Clients whose close already unsubscribes them: one hook each, however often they subscribe. */
+  readonly #hooked = new WeakSet<Client>();
   #loop: Periodic | null = null;
   #failures = 0;
   #closed = false;
@@ -37,11 +39,15 @@ export class FleetHub {
   /** Subscribes (or re-filters) a client: its snapshot is sent before this resolves with its total. */
   async subscribe(client: Client, filter: SubscribeFleet): Promise<number> {
     if (this.#closed) throw new VigilError(ErrorCodes.SHUTTING_DOWN, 'the gateway is shutting down');
+    if (!client.connected) return 0;
     let subscriber = this.#subscribers.get(client);
     if (!subscriber) {
       subscriber = new FleetSubscriber(client);
       this.#subscribers.set(client, subscriber);
-      client.onClose(() => this.unsubscribe(client));
+      if (!this.#hooked.has(client)) {
+        this.#hooked.add(client);
+        client.onClose(() => this.unsubscribe(client));
+      }
       this.#start();
     }
     try {

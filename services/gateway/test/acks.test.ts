@@ -137,6 +137,7 @@ t.test('acks during a Redis outage and over the event rate match their schemas t
   await holdsContract(t, client, ClientEvents.subscribeServerLogs, [
     { name: 'history unreadable', args: [{ serverId: 'api', backfill: 5 }], ok: false, code: ErrorCodes.REDIS_UNAVAILABLE },
   ]);
+  await holdsContract(t, client, ClientEvents.subscribeFleet, [{ name: 'fleet unreadable', args: [{}], ok: false, code: ErrorCodes.REDIS_UNAVAILABLE }]);
   const acks = await Promise.all(Array.from({ length: 5 }, () => emitAck(client, ClientEvents.ping)));
   const limited = acks.filter((a) => a.error?.code === ErrorCodes.RATE_LIMITED);
   t.ok(limited.length > 0, `over the rate, pings are refused (${limited.length} of 5)`);

@@ -78,9 +78,13 @@ t.test('a subscriber gets a snapshot, then only the rows that changed, batched',
   await collector.sample('db-1', 1, { staleAfterMs: HOUR, host: 'db-host', collectorId: 'db-collector' });
   const socket = await stack.client();
   const updates = collect<FleetUpdate>(socket, ServerEvents.fleetUpdate);
+  // HLEN is the fleet read's own command: a gateway nobody subscribes to has not read the fleet.
+  const fleetReads = async () => Number(/cmdstat_hlen:calls=(\d+)/.exec(await stack.redis.command('INFO', 'commandstats'))?.[1] ?? 0);
+  t.equal(await fleetReads(), 0, 'no fleet read before a subscriber');
 
   const ack = await subscribe(socket);
   t.same(ack, { ok: true, total: 3 }, 'the ack counts the servers');
+  t.ok((await fleetReads()) > 0, 'the subscriber made the gateway read the fleet');
   t.equal(updates.length, 1, 'the snapshot came before the ack, in one part');
   t.match(updates[0], { snapshot: true, complete: true, removed: [], total: 3 });
   t.same(idsOf(updates[0]!.rows), ['db-1', 'web-1', 'web-2']);
@@ -225,6 +229,7 @@ t.test('a token limited to some servers sees only those: snapshot, deltas, REST,
   const web = await collector.sample('web-us-1', 2, { staleAfterMs: HOUR });
   await waitFor(() => updates.slice(mark).some((u) => u.rows.some((r) => r.position === web)), { message: 'the web delta' });
   t.ok(updates.every((u) => u.rows.every((r) => r.id !== 'db-1')), 'db-1 never sent');
+  t.ok(updates.slice(mark).every((u) => !u.snapshot), 'deltas, not snapshots, while the token stays the same');
 
   const page = await gw.inject({ url: '/api/servers', headers: { authorization: `Bearer ${token}` } });
   t.same((page.json() as ServerPage).servers.map((s) => s.serverId), ['web-eu-1', 'web-us-1'], 'REST: only the allowed servers');

@@ -1,0 +1,160 @@
+// A fleet subscriber that falls behind (it stops reading) and catches up: nothing is built for it
+// while it does not read, then one delta brings everything that changed meanwhile (removals
+// included), or a new snapshot when it is too far behind; a new token brings a new snapshot.
+// The view on a real Redis; the client is a stand-in whose unread bytes the test sets.
+import t from 'tap';
+import pino from 'pino';
+import { ALLOW_ALL, ServerEvents, permissionsOf, type FleetUpdate, type Permissions } from '@vigil/protocol';
+import { FleetStore, ServerRemover, closeRedis, createRedis } from '@vigil/store';
+import { startRedis, waitFor } from '@vigil/testkit';
+import type { Client } from '../src/client.js';
+import { FleetView } from '../src/fleet-view.js';
+import { FleetSubscriber } from '../src/fleet-subscriber.js';
+import { FakeCollector } from './helpers.js';
+
+const HOUR = 3_600_000;
+
+/** A connected client that records what it is sent and says it has `unsent` bytes unread (or a lot, once it was sent `blockAfter` messages). */
+function standIn(): Client & { sent: FleetUpdate[]; unsent: number; blockAfter: number } {
+  const sent: FleetUpdate[] = [];
+  return {
+    id: 'stand-in',
+    transport: 'ws',
+    rooms: new Set<string>(),
+    connected: true,
+    address: '127.0.0.1',
+    permissions: ALLOW_ALL as Permissions,
+    sent,
+    unsent: 0,
+    blockAfter: Infinity,
+    join: () => undefined,
+    leave: () => undefined,
+    emit(event: string, data: unknown) {
+      if (event === ServerEvents.fleetUpdate) sent.push(data as FleetUpdate);
+    },
+    on: () => undefined,
+    onUnknown: () => undefined,
+    onClose: () => undefined,
+    watchOutgoing: () => () => undefined,
+    unsentBytes() {
+      return sent.length >= this.blockAfter ? 1_000_000 : this.unsent;
+    },
+    end: () => undefined,
+    release: () => undefined,
+  };
+}
+
+/** A private Redis, a stand-in collector, and a fleet view on its own connection, closed with the test. */
+async function startView(t: { teardown(fn: () => unknown): void }) {
+  const redis = await startRedis();
+  t.teardown(() => redis.close());
+  const collector = new FakeCollector(redis.url);
+  t.teardown(() => collector.close());
+  const connection = createRedis(redis.url, 'command');
+  t.teardown(() => closeRedis(connection));
+  return { collector, connection, view: new FleetView(new FleetStore(connection), pino({ level: 'silent' })) };
+}
+
+t.test('a subscriber that stops reading catches up in one delta, or with a snapshot when too far behind', async (t) => {
+  const { collector, connection, view } = await startView(t);
+  for (const id of ['a', 'b', 'c', 'd']) await collector.sample(id, 1, { staleAfterMs: HOUR });
+
+  const client = standIn();
+  const subscriber = new FleetSubscriber(client);
+  await view.read();
+  t.equal(await subscriber.subscribe(view, undefined), 4);
+  t.match(client.sent, [{ snapshot: true, complete: true, total: 4 }]);
+
+  // It stops reading: reads go on, nothing is sent to it.
+  client.unsent = 1_000_000;
+  await collector.sample('a', 2, { staleAfterMs: HOUR });
+  await view.read();
+  subscriber.update(view);
+  t.ok(await new ServerRemover(connection).remove('b'), 'b removed');
+  await collector.sample('e', 1, { staleAfterMs: HOUR });
+  await view.read();
+  subscriber.update(view);
+  await collector.sample('c', 2, { status: 'exited', staleAfterMs: HOUR });
+  await view.read();
+  subscriber.update(view);
+  t.equal(client.sent.length, 1, 'nothing sent while it does not read');
+
+  // It reads again: one delta with every change since.
+  client.unsent = 0;
+  subscriber.update(view);
+  t.equal(client.sent.length, 2);
+  const delta = client.sent[1]!;
+  t.match(delta, { snapshot: false, complete: true, total: 4 });
+  t.same(delta.rows.map((r) => r.id).sort(), ['a', 'c', 'e'], 'every row changed meanwhile');
+  t.same(delta.removed, ['b'], 'and the removed one');
+  t.match(delta.rows.find((r) => r.id === 'c'), { status: 'exited' });
+
+  // Caught up: the next change is a one-generation delta.
+  await collector.sample('d', 2, { staleAfterMs: HOUR });
+  await view.read();
+  subscriber.update(view);
+  t.same(client.sent.at(-1)!.rows.map((r) => r.id), ['d']);
+  t.equal(client.sent.at(-1)!.total, 4);
+  subscriber.update(view);
+  t.equal(client.sent.length, 3, 'no delta when nothing changed');
+
+  // A new token: a new snapshot of what it allows.
+  client.permissions = permissionsOf('tenant', { servers: ['a', 'c'] }, Infinity);
+  subscriber.update(view);
+  t.match(client.sent.at(-1), { snapshot: true, complete: true, total: 2 });
+  t.same(client.sent.at(-1)!.rows.map((r) => r.id).sort(), ['a', 'c']);
+
+  // Far behind (removals older than the view keeps): a new snapshot rather than a delta.
+  client.unsent = 1_000_000;
+  for (let n = 0; n < 125; n++) {
+    await collector.sample(`tmp-${n}`, 1, { staleAfterMs: HOUR });
+    await view.read();
+    await new ServerRemover(connection).remove(`tmp-${n}`);
+    await view.read();
+  }
+  client.unsent = 0;
+  const before = client.sent.length;
+  subscriber.update(view);
+  t.equal(client.sent.length, before + 1);
+  t.match(client.sent.at(-1), { snapshot: true, complete: true, total: 2 }, 'a snapshot');
+});
+
+t.test('a subscribe during a snapshot in parts: the old one is closed, the new one sent, deltas follow', async (t) => {
+  const { collector, view } = await startView(t);
+  await collector.register(Array.from({ length: 1500 }, (_, i) => `m-${i}`), { staleAfterMs: HOUR });
+  await collector.sample('a', 1, { staleAfterMs: HOUR });
+  await view.read();
+
+  const client = standIn();
+  const subscriber = new FleetSubscriber(client);
+  // Not reading: the two-part snapshot waits before its first part.
+  client.unsent = 1_000_000;
+  const first = subscriber.subscribe(view, undefined);
+  t.equal(client.sent.length, 0, 'the snapshot in parts waits for the client to read');
+  t.equal(await subscriber.subscribe(view, { id: 'a' }), 1, 'the new filter');
+  t.match(client.sent, [{ snapshot: true, complete: true, total: 1 }]);
+  client.unsent = 0;
+  await first;
+  t.equal(client.sent.length, 1, 'no part of the replaced snapshot after the new one');
+
+  await collector.sample('a', 2, { staleAfterMs: HOUR });
+  await view.read();
+  subscriber.update(view);
+  t.match(client.sent.at(-1), { snapshot: false, total: 1, rows: [{ id: 'a', uptime: 2 }] }, 'deltas follow');
+
+  // Interrupted after its first part: the old snapshot is closed (an empty complete part) before the new one.
+  const other = standIn();
+  const second = new FleetSubscriber(other);
+  other.blockAfter = 1;
+  const interrupted = second.subscribe(view, undefined);
+  await waitFor(() => other.sent.length === 1, { message: 'the first part' });
+  t.match(other.sent[0], { snapshot: true, complete: false });
+  other.blockAfter = Infinity;
+  t.equal(await second.subscribe(view, { id: 'a' }), 1);
+  await interrupted;
+  t.same(other.sent.map((u) => [u.snapshot, u.complete, u.rows.length]), [
+    [true, false, 1000],
+    [true, true, 0],
+    [true, true, 1],
+  ]);
+});
