@@ -177,6 +177,7 @@ export async function closeRedis(client: Redis | Cluster, timeoutMs = 1000): Pro
   if (client.status === 'end') return;
   if (client.status !== 'ready') {
     client.disconnect(false);
+    await ended(client, timeoutMs);
     return;
   }
   let timer: NodeJS.Timeout | undefined;
@@ -188,4 +189,19 @@ export async function closeRedis(client: Redis | Cluster, timeoutMs = 1000): Pro
   ]);
   clearTimeout(timer);
   if ((client.status as string) !== 'end') client.disconnect(false);
+  await ended(client, timeoutMs);
+}
+
+/** A Cluster reaches `end` a moment after its nodes have closed; a Redis at once. Bounded by `timeoutMs`. */
+function ended(client: Redis | Cluster, timeoutMs: number): Promise<void> {
+  if ((client.status as string) === 'end') return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(done, timeoutMs);
+    function done() {
+      clearTimeout(timer);
+      client.off('end', done);
+      resolve();
+    }
+    client.once('end', done);
+  });
 }

@@ -37,3 +37,37 @@ t.test('a password-protected Redis is reached through the URL', async (t) => {
   t.teardown(() => closeRedis(wrong));
   await t.rejects(wrong.ping(), 'a wrong password fails instead of hanging');
 });
+
+t.test('Redis Cluster seed lists: host:port items, checked with their own code', async (t) => {
+  const { parseClusterNodes, checkClusterTarget } = await import('../src/index.js');
+  t.same(parseClusterNodes('127.0.0.1:7000, redis-1.internal:7001,[::1]:7002'), [
+    { host: '127.0.0.1', port: 7000 },
+    { host: 'redis-1.internal', port: 7001 },
+    { host: '::1', port: 7002 },
+  ]);
+  for (const bad of ['', ' , ', 'h', 'h:0', 'h:70000', 'h:x', 'redis://h:1', 'a b:1', Array.from({ length: 65 }, (_, i) => `h:${i + 1}`).join(',')]) {
+    t.throws(() => parseClusterNodes(bad), { code: ErrorCodes.REDIS_CLUSTER_NODES_INVALID }, `"${bad.slice(0, 30)}" is refused`);
+  }
+  t.throws(() => checkClusterTarget('redis://h/2', 'h:1'), { code: ErrorCodes.REDIS_CLUSTER_NODES_INVALID, message: /only database 0/ });
+  t.doesNotThrow(() => checkClusterTarget('rediss://u:p@h', 'h:1,h:2'));
+  t.throws(() => createRedis('redis://h', 'command', { clusterNodes: 'nope' }), { code: ErrorCodes.REDIS_CLUSTER_NODES_INVALID }, 'createRedis checks too');
+});
+
+t.test('a client made from cluster seeds is a Cluster that reaches every master, and closes', async (t) => {
+  const { startRedisCluster } = await import('@vigil/testkit');
+  const { isCluster, keySlot } = await import('../src/index.js');
+  const cluster = await startRedisCluster();
+  t.teardown(() => cluster.close());
+  // One seed is enough: the rest is learned from the cluster.
+  const client = createRedis(`redis://${cluster.nodes[0]!.address}`, 'command', { clusterNodes: cluster.nodes[0]!.address });
+  t.teardown(() => closeRedis(client));
+  t.ok(isCluster(client), 'a Cluster');
+  const keys = ['a', 'b', 'c', 'd', 'e', 'f'];
+  for (const k of keys) await client.set(k, k);
+  const owners = new Set(await Promise.all(keys.map(async (k) => (await cluster.masterOfSlot(keySlot(k))).address)));
+  t.ok(owners.size >= 2, `the keys landed on ${owners.size} masters`);
+  for (const k of keys) t.equal(await client.get(k), k);
+  t.equal(Number((await cluster.nodes[0]!.command('CLUSTER', 'KEYSLOT', 'vigil:srv:{x}:latest')).slice(1)), keySlot('vigil:srv:{x}:latest'), 'keySlot agrees with Redis');
+  await closeRedis(client);
+  t.equal(client.status, 'end', 'closed');
+});

@@ -237,3 +237,17 @@ t.test('a match pattern that does not compile: the reason, never the pattern', a
   }, ErrorCodes.CONFIG_INVALID, /^targets\[0\]\.match: invalid regular expression: Unterminated group$/, 'bad match pattern');
   t.notMatch(message, 'hunter2', 'the pattern is not echoed');
 });
+
+t.test('Redis Cluster seeds: from the flag, the environment or the file; a bad list is refused with its code', async (t) => {
+  t.equal(load(['--pid', 'a=1']).redisClusterNodes, undefined, 'none by default: one Redis');
+  t.equal(load(['--pid', 'a=1'], { VIGIL_REDIS_CLUSTER_NODES: 'r1:7000,r2:7000' }).redisClusterNodes, 'r1:7000,r2:7000', 'from the environment');
+  t.equal(
+    load(['--pid', 'a=1', '--redis-cluster-nodes', 'f:1'], { VIGIL_REDIS_CLUSTER_NODES: 'e:1' }).redisClusterNodes,
+    'f:1',
+    'the flag wins over the environment',
+  );
+  t.equal(load(['--config', file({ redisClusterNodes: 'file:1', targets: [{ id: 'a', pid: 1 }] })]).redisClusterNodes, 'file:1', 'from the file');
+  fails(t, () => load(['--pid', 'a=1', '--redis-cluster-nodes', 'nohostport']), ErrorCodes.REDIS_CLUSTER_NODES_INVALID, /^redisClusterNodes \(--redis-cluster-nodes\): .*host:port/, 'a bad flag names the flag');
+  fails(t, () => load(['--pid', 'a=1'], { VIGIL_REDIS_CLUSTER_NODES: 'h:1', VIGIL_REDIS_URL: 'redis://h/3' }), ErrorCodes.REDIS_CLUSTER_NODES_INVALID, /only database 0/, 'a database in the URL');
+  fails(t, () => createCollector({ redisUrl: 'redis://h', redisClusterNodes: 'h', collectorId: 'c', host: 'h', targets: [{ id: 'a', pid: 1, intervalMs: 1000 }], logger: sinkLogger().logger }), ErrorCodes.REDIS_CLUSTER_NODES_INVALID, /redisClusterNodes: /, 'createCollector checks it too');
+});

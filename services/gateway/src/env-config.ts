@@ -6,7 +6,7 @@ import { DEFAULT_PORT, ErrorCodes, VigilError, compile, envNames } from '@vigil/
 import { checkSettings, type GatewaySettings } from './options.js';
 import { DEFAULT_DRAIN_MS } from './drain.js';
 import { authSettingsFromEnv, type AuthSettings } from './auth/auth-config.js';
-import { redisTlsFromEnv, type RedisTls } from '@vigil/store';
+import { checkClusterTarget, redisTlsFromEnv, type RedisTls } from '@vigil/store';
 
 export type EnvConfig = {
   host: string;
@@ -88,6 +88,14 @@ export function readEnvConfig(env: NodeJS.ProcessEnv): EnvConfig {
   for (const [value, check] of [[processPart, checkProcess], [options, checkSettings]] as const) {
     const problem = check.explain(value);
     if (problem !== null) throw configError(problem, used);
+  }
+  const cluster = (options as GatewaySettings).redisClusterNodes;
+  if (cluster !== undefined) {
+    try {
+      checkClusterTarget((options as GatewaySettings).redisUrl, cluster);
+    } catch (err) {
+      throw new VigilError(ErrorCodes.REDIS_CLUSTER_NODES_INVALID, `VIGIL_REDIS_CLUSTER_NODES: ${(err as Error).message}`);
+    }
   }
   // Auth is several variables that make one choice (VIGIL_AUTH, VIGIL_AUTH_SECRET…): read as a
   // whole into the `auth` option; no key and no VIGIL_AUTH=none throws AUTH_CONFIG_INVALID.

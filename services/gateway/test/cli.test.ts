@@ -195,3 +195,10 @@ t.test('`vigil-gateway token` mints from the same environment', async (t) => {
   t.equal(bad.code, 2);
   t.match(bad.out, /--sub is required \(VIGIL_ERR_CONFIG_INVALID\)/);
 });
+
+t.test('VIGIL_REDIS_CLUSTER_NODES: the seed list reaches the options; a bad one is refused at start with its code', async (t) => {
+  const set = readEnvConfig({ VIGIL_AUTH: 'none', VIGIL_REDIS_URL: 'rediss://u:pw@r1:7000', VIGIL_REDIS_CLUSTER_NODES: 'r1:7000,r2:7000' });
+  t.equal(set.options.redisClusterNodes, 'r1:7000,r2:7000');
+  t.throws(() => readEnvConfig({ VIGIL_AUTH: 'none', VIGIL_REDIS_CLUSTER_NODES: 'r1' }), { code: ErrorCodes.REDIS_CLUSTER_NODES_INVALID, message: /^VIGIL_REDIS_CLUSTER_NODES: .*host:port/ });
+  t.throws(() => readEnvConfig({ VIGIL_AUTH: 'none', VIGIL_REDIS_URL: 'redis://h/2', VIGIL_REDIS_CLUSTER_NODES: 'h:1' }), { code: ErrorCodes.REDIS_CLUSTER_NODES_INVALID, message: /only database 0/ });
+});

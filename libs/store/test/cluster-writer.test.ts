@@ -1,0 +1,55 @@
+// BatchWriter on a Redis Cluster with one master away (and no replica taking over): the batch
+// fails, what reached the other masters is stored and broadcast; when the master is back, writing
+// the same batch again stores every event exactly once, and the broadcasts that waited go out once.
+import t from 'tap';
+import { Keys, NAMESPACE, ServerEvents, metricsRoom } from '@vigil/protocol';
+import { startRedisCluster, waitFor } from '@vigil/testkit';
+import { BatchWriter, broadcastFrame, closeRedis, createRedis, keySlot, type AppendOp } from '../src/index.js';
+
+t.test('a batch across three masters, one of them down: a retry stores nothing twice and broadcasts each event once', async (t) => {
+  // No failover here: the master stays away until it is started again.
+  const cluster = await startRedisCluster({ replicasPerMaster: 0, nodeTimeoutMs: 60_000 });
+  t.teardown(() => cluster.close());
+  const url = `redis://${cluster.nodes[0]!.address}`;
+  const r = createRedis(url, 'command', { clusterNodes: cluster.seeds });
+  const sub = createRedis(url, 'subscriber', { clusterNodes: cluster.seeds });
+  t.teardown(() => Promise.all([closeRedis(r), closeRedis(sub)]));
+
+  const ids = Array.from({ length: 12 }, (_, i) => `w-${i}`);
+  const owner = new Map(await Promise.all(ids.map(async (id) => [id, (await cluster.masterOfSlot(keySlot(Keys.metrics(id)))).address] as const)));
+  const down = await cluster.masterOfSlot(keySlot(Keys.metrics(ids[0]!)));
+  const onDown = ids.filter((id) => owner.get(id) === down.address);
+  t.ok(onDown.length > 0 && onDown.length < ids.length, `${onDown.length} of ${ids.length} servers on the master that goes away`);
+
+  const heard = new Map<string, number>();
+  sub.on('smessage', (channel: string) => heard.set(channel, (heard.get(channel) ?? 0) + 1));
+  const frames = new Map(ids.map((id) => [id, broadcastFrame('t', NAMESPACE, metricsRoom(id), ServerEvents.processInfo)]));
+  for (const f of frames.values()) await sub.ssubscribe(f.channel);
+  await r.ping();
+
+  const batch = {
+    appends: ids.map((id): AppendOp => ({ stream: Keys.metrics(id), maxLen: 100, latestKey: Keys.latest(id), body: JSON.stringify({ serverId: id }), frame: frames.get(id)! })),
+    registry: [],
+    heartbeats: [],
+  };
+  const writer = new BatchWriter(r);
+  await down.kill();
+  const failingSince = Date.now();
+  await t.rejects(writer.write(batch), { code: 'VIGIL_ERR_REDIS_WRITE_FAILED' }, 'the batch fails while a master is away');
+  t.comment(`the write failed after ${Date.now() - failingSince} ms`);
+  t.ok(writer.broadcasts.pending > 0, `${writer.broadcasts.pending} broadcasts wait for their master`);
+
+  const backSince = Date.now();
+  await down.start();
+  await cluster.waitHealthy();
+  await waitFor(async () => (await r.get(Keys.latest(onDown[0]!)).catch(() => 'down')) !== 'down', { timeoutMs: 15_000, message: 'the client to reach the master again' });
+  t.comment(`the master was back and reached after ${Date.now() - backSince} ms`);
+  const positions = await writer.write(batch);
+  t.equal(positions.length, ids.length, 'the retry succeeds, with a position per event');
+  for (const id of ids) t.equal(await r.xlen(Keys.metrics(id)), 1, `${id}: stored once`);
+  await waitFor(() => ids.every((id) => heard.get(frames.get(id)!.channel) === 1), { timeoutMs: 10_000, message: 'one broadcast per event' });
+  t.same(writer.broadcasts, { pending: 0, dropped: 0 }, 'nothing waits any more');
+  // A later write is broadcast after, never before, what waited.
+  await writer.write({ ...batch, appends: batch.appends.map((op) => ({ ...op })) });
+  await waitFor(() => ids.every((id) => heard.get(frames.get(id)!.channel) === 2), { timeoutMs: 10_000, message: 'the next write broadcast once too' });
+});
