@@ -2,7 +2,7 @@
 // verifying tokens signed with the run's secret (lib/auth.ts). Every bench client comes from 127.0.0.1,
 // so the per-address caps (meant for one client machine, or one proxy's clients behind trustProxy) are
 // raised to what the parent says it will open; every other setting is the product's default.
-// The parent sends `start { redisUrl }` and gets `listening { port }`; `stop` closes the app.
+// The parent sends `start { redisUrl, redisClusterNodes? }` and gets `listening { port }`; `stop` closes the app.
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '@vigil/gateway';
@@ -15,7 +15,8 @@ onParentMessage(
   async (m) => {
     if (m.type !== 'start') return;
     const clients = Math.max(1, Number(m.clients) || 1);
-    app = await buildApp({ redisUrl: String(m.redisUrl), auth: BENCH_AUTH, maxConnectionsPerAddress: clients, handshakesPerSecond: Math.max(20, clients) });
+    const redisClusterNodes = typeof m.redisClusterNodes === 'string' ? m.redisClusterNodes : undefined;
+    app = await buildApp({ redisUrl: String(m.redisUrl), redisClusterNodes, auth: BENCH_AUTH, maxConnectionsPerAddress: clients, handshakesPerSecond: Math.max(20, clients) });
     await app.listen({ host: '127.0.0.1', port: 0 });
     tellParent({ type: 'listening', port: (app.server.address() as AddressInfo).port });
   },

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import type { SamplingOptions } from '../collector-sampling.js';
 import type { FanoutOptions, Stack } from '../fanout.js';
 import type { IntervalOptions } from '../collector-interval.js';
+import { REDIS_KINDS, type CapacityOptions, type RedisKind } from '../capacity.js';
 
 /** The fan-out stacks: vigil over Socket.IO, the bare Socket.IO baseline, vigil over its plain WebSocket `/ws`. */
 export const STACKS = ['vigil', 'baseline', 'ws'] as const;
@@ -41,6 +42,19 @@ const OPTIONS = {
   'interval-warmup': { type: 'string' },
   'interval-window': { type: 'string' },
   'interval-repeats': { type: 'string' },
+  // capacity (bench/capacity.ts)
+  'capacity-servers': { type: 'string' },
+  'capacity-collectors': { type: 'string' },
+  'capacity-clients': { type: 'string' },
+  'capacity-gateways': { type: 'string' },
+  'capacity-interval': { type: 'string' },
+  'capacity-metrics-per-client': { type: 'string' },
+  'capacity-whole-fleet': { type: 'string' },
+  'capacity-collector-procs': { type: 'string' },
+  'capacity-client-procs': { type: 'string' },
+  'capacity-warmup': { type: 'string' },
+  'capacity-window': { type: 'string' },
+  'capacity-redis': { type: 'string' },
   // run
   'no-write': { type: 'boolean' },
   'render-only': { type: 'boolean' },
@@ -60,7 +74,17 @@ function raw(values: Values, name: keyof typeof OPTIONS): string | undefined {
 }
 
 /** Counts must be whole numbers; rates and durations need not be. */
-const WHOLE = new Set(['interval-targets', 'interval-configured', 'interval-fast', 'interval-repeats', 'sizes', 'interval', 'ticks', 'warmup-ticks', 'per-pid-ticks', 'repeats', 'clients', 'servers', 'gateways', 'client-procs', 'collectors']);
+const WHOLE = new Set([
+  'capacity-servers',
+  'capacity-collectors',
+  'capacity-clients',
+  'capacity-gateways',
+  'capacity-interval',
+  'capacity-metrics-per-client',
+  'capacity-whole-fleet',
+  'capacity-collector-procs',
+  'capacity-client-procs',
+  'interval-targets', 'interval-configured', 'interval-fast', 'interval-repeats', 'sizes', 'interval', 'ticks', 'warmup-ticks', 'per-pid-ticks', 'repeats', 'clients', 'servers', 'gateways', 'client-procs', 'collectors']);
 
 function valid(name: string, n: number, min: number, max: number): boolean {
   return Number.isFinite(n) && n >= min && n <= max && (!WHOLE.has(name) || Number.isInteger(n));
@@ -126,6 +150,30 @@ function intervalFrom(values: Values, d: IntervalOptions): IntervalOptions {
   };
 }
 
+function capacityFrom(values: Values, d: CapacityOptions): CapacityOptions {
+  const kinds = (raw(values, 'capacity-redis') ?? d.kinds.join(',')).split(',').map((s) => s.trim());
+  for (const k of kinds) if (!REDIS_KINDS.includes(k as RedisKind)) throw new Error(`--capacity-redis: expected some of ${REDIS_KINDS.join(', ')}, got "${k}"`);
+  const servers = num(values, 'capacity-servers', d.servers, 1, 100_000);
+  return {
+    servers,
+    collectors: num(values, 'capacity-collectors', Math.min(d.collectors, servers), 1, Math.min(1000, servers)),
+    clients: num(values, 'capacity-clients', d.clients, 1, 5000),
+    gateways: num(values, 'capacity-gateways', d.gateways, 1, 8),
+    intervalMs: num(values, 'capacity-interval', d.intervalMs, 100, 60_000),
+    metricsPerClient: num(values, 'capacity-metrics-per-client', d.metricsPerClient, 0, 50),
+    wholeFleetClients: num(values, 'capacity-whole-fleet', d.wholeFleetClients, 0, 1000),
+    collectorProcs: num(values, 'capacity-collector-procs', d.collectorProcs, 1, 16),
+    clientProcs: num(values, 'capacity-client-procs', d.clientProcs, 1, 8),
+    warmupMs: num(values, 'capacity-warmup', d.warmupMs / 1000, 0, 120) * 1000,
+    windowMs: num(values, 'capacity-window', d.windowMs / 1000, 1, 300) * 1000,
+    kinds: [...new Set(kinds)] as RedisKind[],
+  };
+}
+
+export function parseCapacityFlags(argv: readonly string[], defaults: CapacityOptions): CapacityOptions {
+  return capacityFrom(parse(argv), defaults);
+}
+
 export function parseIntervalFlags(argv: readonly string[], defaults: IntervalOptions): IntervalOptions {
   return intervalFrom(parse(argv), defaults);
 }
@@ -139,20 +187,24 @@ export function parseFanoutFlags(argv: readonly string[], defaults: FanoutOption
 }
 
 export type RunFlags = {
-  only: 'sampling' | 'fanout' | 'memory' | 'host' | 'interval' | 'fleet' | null;
+  only: 'sampling' | 'fanout' | 'memory' | 'host' | 'interval' | 'fleet' | 'capacity' | null;
   write: boolean;
   /** Rewrites README.md from results/latest.json without measuring anything. */
   renderOnly: boolean;
   sampling: SamplingOptions;
   fanout: FanoutOptions;
   interval: IntervalOptions;
+  capacity: CapacityOptions;
 };
 
-export function parseRunFlags(argv: readonly string[], defaults: { sampling: SamplingOptions; fanout: FanoutOptions; interval: IntervalOptions }): RunFlags {
+export function parseRunFlags(
+  argv: readonly string[],
+  defaults: { sampling: SamplingOptions; fanout: FanoutOptions; interval: IntervalOptions; capacity: CapacityOptions },
+): RunFlags {
   const values = parse(argv);
   const only = raw(values, 'only');
-  if (only !== undefined && only !== 'sampling' && only !== 'fanout' && only !== 'memory' && only !== 'host' && only !== 'interval' && only !== 'fleet') {
-    throw new Error(`--only: expected sampling, fanout, memory, host, interval or fleet, got "${only}"`);
+  if (only !== undefined && only !== 'sampling' && only !== 'fanout' && only !== 'memory' && only !== 'host' && only !== 'interval' && only !== 'fleet' && only !== 'capacity') {
+    throw new Error(`--only: expected sampling, fanout, memory, host, interval, fleet or capacity, got "${only}"`);
   }
   return {
     only: only ?? null,
@@ -161,5 +213,6 @@ export function parseRunFlags(argv: readonly string[], defaults: { sampling: Sam
     sampling: samplingFrom(values, defaults.sampling),
     fanout: fanoutFrom(values, defaults.fanout),
     interval: intervalFrom(values, defaults.interval),
+    capacity: capacityFrom(values, defaults.capacity),
   };
 }

@@ -7,6 +7,8 @@ import type { MemoryReport } from '../redis-memory.js';
 import { memorySection } from './memory-report.js';
 import { hostSamplingSection, type HostSamplingReport } from '../host-sampling.js';
 import { DEFAULT_INTERVAL, intervalSection, type IntervalReport } from '../collector-interval.js';
+import type { CapacityReport } from '../capacity.js';
+import { capacitySection } from './capacity-report.js';
 
 export type Section<T> = { command: string; startedAt: string; finishedAt: string; otherCoresBefore: number | null; loadAvgAfter: number[]; report: T };
 
@@ -21,6 +23,8 @@ export type Results = {
   host?: Section<HostSamplingReport> | null;
   /** Absent in results written before this benchmark existed. */
   interval?: Section<IntervalReport> | null;
+  /** Absent in results written before this benchmark existed. */
+  capacity?: Section<CapacityReport> | null;
 };
 
 /** A sampling run of an earlier version of the collector, kept for comparison (bench/results/sampling-before.json). */
@@ -369,7 +373,7 @@ Reproduce with:
 ${r.command}
 \`\`\`
 
-Sizes are flags (or \`VIGIL_BENCH_*\` environment variables), defaults shown: ${flagLine()}; \`--only=sampling|fanout|memory|host|interval\`
+Sizes are flags (or \`VIGIL_BENCH_*\` environment variables), defaults shown: ${flagLine()}; \`--only=sampling|fanout|memory|host|interval|capacity\`
 runs one benchmark (the other sections are then kept from the previous results); \`--render-only\` rewrites this page
 from the results file. Run standalone,
 \`bench/collector-sampling.ts\`, \`bench/fanout.ts\` and \`bench/host-sampling.ts\` print their JSON.
@@ -387,5 +391,6 @@ latency ones most of all.`,
   if (r.memory) parts.push(memorySection(r.memory));
   if (r.host) parts.push(hostSamplingSection(r.host));
   if (r.interval) parts.push(intervalSection(r.interval));
+  if (r.capacity) parts.push(capacitySection(r.capacity));
   return parts.join('\n\n') + '\n';
 }
