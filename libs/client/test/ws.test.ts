@@ -188,3 +188,29 @@ t.test('the /ws client: a resync during a log subscribe waits for it, then resum
   t.same(subscribes.map((s) => s.outstanding), [1, 1], 'the resync subscribe was sent only after the first was answered');
   t.equal(subscribes[1]!.since, '3-0', 'and it resumed from the last line delivered');
 });
+
+t.test('the /ws client: a subscribe is on the wire before an unsubscribe or a second subscribe asked right after it, and each is answered', async (t) => {
+  // A peer of its own that plays the gateway: it answers every request ok and notes the order they came in.
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  const received: string[] = [];
+  server.on('connection', (peer) => {
+    peer.on('message', (raw) => {
+      const { id, event, data } = JSON.parse(String(raw)) as { id: number; event: string; data?: { serverId?: string } };
+      received.push(`${event} ${data?.serverId ?? ''}`);
+      peer.send(JSON.stringify({ id, ack: { ok: true, serverId: data?.serverId } }));
+    });
+  });
+  const port = (server.address() as { port: number }).port;
+  const client = new VigilWsClient({ url: `http://127.0.0.1:${port}`, token: ALL_ACCESS_TOKEN, WebSocket: WebSocket as unknown as WebSocketConstructor, reconnect: false });
+  t.teardown(() => client.close());
+  await client.connect();
+  const replaced = client.subscribeMetrics('api', () => undefined);
+  const replacing = client.subscribeMetrics('api', () => undefined);
+  const dropped = client.subscribeLogs('db', () => undefined);
+  const unsubscribed = client.unsubscribe('logs', 'db');
+  const acks = await Promise.all([replaced, replacing, dropped, unsubscribed]);
+  t.match(acks, [{ ok: true, serverId: 'api' }, { ok: true, serverId: 'api' }, { ok: true, serverId: 'db' }, { ok: true, serverId: 'db' }], 'every call answered by its ack');
+  t.same(received, ['subscribe-server-metrics api', 'subscribe-server-metrics api', 'subscribe-server-logs db', 'unsubscribe-server-logs db'], 'in the order asked');
+});

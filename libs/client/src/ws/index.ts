@@ -217,7 +217,10 @@ export class VigilWsClient {
   async #add<S extends Subscription>(sub: S): Promise<AckOf<S['kind']>> {
     const key = keyOf(sub);
     this.#subs.set(key, sub);
-    const ack = (await this.#subscribe(sub)) as AckOf<S['kind']>;
+    // Sent now, not after a turn of the queue: a new subscription has none in flight, and its
+    // subscribe must reach the wire before an unsubscribe (or a second subscribe) asked right
+    // after it, and always be answered (a queued one is skipped when superseded).
+    const ack = (await this.#start(sub)) as AckOf<S['kind']>;
     if (!ack.ok && this.#subs.get(key) === sub) this.#subs.delete(key);
     return ack;
   }
@@ -230,14 +233,19 @@ export class VigilWsClient {
       if (sub.queued === queued) sub.queued = null;
       // Unsubscribed while it waited: nothing to ask for.
       if (this.#subs.get(keyOf(sub)) !== sub) return undefined;
-      const sent = this.#send(sub);
-      sub.inflight = sent;
-      return sent.finally(() => {
-        if (sub.inflight === sent) sub.inflight = null;
-      });
+      return this.#start(sub);
     });
     sub.queued = queued;
     return queued;
+  }
+
+  /** Sends the subscription's subscribe now, as the one in flight. */
+  #start(sub: Subscription): Promise<unknown> {
+    const sent = this.#send(sub);
+    sub.inflight = sent;
+    return sent.finally(() => {
+      if (sub.inflight === sent) sub.inflight = null;
+    });
   }
 
   #send(sub: Subscription): Promise<unknown> {
