@@ -3,9 +3,10 @@
 // `since`, so no line is missed or repeated).
 import t from 'tap';
 import WebSocket, { WebSocketServer } from 'ws';
-import { ErrorCodes, comparePositions, type AlertEvent, type ProcessInfoEvent, type ProcessLogsEvent, type SystemMetricsEvent } from '@vigil/protocol';
+import { BACKFILL_MAX, ErrorCodes, comparePositions, type AlertEvent, type ProcessInfoEvent, type ProcessLogsEvent, type SystemMetricsEvent } from '@vigil/protocol';
 import { AlertWriter, HostWriter, closeRedis, createRedis } from '@vigil/store';
 import { startRedis, startTcpBalancer, waitFor } from '@vigil/testkit';
+import { HELD_MAX } from '../src/logs-subscription.js';
 import { VigilWsClient, type WebSocketConstructor } from '../src/ws/index.js';
 import { ALL_ACCESS_TOKEN, Publisher, alert, hostData, startGateway, testToken, type Teardown } from './fixtures/cluster.js';
 
@@ -187,4 +188,89 @@ t.test('the /ws client: a resync during a log subscribe waits for it, then resum
   t.same(lines, ['1-0', '2-0', '3-0', '4-0', '5-0'], 'every line once, in order');
   t.same(subscribes.map((s) => s.outstanding), [1, 1], 'the resync subscribe was sent only after the first was answered');
   t.equal(subscribes[1]!.since, '3-0', 'and it resumed from the last line delivered');
+});
+
+t.test('the /ws client: a subscribe is on the wire before an unsubscribe or a second subscribe asked right after it, and each is answered', async (t) => {
+  // A peer of its own that plays the gateway: it answers every request ok and notes the order they came in.
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  const received: string[] = [];
+  server.on('connection', (peer) => {
+    peer.on('message', (raw) => {
+      const { id, event, data } = JSON.parse(String(raw)) as { id: number; event: string; data?: { serverId?: string } };
+      received.push(`${event} ${data?.serverId ?? ''}`);
+      peer.send(JSON.stringify({ id, ack: { ok: true, serverId: data?.serverId } }));
+    });
+  });
+  const port = (server.address() as { port: number }).port;
+  const client = new VigilWsClient({ url: `http://127.0.0.1:${port}`, token: ALL_ACCESS_TOKEN, WebSocket: WebSocket as unknown as WebSocketConstructor, reconnect: false });
+  t.teardown(() => client.close());
+  await client.connect();
+  const replaced = client.subscribeMetrics('api', () => undefined);
+  const replacing = client.subscribeMetrics('api', () => undefined);
+  const dropped = client.subscribeLogs('db', () => undefined);
+  const unsubscribed = client.unsubscribe('logs', 'db');
+  const acks = await Promise.all([replaced, replacing, dropped, unsubscribed]);
+  t.match(acks, [{ ok: true, serverId: 'api' }, { ok: true, serverId: 'api' }, { ok: true, serverId: 'db' }, { ok: true, serverId: 'db' }], 'every call answered by its ack');
+  t.same(received, ['subscribe-server-metrics api', 'subscribe-server-metrics api', 'subscribe-server-logs db', 'unsubscribe-server-logs db'], 'in the order asked');
+});
+
+/** A peer of its own that plays the gateway's log replay: at most `cap` lines after `since` per subscribe, then `more` with `next`; `live` lines pushed before the first ack. */
+async function replayingPeer(t: Teardown, history: number, cap: number, live: (send: (n: number) => void) => void) {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  const line = (n: number) => JSON.stringify({ event: 'process:logs', data: { serverId: 'api', level: 'info', message: `line ${n}`, timestamp: new Date().toISOString(), position: `${n}-0` } });
+  const subscribes: Array<string | undefined> = [];
+  server.on('connection', (peer) => {
+    peer.on('message', (raw) => {
+      const { id, event, data } = JSON.parse(String(raw)) as { id: number; event: string; data: { since?: string } };
+      if (event !== 'subscribe-server-logs') return peer.send(JSON.stringify({ id, ack: { ok: true } }));
+      subscribes.push(data.since);
+      if (subscribes.length === 1) live((n) => peer.send(line(n)));
+      let n = data.since === undefined ? history + 1 : Number.parseInt(data.since, 10) + 1;
+      let sent = 0;
+      for (; n <= history && sent < cap; n++, sent++) peer.send(line(n));
+      const more = n <= history;
+      peer.send(JSON.stringify({ id, ack: { ok: true, serverId: 'api', room: 'server-logs-api', level: 'info', timestamp: new Date().toISOString(), replayed: sent, gap: false, more, ...(more ? { next: `${n - 1}-0` } : {}) } }));
+    });
+  });
+  const port = (server.address() as { port: number }).port;
+  return { url: `http://127.0.0.1:${port}`, subscribes };
+}
+
+t.test('the /ws client: a capped replay goes on from `next`, and held live lines past it come once, in order', async (t) => {
+  // 25 lines of history after `since`, 10 a subscribe; live line 25 crosses the first (capped) replay.
+  const peer = await replayingPeer(t, 25, 10, (send) => send(25));
+  const client = new VigilWsClient({ url: peer.url, token: ALL_ACCESS_TOKEN, WebSocket: WebSocket as unknown as WebSocketConstructor, reconnect: false });
+  t.teardown(() => client.close());
+  await client.connect();
+  const lines: number[] = [];
+  t.match(await client.subscribeLogs('api', (e) => lines.push(Number.parseInt(e.position, 10)), { since: '0-0' }), { ok: true, more: true, next: '10-0' });
+  await waitFor(() => lines.length === 25, { message: 'every line of the history' });
+  t.same(lines, Array.from({ length: 25 }, (_, i) => i + 1), 'every line once, in order');
+  t.same(peer.subscribes, ['0-0', '10-0', '20-0'], 'each subscribe from where the last replay stopped');
+});
+
+t.test('the /ws client: lines held during a subscribe are bounded (HELD_MAX); those let go are read again, once each, in order', async (t) => {
+  // More live lines than HELD_MAX cross the first subscribe (one without `since`).
+  const total = HELD_MAX + 500;
+  const peer = await replayingPeer(t, total, BACKFILL_MAX, (send) => {
+    for (let n = 1; n <= total; n++) send(n);
+  });
+  const client = new VigilWsClient({ url: peer.url, token: ALL_ACCESS_TOKEN, WebSocket: WebSocket as unknown as WebSocketConstructor, reconnect: false });
+  t.teardown(() => client.close());
+  await client.connect();
+  let count = 0;
+  let inOrder = true;
+  await client.subscribeLogs('api', (e) => {
+    const n = Number.parseInt(e.position, 10);
+    if (n !== count + 1) inOrder = false;
+    count++;
+  });
+  await waitFor(() => count === total, { timeoutMs: 20_000, message: 'every line, read again after they were let go' });
+  t.ok(inOrder, 'every line once, in order');
+  t.equal(peer.subscribes[1], '0-999999999999999', 'read again from just before the oldest line let go');
+  t.equal(peer.subscribes.length, 4, 'then in capped replays');
 });

@@ -46,10 +46,14 @@ export class ClusterWriter {
       if (!g) groups.set(slot, (g = []));
       g.push(i);
     });
+    // Every group is encoded (and checked) before any is sent: a refused batch writes nothing,
+    // as on one node. Encoding a group as it is sent would store the groups before a refused one,
+    // unremembered (a retry would store them twice) and never broadcast.
+    const encoded: Array<[number[], Parameters<WithAppend['vigilAppend']>]> = [];
+    for (const indexes of groups.values()) encoded.push([indexes, encodeAppends(indexes.map((i) => batch.appends[i]!), '2')]);
     const calls: Array<Promise<unknown>> = [];
-    for (const indexes of groups.values()) {
-      const ops = indexes.map((i) => batch.appends[i]!);
-      const call = (this.#redis as unknown as WithAppend).vigilAppend(...encodeAppends(ops, '2')).then((reply) => {
+    for (const [indexes, args] of encoded) {
+      const call = (this.#redis as unknown as WithAppend).vigilAppend(...args).then((reply) => {
         const got = Array.isArray(reply) ? reply : [];
         indexes.forEach((i, k) => (ids[i] = String(got[k] ?? '')));
       });

@@ -25,6 +25,7 @@ import {
   type SystemMetricsEvent,
 } from '@vigil/protocol';
 import { ALERT_IDS_REMEMBERED } from '../alerts-subscription.js';
+import { HELD_MAX, MAX_REPLAY_ROUNDS } from '../logs-subscription.js';
 
 /** What the client needs of a WebSocket: the WHATWG API (browsers, Node 22, `ws`) with `headers` in its init. */
 export type WebSocketLike = {
@@ -66,8 +67,12 @@ type Subscription = Serial &
         level: LogLevel | undefined;
         last: string | null;
         onLine(e: ProcessLogsEvent): void;
-        /** Lines held while a subscribe is answered: a replay and live lines may cross; sorted at the ack. */
+        /** Lines held while a subscribe is answered: a replay and live lines may cross; sorted at the ack. At most HELD_MAX. */
         held: ProcessLogsEvent[] | null;
+        /** Past HELD_MAX the held lines are let go: the oldest of them, read again by another subscribe. */
+        dropped: string | null;
+        /** Subscribes in a row that left lines to read again (a capped replay, lines let go); at most MAX_REPLAY_ROUNDS. */
+        rounds: number;
       }
     | { kind: 'host'; host: string; interval: number | undefined; last: string | null; onSample(e: SystemMetricsEvent): void }
     | {
@@ -162,7 +167,7 @@ export class VigilWsClient {
 
   /** Log lines of a server at `level` and above, in order, each once, across reconnects. */
   async subscribeLogs(serverId: string, onLine: (e: ProcessLogsEvent) => void, options: { level?: LogLevel; since?: string } = {}): Promise<Ack<'subscribe-server-logs'>> {
-    return this.#add({ kind: 'logs', serverId, level: options.level, last: options.since ?? null, onLine, held: null, inflight: null, queued: null });
+    return this.#add({ kind: 'logs', serverId, level: options.level, last: options.since ?? null, onLine, held: null, dropped: null, rounds: 0, inflight: null, queued: null });
   }
 
   /** Samples of a host (`system-metrics-update`), in order, each once, across reconnects; `interval` asks its collector to sample that often. */
@@ -217,7 +222,10 @@ export class VigilWsClient {
   async #add<S extends Subscription>(sub: S): Promise<AckOf<S['kind']>> {
     const key = keyOf(sub);
     this.#subs.set(key, sub);
-    const ack = (await this.#subscribe(sub)) as AckOf<S['kind']>;
+    // Sent now, not after a turn of the queue: a new subscription has none in flight, and its
+    // subscribe must reach the wire before an unsubscribe (or a second subscribe) asked right
+    // after it, and always be answered (a queued one is skipped when superseded).
+    const ack = (await this.#start(sub)) as AckOf<S['kind']>;
     if (!ack.ok && this.#subs.get(key) === sub) this.#subs.delete(key);
     return ack;
   }
@@ -230,14 +238,19 @@ export class VigilWsClient {
       if (sub.queued === queued) sub.queued = null;
       // Unsubscribed while it waited: nothing to ask for.
       if (this.#subs.get(keyOf(sub)) !== sub) return undefined;
-      const sent = this.#send(sub);
-      sub.inflight = sent;
-      return sent.finally(() => {
-        if (sub.inflight === sent) sub.inflight = null;
-      });
+      return this.#start(sub);
     });
     sub.queued = queued;
     return queued;
+  }
+
+  /** Sends the subscription's subscribe now, as the one in flight. */
+  #start(sub: Subscription): Promise<unknown> {
+    const sent = this.#send(sub);
+    sub.inflight = sent;
+    return sent.finally(() => {
+      if (sub.inflight === sent) sub.inflight = null;
+    });
   }
 
   #send(sub: Subscription): Promise<unknown> {
@@ -265,13 +278,49 @@ export class VigilWsClient {
       case 'logs': {
         const data = { serverId: sub.serverId, ...(sub.level ? { level: sub.level } : {}), ...(sub.last ? { since: sub.last } : {}) };
         sub.held = [];
-        return this.request(ClientEvents.subscribeServerLogs, data).finally(() => {
-          const held = (sub.held ?? []).sort((a, b) => comparePositions(a.position, b.position));
-          sub.held = null;
-          for (const line of held) this.#deliverOnce(sub, line);
-        });
+        sub.dropped = null;
+        return this.request(ClientEvents.subscribeServerLogs, data).then(
+          (ack) => {
+            this.#release(sub, ack.ok && ack.more ? ack.next : undefined);
+            return ack;
+          },
+          (err: unknown) => {
+            this.#release(sub, undefined);
+            throw err;
+          },
+        );
       }
     }
+  }
+
+  /**
+   * At a logs subscribe's answer: the held lines in order, up to `next` when the gateway capped
+   * its replay; then, when lines are left to read (past `next`, or let go past HELD_MAX), one
+   * more subscribe from where delivery stopped (the gateway replays at most BACKFILL_MAX a time).
+   */
+  #release(sub: Extract<Subscription, { kind: 'logs' }>, next: string | undefined): void {
+    const held = sub.held ?? [];
+    const dropped = sub.dropped;
+    sub.held = null;
+    sub.dropped = null;
+    if (dropped === null) {
+      held.sort((a, b) => comparePositions(a.position, b.position));
+      for (const line of held) {
+        // Held live lines past `next` come again in the rest of the replay.
+        if (next !== undefined && comparePositions(line.position, next) > 0) break;
+        this.#deliverOnce(sub, line);
+      }
+      if (next !== undefined && (sub.last === null || comparePositions(next, sub.last) > 0)) sub.last = next;
+    } else if (sub.last === null) {
+      sub.last = positionBefore(dropped);
+    }
+    const again = dropped !== null || next !== undefined;
+    if (!again || sub.rounds >= MAX_REPLAY_ROUNDS || this.#subs.get(keyOf(sub)) !== sub) {
+      sub.rounds = 0;
+      return;
+    }
+    sub.rounds++;
+    void this.#subscribe(sub).catch(() => undefined);
   }
 
   async #token(): Promise<string | undefined> {
@@ -356,8 +405,19 @@ export class VigilWsClient {
       : null;
     const sub = key === null ? undefined : this.#subs.get(key);
     if (!sub || sub.kind === 'alerts') return;
-    if (sub.kind === 'logs' && sub.held) sub.held.push(data as ProcessLogsEvent);
+    if (sub.kind === 'logs' && sub.held) this.#hold(sub, sub.held, data as ProcessLogsEvent);
     else this.#deliverOnce(sub, data as ProcessInfoEvent & ProcessLogsEvent & SystemMetricsEvent);
+  }
+
+  /** A line that came while a subscribe is answered; past HELD_MAX, all of them are let go (read again after). */
+  #hold(sub: Extract<Subscription, { kind: 'logs' }>, held: ProcessLogsEvent[], line: ProcessLogsEvent): void {
+    if (sub.dropped === null && held.length < HELD_MAX) {
+      held.push(line);
+      return;
+    }
+    for (const h of held) if (sub.dropped === null || comparePositions(h.position, sub.dropped) < 0) sub.dropped = h.position;
+    held.length = 0;
+    if (sub.dropped === null || comparePositions(line.position, sub.dropped) < 0) sub.dropped = line.position;
   }
 
   /** Each event once, in order: a re-subscribe sends the latest sample again. */
@@ -421,4 +481,11 @@ export class VigilWsClient {
     };
     this.#retry = setTimeout(attempt, this.#pause);
   }
+}
+
+/** The position just before `position` (a `since` that replays it too). */
+function positionBefore(position: string): string {
+  const [ms, seq] = position.split('-').map(Number) as [number, number];
+  if (seq > 0) return `${ms}-${seq - 1}`;
+  return ms > 0 ? `${ms - 1}-999999999999999` : '0-0';
 }
