@@ -158,3 +158,29 @@ t.test('a subscribe during a snapshot in parts: the old one is closed, the new o
     [true, true, 1],
   ]);
 });
+
+t.test('a limited token catching up: the delta names no server the token may not see', async (t) => {
+  const { collector, view } = await startView(t);
+  for (const id of ['mine-1', 'other-1']) await collector.sample(id, 1, { staleAfterMs: HOUR });
+  const client = standIn();
+  client.permissions = permissionsOf('tenant', { servers: ['mine-*'] }, Infinity);
+  const subscriber = new FleetSubscriber(client);
+  await view.read();
+  t.equal(await subscriber.subscribe(view, undefined), 1);
+
+  // Two generations behind, so the catch-up (not the one-generation delta) builds what it is sent.
+  client.unsent = 1_000_000;
+  await collector.sample('other-1', 2, { staleAfterMs: HOUR });
+  await view.read();
+  subscriber.update(view);
+  await collector.sample('mine-1', 2, { staleAfterMs: HOUR });
+  await collector.sample('other-1', 3, { staleAfterMs: HOUR });
+  await view.read();
+  subscriber.update(view);
+  client.unsent = 0;
+  subscriber.update(view);
+  const delta = client.sent.at(-1)!;
+  t.match(delta, { snapshot: false, total: 1 });
+  t.same(delta.rows.map((r) => r.id), ['mine-1']);
+  t.same(delta.removed, [], 'other-1 changed, but its id is not sent to a token that may not see it');
+});
