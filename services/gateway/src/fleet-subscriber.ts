@@ -156,7 +156,9 @@ export class FleetSubscriber {
     this.#busy = true;
     try {
       for (const part of parts) {
-        if (epoch !== this.#epoch || !(await drained(this.client, FLEET_DRAIN_BELOW)) || epoch !== this.#epoch) return;
+        // A newer subscribe or stop() ends the wait too: no timer polls for a client nobody sends to.
+        const over = () => epoch !== this.#epoch;
+        if (over() || !(await drained(this.client, FLEET_DRAIN_BELOW, over)) || over()) return;
         this.#emit(part);
       }
     } finally {

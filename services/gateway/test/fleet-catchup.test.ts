@@ -133,8 +133,11 @@ t.test('a subscribe during a snapshot in parts: the old one is closed, the new o
   t.equal(client.sent.length, 0, 'the snapshot in parts waits for the client to read');
   t.equal(await subscriber.subscribe(view, { id: 'a' }), 1, 'the new filter');
   t.match(client.sent, [{ snapshot: true, complete: true, total: 1 }]);
+  // The replaced snapshot stops waiting at once, although the client still does not read.
+  let firstDone = false;
+  void first.then(() => (firstDone = true));
+  await waitFor(() => firstDone, { timeoutMs: 2_000, message: 'the replaced snapshot no longer waits for the client' });
   client.unsent = 0;
-  await first;
   t.equal(client.sent.length, 1, 'no part of the replaced snapshot after the new one');
 
   await collector.sample('a', 2, { staleAfterMs: HOUR });
@@ -183,4 +186,19 @@ t.test('a limited token catching up: the delta names no server the token may not
   t.match(delta, { snapshot: false, total: 1 });
   t.same(delta.rows.map((r) => r.id), ['mine-1']);
   t.same(delta.removed, [], 'other-1 changed, but its id is not sent to a token that may not see it');
+});
+
+t.test('unsubscribed while its snapshot waits for the client to read: the wait ends', async (t) => {
+  const { collector, view } = await startView(t);
+  await collector.register(Array.from({ length: 1500 }, (_, i) => `m-${i}`), { staleAfterMs: HOUR });
+  await view.read();
+  const client = standIn();
+  const subscriber = new FleetSubscriber(client);
+  client.unsent = 1_000_000;
+  let done = false;
+  void subscriber.subscribe(view, undefined).then(() => (done = true));
+  subscriber.stop();
+  await waitFor(() => done, { timeoutMs: 2_000, message: 'no loop left polling for an unsubscribed client' });
+  client.unsent = 0;
+  t.equal(client.sent.length, 0, 'and nothing sent after the stop');
 });
