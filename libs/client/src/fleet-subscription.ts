@@ -28,7 +28,11 @@ export interface FleetSubscription {
   readonly ready: boolean;
   readonly filter: FleetFilter | undefined;
   on(event: 'update', fn: (change: FleetChange) => void): () => void;
-  /** A new filter: resolves once the gateway confirmed it and its snapshot replaced the rows. */
+  /**
+   * A new filter: resolves once the gateway confirmed it and its snapshot replaced the rows; rejects
+   * (offline, connection lost, refused, no snapshot in time) while the rows are still the old
+   * filter's: the subscription then applies the new filter on its next (re)join by itself.
+   */
   setFilter(filter?: FleetFilter): Promise<void>;
   /** Ends the subscription (`unsubscribe-fleet`). */
   close(): Promise<void>;
