@@ -252,7 +252,9 @@ export class VigilClient {
       for (const channel of this.#channels) void channel.join();
     });
     socket.on('disconnect', (reason: string) => {
-      this.#requests.failAll(new VigilClientError(ClientErrorCodes.DISCONNECTED, `connection lost: ${reason}`));
+      const lost = new VigilClientError(ClientErrorCodes.DISCONNECTED, `connection lost: ${reason}`);
+      this.#requests.failAll(lost);
+      this.#fleet?.disconnected(lost);
     });
     socket.on(ServerEvents.processInfo, (event: unknown) => {
       if (!isProcessInfoEvent(event)) return malformed(logger, ServerEvents.processInfo);

@@ -23,7 +23,7 @@ export class FleetDirectory extends Observable {
   /** Set while the gateway has not yet answered the current filter: the page narrows the old rows itself. */
   #pending: ((row: FleetRow) => boolean) | null = null;
   #filterSeq = 0;
-  /** Snapshots applied so far; and the filter whose snapshot is still awaited after its ack. */
+  /** Snapshots applied so far; and the filter whose snapshot is still awaited (its setFilter() failed: the client applies it on its next join). */
   #snapshots = 0;
   #awaiting = 0;
   #sort: Sort = { key: 'id', dir: 'asc' };
@@ -131,7 +131,7 @@ export class FleetDirectory extends Observable {
       () => {
         if (seq !== this.#filterSeq || this.#subscription !== sub) return;
         this.#error = null;
-        // The gateway acks, then sends the snapshot: until it is in, the rows are the old filter's.
+        // setFilter() resolves once the new snapshot replaced the rows; had none come, keep narrowing.
         if (this.#snapshots === snapshotsBefore) {
           this.#awaiting = seq;
           this.changed();
@@ -141,8 +141,11 @@ export class FleetDirectory extends Observable {
         this.#reordered();
       },
       (err: Error) => {
-        if (seq !== this.#filterSeq) return;
+        if (seq !== this.#filterSeq || this.#subscription !== sub) return;
         this.#error = `Could not apply the filter: ${err.message}`;
+        // Offline or refused for now: the client subscribes with this filter on its next join
+        // (reconnect, retry), and that snapshot ends the page's own narrowing and this message.
+        this.#awaiting = seq;
         this.changed();
       },
     );
@@ -183,7 +186,10 @@ export class FleetDirectory extends Observable {
     if (sub !== this.#subscription) return;
     if (change.snapshot) {
       this.#snapshots++;
-      if (this.#awaiting === this.#filterSeq) this.#pending = null;
+      if (this.#awaiting !== 0 && this.#awaiting === this.#filterSeq) {
+        this.#pending = null;
+        this.#error = null;
+      }
       this.#awaiting = 0;
     }
     for (const id of change.removed) {

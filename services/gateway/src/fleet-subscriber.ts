@@ -122,14 +122,16 @@ export class FleetSubscriber {
     const rows: FleetRow[] = [];
     const removed: string[] = [];
     const visible = this.#visible;
+    const permissions = this.#permissions;
     let total = 0;
     for (const s of view.servers()) {
       const shown = visible(s.row);
       if (shown) total++;
       if (s.gen <= this.#sentGen) continue;
-      // A row that changed out of view may or may not have been in it: say it left, to be sure.
+      // A row that changed out of view may or may not have been in it: say it left, to be sure
+      // (only if the token may see it: the id of a server it may not see is never sent).
       if (shown) rows.push(s.row);
-      else removed.push(s.row.id);
+      else if (permissions.canSee(s.row.id)) removed.push(s.row.id);
     }
     for (const r of gone) if (!view.server(r.id) && visible(r.row)) removed.push(r.id);
     this.#total = total;
@@ -154,7 +156,9 @@ export class FleetSubscriber {
     this.#busy = true;
     try {
       for (const part of parts) {
-        if (epoch !== this.#epoch || !(await drained(this.client, FLEET_DRAIN_BELOW)) || epoch !== this.#epoch) return;
+        // A newer subscribe or stop() ends the wait too: no timer polls for a client nobody sends to.
+        const over = () => epoch !== this.#epoch;
+        if (over() || !(await drained(this.client, FLEET_DRAIN_BELOW, over)) || over()) return;
         this.#emit(part);
       }
     } finally {

@@ -57,11 +57,12 @@ function sizeOf(data: unknown): number {
 
 /**
  * Resolves true once the client's unsent bytes are at most `below`, false if it disconnects
- * first. Polls with a growing pause: a paused reader costs a timer, never memory.
+ * first (or once `cancelled()` says the wait is no longer wanted). Polls with a growing pause: a
+ * paused reader costs a timer, never memory.
  */
-export async function drained(client: Client, below: number): Promise<boolean> {
+export async function drained(client: Client, below: number, cancelled: () => boolean = () => false): Promise<boolean> {
   let pause = 2;
-  while (client.connected) {
+  while (client.connected && !cancelled()) {
     if (client.unsentBytes() <= below) return true;
     await new Promise((resolve) => setTimeout(resolve, pause));
     pause = Math.min(pause * 2, 100);

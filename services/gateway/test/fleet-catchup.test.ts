@@ -133,8 +133,11 @@ t.test('a subscribe during a snapshot in parts: the old one is closed, the new o
   t.equal(client.sent.length, 0, 'the snapshot in parts waits for the client to read');
   t.equal(await subscriber.subscribe(view, { id: 'a' }), 1, 'the new filter');
   t.match(client.sent, [{ snapshot: true, complete: true, total: 1 }]);
+  // The replaced snapshot stops waiting at once, although the client still does not read.
+  let firstDone = false;
+  void first.then(() => (firstDone = true));
+  await waitFor(() => firstDone, { timeoutMs: 2_000, message: 'the replaced snapshot no longer waits for the client' });
   client.unsent = 0;
-  await first;
   t.equal(client.sent.length, 1, 'no part of the replaced snapshot after the new one');
 
   await collector.sample('a', 2, { staleAfterMs: HOUR });
@@ -157,4 +160,45 @@ t.test('a subscribe during a snapshot in parts: the old one is closed, the new o
     [true, true, 0],
     [true, true, 1],
   ]);
+});
+
+t.test('a limited token catching up: the delta names no server the token may not see', async (t) => {
+  const { collector, view } = await startView(t);
+  for (const id of ['mine-1', 'other-1']) await collector.sample(id, 1, { staleAfterMs: HOUR });
+  const client = standIn();
+  client.permissions = permissionsOf('tenant', { servers: ['mine-*'] }, Infinity);
+  const subscriber = new FleetSubscriber(client);
+  await view.read();
+  t.equal(await subscriber.subscribe(view, undefined), 1);
+
+  // Two generations behind, so the catch-up (not the one-generation delta) builds what it is sent.
+  client.unsent = 1_000_000;
+  await collector.sample('other-1', 2, { staleAfterMs: HOUR });
+  await view.read();
+  subscriber.update(view);
+  await collector.sample('mine-1', 2, { staleAfterMs: HOUR });
+  await collector.sample('other-1', 3, { staleAfterMs: HOUR });
+  await view.read();
+  subscriber.update(view);
+  client.unsent = 0;
+  subscriber.update(view);
+  const delta = client.sent.at(-1)!;
+  t.match(delta, { snapshot: false, total: 1 });
+  t.same(delta.rows.map((r) => r.id), ['mine-1']);
+  t.same(delta.removed, [], 'other-1 changed, but its id is not sent to a token that may not see it');
+});
+
+t.test('unsubscribed while its snapshot waits for the client to read: the wait ends', async (t) => {
+  const { collector, view } = await startView(t);
+  await collector.register(Array.from({ length: 1500 }, (_, i) => `m-${i}`), { staleAfterMs: HOUR });
+  await view.read();
+  const client = standIn();
+  const subscriber = new FleetSubscriber(client);
+  client.unsent = 1_000_000;
+  let done = false;
+  void subscriber.subscribe(view, undefined).then(() => (done = true));
+  subscriber.stop();
+  await waitFor(() => done, { timeoutMs: 2_000, message: 'no loop left polling for an unsubscribed client' });
+  client.unsent = 0;
+  t.equal(client.sent.length, 0, 'and nothing sent after the stop');
 });
