@@ -95,7 +95,9 @@ export class ShardPublisher {
       }),
     );
     if (failed.length === 0) return;
-    const again = failed.flat();
+    // Kept after its own failures: what a call that overlapped this one left waiting (a host sample
+    // written while the last one was still out), not overwritten.
+    const again = [...failed.flat(), ...this.#pending];
     const over = again.length - PENDING_BROADCASTS_MAX;
     if (over > 0) {
       this.#dropped += over;
