@@ -23,7 +23,7 @@ import {
   type ProcessLogsEvent,
   type SystemMetricsEvent,
 } from '@vigil/protocol';
-import { AlertWriter, BatchWriter, HostWriter, broadcastFrame, closeRedis, createRedis, keySlot, publishGuardKey } from '@vigil/store';
+import { AlertWriter, BatchWriter, HostWriter, ServerRemover, broadcastFrame, closeRedis, createRedis, keySlot, publishGuardKey } from '@vigil/store';
 import { startRedis, startRedisCluster, waitFor } from '@vigil/testkit';
 import { COLLECTOR_ENTRY, apiGet, client, collect, e2eToken, emitAck, spawnService, startGatewayProcess } from './helpers.js';
 
@@ -139,6 +139,18 @@ t.test('the gateway and the collector work end to end as their own Redis users, 
   await t.rejects(gatewayUser.call('CONFIG', 'SET', 'maxmemory', '1'), noperm, 'gateway: CONFIG refused');
   await t.rejects(gatewayUser.call('KEYS', '*'), noperm, 'gateway: KEYS refused');
   t.ok(Number(await admin.xlen(Keys.metrics('talker'))) > 0, 'the samples are still there');
+
+  // Removing a server (an admin's DELETE; the retention sweep runs the same compare-and-delete):
+  // the gateway deletes the registry field, the heartbeat and the server's keys, and only that.
+  await admin.call('ACL', 'LOG', 'RESET'); // the refusals above are logged, on purpose
+  const adminToken = await e2eToken({ sub: 'acl-admin', vigil: { servers: ['*'], admin: true } });
+  const removed = await fetch(`${gw.url}/api/servers/talker`, { method: 'DELETE', headers: { authorization: `Bearer ${adminToken}` } });
+  t.equal(removed.status, 200, `DELETE /api/servers/talker answers 200 (${removed.status === 200 ? 'removed' : await removed.text()})`);
+  const afterRemoval = ((await admin.call('ACL', 'LOG')) as unknown[][]).map((e) => JSON.stringify(e)).filter((e) => /vigil-(gateway|collector)/.test(e));
+  t.same(afterRemoval, [], 'no ACL denial for the removal either');
+  await t.rejects(gatewayUser.hset(Keys.registry, 'talker', '{}'), noperm, 'gateway: still may not write the registry');
+  await t.rejects(gatewayUser.zadd(Keys.heartbeats, 1, 'talker'), noperm, 'gateway: nor a heartbeat');
+  await t.rejects(gatewayUser.call('DEL', HostKeys.latest('acl-host')), noperm, 'gateway: nor delete host data');
 });
 
 t.test('on a Redis Cluster the same users write, broadcast once (publish guards) and subscribe, and no further', async (t) => {
@@ -186,6 +198,13 @@ t.test('on a Redis Cluster the same users write, broadcast once (publish guards)
     timeoutMs: 15_000,
     message: 'each sample, host sample and alert broadcast once to the gateway’s sharded subscriber',
   });
+
+  // The gateway removes servers: by an admin's DELETE, and by the retention sweep (compare-and-delete).
+  const remover = new ServerRemover(gateway);
+  t.equal(await remover.remove('acl-4'), true, 'the gateway removes a server');
+  const trace = (await remover.traces()).find((s) => s.serverId === 'acl-5')!;
+  t.equal(await remover.removeIfExpired(trace, Date.now() + 60_000), true, 'and one whose heartbeat is older than the cutoff');
+  t.same([await gateway.exists(Keys.metrics('acl-4')), await gateway.exists(Keys.metrics('acl-5'))], [0, 0], 'their data is gone');
 
   const masters = new Set(await Promise.all(ids.map(async (id) => (await cluster.masterOfSlot(keySlot(Keys.metrics(id)))).address)));
   t.ok(masters.size > 1, `the servers' keys spread over ${masters.size} masters`);
