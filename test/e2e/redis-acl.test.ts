@@ -1,21 +1,37 @@
 // Least privilege in Redis, all real: a redis-server loads deploy/redis/users.acl (with passwords
 // set by deploy/redis/acl-passwords.mjs), a gateway process and a collector process each connect
 // as their own user and the whole path works; what each user must not do is refused.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HostKeys, Keys, ServerEvents, sessionKey, type ProcessInfoEvent, type ProcessLogsEvent, type SystemMetricsEvent } from '@vigil/protocol';
-import { closeRedis, createRedis } from '@vigil/store';
-import { startRedis, waitFor } from '@vigil/testkit';
+import {
+  AlertKeys,
+  HostKeys,
+  Keys,
+  NAMESPACE,
+  ServerEvents,
+  alertsSeverityRoom,
+  metricsRoom,
+  sessionKey,
+  systemMetricsRoom,
+  type SystemMetricsBody,
+  type AlertBody,
+  type ProcessInfoEvent,
+  type ProcessLogsEvent,
+  type SystemMetricsEvent,
+} from '@vigil/protocol';
+import { AlertWriter, BatchWriter, HostWriter, ServerRemover, broadcastFrame, closeRedis, createRedis, keySlot, publishGuardKey } from '@vigil/store';
+import { startRedis, startRedisCluster, waitFor } from '@vigil/testkit';
 import { COLLECTOR_ENTRY, apiGet, client, collect, e2eToken, emitAck, spawnService, startGatewayProcess } from './helpers.js';
 
 const repo = (p: string) => fileURLToPath(new URL(`../../${p}`, import.meta.url));
 const ADMIN = { user: 'vigil-test-admin', password: 'test-admin-only' };
 
-t.test('the gateway and the collector work end to end as their own Redis users, and no further', async (t) => {
+/** The shipped ACL with fresh passwords, plus this test's all-powerful user (not in the shipped file). */
+function aclFileIn(t: Test): { aclFile: string; passwords: Map<string, string> } {
   const dir = mkdtempSync(join(tmpdir(), 'vigil-e2e-acl-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   const aclFile = join(dir, 'users.acl');
@@ -23,8 +39,14 @@ t.test('the gateway and the collector work end to end as their own Redis users, 
   const passwords = new Map(printed.trim().split('\n').map((l) => l.split(' ') as [string, string]));
   t.same([...passwords.keys()].sort(), ['vigil-collector', 'vigil-gateway'], 'a password for each service user');
   t.notMatch(readFileSync(aclFile, 'utf8'), new RegExp([...passwords.values()].join('|')), 'the ACL file holds hashes, not the passwords');
-  // Only this test's inspections use an all-powerful user; it is not in the shipped file.
   writeFileSync(aclFile, `${readFileSync(aclFile, 'utf8').trimEnd()}\nuser ${ADMIN.user} on >${ADMIN.password} +@all ~* &*\n`);
+  return { aclFile, passwords };
+}
+
+t.test('the gateway and the collector work end to end as their own Redis users, and no further', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'vigil-e2e-acl-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const { aclFile, passwords } = aclFileIn(t);
 
   const redis = await startRedis({ ...ADMIN, args: ['--aclfile', aclFile] });
   t.teardown(() => redis.close());
@@ -117,4 +139,84 @@ t.test('the gateway and the collector work end to end as their own Redis users, 
   await t.rejects(gatewayUser.call('CONFIG', 'SET', 'maxmemory', '1'), noperm, 'gateway: CONFIG refused');
   await t.rejects(gatewayUser.call('KEYS', '*'), noperm, 'gateway: KEYS refused');
   t.ok(Number(await admin.xlen(Keys.metrics('talker'))) > 0, 'the samples are still there');
+
+  // Removing a server (an admin's DELETE; the retention sweep runs the same compare-and-delete):
+  // the gateway deletes the registry field, the heartbeat and the server's keys, and only that.
+  await admin.call('ACL', 'LOG', 'RESET'); // the refusals above are logged, on purpose
+  const adminToken = await e2eToken({ sub: 'acl-admin', vigil: { servers: ['*'], admin: true } });
+  const removed = await fetch(`${gw.url}/api/servers/talker`, { method: 'DELETE', headers: { authorization: `Bearer ${adminToken}` } });
+  t.equal(removed.status, 200, `DELETE /api/servers/talker answers 200 (${removed.status === 200 ? 'removed' : await removed.text()})`);
+  const afterRemoval = ((await admin.call('ACL', 'LOG')) as unknown[][]).map((e) => JSON.stringify(e)).filter((e) => /vigil-(gateway|collector)/.test(e));
+  t.same(afterRemoval, [], 'no ACL denial for the removal either');
+  await t.rejects(gatewayUser.hset(Keys.registry, 'talker', '{}'), noperm, 'gateway: still may not write the registry');
+  await t.rejects(gatewayUser.zadd(Keys.heartbeats, 1, 'talker'), noperm, 'gateway: nor a heartbeat');
+  await t.rejects(gatewayUser.call('DEL', HostKeys.latest('acl-host')), noperm, 'gateway: nor delete host data');
+});
+
+t.test('on a Redis Cluster the same users write, broadcast once (publish guards) and subscribe, and no further', async (t) => {
+  const { aclFile, passwords } = aclFileIn(t);
+  // Replicas sync as the admin user: the shipped file turns `default` off.
+  const cluster = await startRedisCluster({
+    ...ADMIN,
+    masters: 3,
+    replicasPerMaster: 1,
+    args: ['--aclfile', aclFile, '--masteruser', ADMIN.user, '--masterauth', ADMIN.password],
+  });
+  t.teardown(() => cluster.close());
+  const seed = cluster.nodes[0]!.address;
+  const as = (user: string, role: 'command' | 'subscriber') => {
+    const c = createRedis(`redis://${user}:${passwords.get(user)}@${seed}`, role, { clusterNodes: cluster.seeds });
+    t.teardown(() => closeRedis(c));
+    return c;
+  };
+  const collector = as('vigil-collector', 'command');
+  const gateway = as('vigil-gateway', 'command');
+  const subscriber = as('vigil-gateway', 'subscriber');
+
+  const now = new Date().toISOString();
+  const ids = Array.from({ length: 6 }, (_, i) => `acl-${i}`);
+  const frames = ids.map((id) => broadcastFrame('acl', NAMESPACE, metricsRoom(id), ServerEvents.processInfo));
+  const alert = (serverId: string, rule: string): AlertBody => ({ id: `${serverId}/${rule}`, rule, severity: 'critical', serverId, host: 'acl-host', state: 'firing', message: 'x', value: null, since: now, timestamp: now });
+  const alertChannel = broadcastFrame('acl', NAMESPACE, alertsSeverityRoom(null, 'critical'), ServerEvents.alert).channel;
+  const hostChannel = broadcastFrame('acl', NAMESPACE, systemMetricsRoom('acl-host'), ServerEvents.systemMetricsUpdate).channel;
+  const heard = new Map<string, number>();
+  subscriber.on('smessage', (channel: string) => heard.set(channel, (heard.get(channel) ?? 0) + 1));
+  for (const channel of [...frames.map((f) => f.channel), alertChannel, hostChannel]) await subscriber.ssubscribe(channel);
+
+  // The collector: a tick over servers on every master, a host sample, its rules' alerts.
+  await new BatchWriter(collector).write({
+    appends: ids.map((id, i) => ({ stream: Keys.metrics(id), maxLen: 100, latestKey: Keys.latest(id), body: JSON.stringify({ serverId: id }), frame: frames[i]! })),
+    registry: ids.map((id) => ({ serverId: id, entry: '{}' })),
+    heartbeats: ids.map((id) => ({ serverId: id, at: Date.now() })),
+  });
+  const hostSample = { host: 'acl-host', collectorId: 'acl' } as unknown as SystemMetricsBody; // the writer stores it as given
+  t.match(await new HostWriter(collector, { uid: 'acl', maxLen: 100 }).write(hostSample, Date.now()), /^\d+-\d+$/, 'the collector writes a host sample');
+  t.equal((await new AlertWriter(collector, 'acl').write([{ body: alert('acl-0', 'cpu') }]))[0] !== null, true, 'the collector fires an alert');
+  // The gateway: a `stale` alert, guard judged from the heartbeats, broadcast through the guard keys.
+  t.equal((await new AlertWriter(gateway, 'vigil-gateway:acl').write([{ body: alert('acl-1', 'stale') }]))[0] !== null, true, 'the gateway fires an alert');
+  await waitFor(() => frames.every((f) => heard.get(f.channel) === 1) && heard.get(alertChannel) === 2 && heard.get(hostChannel) === 1, {
+    timeoutMs: 15_000,
+    message: 'each sample, host sample and alert broadcast once to the gateway’s sharded subscriber',
+  });
+
+  // The gateway removes servers: by an admin's DELETE, and by the retention sweep (compare-and-delete).
+  const remover = new ServerRemover(gateway);
+  t.equal(await remover.remove('acl-4'), true, 'the gateway removes a server');
+  const trace = (await remover.traces()).find((s) => s.serverId === 'acl-5')!;
+  t.equal(await remover.removeIfExpired(trace, Date.now() + 60_000), true, 'and one whose heartbeat is older than the cutoff');
+  t.same([await gateway.exists(Keys.metrics('acl-4')), await gateway.exists(Keys.metrics('acl-5'))], [0, 0], 'their data is gone');
+
+  const masters = new Set(await Promise.all(ids.map(async (id) => (await cluster.masterOfSlot(keySlot(Keys.metrics(id)))).address)));
+  t.ok(masters.size > 1, `the servers' keys spread over ${masters.size} masters`);
+  for (const node of cluster.nodes) {
+    const log = await node.command('ACL', 'LOG');
+    t.notMatch(log, /vigil-(gateway|collector)/, `${node.address}: no ACL denial for vigil-gateway or vigil-collector`);
+  }
+
+  const noperm = /NOPERM/;
+  await t.rejects(collector.hget(AlertKeys.firing, 'acl-0/cpu'), noperm, 'collector: HGET only on the publish guards, not the firing alerts');
+  await t.rejects(collector.hget(publishGuardKey(`socket.io#/#x#`), 'x'), noperm, 'collector: nor the guard of a channel it may not publish on');
+  await t.rejects(gateway.hset(publishGuardKey(frames[0]!.channel), Keys.metrics('acl-0'), '9-9'), noperm, 'gateway: may not touch the guards of sample channels');
+  await t.rejects(collector.call('CLUSTER', 'NODES'), noperm, 'collector: CLUSTER NODES refused (ioredis needs only SLOTS and INFO)');
+  await t.rejects(gateway.call('CLUSTER', 'RESET'), noperm, 'gateway: CLUSTER RESET refused');
 });

@@ -59,7 +59,7 @@ t.test('collector → Redis Cluster → two gateways → clients; then a master 
   cb.on(ServerEvents.processInfo, (e: ProcessInfoEvent) => e.serverId === steadyId && arrivals.b.push(Date.now()));
   for (const c of [ca, cb]) t.match(await emitAck(c, 'subscribe-server-metrics', { serverId: steadyId }), { ok: true });
   t.match(await emitAck(ca, 'subscribe-server-metrics', { serverId: 'quiet' }), { ok: true });
-  await waitFor(() => infoA.some((i) => i.serverId === steadyId) && infoB.some((i) => i.serverId === steadyId), { timeoutMs: 3000, message: 'the latest sample on subscribe' });
+  await waitFor(() => infoA.some((i) => i.serverId === steadyId) && infoB.some((i) => i.serverId === steadyId), { timeoutMs: 15_000, message: 'the latest sample on subscribe' });
 
   const seq = (got: ProcessInfoEvent[]) => got.filter((i) => i.serverId === steadyId).map((i) => i.position);
   await waitFor(() => seq(infoA).length >= 12 && seq(infoB).length >= 12, { timeoutMs: 20_000, message: 'a dozen samples on both clients' });

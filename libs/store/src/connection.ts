@@ -67,7 +67,9 @@ export function parseClusterNodes(text: string): RedisClusterNode[] {
     const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/.exec(item);
     const port = m ? Number(m[2]) : 0;
     if (!m || port < 1 || port > 65535) {
-      throw new VigilError(ErrorCodes.REDIS_CLUSTER_NODES_INVALID, `Redis Cluster node "${item.slice(0, 300)}" is not host:port`);
+      // Echoed without what precedes an '@': a seed given as a URL (`redis://user:secret@h:1`) holds a password.
+      const shown = item.slice(0, 300).replace(/^.*@/, '…@');
+      throw new VigilError(ErrorCodes.REDIS_CLUSTER_NODES_INVALID, `Redis Cluster node "${shown}" is not host:port (credentials belong in the Redis URL)`);
     }
     return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
   });

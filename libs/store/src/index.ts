@@ -14,5 +14,5 @@ export { HostWriter, type HostWriterOptions } from './host-writer.js';
 export { HostStore, type HostPage } from './host-store.js';
 export { InterestStore, type InterestWrite } from './interest-store.js';
 export { keySlot, hashTagOf } from './key-slot.js';
-export { ShardPublisher, publishGuardKey, PUBLISH_GUARD_TTL_MS, PENDING_BROADCASTS_MAX, type ShardMessage } from './shard-publisher.js';
+export { ShardPublisher, publishGuardKey, PUBLISH_GUARD_TTL_MS, PENDING_BROADCASTS_MAX, PENDING_BROADCAST_CHARS_MAX, type ShardMessage } from './shard-publisher.js';
 export { FleetStore, FLEET_READ_BATCH, type FleetRecord, type LatestFigures } from './fleet-store.js';

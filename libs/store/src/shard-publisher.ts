@@ -19,6 +19,8 @@ export type ShardMessage = { channel: string; stream: string; position: string; 
 export const PUBLISH_GUARD_TTL_MS = 10 * 60_000;
 /** Messages kept for a retry while their node is away; older ones are dropped first, and counted. */
 export const PENDING_BROADCASTS_MAX = 20_000;
+/** And at most this many characters of them (log lines are up to 64 KB each: 20 000 of them would be GBs). */
+export const PENDING_BROADCAST_CHARS_MAX = 16 * 1024 * 1024;
 
 /** The HASH (field: stream key, value: last position broadcast) guarding one channel, in its slot. */
 export const publishGuardKey = (channel: string) => keyInSlotOf(channel, `${KEY_PREFIX}published`);
@@ -95,14 +97,21 @@ export class ShardPublisher {
       }),
     );
     if (failed.length === 0) return;
-    const again = failed.flat();
-    const over = again.length - PENDING_BROADCASTS_MAX;
-    if (over > 0) {
-      this.#dropped += over;
-      this.#pending = again.slice(over);
-    } else {
-      this.#pending = again;
+    // Kept after its own failures: what a call that overlapped this one left waiting (a host sample
+    // written while the last one was still out), not overwritten.
+    const again = [...failed.flat(), ...this.#pending];
+    // Newest kept first: drop from the oldest end until both the count and the size fit.
+    let keepFrom = again.length;
+    let chars = 0;
+    while (keepFrom > 0 && again.length - keepFrom < PENDING_BROADCASTS_MAX) {
+      const m = again[keepFrom - 1]!;
+      const size = m.message.length + m.channel.length + m.stream.length + m.position.length;
+      if (chars + size > PENDING_BROADCAST_CHARS_MAX) break;
+      chars += size;
+      keepFrom--;
     }
+    this.#dropped += keepFrom;
+    this.#pending = keepFrom > 0 ? again.slice(keepFrom) : again;
   }
 
   #send(group: ShardMessage[]): Promise<number> {

@@ -48,6 +48,18 @@ t.test('Redis Cluster seed lists: host:port items, checked with their own code',
   for (const bad of ['', ' , ', 'h', 'h:0', 'h:70000', 'h:x', 'redis://h:1', 'a b:1', Array.from({ length: 65 }, (_, i) => `h:${i + 1}`).join(',')]) {
     t.throws(() => parseClusterNodes(bad), { code: ErrorCodes.REDIS_CLUSTER_NODES_INVALID }, `"${bad.slice(0, 30)}" is refused`);
   }
+  // A seed written as a URL with credentials is refused without echoing its password (it ends up in a log).
+  const err = (() => {
+    try {
+      parseClusterNodes('h:1,redis://vigil-gateway:s3cret-pw@h:2');
+    } catch (e) {
+      return e as Error & { code?: string };
+    }
+    return null;
+  })();
+  t.equal(err?.code, ErrorCodes.REDIS_CLUSTER_NODES_INVALID, 'a seed with credentials is refused');
+  t.notMatch(err?.message ?? 's3cret-pw', /s3cret-pw|vigil-gateway/, 'its message does not hold the password or user');
+  t.match(err?.message, /…@h:2/, 'it still names the seed');
   t.throws(() => checkClusterTarget('redis://h/2', 'h:1'), { code: ErrorCodes.REDIS_CLUSTER_NODES_INVALID, message: /only database 0/ });
   t.doesNotThrow(() => checkClusterTarget('rediss://u:p@h', 'h:1,h:2'));
   t.throws(() => createRedis('redis://h', 'command', { clusterNodes: 'nope' }), { code: ErrorCodes.REDIS_CLUSTER_NODES_INVALID }, 'createRedis checks too');

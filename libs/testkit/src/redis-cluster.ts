@@ -13,6 +13,11 @@ export type StartClusterOptions = {
   replicasPerMaster?: number;
   /** `cluster-node-timeout` in ms: how long a master is unreachable before its replica takes over (default 1000). */
   nodeTimeoutMs?: number;
+  /** AUTH for `command()`, `redis-cli --cluster create` and the URL (an ACL user that may do everything). */
+  user?: string;
+  password?: string;
+  /** More `redis-server` arguments for every node (an `--aclfile`, and `--masteruser`/`--masterauth` then). */
+  args?: string[];
 };
 
 export type ClusterNode = RedisProcess & { readonly address: string };
@@ -77,10 +82,14 @@ export async function startRedisCluster(options: StartClusterOptions = {}): Prom
     await Promise.all(nodes.map((n) => n.close()));
   };
   try {
-    const started = await Promise.all(
+    // Each node is owned as soon as it runs, and every start is waited for (settled, not the first
+    // rejection): when one fails to start, close() stops all the others, the late ones included.
+    const starts = await Promise.allSettled(
       Array.from({ length: total }, async () => {
         const busPort = await freePort();
         const node = await startRedis({
+          ...(options.user ? { user: options.user } : {}),
+          ...(options.password ? { password: options.password } : {}),
           args: [
             '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-port', String(busPort),
             '--cluster-node-timeout', String(nodeTimeout),
@@ -88,15 +97,18 @@ export async function startRedisCluster(options: StartClusterOptions = {}): Prom
             '--cluster-replica-validity-factor', '0',
             // Replicas sync at once (the default waits 5 s for more replicas to share a transfer).
             '--repl-diskless-sync-delay', '0',
+            ...(options.args ?? []),
           ],
         });
-        return Object.assign(node, { address: `127.0.0.1:${node.port}` });
+        nodes.push(Object.assign(node, { address: `127.0.0.1:${node.port}` }));
       }),
     );
-    nodes.push(...started);
+    const failed = starts.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    const auth = [...(options.user ? ['--user', options.user] : []), ...(options.password ? ['--pass', options.password, '--no-auth-warning'] : [])];
     await run(
       REDIS_CLI,
-      ['--cluster', 'create', ...nodes.map((n) => n.address), '--cluster-replicas', String(replicas), '--cluster-yes'],
+      [...auth, '--cluster', 'create', ...nodes.map((n) => n.address), '--cluster-replicas', String(replicas), '--cluster-yes'],
       30_000,
     );
   } catch (err) {

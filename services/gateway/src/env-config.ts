@@ -94,6 +94,8 @@ export function readEnvConfig(env: NodeJS.ProcessEnv): EnvConfig {
     try {
       checkClusterTarget((options as GatewaySettings).redisUrl, cluster);
     } catch (err) {
+      // A bad URL keeps its own code (REDIS_URL_INVALID): only the seed list's faults are the seed list's.
+      if (err instanceof VigilError && err.code !== ErrorCodes.REDIS_CLUSTER_NODES_INVALID) throw err;
       throw new VigilError(ErrorCodes.REDIS_CLUSTER_NODES_INVALID, `VIGIL_REDIS_CLUSTER_NODES: ${(err as Error).message}`);
     }
   }

@@ -201,4 +201,5 @@ t.test('VIGIL_REDIS_CLUSTER_NODES: the seed list reaches the options; a bad one 
   t.equal(set.options.redisClusterNodes, 'r1:7000,r2:7000');
   t.throws(() => readEnvConfig({ VIGIL_AUTH: 'none', VIGIL_REDIS_CLUSTER_NODES: 'r1' }), { code: ErrorCodes.REDIS_CLUSTER_NODES_INVALID, message: /^VIGIL_REDIS_CLUSTER_NODES: .*host:port/ });
   t.throws(() => readEnvConfig({ VIGIL_AUTH: 'none', VIGIL_REDIS_URL: 'redis://h/2', VIGIL_REDIS_CLUSTER_NODES: 'h:1' }), { code: ErrorCodes.REDIS_CLUSTER_NODES_INVALID, message: /only database 0/ });
+  t.throws(() => readEnvConfig({ VIGIL_AUTH: 'none', VIGIL_REDIS_URL: 'redis://h/99', VIGIL_REDIS_CLUSTER_NODES: 'h:1' }), { code: ErrorCodes.REDIS_URL_INVALID }, 'a bad URL is the URL’s fault, not the seed list’s');
 });
