@@ -19,15 +19,21 @@ t.test('a source past its deadline is reported at once while its call is out, an
     },
   };
   const source = new DeadlineSource(stuck, 'nfs', logger, 100);
-  let at = performance.now();
+  const at = performance.now();
   const first = await source.resolve(ctx);
   const waited = performance.now() - at;
-  t.ok(waited >= 90 && waited < 1000, `the first tick waited ${Math.round(waited)} ms, about its deadline`);
+  // Never before the deadline; how long after it depends on how busy the machine is (the call
+  // itself never answers until released, so returning at all is the deadline at work).
+  t.ok(waited >= 90, `the first tick waited ${Math.round(waited)} ms, its deadline`);
   t.same(first.pids, []);
   t.match(first.unresolved, new RegExp(`took longer than 100 ms.*${ErrorCodes.TARGET_TIMEOUT}`));
-  at = performance.now();
-  t.same(await source.resolve(ctx), first, 'the next tick: reported again');
-  t.ok(performance.now() - at < 50, 'without waiting');
+  // Without waiting: answered before any timer or I/O callback could run (no clock in the check,
+  // so a busy machine cannot fail it).
+  const next = source.resolve(ctx).then((r) => ({ r }));
+  const turn = new Promise<null>((resolve) => setImmediate(() => resolve(null)));
+  const answered = await Promise.race([next, turn]);
+  t.ok(answered, 'the next tick: answered without waiting');
+  t.same(answered?.r ?? (await next).r, first, 'reported again');
   t.equal(calls, 1, 'and without a second call');
   t.equal(lines.filter((l) => l.code === ErrorCodes.TARGET_TIMEOUT && l.targetId === 'nfs').length, 1, 'one warning');
 
