@@ -9,6 +9,11 @@ import { readEnvConfig, type EnvConfig } from '../src/env-config.js';
 import { DEFAULT_DRAIN_MS } from '../src/drain.js';
 
 const entry = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+// About a dozen gateway processes, one after the other, each compiling its sources through tsx:
+// seconds each on a quiet machine, tens of seconds on a busy one (CI ran past 120 s: .taprc's
+// timeout is 300 s for that).
+/** Past this a CLI run is killed; far above a start on a busy machine (a refusal comes before any I/O). */
+const RUN_LIMIT_MS = 90_000;
 
 function runCli(env: Record<string, string>, args: string[] = []): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
@@ -20,7 +25,7 @@ function runCli(env: Record<string, string>, args: string[] = []): Promise<{ cod
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_LIMIT_MS);
     child.on('error', reject);
     child.on('exit', (code) => {
       clearTimeout(timer);
