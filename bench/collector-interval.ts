@@ -175,7 +175,7 @@ export function intervalSection(s: Section<IntervalReport>): string {
   const line = (cells: string[]) => `| ${cells.join(' | ')} |`;
   const table = [line(head), line(head.map(() => '---')), ...rows.map(line)].join('\n');
   const notes = r.notes.length === 0 ? '' : `\n\nNotes: ${r.notes.join('; ')}.`;
-  return `## 3. One fast viewer and the collector's other targets (\`bench/collector-interval.ts\`)
+  return `## 5. One fast viewer and the collector's other targets (\`bench/collector-interval.ts\`)
 
 **What it measures.** Whether a viewer asking one target at ${o.fastMs} ms makes the collector spend more on its
 other targets. ${o.targets} idle \`/bin/sleep\` processes are pid targets of the real collector (\`createCollector\`,

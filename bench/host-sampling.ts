@@ -143,7 +143,7 @@ export function hostSamplingSection(s: { command: string; startedAt: string; oth
     (row) =>
       `| ${label[row.mode]} | ${row.usPerSample.toFixed(1)} | ${row.perRoundUs.map((x) => x.toFixed(1)).join(', ')} | ${row.redisUsPerSample === null ? '–' : row.redisUsPerSample.toFixed(1)} | ${row.wallUsPerSample.toFixed(1)} |`,
   );
-  return `## 3. Collector CPU per host sample (\`bench/host-sampling.ts\`)
+  return `## 4. Collector CPU per host sample (\`bench/host-sampling.ts\`)
 
 **What it measures.** The CPU a collector spends on one sample of its host (CPU total and per core from
 /proc/stat, load, memory, uptime, network from /proc/net/dev, usage of "/"), against the floor of reading the

@@ -89,7 +89,7 @@ ${table(['node', 'role', 'empty', 'after', 'of which connection buffers', 'serve
 ${k.notes.length > 0 ? `\n${k.notes.map((n) => `- ${n}`).join('\n')}\n` : ''}`,
     )
     .join('\n\n');
-  return `## 4. Capacity: one Redis node versus a three-master cluster (\`bench/capacity.ts\`)
+  return `## 6. Capacity: one Redis node versus a three-master cluster (\`bench/capacity.ts\`)
 
 **What it measures.** The per-unit costs a capacity model needs (docs/scaling.md, "Capacity model"), on one Redis node
 and on a Redis Cluster of three masters with a replica each, with the same load, one after the other in the same run:

@@ -12,7 +12,7 @@
 // stores nothing twice.
 import type { Redis } from 'ioredis';
 import { ErrorCodes, Keys, VigilError } from '@vigil/protocol';
-import { encodeAppends, type AppendOp, type Batch, type WithAppend } from './batch-writer.js';
+import { encodeAppends, type AppendOp, type Batch, type WithAppend } from './append-args.js';
 import { keySlot } from './key-slot.js';
 import { ShardPublisher, type ShardMessage } from './shard-publisher.js';
 

@@ -2,15 +2,11 @@
 // least one client of this gateway subscribes, the view (fleet-view.ts) is read once a second and
 // each subscriber is sent what changed for it (fleet-subscriber.ts); with none, nothing runs.
 import type { Logger } from 'pino';
-import { ClientEvents, ErrorCodes, FLEET_REFRESH_MS, NoPayload, SubscribeFleet, VigilError, compile } from '@vigil/protocol';
+import { ErrorCodes, FLEET_REFRESH_MS, VigilError, type SubscribeFleet } from '@vigil/protocol';
 import type { Client } from './client.js';
 import { FleetSubscriber } from './fleet-subscriber.js';
 import type { FleetView } from './fleet-view.js';
 import { Periodic } from './periodic.js';
-import type { SocketContext } from './socket-context.js';
-
-const subscribeV = compile(SubscribeFleet);
-const unsubscribeV = compile(NoPayload);
 
 /** Most failed reads in a row that are logged one by one (then one line per minute). */
 const LOGGED_FAILURES = 3;
@@ -104,13 +100,4 @@ export class FleetHub {
     }
     for (const subscriber of this.#subscribers.values()) subscriber.update(this.#view);
   }
-}
-
-export function registerFleetSubscriptions(ctx: SocketContext, hub: FleetHub): void {
-  const { client } = ctx;
-  ctx.on(ClientEvents.subscribeFleet, subscribeV, async (p) => ({ total: await hub.subscribe(client, p) }));
-  ctx.on(ClientEvents.unsubscribeFleet, unsubscribeV, () => {
-    hub.unsubscribe(client);
-    return {};
-  });
 }

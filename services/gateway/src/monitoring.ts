@@ -27,7 +27,7 @@ import { leaveAlerts, registerAlertSubscriptions } from './alert-subscriptions.j
 import { socketContext, type MonitoringDeps, type SocketContext } from './socket-context.js';
 import { registerTokenLifecycle } from './auth/socket-token.js';
 import { registerSystemMetricsSubscriptions } from './system-metrics-subscriptions.js';
-import { registerFleetSubscriptions } from './fleet-subscriptions.js';
+import { registerFleetSubscriptions } from './fleet-events.js';
 import type { Client } from './client.js';
 import { clientOf } from './socketio-client.js';
 
