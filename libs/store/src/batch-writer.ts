@@ -168,6 +168,8 @@ function heartbeatArgs(heartbeats: Batch['heartbeats'], text: NumberText): strin
   let members = '';
   for (const h of heartbeats) {
     if (h.serverId.indexOf('\n') >= 0) throw new VigilError(ErrorCodes.INTERNAL, 'a heartbeat member must be on one line');
+    // Checked here as ZADD would: the script would otherwise add the chunks before a bad score.
+    if (!Number.isFinite(h.at)) throw new VigilError(ErrorCodes.INTERNAL, 'a heartbeat time must be a finite number');
     if (h.at !== at) {
       args.push(text.of(at), members);
       at = h.at;

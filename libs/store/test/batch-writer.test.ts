@@ -120,6 +120,12 @@ t.test('heartbeats: every server gets its own time, across runs of one time and 
   t.equal(await r.zscore(Keys.heartbeats, 'spaced id é'), '1764579600200');
   t.equal(await r.zscore(Keys.heartbeats, 's0'), '1764579600400', 'a later heartbeat of the same server wins, as with ZADD');
   await t.rejects(new BatchWriter(r).write({ appends: [], registry: [], heartbeats: [{ serverId: 'a\nb', at: 1 }] }), /one line/);
+  // A bad time after good ones: refused before anything is sent, so the good ones are not added either.
+  await t.rejects(
+    new BatchWriter(r).write({ appends: [], registry: [], heartbeats: [{ serverId: 'before-nan', at: 1 }, { serverId: 'nan', at: Number.NaN }] }),
+    /finite number/,
+  );
+  t.equal(await r.zscore(Keys.heartbeats, 'before-nan'), null, 'nothing of a refused batch is written');
 });
 
 t.test('events whose text is not ASCII are stored and broadcast byte for byte, however many there are', async (t) => {
