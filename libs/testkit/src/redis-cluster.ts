@@ -72,6 +72,18 @@ function parseNodes(reply: string): NodeLine[] {
   return out;
 }
 
+/** Starts on freshly chosen ports tried again a few times: a port found free can be taken by another test's process before redis-server binds it. */
+async function withFreshPorts<T>(start: (busPort: number) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start(await freePort());
+    } catch (err) {
+      if (attempt >= PORT_ATTEMPTS || !/Address already in use/.test((err as Error).message)) throw err;
+    }
+  }
+}
+const PORT_ATTEMPTS = 5;
+
 export async function startRedisCluster(options: StartClusterOptions = {}): Promise<RedisCluster> {
   const masterCount = options.masters ?? 3;
   const replicas = options.replicasPerMaster ?? 1;
@@ -86,8 +98,7 @@ export async function startRedisCluster(options: StartClusterOptions = {}): Prom
     // rejection): when one fails to start, close() stops all the others, the late ones included.
     const starts = await Promise.allSettled(
       Array.from({ length: total }, async () => {
-        const busPort = await freePort();
-        const node = await startRedis({
+        const node = await withFreshPorts(async (busPort) => startRedis({
           ...(options.user ? { user: options.user } : {}),
           ...(options.password ? { password: options.password } : {}),
           args: [
@@ -99,7 +110,7 @@ export async function startRedisCluster(options: StartClusterOptions = {}): Prom
             '--repl-diskless-sync-delay', '0',
             ...(options.args ?? []),
           ],
-        });
+        }));
         nodes.push(Object.assign(node, { address: `127.0.0.1:${node.port}` }));
       }),
     );
