@@ -29,6 +29,15 @@ t.test('broadcasts waiting for an absent Redis are bounded in size; the newest w
   t.equal(publisher.dropped, total - kept, 'the others are counted as dropped');
 
   await redis.start();
+  // Pub/sub keeps nothing: the listener must be subscribed again (ioredis does so on its reconnect)
+  // before the waiting broadcasts go out, or they reach nobody.
+  await waitFor(
+    async () => {
+      const reply = (await r.call('PUBSUB', 'SHARDNUMSUB', channel)) as [string, number];
+      return Number(reply[1]) === 1;
+    },
+    { timeoutMs: 15_000, message: 'the listener to be subscribed again once Redis is back' },
+  );
   await waitFor(
     async () => {
       await publisher.publish([]);
