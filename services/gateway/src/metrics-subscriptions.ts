@@ -59,7 +59,10 @@ export async function subscribeMetrics(ctx: SocketContext, p: SubscribeMetricsPa
       if (latest && (watch.newest === null || comparePositions(latest.position, watch.newest) > 0)) {
         client.emit(ServerEvents.processInfo, latest);
       }
-      if (view && view.status !== 'running') {
+      // A stale server found here may not have been swept yet: the sweeper then tells the whole
+      // room (this client with it) and not again later, so no client hears it twice.
+      const announced = view?.status === 'stale' && deps.staleness?.announceStale(p.serverId) === true;
+      if (view && view.status !== 'running' && !announced) {
         client.emit(ServerEvents.serverStatusChanged, {
           serverId: p.serverId,
           status: view.status,

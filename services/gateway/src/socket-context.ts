@@ -10,6 +10,7 @@ import { handleEvent, type Handler } from './event-handler.js';
 import type { Verifier } from './auth/verifier.js';
 import type { GatewayInterest } from './interest.js';
 import type { FleetHub } from './fleet-subscriptions.js';
+import type { StaleSweeper } from './stale-sweeper.js';
 
 /** What a client's handlers need of the sessions module (sessions/client-sessions.ts). */
 export type SessionKeeper = {
@@ -45,6 +46,11 @@ export type MonitoringDeps = {
   interest?: Pick<GatewayInterest, 'ask'>;
   /** The fleet summary's subscribers (fleet-subscriptions.ts); absent: `subscribe-fleet` is unknown. */
   fleet?: FleetHub;
+  /**
+   * Who tells a room that its server went stale (stale-sweeper.ts). A subscriber that finds a server
+   * stale hands it over, so that the room hears `stale` once, whichever of the two saw it first.
+   */
+  staleness?: Pick<StaleSweeper, 'announceStale'>;
 };
 
 export type SocketContext = {

@@ -106,7 +106,10 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
     logger,
   });
   const fleet = new FleetHub(fleetView, logger);
+  const staleAlerts = new StaleAlerts({ redis: redis.command, store, alerts, writer: new AlertWriter(redis.command, `vigil-gateway:${settings.gatewayId}`), logger });
+  const sweeper = new StaleSweeper(nsp, store, logger, settings.staleSweepMs, () => staleAlerts.sweep());
   const deps: MonitoringDeps = {
+    staleness: sweeper,
     interest,
     fleet,
     store,
@@ -139,8 +142,6 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
   const listener = listenToRedis(redis.sub, { clients: () => [...socketIoClients(), ...ws.clients.values()], logs, logger, metrics, sync: syncSubscriptions });
   sessions.start();
   interest.start();
-  const staleAlerts = new StaleAlerts({ redis: redis.command, store, alerts, writer: new AlertWriter(redis.command, `vigil-gateway:${settings.gatewayId}`), logger });
-  const sweeper = new StaleSweeper(nsp, store, logger, settings.staleSweepMs, () => staleAlerts.sweep());
   sweeper.start();
   const webhook =
     settings.alertWebhookUrl === undefined

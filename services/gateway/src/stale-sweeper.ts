@@ -62,6 +62,18 @@ export class StaleSweeper {
     }
   }
 
+  /**
+   * A subscriber read `serverId` as stale (its client has joined the room). True when that is news
+   * to this sweeper: the room, the new client with it, is told now, and the next sweep says nothing
+   * more. False when the room has heard it already: only the new client needs telling.
+   */
+  announceStale(serverId: string): boolean {
+    if (this.#stale.has(serverId)) return false;
+    this.#stale.add(serverId);
+    this.#emit(serverId, 'stale');
+    return true;
+  }
+
   #emit(serverId: string, status: ServerStatus): void {
     this.#logger.info({ serverId, status }, 'server status derived from heartbeat');
     this.#nsp.local.to(metricsRoom(serverId)).emit(ServerEvents.serverStatusChanged, {

@@ -102,3 +102,30 @@ t.test('a server whose collector stopped turns stale, on REST and for subscriber
   await waitFor(() => lateChanges.length === 1);
   t.match(lateChanges[0], { serverId: 'quiet', status: 'stale' });
 });
+
+t.test('a stale server found by a subscriber before any sweep: every client in the room hears `stale` once', async (t) => {
+  // The sweep never comes during this test: only the subscriber can find the server stale.
+  const { gw, collector, client: newClient } = await startStack(t, { gateway: { staleSweepMs: 600_000 } });
+  await collector.sample('lapsed', 1, { staleAfterMs: 400 });
+  const early = await newClient();
+  const earlyChanges = collect<Record<string, unknown>>(early, ServerEvents.serverStatusChanged);
+  await emitAck(early, 'subscribe-server-metrics', { serverId: 'lapsed' });
+  await waitFor(async () => (await gw.inject('/api/servers/lapsed')).json().status === 'stale', { message: 'the heartbeat to lapse' });
+
+  const late = await newClient();
+  const lateChanges = collect<Record<string, unknown>>(late, ServerEvents.serverStatusChanged);
+  await emitAck(late, 'subscribe-server-metrics', { serverId: 'lapsed' });
+  await waitFor(() => earlyChanges.length >= 1, { message: 'the client already in the room to hear stale' });
+  t.match(earlyChanges, [{ serverId: 'lapsed', status: 'stale', position: null }], 'the client already in the room hears it, once');
+
+  // A third subscriber: stale again for itself only; the two before it hear nothing more.
+  const third = await newClient();
+  const thirdChanges = collect<Record<string, unknown>>(third, ServerEvents.serverStatusChanged);
+  await emitAck(third, 'subscribe-server-metrics', { serverId: 'lapsed' });
+  t.match(thirdChanges, [{ serverId: 'lapsed', status: 'stale' }], 'the third subscriber hears it before its ack');
+  // One more round trip each: anything sent to them before it has arrived.
+  await emitAck(early, 'subscribe-server-metrics', { serverId: 'lapsed' });
+  await emitAck(late, 'subscribe-server-metrics', { serverId: 'lapsed' });
+  t.equal(earlyChanges.length, 1 + 1, 'the first client: once from the room, once more for its own second subscribe');
+  t.equal(lateChanges.filter((c) => c.status === 'stale').length, 2, 'the late client: once when it joined, once for its second subscribe');
+});
