@@ -5,7 +5,9 @@
 // event is either stored and broadcast once, or neither.
 import type { Redis } from 'ioredis';
 import { ErrorCodes, Keys, STREAM_FIELD, VigilError } from '@vigil/protocol';
-import { encodeAppends, type AppendOp, type Batch, type WithAppend } from './append-args.js';
+import { StreamBytes, appendScriptArgs, type Batch, type WithAppend } from './append-args.js';
+import { ByteLines } from './byte-lines.js';
+import { EncodedScript, RespArgs } from './resp.js';
 import { ClusterWriter } from './cluster-writer.js';
 import { isCluster } from './connection.js';
 
@@ -102,8 +104,15 @@ class NumberText {
   }
 }
 
+const APPEND = new EncodedScript(APPEND_AND_PUBLISH);
+const HEARTBEAT = new EncodedScript(HEARTBEATS);
+
 export class BatchWriter {
   readonly #redis: Redis;
+  /** Each stream's keys and fill as bytes, encoded once per writer. */
+  readonly #streams = new StreamBytes();
+  /** Buffers to build the next write in, kept from the last answered one. */
+  #scratch: Scratch | null = null;
   /** On a Redis Cluster, the write grouped by slot (cluster-writer.ts); null on one node. */
   readonly #cluster: ClusterWriter | null;
 
@@ -111,9 +120,6 @@ export class BatchWriter {
     this.#redis = redis;
     if (!(redis as unknown as Partial<WithAppend>).vigilAppend) {
       redis.defineCommand('vigilAppend', { lua: APPEND_AND_PUBLISH });
-    }
-    if (!(redis as unknown as Partial<WithAppend>).vigilHeartbeats) {
-      redis.defineCommand('vigilHeartbeats', { lua: HEARTBEATS });
     }
     this.#cluster = isCluster(redis) ? new ClusterWriter(redis) : null;
   }
@@ -131,24 +137,31 @@ export class BatchWriter {
     const positions = options.positions !== false;
     if (this.#cluster) return this.#cluster.write(batch, positions);
     const text = new NumberText();
+    // The scratch buffers of the last write, if it was answered (its bytes have all been sent then);
+    // otherwise new ones, as ioredis may still hold the old ones (a timed-out command still queued).
+    const scratch = this.#scratch ?? new Scratch();
+    this.#scratch = null;
     // Every argument is built (and checked) before anything is sent: a refused batch writes nothing.
-    let append: Parameters<WithAppend['vigilAppend']> | null = null;
+    // The two scripts' arguments are encoded here, not by ioredis (resp.ts says why).
+    let append: RespArgs | null = null;
     if (batch.appends.length > 0) {
-      append = encodeAppends(batch.appends, positions ? '1' : '0');
+      append = scratch.append;
+      appendScriptArgs(batch.appends, positions ? '1' : '0', this.#streams, append, scratch.events);
     }
     const registry: string[] = [];
     for (const r of batch.registry) registry.push(r.serverId, r.entry);
-    const heartbeats = batch.heartbeats.length > 0 ? heartbeatArgs(batch.heartbeats, text) : null;
+    const heartbeats = batch.heartbeats.length > 0 ? heartbeatArgs(batch.heartbeats, text, scratch) : null;
 
     // Sent back to back on the one connection, replies awaited together: still one round trip, in
     // order. Not through ioredis's Pipeline, which copies the whole tick once more into one buffer.
-    const redis = this.#redis as Redis & WithAppend;
+    const redis = this.#redis;
     const calls: Array<Promise<unknown>> = [];
-    if (append) calls.push(redis.vigilAppend(...append));
+    if (append) calls.push(APPEND.call(redis, append));
     if (registry.length > 0) calls.push(redis.hset(Keys.registry, ...registry));
-    if (heartbeats) calls.push(redis.vigilHeartbeats(1, Keys.heartbeats, heartbeats));
+    if (heartbeats) calls.push(HEARTBEAT.call(redis, heartbeats));
     if (calls.length === 0) return [];
     const results = await Promise.allSettled(calls);
+    if (results.every((r) => r.status === 'fulfilled')) this.#scratch = scratch.reset();
     for (const r of results) {
       if (r.status === 'rejected') {
         const err = r.reason as Error;
@@ -161,22 +174,43 @@ export class BatchWriter {
   }
 }
 
-/** HEARTBEATS' arguments: each run of one time, its members packed into one newline-ended argument. */
-function heartbeatArgs(heartbeats: Batch['heartbeats'], text: NumberText): string[] {
-  const args: string[] = [];
+/** The buffers one write is built in. */
+class Scratch {
+  readonly append = new RespArgs(64 * 1024);
+  readonly events = new ByteLines(64 * 1024);
+  readonly heartbeats = new RespArgs(16 * 1024);
+  readonly members = new ByteLines(16 * 1024);
+
+  reset(): this {
+    this.append.reset();
+    this.events.reset();
+    this.heartbeats.reset();
+    this.members.reset();
+    return this;
+  }
+}
+
+/** HEARTBEATS' arguments: the key, then each run of one time with its members packed into one newline-ended argument. */
+function heartbeatArgs(heartbeats: Batch['heartbeats'], text: NumberText, scratch: Scratch): RespArgs {
+  const args = scratch.heartbeats;
+  const members = scratch.members;
+  args.string('1');
+  args.string(Keys.heartbeats);
   let at = heartbeats[0]!.at;
-  let members = '';
   for (const h of heartbeats) {
     if (h.serverId.indexOf('\n') >= 0) throw new VigilError(ErrorCodes.INTERNAL, 'a heartbeat member must be on one line');
     // Checked here as ZADD would: the script would otherwise add the chunks before a bad score.
     if (!Number.isFinite(h.at)) throw new VigilError(ErrorCodes.INTERNAL, 'a heartbeat time must be a finite number');
     if (h.at !== at) {
-      args.push(text.of(at), members);
+      args.string(text.of(at));
+      args.bytes(members.view());
+      members.reset();
       at = h.at;
-      members = '';
     }
-    members += h.serverId + '\n';
+    members.string(h.serverId);
+    members.byte(0x0a);
   }
-  args.push(text.of(at), members);
+  args.string(text.of(at));
+  args.bytes(members.view());
   return args;
 }

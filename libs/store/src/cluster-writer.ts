@@ -12,7 +12,8 @@
 // stores nothing twice.
 import type { Redis } from 'ioredis';
 import { ErrorCodes, Keys, VigilError } from '@vigil/protocol';
-import { encodeAppends, type AppendOp, type Batch, type WithAppend } from './append-args.js';
+import { StreamBytes, encodeAppends, type AppendOp, type Batch, type WithAppend } from './append-args.js';
+import { bodyText } from './byte-lines.js';
 import { keySlot } from './key-slot.js';
 import { ShardPublisher, type ShardMessage } from './shard-publisher.js';
 
@@ -22,6 +23,7 @@ export class ClusterWriter {
   /** Events stored by a write that failed elsewhere, with their position: not stored again on a retry. */
   readonly #stored = new WeakMap<AppendOp, string>();
   #anyStored = false;
+  readonly #streams = new StreamBytes();
 
   constructor(redis: Redis) {
     this.#redis = redis;
@@ -50,7 +52,7 @@ export class ClusterWriter {
     // as on one node. Encoding a group as it is sent would store the groups before a refused one,
     // unremembered (a retry would store them twice) and never broadcast.
     const encoded: Array<[number[], Parameters<WithAppend['vigilAppend']>]> = [];
-    for (const indexes of groups.values()) encoded.push([indexes, encodeAppends(indexes.map((i) => batch.appends[i]!), '2')]);
+    for (const indexes of groups.values()) encoded.push([indexes, encodeAppends(indexes.map((i) => batch.appends[i]!), '2', this.#streams)]);
     const calls: Array<Promise<unknown>> = [];
     for (const [indexes, args] of encoded) {
       const call = (this.#redis as unknown as WithAppend).vigilAppend(...args).then((reply) => {
@@ -75,7 +77,7 @@ export class ClusterWriter {
     batch.appends.forEach((op, i) => {
       const id = ids[i]!;
       if (id === '' || this.#stored.get(op) === id) return;
-      const withPosition = `${op.body.slice(0, -1)},"position":"${id}"}`;
+      const withPosition = `${bodyText(op.body).slice(0, -1)},"position":"${id}"}`;
       messages.push({ channel: op.frame.channel, stream: op.stream, position: id, message: op.frame.prefix + withPosition + op.frame.suffix });
     });
     await this.#publisher.publish(messages);

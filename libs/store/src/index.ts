@@ -3,6 +3,7 @@ export { parseRedisUrl, parseClusterNodes, checkClusterTarget, createRedis, clos
 export { redisTlsFromEnv, readRedisTls, REDIS_TLS_ENV, type RedisTls, type RedisTlsFiles } from './redis-tls.js';
 export { adapterChannel, broadcastFrame, positionInFrame, positionMsInFrame, roomOfChannel, type BroadcastFrame, type FrameTemplate } from './adapter-wire.js';
 export { BatchWriter, type AppendOp, type Batch, type WriteOptions } from './batch-writer.js';
+export { ByteLines, bodyText, type EventBody } from './byte-lines.js';
 export { ServerStore, isStale, type HistoryPage } from './server-store.js';
 /** The REST shape of a registry entry; its schema is @vigil/protocol's. */
 export type { ServerView } from '@vigil/protocol';

@@ -11,7 +11,7 @@ import type { Segment } from './follower.js';
 import type { Writer } from './serial-writer.js';
 
 /** A line ready to write, and where it was read from when it came from a file. */
-export type LogLine = AppendOp & { segment: Segment | null; end: number };
+export type LogLine = AppendOp & { body: string; segment: Segment | null; end: number };
 
 export type LogCounters = {
   logLinesRead: number;

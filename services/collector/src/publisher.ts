@@ -15,7 +15,7 @@ import {
 import { InOrder } from '@vigil/protocol/runtime';
 import { broadcastFrame, type AppendOp, type BroadcastFrame, type Batch } from '@vigil/store';
 import { COMMAND_MAX_LENGTH } from './proc.js';
-import { processInfoBodyJson } from './sampler.js';
+import { ProcessInfoBody, processInfoHead, processInfoTail } from './sampler.js';
 import type { Writer } from './serial-writer.js';
 import type { ServerReport, ServerState, StatusChange, TrackedStatus } from './server-state.js';
 
@@ -51,7 +51,7 @@ export type PublisherOptions = {
 };
 
 /** What never changes for one server: its frames, keys and JSON-encoded id, built once. */
-type PerServer = { info: BroadcastFrame; status: BroadcastFrame; stream: string; latest: string; idJson: string };
+type PerServer = { info: BroadcastFrame; status: BroadcastFrame; stream: string; latest: string; head: Buffer };
 type Outage = { samplesDropped: number };
 /** The inputs of a registry entry as last written (everything else in it is fixed per server), and when. */
 type RegistryWritten = { pid: number | null; command: string | null; startedAt: number | null; status: TrackedStatus | null; restarts: number; at: number };
@@ -231,7 +231,7 @@ export class Publisher {
         status: broadcastFrame(this.#uid, NAMESPACE, room, ServerEvents.serverStatusChanged),
         stream: Keys.metrics(serverId),
         latest: Keys.latest(serverId),
-        idJson: JSON.stringify(serverId),
+        head: processInfoHead(serverId),
       };
       this.#servers.set(serverId, f);
     }
@@ -244,7 +244,7 @@ export class Publisher {
       stream: f.stream,
       maxLen: this.#o.historyMaxLen,
       latestKey: f.latest,
-      body: processInfoBodyJson(f.idJson, r.sample!, iso),
+      body: new ProcessInfoBody(f.head, r.sample!, processInfoTail(r.sample!.at, iso)),
       frame: f.info,
     };
   }

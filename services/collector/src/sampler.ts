@@ -13,6 +13,7 @@
 import pidusage from 'pidusage';
 import { ErrorCodes, VigilError, type ProcessInfo } from '@vigil/protocol';
 import { InOrder } from '@vigil/protocol/runtime';
+import type { ByteLines, EventBody } from '@vigil/store';
 
 /** `ctime`: CPU time (user + system) in ms since the process started; pidusage's procfile backend gives it. */
 export type PidStat = { cpu: number; memory: number; elapsed: number; ctime?: number };
@@ -137,21 +138,56 @@ export function toProcessInfo(o: Observation): ProcessInfo {
   };
 }
 
-/** A number as JSON.stringify writes it. */
-function num(n: number): string {
-  return Number.isFinite(n) ? `${n}` : 'null';
+/**
+ * The `process:info` payload of one sample, `JSON.stringify({ serverId, processInfo:
+ * toProcessInfo(o), timestamp })` byte for byte, written as bytes (this runs once per target per
+ * tick; byte-lines.ts in the store says why not as a string). `head` holds what is fixed for the
+ * server (processInfoHead, kept by the publisher), `tail` what is fixed for the tick
+ * (processInfoTail). A test holds it equal to JSON.stringify.
+ */
+export class ProcessInfoBody implements EventBody {
+  readonly sizeHint = 256;
+  readonly #head: Buffer;
+  readonly #o: Observation;
+  readonly #tail: Buffer;
+
+  constructor(head: Buffer, o: Observation, tail: Buffer) {
+    this.#head = head;
+    this.#o = o;
+    this.#tail = tail;
+  }
+
+  writeTo(out: ByteLines): void {
+    const o = this.#o;
+    out.bytes(this.#head);
+    out.number(o.pid);
+    out.bytes(CPU);
+    out.number(o.cpu);
+    out.bytes(RSS);
+    out.number(o.rss);
+    out.bytes(UPTIME);
+    out.number(Math.floor(o.elapsedMs / 1000));
+    out.bytes(this.#tail);
+  }
+}
+
+const CPU = Buffer.from(',"cpu":');
+const RSS = Buffer.from(',"memory":{"rss":');
+const UPTIME = Buffer.from(',"heapUsed":0,"heapTotal":0,"external":0},"uptime":');
+
+/** What every body of one server starts with. */
+export function processInfoHead(serverId: string): Buffer {
+  return Buffer.from(`{"serverId":${JSON.stringify(serverId)},"processInfo":{"pid":`);
 }
 
 /**
- * `JSON.stringify({ serverId, processInfo: toProcessInfo(o), timestamp })`, byte for byte, without
- * the intermediate objects: this runs once per target per tick. `serverIdJson` is the id already
- * JSON-encoded (the publisher keeps it per server); `timestamp` an ISO time, like toISOString()'s,
- * which never needs escaping. A test holds the two equal.
+ * What every body of one tick ends with: the sample's time, then `timestamp` (an ISO time, like
+ * toISOString()'s, which never needs escaping). Remembered for the last pair asked: a tick's samples share both.
  */
-export function processInfoBodyJson(serverIdJson: string, o: Observation, timestamp: string): string {
-  return (
-    `{"serverId":${serverIdJson},"processInfo":{"pid":${num(o.pid)},"cpu":${num(o.cpu)},` +
-    `"memory":{"rss":${num(o.rss)},"heapUsed":0,"heapTotal":0,"external":0},` +
-    `"uptime":${num(Math.floor(o.elapsedMs / 1000))},"timestamp":"${isoTime(o.at)}"},"timestamp":"${timestamp}"}`
-  );
+export function processInfoTail(sampledAt: number, timestamp: string): Buffer {
+  if (sampledAt !== lastTail.at || timestamp !== lastTail.timestamp) {
+    lastTail = { at: sampledAt, timestamp, bytes: Buffer.from(`,"timestamp":"${isoTime(sampledAt)}"},"timestamp":"${timestamp}"}`) };
+  }
+  return lastTail.bytes;
 }
+let lastTail = { at: Number.NaN, timestamp: '', bytes: Buffer.alloc(0) };

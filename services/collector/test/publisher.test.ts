@@ -3,7 +3,7 @@
 // (bounded, oldest dropped first) and sent first, in order, when a write gets through.
 import t from 'tap';
 import { ErrorCodes, Keys, NAMESPACE, ServerEvents, VigilError, metricsRoom } from '@vigil/protocol';
-import { adapterChannel, type Batch } from '@vigil/store';
+import { adapterChannel, bodyText, type Batch } from '@vigil/store';
 import { PENDING_EVENTS_MAX, Publisher, REGISTRY_REFRESH_MS, type Counters } from '../src/publisher.js';
 import type { Observation } from '../src/sampler.js';
 import { ServerState, type ServerReport } from '../src/server-state.js';
@@ -64,7 +64,7 @@ t.test('one tick: events, samples, registry and heartbeats, each valid', async (
     'status events first, then samples',
   );
   for (const a of tick.appends) {
-    const body = JSON.parse(a.body);
+    const body = JSON.parse(bodyText(a.body));
     const serverId = body.serverId as string;
     t.equal(a.frame.channel, adapterChannel(NAMESPACE, metricsRoom(serverId)));
     if (a.stream.endsWith(':events')) {
@@ -113,7 +113,7 @@ t.test('outage: samples dropped, events kept and sent first in order, logged onc
   await publisher.publish([{ ...web, change: null }], AT + 4000);
   const tick = written[written.length - 1]!;
   t.same(
-    tick.appends.map((a) => [a.stream, JSON.parse(a.body).status ?? 'sample']),
+    tick.appends.map((a) => [a.stream, JSON.parse(bodyText(a.body)).status ?? 'sample']),
     [
       [Keys.events('api'), 'exited'],
       [Keys.events('web'), 'running'],
@@ -136,7 +136,7 @@ t.test('the event queue is bounded: the oldest go, counted and logged', async (t
   t.equal(lines.filter((l) => l.code === ErrorCodes.EVENTS_DROPPED).length, 1, 'logged once');
   fail(false);
   await publisher.publish([], AT);
-  const first = JSON.parse(written[0]!.appends[0]!.body);
+  const first = JSON.parse(bodyText(written[0]!.appends[0]!.body));
   t.equal(first.serverId, `s${extra}`, 'the oldest were dropped');
   publisher.discardPending();
   t.equal(counters.eventsDropped, extra, 'nothing left to discard after a flush');

@@ -3,7 +3,8 @@
 // pidusage fd may still be cached left alone for a while.
 import t from 'tap';
 import { ErrorCodes, VigilError } from '@vigil/protocol';
-import { Sampler, processInfoBodyJson, toProcessInfo, type Observation, type PidStat, type SampleFn } from '../src/sampler.js';
+import { bodyText } from '@vigil/store';
+import { ProcessInfoBody, Sampler, processInfoHead, processInfoTail, toProcessInfo, type Observation, type PidStat, type SampleFn } from '../src/sampler.js';
 
 const SELF = 4242;
 const AT = Date.UTC(2026, 10, 21, 12, 0, 0);
@@ -75,7 +76,7 @@ t.test('failures are SAMPLE_FAILED', async (t) => {
   await t.rejects(noSelf.sample([1]), { code: ErrorCodes.SAMPLE_FAILED });
 });
 
-t.test('processInfoBodyJson writes exactly what JSON.stringify writes of the body', async (t) => {
+t.test('a process:info body writes exactly what JSON.stringify writes of it', async (t) => {
   const base: Observation = { pid: 10, key: '10@0', startKey: 0, cpu: 55.56, rss: 2048, elapsedMs: 39_999.9, at: AT, startedAt: AT - 39_999.9 };
   const cases: Array<[string, Partial<Observation>]> = [
     ['api', {}],
@@ -84,11 +85,12 @@ t.test('processInfoBodyJson writes exactly what JSON.stringify writes of the bod
     ['tiny', { cpu: 1e-7, rss: 0.1 + 0.2, elapsedMs: 999.999 }],
     ['odd', { cpu: Number.NaN, rss: Number.POSITIVE_INFINITY, elapsedMs: Number.NaN, at: Date.UTC(1970, 0, 1) }],
     ['neg', { cpu: -0, rss: -0, elapsedMs: -1 }],
+    ['quoted "id" \\ é\u2028 😀', { pid: 7 }],
   ];
   for (const [serverId, patch] of cases) {
     const o = { ...base, ...patch };
     for (const timestamp of [new Date(AT).toISOString(), new Date(o.at + 7).toISOString()]) {
-      t.equal(processInfoBodyJson(JSON.stringify(serverId), o, timestamp), JSON.stringify({ serverId, processInfo: toProcessInfo(o), timestamp }), `${serverId} at ${timestamp}`);
+      t.equal(bodyText(new ProcessInfoBody(processInfoHead(serverId), o, processInfoTail(o.at, timestamp))), JSON.stringify({ serverId, processInfo: toProcessInfo(o), timestamp }), `${JSON.stringify(serverId)} at ${timestamp}`);
     }
   }
 });
