@@ -6,7 +6,7 @@
 // A ByteLines may be reset and filled again: a writer keeps one and reuses it tick after tick.
 
 /** Pieces this short are copied byte by byte: cheaper than a call into the runtime. */
-const SHORT = 48;
+const SHORT = 16;
 
 export class ByteLines {
   #buf: Buffer;
@@ -37,11 +37,9 @@ export class ByteLines {
     return this.#buf[index]!;
   }
 
-  /** Whether `byte` occurs in [from, length): a loop, as the pieces checked are short (the buffer past `length` is not looked at). */
+  /** Whether `byte` occurs in [from, length) (the buffer past `length` is not looked at). */
   includes(byte: number, from: number): boolean {
-    const buf = this.#buf;
-    for (let i = from, end = this.#at; i < end; i++) if (buf[i] === byte) return true;
-    return false;
+    return from < this.#at && this.#buf.subarray(from, this.#at).indexOf(byte) >= 0;
   }
 
   byte(b: number): void {
@@ -73,26 +71,40 @@ export class ByteLines {
   /** A number as JSON.stringify writes it (`null` when not finite). */
   number(n: number): void {
     if (Number.isSafeInteger(n)) this.#integer(n);
-    else if (Number.isFinite(n)) this.string(String(n));
-    else this.string('null');
+    else this.#ascii(Number.isFinite(n) ? String(n) : 'null');
   }
 
-  /** A safe integer's digits, written from the last one back (String(n) without the string). */
+  /** Text known to be ASCII and short (a number's): byte by byte, cheaper than a call into the runtime. */
+  #ascii(s: string): void {
+    const n = s.length;
+    this.#room(n);
+    const buf = this.#buf;
+    let at = this.#at;
+    for (let i = 0; i < n; i++) buf[at++] = s.charCodeAt(i);
+    this.#at = at;
+  }
+
+  /** A safe integer's digits (String(n) without the string); below 2^31 with integer arithmetic. */
   #integer(n: number): void {
     if (n < 0) {
       this.byte(0x2d);
       n = -n;
     }
-    let digits = 1;
-    for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+    if (n >= 0x80000000) {
+      this.#ascii(String(n));
+      return;
+    }
+    const digits = n < 10 ? 1 : n < 100 ? 2 : n < 1000 ? 3 : n < 10_000 ? 4 : n < 100_000 ? 5 : n < 1_000_000 ? 6 : n < 10_000_000 ? 7 : n < 100_000_000 ? 8 : n < 1_000_000_000 ? 9 : 10;
     this.#room(digits);
     const buf = this.#buf;
     let i = this.#at + digits;
     this.#at = i;
+    let rest = n | 0;
     do {
-      buf[--i] = 0x30 + (n % 10);
-      n = Math.floor(n / 10);
-    } while (n > 0);
+      const q = (rest / 10) | 0;
+      buf[--i] = 0x30 + rest - q * 10;
+      rest = q;
+    } while (rest > 0);
   }
 
   #room(bytes: number): void {

@@ -51,7 +51,7 @@ export class RespArgs {
   /** `count` arguments already RESP-encoded (encodedArgs()). */
   encoded(b: Buffer, count: number): void {
     this.#room(b.length);
-    b.copy(this.#buf, this.#at);
+    this.#buf.set(b, this.#at);
     this.#at += b.length;
     this.#count += count;
   }
