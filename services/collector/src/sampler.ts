@@ -19,6 +19,7 @@ import type { ByteLines, EventBody } from '@vigil/store';
 export type PidStat = { cpu: number; memory: number; elapsed: number; ctime?: number };
 export type SampleFn = (pids: number[], options: { maxage: number }) => Promise<Record<string, PidStat | null | undefined>>;
 
+/** One process at its latest sample. The same process keeps one object, updated in place by each sample (Sampler#observe). */
 export type Observation = {
   pid: number;
   /** `${pid}@${startKey}`: the same process for as long as it lives, never another one. */
@@ -27,8 +28,8 @@ export type Observation = {
   startKey: number;
   /** Percent of one core since this pid was last sampled, two decimals. */
   cpu: number;
-  /** CPU time (user + system) since the process started, in ms; absent if the sampler did not say. */
-  cpuTimeMs?: number;
+  /** CPU time (user + system) since the process started, in ms; undefined if the sampler did not say. */
+  cpuTimeMs?: number | undefined;
   rss: number;
   elapsedMs: number;
   /** Epoch ms of the sample and of the process start (for display). */
@@ -49,8 +50,8 @@ const CLOCK_TICK_MS = 10;
 
 // ---- what we know of pidusage's module-global cache (shared by every Sampler in the process)
 let largestMaxAge = 0;
-/** pid → monotonic ms of the last successful read (pidusage may hold an fd for it). */
-const readAt = new Map<number, number>();
+/** pid → monotonic ms of the last successful read (pidusage may hold an fd for it); updated in place. */
+const readAt = new Map<number, { at: number }>();
 /** pid → monotonic ms before which it is not asked for (its stale fd may still be cached). */
 const quarantinedUntil = new Map<number, number>();
 /** pidusage's history is global: calls are serialized so /proc/uptime stays one value per call. */
@@ -66,6 +67,8 @@ export class Sampler {
   readonly #now: () => number;
   readonly #maxAgeMs: number;
   readonly #selfPid: number;
+  /** The Observation of each process seen at the last sample, by pid (see #observe). */
+  readonly #known = new Map<number, Observation>();
 
   constructor(options: SamplerOptions) {
     this.#sample = options.sample ?? (pidusage as unknown as SampleFn);
@@ -80,7 +83,7 @@ export class Sampler {
     const t0 = performance.now();
     const lifetime = cacheLifetime(this.#maxAgeMs);
     for (const [pid, until] of quarantinedUntil) if (until <= t0) quarantinedUntil.delete(pid);
-    for (const [pid, at] of readAt) if (t0 - at > lifetime) readAt.delete(pid);
+    for (const [pid, read] of readAt) if (t0 - read.at > lifetime) readAt.delete(pid);
 
     const ask = [this.#selfPid];
     for (const pid of new Set(pids)) if (pid !== this.#selfPid && !quarantinedUntil.has(pid)) ask.push(pid);
@@ -99,24 +102,42 @@ export class Sampler {
       const s = stats[pid];
       if (!s) {
         if (readAt.delete(pid)) quarantinedUntil.set(pid, t0 + lifetime);
+        this.#known.delete(pid);
         continue;
       }
-      readAt.set(pid, t0);
-      const startKey = Math.round((self.elapsed - s.elapsed) / CLOCK_TICK_MS) * CLOCK_TICK_MS;
-      const o: Observation = {
-        pid,
-        key: `${pid}@${startKey}`,
-        startKey,
-        cpu: Math.round(Math.max(0, s.cpu) * 100) / 100,
-        rss: Math.max(0, s.memory),
-        elapsedMs: Math.max(0, s.elapsed),
-        at,
-        startedAt: at - Math.max(0, s.elapsed),
-      };
-      if (typeof s.ctime === 'number' && s.ctime >= 0) o.cpuTimeMs = s.ctime;
-      out.set(pid, o);
+      const read = readAt.get(pid);
+      if (read) read.at = t0;
+      else readAt.set(pid, { at: t0 });
+      out.set(pid, this.#observe(pid, s, self.elapsed, at));
     }
+    // Processes no longer asked for are forgotten (a target removed, a match that went away).
+    if (this.#known.size > 2 * out.size + 64) for (const pid of this.#known.keys()) if (!out.has(pid)) this.#known.delete(pid);
     return out;
+  }
+
+  /**
+   * The Observation of `pid` at this sample. The same process keeps one object, updated in place
+   * sample after sample: the servers hold their process across ticks, and a new object (and key
+   * string) per process per tick was garbage that lived long enough to cost the collector its
+   * largest collections. Another process, even on the same pid, gets a new object.
+   */
+  #observe(pid: number, s: PidStat, selfElapsed: number, at: number): Observation {
+    const startKey = Math.round((selfElapsed - s.elapsed) / CLOCK_TICK_MS) * CLOCK_TICK_MS;
+    const elapsedMs = Math.max(0, s.elapsed);
+    const cpuTimeMs = typeof s.ctime === 'number' && s.ctime >= 0 ? s.ctime : undefined;
+    let o = this.#known.get(pid);
+    if (o && o.startKey === startKey) {
+      o.cpu = Math.round(Math.max(0, s.cpu) * 100) / 100;
+      o.rss = Math.max(0, s.memory);
+      o.elapsedMs = elapsedMs;
+      o.at = at;
+      o.startedAt = at - elapsedMs;
+      o.cpuTimeMs = cpuTimeMs;
+      return o;
+    }
+    o = { pid, key: `${pid}@${startKey}`, startKey, cpu: Math.round(Math.max(0, s.cpu) * 100) / 100, rss: Math.max(0, s.memory), elapsedMs, at, startedAt: at - elapsedMs, cpuTimeMs };
+    this.#known.set(pid, o);
+    return o;
   }
 }
 

@@ -40,6 +40,27 @@ t.test('identity: start relative to the agent, exact to the 10 ms tick', async (
   t.equal(seen.get(SELF)!.key, `${SELF}@0`);
 });
 
+t.test('one process keeps one Observation, updated by each sample; another process on the same pid gets its own', async (t) => {
+  let now = AT;
+  let row: PidStat = { cpu: 10, memory: 1000, elapsed: 40_000, ctime: 500 };
+  const f = fake(() => ({ [SELF]: { cpu: 0, memory: 1, elapsed: 100_000 + (now - AT) }, 10: row }));
+  const s = new Sampler({ sample: f.sample, now: () => now, maxAgeMs: 100_000, selfPid: SELF });
+  const first = (await s.sample([10])).get(10)!;
+  now += 1000;
+  row = { cpu: 20, memory: 2000, elapsed: 41_000 };
+  const second = (await s.sample([10])).get(10)!;
+  t.equal(second, first, 'the same object for the same process');
+  t.match(second, { key: '10@60000', cpu: 20, rss: 2000, elapsedMs: 41_000, at: AT + 1000, startedAt: AT + 1000 - 41_000 }, 'with the new figures');
+  t.equal(second.cpuTimeMs, undefined, 'and no CPU time where the sampler gave none');
+  // pid 10 now belongs to a process started later.
+  now += 1000;
+  row = { cpu: 1, memory: 3000, elapsed: 500 };
+  const third = (await s.sample([10])).get(10)!;
+  t.not(third, first, 'a new object for another process');
+  t.equal(third.key, '10@101500');
+  t.match(first, { key: '10@60000', rss: 2000 }, 'the old one still says what the old process was');
+});
+
 t.test('calls are serialized process-wide', async (t) => {
   const f = fake(() => ({ [SELF]: { cpu: 0, memory: 1, elapsed: 1000 } }));
   const a = new Sampler({ sample: f.sample, now: () => AT, maxAgeMs: 3000, selfPid: SELF });
