@@ -104,7 +104,8 @@ function encodeEvents(appends: readonly AppendOp[], streams: StreamBytes, events
       events.string(body);
     } else {
       body.writeTo(events);
-      if (events.includes(NEWLINE, start)) throw new VigilError(ErrorCodes.INTERNAL, 'append body and room must be on one line');
+      // The newline before the body (after the fill) must be the last one written.
+      if (events.lastIndexOf(NEWLINE) !== start - 1) throw new VigilError(ErrorCodes.INTERNAL, 'append body and room must be on one line');
     }
     if (events.length - start < 2 || events.at(start) !== OPEN_BRACE || events.at(events.length - 1) !== CLOSE_BRACE) {
       throw new VigilError(ErrorCodes.INTERNAL, 'append body must be a JSON object');

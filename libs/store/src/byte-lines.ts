@@ -37,9 +37,9 @@ export class ByteLines {
     return this.#buf[index]!;
   }
 
-  /** Whether `byte` occurs in [from, length) (the buffer past `length` is not looked at). */
-  includes(byte: number, from: number): boolean {
-    return from < this.#at && this.#buf.subarray(from, this.#at).indexOf(byte) >= 0;
+  /** Where `byte` last occurs before `length` (-1 if nowhere), searched backwards: a body just written is checked by finding its separator. */
+  lastIndexOf(byte: number): number {
+    return this.#at === 0 ? -1 : this.#buf.lastIndexOf(byte, this.#at - 1);
   }
 
   byte(b: number): void {
