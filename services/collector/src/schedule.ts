@@ -4,19 +4,20 @@
 // viewers may change while it runs (interest-reader.ts): changing one item never moves another.
 const COALESCE_MS = 15;
 
-type Slot = { intervalMs: number; next: number; last: number | null };
+type Slot<T> = { item: T; intervalMs: number; next: number; last: number | null };
 
 export class Schedule<T extends { intervalMs: number }> {
-  readonly #slots = new Map<T, Slot>();
+  readonly #slots = new Map<T, Slot<T>>();
 
   constructor(items: readonly T[], startAt: number) {
-    for (const item of items) this.#slots.set(item, { intervalMs: item.intervalMs, next: startAt, last: null });
+    for (const item of items) this.#slots.set(item, { item, intervalMs: item.intervalMs, next: startAt, last: null });
   }
 
   /** Items due at `now`. */
   due(now: number): T[] {
     const out: T[] = [];
-    for (const [item, slot] of this.#slots) if (slot.next <= now + COALESCE_MS) out.push(item);
+    // Over the values: entries would make an array per item per tick.
+    for (const slot of this.#slots.values()) if (slot.next <= now + COALESCE_MS) out.push(slot.item);
     return out;
   }
 
