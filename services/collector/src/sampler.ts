@@ -82,8 +82,9 @@ export class Sampler {
   async sample(pids: readonly number[]): Promise<Map<number, Observation>> {
     const t0 = performance.now();
     const lifetime = cacheLifetime(this.#maxAgeMs);
-    for (const [pid, until] of quarantinedUntil) if (until <= t0) quarantinedUntil.delete(pid);
-    for (const [pid, read] of readAt) if (t0 - read.at > lifetime) readAt.delete(pid);
+    // forEach, not for-of over entries: that made an array per pid per tick.
+    quarantinedUntil.forEach((until, pid) => void (until <= t0 && quarantinedUntil.delete(pid)));
+    readAt.forEach((read, pid) => void (t0 - read.at > lifetime && readAt.delete(pid)));
 
     const ask = [this.#selfPid];
     for (const pid of new Set(pids)) if (pid !== this.#selfPid && !quarantinedUntil.has(pid)) ask.push(pid);
