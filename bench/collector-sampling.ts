@@ -21,7 +21,7 @@ export type SamplingOptions = {
   repeats: number;
 };
 
-export const DEFAULT_SAMPLING: SamplingOptions = { sizes: [100, 1000], intervalMs: 200, warmupTicks: 5, ticks: 50, perPidTicksLarge: 15, repeats: 2 };
+export const DEFAULT_SAMPLING: SamplingOptions = { sizes: [100, 1000], intervalMs: 200, warmupTicks: 5, ticks: 50, perPidTicksLarge: 15, repeats: 4 };
 
 /** One (size, mode), pooled over its runs: CPU and ticks summed, so µs/target-sample is total CPU ÷ total samples. */
 export type SamplingRow = SamplingResult & {

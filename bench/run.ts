@@ -41,7 +41,7 @@ async function section<T>(command: string, run: () => Promise<T>): Promise<Secti
 }
 
 const USAGE = `usage: npm run bench -- [--only=sampling|fanout|memory|host|interval|fleet|capacity] [--render-only] [--no-write] [size flags]
-  collector sampling: --sizes=100,1000 --interval=200 --warmup-ticks=5 --ticks=50 --per-pid-ticks=15 --repeats=2
+  collector sampling: --sizes=100,1000 --interval=200 --warmup-ticks=5 --ticks=50 --per-pid-ticks=15 --repeats=4
   fan-out:            --clients=1000 --servers=100 --gateways=2 --client-procs=2 --collectors=10
                       --rates=10,20,30,40,50,60 --warmup=2 --window=4 --p99-limit=50 --stop-p99=1000
                       --retry-above=0.5 --quiet-budget=60 --stacks=vigil,baseline,ws
