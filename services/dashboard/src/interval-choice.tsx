@@ -4,26 +4,28 @@ import { DEFAULT_INTERVAL_MS } from '@vigil/protocol';
 import type { ServerMonitor } from './server-monitor.js';
 import { formatInterval } from './format.js';
 
-/** The choices offered; the default (nothing asked) is the earlier system's interval. */
-export const INTERVAL_CHOICES = [1000, DEFAULT_INTERVAL_MS] as const;
+/** The faster interval offered; the other choice is to ask nothing: the server's configured interval. */
+export const FAST_INTERVAL_MS = 1000;
 
 export function IntervalChoice({ monitor }: { monitor: ServerMonitor }) {
-  const current = monitor.asked ?? DEFAULT_INTERVAL_MS;
+  // What the server is configured at (the earlier system's 5 s until its facts are read): the
+  // choice that asks nothing says that, not a fixed 5 s.
+  const configured = monitor.facts?.intervalMs ?? DEFAULT_INTERVAL_MS;
+  const choices: Array<{ ms: number; ask: number | undefined }> = [{ ms: configured, ask: undefined }];
+  if (configured > FAST_INTERVAL_MS) choices.unshift({ ms: FAST_INTERVAL_MS, ask: FAST_INTERVAL_MS });
+  const asked = monitor.asked;
   return (
     <fieldset class="interval-choice" data-testid="interval-choice">
       <legend>Updates every</legend>
-      {INTERVAL_CHOICES.map((ms) => (
-        <label key={ms} class={ms === current ? 'chosen' : undefined}>
-          <input
-            type="radio"
-            name={`interval-${monitor.serverId}`}
-            value={ms}
-            checked={ms === current}
-            onChange={() => void monitor.setInterval(ms === DEFAULT_INTERVAL_MS ? undefined : ms)}
-          />
-          {formatInterval(ms)}
-        </label>
-      ))}
+      {choices.map(({ ms, ask }) => {
+        const chosen = ask === asked;
+        return (
+          <label key={ask ?? 'configured'} class={chosen ? 'chosen' : undefined}>
+            <input type="radio" name={`interval-${monitor.serverId}`} value={ask ?? ''} checked={chosen} onChange={() => void monitor.setInterval(ask)} />
+            {formatInterval(ms)}
+          </label>
+        );
+      })}
     </fieldset>
   );
 }
