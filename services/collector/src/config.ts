@@ -144,6 +144,8 @@ function mergeConfig(file: FileConfig, env: LoadOptions['env'], flags: Flags): C
   if (file.stateDir !== undefined) config.stateDir = file.stateDir;
   if (file.defaults?.alerts !== undefined) config.alertDefaults = file.defaults.alerts as AlertRule[];
   if (file.hostMetrics !== undefined) config.hostMetrics = file.hostMetrics;
+  // The flag wins over the file: off, whatever else the file says of host metrics.
+  if (flags.noHostMetrics) config.hostMetrics = { ...config.hostMetrics, enabled: false };
   if (file.redact !== undefined) {
     Redactor.fromConfig(file.redact);
     config.redact = file.redact;

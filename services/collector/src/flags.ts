@@ -21,6 +21,8 @@ export type Flags = {
   metricsHost?: string;
   /** Targets named on the command line, in file shape, appended to the file's. */
   targets: Array<Record<string, unknown>>;
+  /** `--no-host-metrics`: the host is not sampled (a sidecar: the node's own collector samples it). */
+  noHostMetrics: boolean;
   /** `--log-file <id>=<path>`: [target id, path], added to that target's logFiles. */
   logFiles: Array<[string, string]>;
 };
@@ -39,6 +41,7 @@ export const USAGE = `usage: vigil-collector [options]
   --command <id>=<cmdline> start, supervise and watch a command, capturing its output (repeatable)
   --log-file <id>=<path>   follow a log file as logs of target <id> (repeatable)
   --self <id>              watch the agent itself as server <id>
+  --no-host-metrics        do not sample the host (a sidecar; the node's collector does it)
   --interval <ms>          default sampling interval of targets (${INTERVAL_MIN_MS}..${INTERVAL_MAX_MS}, default ${DEFAULT_INTERVAL_MS})
   --metrics-port <port>    serve /metrics, /healthz, /readyz on this port, or "off" (env VIGIL_METRICS_PORT;
                            default: off, ${DEFAULT_K8S_METRICS_PORT} in Kubernetes)
@@ -98,6 +101,7 @@ export function parseFlags(argv: readonly string[]): Flags {
     host: values.host,
     self: values.self,
     intervalMs: values.interval === undefined ? undefined : integer('interval', values.interval),
+    noHostMetrics: values['no-host-metrics'] ?? false,
     targets,
     logFiles,
   };
@@ -123,6 +127,7 @@ function parse(argv: readonly string[]) {
       interval: { type: 'string' },
       'metrics-port': { type: 'string' },
       'metrics-host': { type: 'string' },
+      'no-host-metrics': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },

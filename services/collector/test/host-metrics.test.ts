@@ -112,6 +112,14 @@ t.test('hostMetrics in the config file is checked field by field', async (t) => 
   t.throws(() => load({ everything: true }), { code: ErrorCodes.CONFIG_INVALID, message: /^hostMetrics/ });
 });
 
+t.test('--no-host-metrics turns host sampling off, over what the config file says', async (t) => {
+  const load = (argv: string[], hostMetrics?: unknown) =>
+    loadConfig({ argv: ['--config', 'c.json', ...argv], env: {}, readFile: () => JSON.stringify({ self: { id: 'me' }, ...(hostMetrics ? { hostMetrics } : {}) }) });
+  t.equal(load([]).hostMetrics, undefined, 'no flag, nothing in the file: the default (on)');
+  t.same(load(['--no-host-metrics']).hostMetrics, { enabled: false }, 'the flag alone: off');
+  t.same(load(['--no-host-metrics'], { enabled: true, intervalMs: 1000 }).hostMetrics, { enabled: false, intervalMs: 1000 }, 'the flag over a file that turns it on');
+});
+
 t.test('a sample missed while Redis was away is taken as soon as it is back, not an interval later', async (t) => {
   const { redis, r } = await redisFor(t);
   await redis.stop();
