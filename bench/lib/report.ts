@@ -336,6 +336,16 @@ ${stacks}
 
 ${ratios}
 
+### Why \`/ws\` is not three times cheaper here
+
+Every stack makes one \`write\` system call per delivery and no other per-delivery work of note (\`bench/fanout-probe.ts\`
+counts them: 1.00–1.03 writes per delivery in all three). Socket.IO also encodes a broadcast once and writes the same
+packet to each client, so what a pre-encoded \`/ws\` frame saves is small. What is left is the write itself: on this
+machine one \`socket.write\` of a 300-byte frame to a loopback connection costs 10.8–17 µs of the writer's CPU at
+5,000–15,000 writes/s, 7.3–8.5 µs of it in the kernel (\`node --import tsx bench/fanout-floor.ts\`, 2026-12-01; 6–9 µs
+from C). A third of the baseline's 22–30 µs per delivery is below that floor. Each bench client receives one message
+per tick, so no two deliveries to one client could share a write.
+
 Measured ${s.startedAt} – ${s.finishedAt} with \`${s.command}\`; other load just before: ${f(s.otherCoresBefore, 2)} cores.`;
 }
 
