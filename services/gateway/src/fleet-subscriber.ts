@@ -36,6 +36,8 @@ export class FleetSubscriber {
   #snapshotOpen = false;
   /** Each subscribe (and stop) starts a new epoch: parts of an older one are not sent. */
   #epoch = 0;
+  /** Clients with the same key see the same rows (a token that sees all, the same filter); null: this one's own. */
+  #shareKey: string | null = null;
 
   constructor(client: Client) {
     this.client = client;
@@ -55,8 +57,7 @@ export class FleetSubscriber {
     if (this.#snapshotOpen) this.#emit({ snapshot: true, complete: true, rows: [], removed: [], total: this.#total, timestamp: view.readAt });
     this.#snapshotOpen = false;
     this.#filter = filter;
-    this.#permissions = this.client.permissions;
-    this.#visible = visibility(filter, this.#permissions);
+    this.#setPermissions(this.client.permissions);
     await this.#snapshot(view, epoch);
     return this.#total;
   }
@@ -66,13 +67,22 @@ export class FleetSubscriber {
     this.#epoch++;
   }
 
-  /** After a read of the view: sends this client what changed for it, if anything. */
-  update(view: FleetView): void {
+  #setPermissions(permissions: Permissions): void {
+    this.#permissions = permissions;
+    this.#visible = visibility(this.#filter, permissions);
+    this.#shareKey = permissions.seesAll ? JSON.stringify(this.#filter ?? {}) : null;
+  }
+
+  /**
+   * After a read of the view: sends this client what changed for it, if anything. A delta that
+   * clients sharing its key get alike (one generation on, one part) goes through `shared`, which
+   * encodes it once for all of them.
+   */
+  update(view: FleetView, shared?: SharedDeltas): void {
     if (this.#busy || this.#sentGen < 0 || !this.client.connected) return;
     if (this.client.permissions !== this.#permissions) {
       // A refreshed token: what it sees may differ; a new snapshot replaces what the client holds.
-      this.#permissions = this.client.permissions;
-      this.#visible = visibility(this.#filter, this.#permissions);
+      this.#setPermissions(this.client.permissions);
       void this.#snapshot(view, this.#epoch);
       return;
     }
@@ -80,14 +90,32 @@ export class FleetSubscriber {
     if (this.#sentGen === gen) return;
     // Not reading: nothing is built for it now; it catches up by generation once it reads again.
     if (this.client.unsentBytes() > FLEET_DRAIN_BELOW) return;
-    const delta = this.#sentGen === gen - 1 ? this.#next(view) : this.#since(view);
+    const oneOn = this.#sentGen === gen - 1;
+    const totalBefore = this.#total;
+    // One generation on, alike for every client of its key: computed once, by the first of them.
+    const key = oneOn && shared && this.#shareKey !== null ? `${gen}|${totalBefore}|${this.#shareKey}` : null;
+    const known = key === null ? undefined : shared!.delta(key);
+    if (known) {
+      this.#sentGen = gen;
+      this.#total = known.total;
+      if (known.part) shared!.add(known.part, this.client);
+      return;
+    }
+    const delta = oneOn ? this.#next(view) : this.#since(view);
     if (!delta) {
       void this.#snapshot(view, this.#epoch);
       return;
     }
     this.#sentGen = gen;
-    if (delta.rows.length === 0 && delta.removed.length === 0) return;
-    void this.#send(partsOf(delta.rows, delta.removed, false, this.#total, view.readAt), this.#epoch);
+    const empty = delta.rows.length === 0 && delta.removed.length === 0;
+    const parts = empty ? [] : partsOf(delta.rows, delta.removed, false, this.#total, view.readAt);
+    if (key !== null && parts.length <= 1) {
+      const part = parts[0] ?? null;
+      shared!.remember(key, { total: this.#total, part });
+      if (part) shared!.add(part, this.client);
+      return;
+    }
+    if (!empty) void this.#send(parts, this.#epoch);
   }
 
   /** One generation on: only the rows that changed in it, compared with what they were. */
@@ -171,6 +199,38 @@ export class FleetSubscriber {
     this.client.emit(ServerEvents.fleetUpdate, part);
   }
 
+}
+
+/**
+ * The deltas of one read of the view that several clients get alike: each computed once (by the
+ * first client of its key), and each sent once to all of its clients (one encoding, however many).
+ */
+export class SharedDeltas {
+  readonly #deltas = new Map<string, { total: number; part: FleetUpdate | null }>();
+  readonly #sends = new Map<FleetUpdate, Client[]>();
+
+  delta(key: string): { total: number; part: FleetUpdate | null } | undefined {
+    return this.#deltas.get(key);
+  }
+
+  remember(key: string, delta: { total: number; part: FleetUpdate | null }): void {
+    this.#deltas.set(key, delta);
+  }
+
+  add(part: FleetUpdate, client: Client): void {
+    const clients = this.#sends.get(part);
+    if (clients) clients.push(client);
+    else this.#sends.set(part, [client]);
+  }
+
+  /** Sends each part to its clients: `many` for several (one encoding), a plain emit for one. */
+  flush(many: ((clients: readonly Client[], event: string, data: unknown) => void) | undefined): void {
+    for (const [part, clients] of this.#sends) {
+      if (clients.length > 1 && many) many(clients, ServerEvents.fleetUpdate, part);
+      else for (const client of clients) client.emit(ServerEvents.fleetUpdate, part);
+    }
+    this.#sends.clear();
+  }
 }
 
 /** Who sees a row: the token and the filter in one predicate (no check at all for a token that sees all, unfiltered). */

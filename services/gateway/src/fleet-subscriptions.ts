@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import { ErrorCodes, FLEET_REFRESH_MS, VigilError, type SubscribeFleet } from '@vigil/protocol';
 import type { Client } from './client.js';
-import { FleetSubscriber } from './fleet-subscriber.js';
+import { FleetSubscriber, SharedDeltas } from './fleet-subscriber.js';
 import type { FleetView } from './fleet-view.js';
 import { Periodic } from './periodic.js';
 
@@ -18,14 +18,20 @@ export class FleetHub {
   readonly #subscribers = new Map<Client, FleetSubscriber>();
   /** Clients whose close already unsubscribes them: one hook each, however often they subscribe. */
   readonly #hooked = new WeakSet<Client>();
+  readonly #emitMany: ((clients: readonly Client[], event: string, data: unknown) => void) | undefined;
   #loop: Periodic | null = null;
   #failures = 0;
   #closed = false;
 
-  constructor(view: FleetView, logger: Logger, refreshMs = FLEET_REFRESH_MS) {
+  /**
+   * `emitMany`: sends one event to several clients of this gateway with one encoding (a local
+   * broadcast to their own rooms); without it, each client is sent its own copy.
+   */
+  constructor(view: FleetView, logger: Logger, refreshMs = FLEET_REFRESH_MS, emitMany?: (clients: readonly Client[], event: string, data: unknown) => void) {
     this.#view = view;
     this.#logger = logger;
     this.#refreshMs = refreshMs;
+    this.#emitMany = emitMany;
   }
 
   get subscribers(): number {
@@ -98,6 +104,8 @@ export class FleetHub {
       }
       return;
     }
-    for (const subscriber of this.#subscribers.values()) subscriber.update(this.#view);
+    const shared = new SharedDeltas();
+    for (const subscriber of this.#subscribers.values()) subscriber.update(this.#view, shared);
+    shared.flush(this.#emitMany);
   }
 }

@@ -38,6 +38,9 @@ import { FleetHub } from './fleet-subscriptions.js';
 import type { FleetView } from './fleet-view.js';
 import { clientOf, socketOf } from './socketio-client.js';
 import { installWsEndpoint } from './ws-endpoint.js';
+import { WsClient } from './ws-client.js';
+import { sendAlike } from './ws-delivery.js';
+import type { Client } from './client.js';
 
 type SocketPluginOptions = {
   settings: ResolvedOptions;
@@ -105,7 +108,10 @@ async function socketPlugin(app: FastifyInstance, { settings, redis, store, logs
     gatewayId: settings.gatewayId,
     logger,
   });
-  const fleet = new FleetHub(fleetView, logger);
+  // Several clients sent the same fleet delta get it from one encoding per transport.
+  const fleet = new FleetHub(fleetView, logger, undefined, (clients, event, data) =>
+    sendAlike(nsp, clients, (c): c is Client & WsClient => c instanceof WsClient, event, data),
+  );
   const staleAlerts = new StaleAlerts({ redis: redis.command, store, alerts, writer: new AlertWriter(redis.command, `vigil-gateway:${settings.gatewayId}`), logger });
   const sweeper = new StaleSweeper(nsp, store, logger, settings.staleSweepMs, () => staleAlerts.sweep());
   const deps: MonitoringDeps = {

@@ -36,6 +36,29 @@ export type WsMember = {
 };
 
 /**
+ * One event to several clients of this gateway, encoded once per transport: the Socket.IO ones
+ * through a local broadcast to the rooms of their own ids, the /ws ones (`isWs`) as one frame
+ * written to each.
+ */
+export function sendAlike<C extends { readonly id: string }>(nsp: Namespace, clients: readonly C[], isWs: (client: C) => client is C & WsMember, event: string, data: unknown): void {
+  const sockets: string[] = [];
+  let payload: Buffer | null = null;
+  let wire: Buffer | null = null;
+  for (const client of clients) {
+    if (!isWs(client)) {
+      sockets.push(client.id);
+      continue;
+    }
+    if (wire === null) {
+      payload = Buffer.from(JSON.stringify({ event, data }));
+      wire = textFrame(payload);
+    }
+    client.deliver(wire, payload!, event, data);
+  }
+  if (sockets.length > 0) nsp.local.to(sockets).emit(event, data);
+}
+
+/**
  * A complete server-to-client text frame around `payload` (RFC 6455 section 5.2: FIN, opcode 1,
  * unmasked, with the 7-, 16- or 64-bit length). Built once per message and written as it is to
  * every member's socket: one buffer, one write, no per-client framing.

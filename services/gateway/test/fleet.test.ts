@@ -342,3 +342,37 @@ t.test('the same on a /ws client', async (t) => {
   t.same(await ws.request('unsubscribe-fleet'), { ok: true }, 'no payload is fine');
   t.same(await ws.request('subscribe-fleet'), { ok: true, total: 2 }, 'no payload subscribes to everything');
 });
+
+t.test('clients that see alike (a token that sees all, one filter) get the same deltas, on both transports; others get their own', async (t) => {
+  const stack = await startStack(t);
+  const { collector, gw } = stack;
+  for (const id of ['web-1', 'web-2', 'db-1']) await collector.sample(id, 1, { staleAfterMs: HOUR });
+  // Alike: two Socket.IO and two /ws clients, every server, filtered to web.
+  const sockets = [await stack.client(), await stack.client()];
+  const wss = [await WsTestClient.connect(gw.url), await WsTestClient.connect(gw.url)];
+  for (const ws of wss) t.teardown(() => ws.ws.close());
+  const socketUpdates = sockets.map((s) => collect<FleetUpdate>(s, ServerEvents.fleetUpdate));
+  for (const s of sockets) t.same(await subscribe(s, { id: 'web' }), { ok: true, total: 2 });
+  for (const ws of wss) t.same(await ws.request('subscribe-fleet', { filter: { id: 'web' } }), { ok: true, total: 2 });
+  // Not alike: another filter, and a token limited to one server with the same filter.
+  const other = await stack.client();
+  const otherUpdates = collect<FleetUpdate>(other, ServerEvents.fleetUpdate);
+  t.same(await subscribe(other), { ok: true, total: 3 });
+  const limited = await stack.client(gw, { auth: { token: await testToken({ sub: 'tenant', vigil: { servers: ['web-2'] } }) } });
+  const limitedUpdates = collect<FleetUpdate>(limited, ServerEvents.fleetUpdate);
+  t.same(await subscribe(limited, { id: 'web' }), { ok: true, total: 1 });
+
+  await collector.sample('db-1', 2, { staleAfterMs: HOUR });
+  const web1 = await collector.sample('web-1', 2, { staleAfterMs: HOUR });
+  const deltas = (updates: FleetUpdate[]) => updates.filter((u) => !u.snapshot);
+  const all = () => [...socketUpdates, ...wss.map((ws) => ws.got<FleetUpdate>(ServerEvents.fleetUpdate))];
+  await waitFor(() => all().every((u) => deltas(u).some((d) => d.rows.some((r) => r.position === web1))), { message: 'web-1 in every alike client' });
+  await waitFor(() => deltas(otherUpdates).some((d) => d.rows.some((r) => r.position === web1)), { message: 'web-1 for the unfiltered client' });
+  const seen = all().map((u) => deltas(u).flatMap((d) => d.rows.map((r) => `${r.id}@${r.position}`)));
+  t.ok(seen.every((s) => s.includes(`web-1@${web1}`) && s.every((x) => x.startsWith('web-'))), 'every alike client: web-1, and only web rows');
+  t.ok(all().every((u) => deltas(u).every((d) => d.total === 2)), 'with their total');
+  const firstWith = (u: FleetUpdate[]) => deltas(u).find((d) => d.rows.some((r) => r.position === web1));
+  t.ok(all().every((u) => JSON.stringify(firstWith(u)) === JSON.stringify(firstWith(all()[0]!))), 'the same message, whichever the transport');
+  t.ok(deltas(otherUpdates).some((d) => d.rows.some((r) => r.id === 'db-1')), 'the unfiltered client gets db-1 too');
+  t.ok(deltas(limitedUpdates).every((d) => d.rows.every((r) => r.id === 'web-2') && d.removed.every((id) => id === 'web-2')), 'the limited token never hears of another server');
+});
