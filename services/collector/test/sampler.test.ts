@@ -108,10 +108,13 @@ t.test('a process:info body writes exactly what JSON.stringify writes of it', as
     ['neg', { cpu: -0, rss: -0, elapsedMs: -1 }],
     ['quoted "id" \\ é\u2028 😀', { pid: 7 }],
   ];
+  // The assertion's name is kept to printable ASCII: a raw U+2028 in it ends the TAP line early, and
+  // the assertion is lost (the subtest then fails on its count, whatever the body was).
+  const named = (s: string) => JSON.stringify(s).replace(/[^\x20-\x7e]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
   for (const [serverId, patch] of cases) {
     const o = { ...base, ...patch };
     for (const timestamp of [new Date(AT).toISOString(), new Date(o.at + 7).toISOString()]) {
-      t.equal(bodyText(new ProcessInfoBody(processInfoHead(serverId), o, processInfoTail(o.at, timestamp))), JSON.stringify({ serverId, processInfo: toProcessInfo(o), timestamp }), `${JSON.stringify(serverId)} at ${timestamp}`);
+      t.equal(bodyText(new ProcessInfoBody(processInfoHead(serverId), o, processInfoTail(o.at, timestamp))), JSON.stringify({ serverId, processInfo: toProcessInfo(o), timestamp }), `${named(serverId)} at ${timestamp}`);
     }
   }
 });
