@@ -111,12 +111,19 @@ t.test('the servers list fills from the registry and follows status and CPU live
   t.equal(await byHost.getAttribute('aria-invalid'), 'true', 'a host with a space is refused at the field, not sent');
   await byHost.fill('');
   await waitFor(async () => (await listedIds(page)).length === 3, { message: 'all three servers back' });
-  const ids = () => listedIds(page);
-  t.same(await ids(), [...(await ids())].sort(), 'sorted by server id at first');
+  // One read of the rows, compared with itself sorted; each click is awaited through the header it changes.
+  const first = await listedIds(page);
+  t.same(first, [...first].sort(), 'sorted by server id at first');
   await page.getByRole('button', { name: 'Server', exact: true }).click();
+  await page.locator('[role="columnheader"][aria-sort="descending"]').first().waitFor({ timeout: 10_000 });
   t.equal(await page.locator('[role="columnheader"][aria-sort="descending"]').count(), 1, 'clicking the header sorts descending');
-  t.same(await ids(), [...(await ids())].sort().reverse(), 'rows in descending id order');
+  const descending = await waitFor(async () => {
+    const now = await listedIds(page);
+    return now.join() === [...now].sort().reverse().join() ? now : null;
+  }, { message: 'rows in descending id order' });
+  t.same(descending, [...first].sort().reverse(), 'rows in descending id order');
   await page.getByRole('button', { name: 'CPU', exact: true }).click();
+  await page.locator('[aria-sort="descending"] button', { hasText: 'CPU' }).waitFor({ timeout: 10_000 });
   t.equal(await page.locator('[aria-sort="descending"] button').textContent(), 'CPU▼', 'sorted by CPU, highest first');
 
   t.same(await unnamedControls(context, page), [], 'every control has an accessible name');
