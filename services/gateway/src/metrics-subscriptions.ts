@@ -47,6 +47,13 @@ export async function subscribeMetrics(ctx: SocketContext, p: SubscribeMetricsPa
   // A live sample may arrive between joining and reading the latest one: send the latest only
   // if it is newer than anything already sent (never a duplicate, never backwards).
   const watch = new OutgoingWatch(client, ServerEvents.processInfo, p.serverId);
+  // The room may tell this client a status while it reads (the sweeper, or another subscriber's
+  // announceStale): the status it last heard so is not sent to it again by this subscribe.
+  let heard: unknown;
+  const stopHeard = client.watchOutgoing((event, data) => {
+    const sent = data as { serverId?: unknown; status?: unknown } | undefined;
+    if (event === ServerEvents.serverStatusChanged && sent?.serverId === p.serverId) heard = sent.status;
+  });
   let latest: ProcessInfoEvent | null = null;
   let target: TargetInfo | null = null;
   let warning: AckWarning | undefined;
@@ -62,7 +69,7 @@ export async function subscribeMetrics(ctx: SocketContext, p: SubscribeMetricsPa
       // A stale server found here may not have been swept yet: the sweeper then tells the whole
       // room (this client with it) and not again later, so no client hears it twice.
       const announced = view?.status === 'stale' && deps.staleness?.announceStale(p.serverId) === true;
-      if (view && view.status !== 'running' && !announced) {
+      if (view && view.status !== 'running' && !announced && heard !== view.status) {
         client.emit(ServerEvents.serverStatusChanged, {
           serverId: p.serverId,
           status: view.status,
@@ -77,6 +84,7 @@ export async function subscribeMetrics(ctx: SocketContext, p: SubscribeMetricsPa
     }
   } finally {
     watch.stop();
+    stopHeard();
   }
   // The interval this client's samples come at (interval.ts); asking faster counts while it holds the room.
   deps.interest?.ask(client, p.serverId, p.interval, target);

@@ -9,7 +9,7 @@ import { FleetStore, ServerRemover, closeRedis, createRedis } from '@vigil/store
 import { startRedis, waitFor } from '@vigil/testkit';
 import type { Client } from '../src/client.js';
 import { FleetView } from '../src/fleet-view.js';
-import { FleetSubscriber } from '../src/fleet-subscriber.js';
+import { FleetSubscriber, SharedDeltas } from '../src/fleet-subscriber.js';
 import { FakeCollector } from './helpers.js';
 
 const HOUR = 3_600_000;
@@ -201,4 +201,36 @@ t.test('unsubscribed while its snapshot waits for the client to read: the wait e
   await waitFor(() => done, { timeoutMs: 2_000, message: 'no loop left polling for an unsubscribed client' });
   client.unsent = 0;
   t.equal(client.sent.length, 0, 'and nothing sent after the stop');
+});
+
+t.test('one generation on: clients that see alike share one delta and one send; a limited token with the same filter and total gets its own', async (t) => {
+  const { collector, view } = await startView(t);
+  for (const id of ['web-1', 'web-2', 'db-1']) await collector.sample(id, 1, { staleAfterMs: HOUR });
+  await view.read();
+  const alike = [standIn(), standIn()];
+  const limited = standIn();
+  // It may see both web servers there are now: the same filter and the same total as the others.
+  limited.permissions = permissionsOf('tenant', { servers: ['web-1', 'web-2'] }, Infinity);
+  const subscribers = [...alike, limited].map((c) => new FleetSubscriber(c));
+  for (const s of subscribers) t.equal(await s.subscribe(view, { id: 'web' }), 2);
+
+  // A web server the limited token may not see comes in, and one it may see changes.
+  await collector.sample('web-3', 1, { staleAfterMs: HOUR });
+  await collector.sample('web-1', 2, { staleAfterMs: HOUR });
+  await view.read();
+  const shared = new SharedDeltas();
+  const sends: Array<{ clients: readonly Client[]; data: FleetUpdate }> = [];
+  for (const s of subscribers) s.update(view, shared);
+  shared.flush((clients, event, data) => {
+    t.equal(event, ServerEvents.fleetUpdate);
+    sends.push({ clients, data: data as FleetUpdate });
+  });
+  t.equal(sends.length, 1, 'one send for the clients alike');
+  t.same(sends[0]?.clients, alike, 'to both of them, and only them');
+  t.match(sends[0]?.data, { snapshot: false, complete: true, total: 3 });
+  t.same(sends[0]?.data.rows.map((r) => r.id).sort(), ['web-1', 'web-3']);
+  const own = limited.sent.at(-1)!;
+  t.match(own, { snapshot: false, complete: true, total: 2 }, 'the limited token: its own delta, its own total');
+  t.same(own.rows.map((r) => r.id), ['web-1']);
+  t.notOk([...own.rows.map((r) => r.id), ...own.removed].includes('web-3'), 'web-3 is never named to it');
 });

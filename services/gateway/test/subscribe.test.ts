@@ -3,7 +3,9 @@
 import t from 'tap';
 import { ServerEvents, type ProcessInfoEvent } from '@vigil/protocol';
 import { waitFor } from '@vigil/testkit';
+import { ServerStore } from '@vigil/store';
 import { ALL_ACCESS_TOKEN, collect, connectClient, emitAck, startStack } from './helpers.js';
+import { WsTestClient } from './ws-helpers.js';
 
 t.test('the latest sample arrives immediately on subscribe, from either gateway', async (t) => {
   const { gws, collector } = await startStack(t, { gateways: 2 });
@@ -128,4 +130,50 @@ t.test('a stale server found by a subscriber before any sweep: every client in t
   await emitAck(late, 'subscribe-server-metrics', { serverId: 'lapsed' });
   t.equal(earlyChanges.length, 1 + 1, 'the first client: once from the room, once more for its own second subscribe');
   t.equal(lateChanges.filter((c) => c.status === 'stale').length, 2, 'the late client: once when it joined, once for its second subscribe');
+  // t.match on an array checks only the entries it lists: a second stale would have passed it.
+  t.equal(thirdChanges.length, 1, 'the third subscriber: once');
+});
+
+t.test('a client whose read of a stale server is under way when the room is told: it hears `stale` once, on both transports', async (t) => {
+  // No sweep during this test: the room is told by another client's subscribe (announceStale).
+  const { gw, collector, client: newClient } = await startStack(t, { gateway: { staleSweepMs: 600_000 } });
+  await collector.sample('held', 1, { staleAfterMs: 300 });
+  await waitFor(async () => (await gw.inject('/api/servers/held')).json().status === 'stale', { message: 'the heartbeat to lapse' });
+  // The next two reads of the server (the subscribes of `reading` and of `ws`) wait for `release`.
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let holding = 2;
+  let held = 0;
+  const get = ServerStore.prototype.get;
+  ServerStore.prototype.get = async function (this: ServerStore, serverId: string) {
+    if (serverId === 'held' && holding > 0) {
+      holding--;
+      held++;
+      await gate;
+    }
+    return get.call(this, serverId);
+  };
+  t.teardown(() => {
+    ServerStore.prototype.get = get;
+  });
+
+  const reading = await newClient();
+  const readingChanges = collect<Record<string, unknown>>(reading, ServerEvents.serverStatusChanged);
+  const ws = await WsTestClient.connect(gw.url);
+  t.teardown(() => ws.close());
+  const acks = [emitAck(reading, 'subscribe-server-metrics', { serverId: 'held' }), ws.request('subscribe-server-metrics', { serverId: 'held' })];
+  await waitFor(() => held === 2, { message: 'both reads under way (both clients in the room)' });
+  const other = await newClient();
+  const otherChanges = collect<Record<string, unknown>>(other, ServerEvents.serverStatusChanged);
+  await emitAck(other, 'subscribe-server-metrics', { serverId: 'held' });
+  t.match(otherChanges, [{ serverId: 'held', status: 'stale' }], 'the client that found it stale told the room');
+  release();
+  for (const ack of await Promise.all(acks)) t.match(ack, { ok: true });
+  // One more round trip each: anything sent to them before it has arrived.
+  await emitAck(reading, 'ping', { timestamp: 1 });
+  await ws.request('ping', { timestamp: 1 });
+  await emitAck(other, 'ping', { timestamp: 1 });
+  t.equal(readingChanges.filter((c) => c.status === 'stale').length, 1, 'the Socket.IO client heard stale once (from the room), not again from its own read');
+  t.equal(ws.got<Record<string, unknown>>(ServerEvents.serverStatusChanged).filter((c) => c.status === 'stale').length, 1, 'the /ws client too');
+  t.equal(otherChanges.length, 1, 'the client that told the room: once');
 });
