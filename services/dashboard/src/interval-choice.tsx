@@ -13,7 +13,8 @@ export function IntervalChoice({ monitor }: { monitor: ServerMonitor }) {
   const configured = monitor.facts?.intervalMs ?? DEFAULT_INTERVAL_MS;
   const choices: Array<{ ms: number; ask: number | undefined }> = [{ ms: configured, ask: undefined }];
   if (configured > FAST_INTERVAL_MS) choices.unshift({ ms: FAST_INTERVAL_MS, ask: FAST_INTERVAL_MS });
-  const asked = monitor.asked;
+  // With one choice left (configured at 1 s or faster), it is the one in effect, whatever was asked before.
+  const asked = choices.length === 1 ? undefined : monitor.asked;
   return (
     <fieldset class="interval-choice" data-testid="interval-choice">
       <legend>Updates every</legend>
