@@ -7,7 +7,7 @@
 // The collectors' ticks are staggered evenly over the interval, as collectors on different hosts are.
 // Messages: `start { url, clusterNodes?, intervalMs, collectors: [{ id, host, servers, offsetMs }] }`
 // → `started`; `count` → `count { samples, ticks, late, failures, lastError, maxLagMs }`; `stop`.
-import { DEFAULT_HISTORY_MAX_LEN } from '@vigil/collector';
+import { DEFAULT_HISTORY_MAX_LEN, ProcessInfoBody, processInfoHead, processInfoTail, type Observation } from '@vigil/collector';
 import { Keys, NAMESPACE, ServerEvents, metricsRoom, type RegistryEntry } from '@vigil/protocol';
 import { BatchWriter, broadcastFrame, closeRedis, createRedis, type AppendOp, type Batch } from '@vigil/store';
 import type { Redis } from 'ioredis';
@@ -40,15 +40,13 @@ const sleep = (ms: number) =>
     wake.push(done);
   });
 
-/** The sampler's JSON (services/collector/src/sampler.ts processInfoBodyJson), with made-up figures. */
-function bodyJson(idJson: string, n: number, i: number, iso: string): string {
+/** A sample as the collector writes it (its ProcessInfoBody), with made-up figures. */
+function sampleBody(head: Buffer, n: number, i: number, at: number, iso: string): ProcessInfoBody {
   const cpu = ((n * 7919 + i * 104_729) % 10_000) / 100;
   const rss = 60_000_000 + ((n * 15_485_863 + i * 7919) % 40_000_000);
-  return (
-    `{"serverId":${idJson},"processInfo":{"pid":${20_000 + i},"cpu":${cpu},` +
-    `"memory":{"rss":${rss},"heapUsed":0,"heapTotal":0,"external":0},` +
-    `"uptime":${3600 + n},"timestamp":"${iso}"},"timestamp":"${iso}"}`
-  );
+  const uptimeMs = (3600 + n) * 1000;
+  const o: Observation = { pid: 20_000 + i, key: '', startKey: 0, cpu, rss, elapsedMs: uptimeMs, at, startedAt: at - uptimeMs, cpuTimeMs: undefined };
+  return new ProcessInfoBody(head, o, processInfoTail(at, iso));
 }
 
 function registryEntry(c: CollectorSpec, serverId: string, i: number, intervalMs: number, startedAt: string, iso: string): RegistryEntry {
@@ -76,7 +74,7 @@ async function runCollector(c: CollectorSpec, url: string, clusterNodes: string 
   const uid = `vigil-collector:${c.id}`;
   const per = c.servers.map((serverId) => ({
     serverId,
-    idJson: JSON.stringify(serverId),
+    head: processInfoHead(serverId),
     stream: Keys.metrics(serverId),
     latest: Keys.latest(serverId),
     frame: broadcastFrame(uid, NAMESPACE, metricsRoom(serverId), ServerEvents.processInfo),
@@ -94,7 +92,7 @@ async function runCollector(c: CollectorSpec, url: string, clusterNodes: string 
     const at = Date.now();
     counts.maxLagMs = Math.max(counts.maxLagMs, at - due);
     const iso = new Date(at).toISOString();
-    const appends: AppendOp[] = per.map((s, i) => ({ stream: s.stream, maxLen: DEFAULT_HISTORY_MAX_LEN, latestKey: s.latest, body: bodyJson(s.idJson, n, i, iso), frame: s.frame }));
+    const appends: AppendOp[] = per.map((s, i) => ({ stream: s.stream, maxLen: DEFAULT_HISTORY_MAX_LEN, latestKey: s.latest, body: sampleBody(s.head, n, i, at, iso), frame: s.frame }));
     const refresh = at - registeredAt >= REGISTRY_REFRESH_MS;
     const tick: Batch = {
       appends,

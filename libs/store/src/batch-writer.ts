@@ -16,7 +16,7 @@ import { isCluster } from './connection.js';
 // tail, prefix head and tail, suffix), then ONE argument holding every event as three lines (its
 // kind, its frame's fill, its body), each ended by a newline: neither a fill (a room JSON does not
 // escape) nor a one-line JSON body holds one. One big argument instead of three per event is what
-// makes a tick cheap to encode on the way out; it is written as bytes (EventLines), never as one big
+// makes a tick cheap to encode on the way out; it is written as bytes (ByteLines), never as one big
 // string. KEYS: stream and latest slot per event.
 // ARGV[3] is '1' (positions back), '0' (none) or '2' (positions back, no SPUBLISH: on a cluster,
 // where cluster-writer.ts broadcasts in the channels' slots).

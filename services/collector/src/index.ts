@@ -19,7 +19,7 @@ export {
   type TargetConfig,
 } from './config-schema.js';
 export { parseFlags, USAGE, type Flags } from './flags.js';
-export { toProcessInfo, type Observation, type SampleFn } from './sampler.js';
+export { ProcessInfoBody, processInfoHead, processInfoTail, toProcessInfo, type Observation, type SampleFn } from './sampler.js';
 export { slotServerId } from './tracker-slots.js';
 export { DEFAULT_LOG_RATE_LIMIT, type RateLimit } from './rate-limit.js';
 export { DEFAULT_RESTART, DEFAULT_STOP_GRACE_MS, type RestartPolicy } from './supervisor.js';
