@@ -383,9 +383,13 @@ export function createCollector(options: CollectorOptions): Collector {
       logger.warn({ code: ErrorCodes.REDIS_WRITE_FAILED }, 'redis is away: servers not marked stopped (they will turn stale)');
       return;
     }
-    await withTimeout(publisher.publishStopped(at), STOP_STATUS_DEADLINE_MS, 'the stopped status').catch((err: Error) =>
-      logger.warn({ code: ErrorCodes.STOP_TIMEOUT, err: err.message }, 'servers not marked stopped in time'),
-    );
+    // Redis may go only now, before the connection notices: the write then fails (and is logged as
+    // a failed write); say what that means for the servers too.
+    const written = await withTimeout(publisher.publishStopped(at), STOP_STATUS_DEADLINE_MS, 'the stopped status').catch((err: Error) => {
+      logger.warn({ code: ErrorCodes.STOP_TIMEOUT, err: err.message }, 'servers not marked stopped in time');
+      return true;
+    });
+    if (!written) logger.warn({ code: ErrorCodes.REDIS_WRITE_FAILED }, 'redis write failed: servers not marked stopped (they will turn stale)');
   }
 
   /** Host sampling as configured, or null when off. A host name that cannot name a room turns the default off, and an explicit `enabled: true` into an error. */

@@ -85,7 +85,7 @@ export class Publisher {
    * the order they were made, so queued events are never sent twice or skipped.
    */
   publish(reports: readonly ServerReport[], at: number): Promise<void> {
-    return this.#order.run(() => this.#publish(reports, at));
+    return this.#order.run(async () => void (await this.#publish(reports, at)));
   }
 
   /** Resolves when every publish() made so far is done. */
@@ -97,11 +97,12 @@ export class Publisher {
    * The collector stops: every server it reported becomes `stopped` (status event, registry entry,
    * a last heartbeat) in one write, behind any queued events. Never throws, like publish().
    */
-  publishStopped(at: number): Promise<void> {
+  publishStopped(at: number): Promise<boolean> {
     return this.#order.run(() => this.#publish([...this.#reported.values()].map((server) => ({ server, sample: null, change: server.stop() })), at));
   }
 
-  async #publish(reports: readonly ServerReport[], at: number): Promise<void> {
+  /** True when the write went through (a failed one is counted and logged, never thrown). */
+  async #publish(reports: readonly ServerReport[], at: number): Promise<boolean> {
     this.#o.alerts?.observe(reports, at);
     for (const r of reports) this.#reported.set(r.server.serverId, r.server);
     const iso = new Date(at).toISOString();
@@ -125,7 +126,7 @@ export class Publisher {
       await this.#o.writer.write(tick, NO_POSITIONS);
     } catch (err) {
       this.#failed(samples, err as Error);
-      return;
+      return false;
     }
     this.#o.counters.samplesWritten += samples;
     const flushed = this.#pending.length;
@@ -137,6 +138,7 @@ export class Publisher {
       this.#o.logger.info({ samplesDropped, eventsDropped, eventsFlushed: flushed }, 'redis writes succeed again');
     }
     this.#eventsDroppedSinceOk = 0;
+    return true;
   }
 
   /**
